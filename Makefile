@@ -1,0 +1,51 @@
+# Candor. `make run` serves the app with demo data on SQLite; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app app
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint system-check clean
+
+system-check:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  echo "Candor needs Python 3.11 or newer as '$(PYTHON)' (found: $$($(PYTHON) --version 2>&1))."; \
+	  echo "On Debian/Ubuntu: sudo apt-get install python3 python3-venv"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "Python's venv module is missing. On Debian/Ubuntu: sudo apt-get install python3-venv"; \
+	  exit 1; }
+
+$(STAMP): pyproject.toml | system-check
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+instance/secret_key:
+	@mkdir -p instance
+	@umask 077; $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+	@echo "Wrote a new secret key to $@ (keep it out of version control)."
+
+run: $(STAMP) instance/secret_key
+	$(FLASK) db upgrade
+	$(FLASK) courses sync courses/
+	$(FLASK) demo
+	@echo "Candor is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)."
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+node_modules/.installed: package.json
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: browser tests will skip (apt-get install npm chromium to run them)."; fi
+
+test: $(STAMP) node_modules/.installed
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests benchmarks migrations
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

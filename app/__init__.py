@@ -1,0 +1,65 @@
+"""The Candor application factory.
+
+``create_app()`` builds the app in a few named steps; ``gunicorn "app:create_app()"`` serves
+it. Nothing imports the factory but launchers and tests.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from app import db, security
+from app.config import load_config
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app; ``overrides`` replace configuration keys (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    if overrides and overrides.get("TESTING"):
+        app.testing = True
+    load_config(app, overrides)
+    db.init_app(app)
+    security.init_app(app)
+    csrf.init_app(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_templates(app)
+    _register_headers(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.learn import bp as learn_bp
+
+    for blueprint in (auth_bp, learn_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_errors(app: Flask) -> None:
+    from app.errors import register_handlers
+
+    register_handlers(app)
+
+
+def _register_templates(app: Flask) -> None:
+    from app.templating import register
+
+    register(app)
+
+
+def _register_headers(app: Flask) -> None:
+    from app.headers import add_security_headers
+
+    app.after_request(add_security_headers)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,3 @@
+from app.admin.views import bp
+
+__all__ = ["bp"]

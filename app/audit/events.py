@@ -1,0 +1,32 @@
+"""Recording audit events. Callers own the transaction.
+
+Details hold ids and facts, never names or secrets: the trail must not become a second copy
+of personal data, and it must never hold a password or a token.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent, User
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: User | None = None,
+    subject: object | None = None,
+    **details,
+) -> AuditEvent:
+    """Append an event: who did ``action`` to which subject, with the given details."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor is not None else None,
+        subject_type=type(subject).__tablename__ if subject is not None else None,
+        subject_id=str(subject.id) if subject is not None else None,
+        details=details,
+    )
+    session.add(event)
+    session.flush()
+    return event

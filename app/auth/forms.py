@@ -1,0 +1,33 @@
+"""Sign-in and password forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from app.models.user import PASSWORD_MAX, PASSWORD_MIN
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    next = HiddenField()  # hidden; checked by safe_next, never trusted
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters. A few unrelated words "
+        "make a strong password.",
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
+    )
+
+    def validate_new(self, field) -> None:
+        if field.data == self.current.data:
+            raise ValidationError("Choose a password different from the current one.")

@@ -1,0 +1,140 @@
+"""Command-line interface: ``flask --app app <group> <command>``. Each command owns its commit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
+
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import get_engine, get_session
+from app.errors import DomainError
+from app.models import Role
+from app.people.accounts import create_user
+from app.people.demo import create_demo
+
+db_cli = AppGroup("db", help="Migrate the database schema.")
+users_cli = AppGroup("users", help="Manage accounts.")
+courses_cli = AppGroup("courses", help="Check and publish course sources.")
+
+
+def alembic_config():
+    """Alembic's configuration, read from [tool.alembic] in pyproject.toml."""
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config(toml_file=str(root / "pyproject.toml"))
+    config.attributes["engine"] = get_engine()
+    return config
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION (e.g. -1, or base)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    from alembic import command
+
+    command.current(alembic_config())
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name as it should appear on certificates.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="Repeat for several roles.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input (first line).")
+def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Create an account. Without --password-stdin it has no password and cannot sign in yet."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = create_user(get_session(), email=email, name=name, roles=roles, password=password)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    get_session().commit()
+    click.echo(f"Created {user.email} ({', '.join(sorted(r.value for r in user.roles))}).")
+
+
+def _print_problems(problems) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
+
+
+@courses_cli.command("check")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def courses_check(path: Path) -> None:
+    """Validate every course under PATH without writing anything."""
+    tree = load_tree(path)
+    if tree.problems:
+        _print_problems(tree.problems)
+        sys.exit(1)
+    for course in tree.courses:
+        quiz = "with a quiz" if course.quiz is not None else "no quiz"
+        click.echo(f"{course.slug}: OK ({len(course.modules)} modules, {quiz})")
+
+
+@courses_cli.command("sync")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def courses_sync(path: Path) -> None:
+    """Publish every changed course under PATH in one transaction; nothing if any is invalid."""
+    tree = load_tree(path)
+    if tree.problems:
+        _print_problems(tree.problems)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(1)
+    try:
+        report = sync_courses(get_session(), tree)
+        get_session().commit()
+    except IntegrityError:
+        get_session().rollback()
+        raise click.ClickException("Another sync published at the same time; nothing was "
+                                   "written. Run the sync again.") from None
+    click.echo(report.summary())
+
+
+@click.command("demo")
+def demo() -> None:
+    """Create demo accounts (passwords shown once) and some progress; re-running changes nothing."""
+    accounts = create_demo(get_session())
+    get_session().commit()
+    base = current_app.config["BASE_URL"]
+    click.echo(f"Demo accounts (sign in at {base}/login):")
+    for account in accounts:
+        roles = ", ".join(sorted(r.value for r in account.roles))
+        secret = account.password or "(exists already; password unchanged)"
+        click.echo(f"  {account.email:<26} {secret:<20} {roles}")
+    if any(a.password for a in accounts):
+        click.echo("These passwords are shown only this once.")
+
+
+def register(app: Flask) -> None:
+    """Add Candor's command groups to ``flask``."""
+    for command in (db_cli, users_cli, courses_cli, demo):
+        app.cli.add_command(command)

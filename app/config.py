@@ -1,0 +1,94 @@
+"""Configuration: every key with its default, then ``CANDOR_*`` environment variables.
+
+``CANDOR_SECRET_KEY=...`` sets ``SECRET_KEY``; values are parsed as JSON where they can be
+(``CANDOR_SESSION_HOURS=4`` is the integer 4). An unknown ``CANDOR_`` variable stops the app,
+so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "candor-development-key-do-not-use-in-production"  # noqa: S105 (refused outside debug)
+
+# Variables that configure the test suite and the benchmarks, not the app.
+HARNESS_KEYS = {"TEST_POSTGRES_URL", "REQUIRE_BROWSER", "BENCH_POSTGRES_URL"}
+
+
+class Defaults:
+    """Every configuration key Candor reads, with a safe development default."""
+
+    # Signs session cookies and tokens. Outside debug/testing the development key is refused;
+    # when unset, ``instance/secret_key`` is used if it exists (``make run`` writes one).
+    SECRET_KEY = DEV_SECRET_KEY
+    # SQLAlchemy URL; None means a SQLite file ``instance/candor.sqlite3``.
+    # PostgreSQL: postgresql+psycopg://user:password@host/dbname
+    DATABASE_URL: str | None = None
+    # Where the public reaches Candor; links in certificates and e-mails are built on it.
+    # An https URL also turns on Secure, __Host- session cookies.
+    BASE_URL = "http://127.0.0.1:5000"
+    # Flask-Limiter storage: memory:// for one process, redis://host:6379 for many.
+    RATELIMIT_STORAGE_URL = "memory://"
+    # Sign-in throttling: per client address, and per account for browsers that have never
+    # signed in to it (a browser that has signed in before keeps its own, looser budget, so an
+    # attacker cannot lock the real user out).
+    LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_KNOWN_DEVICE = "20 per 15 minutes"
+    # A signed-in session lasts this long after the last request, and never longer than
+    # SESSION_MAX_HOURS after sign-in.
+    SESSION_IDLE_HOURS = 2
+    SESSION_MAX_HOURS = 12
+    # Largest request body accepted, in bytes.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+
+def load_config(app, overrides: dict | None) -> None:
+    """Fill ``app.config`` from the defaults, the environment and ``overrides``, then check it."""
+    app.config.from_object(Defaults)
+    unknown = sorted(
+        name.removeprefix("CANDOR_")
+        for name in os.environ
+        if name.startswith("CANDOR_")
+        and name.removeprefix("CANDOR_") not in HARNESS_KEYS
+        and not hasattr(Defaults, name.removeprefix("CANDOR_"))
+    )
+    if unknown:
+        raise RuntimeError(
+            "Unknown configuration: " + ", ".join(f"CANDOR_{k}" for k in unknown)
+            + ". See the configuration table in README.md."
+        )
+    app.config.from_prefixed_env("CANDOR")
+    for name in HARNESS_KEYS:
+        app.config.pop(name, None)
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if "CANDOR_SECRET_KEY" not in os.environ and not (overrides or {}).get("SECRET_KEY"):
+        key_file = instance / "secret_key"
+        if key_file.is_file():
+            app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
+        raise RuntimeError(
+            "Refusing to start with the development secret key. Set CANDOR_SECRET_KEY "
+            "(or run with --debug on a development machine)."
+        )
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'candor.sqlite3'}"
+
+    secure = str(app.config["BASE_URL"]).startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-candor" if secure else "candor",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",
+        PERMANENT_SESSION_LIFETIME=int(app.config["SESSION_IDLE_HOURS"]) * 3600,
+        REMEMBER_COOKIE_DURATION=0,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URL"],
+        RATELIMIT_HEADERS_ENABLED=False,
+    )

@@ -1,0 +1,496 @@
+"""Reading course sources (DESIGN.md §4) into plain dataclasses, checking everything.
+
+``load_tree(path)`` never raises on bad content: it returns every course it could read and
+every problem it found, each as ``file:line: message``. Nothing here touches the database.
+File sizes are capped before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.content.markdown import ASSET_NAME, MODULE_LINK
+from app.content.problems import Problem
+
+SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
+MODULE_FILE = re.compile(r"^(\d{2})-([a-z0-9-]{1,60})\.md$")
+OBLIGATION = re.compile(r"^[a-z0-9-]{1,64}$")
+
+MAX_TOML_BYTES = 64 * 1024
+MAX_MARKDOWN_BYTES = 256 * 1024
+MAX_ASSET_BYTES = 2 * 1024 * 1024
+MAX_MODULES = 99
+
+IGNORED_FILES = {"README.md"}
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+# Unicode controls that reorder or hide text (bidi overrides, isolates, zero-width marks).
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+@dataclass(frozen=True)
+class CourseMeta:
+    title: str
+    summary: str
+    estimated_minutes: int
+    pass_mark: int = 80
+    max_attempts: int = 3
+    recertify_months: int = 12
+    obligations: tuple[str, ...] = ()
+    release_notes: str = ""
+    material: bool = True
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    position: int
+    stem: str
+    title: str
+    body: str  # Markdown after the front matter and the title line
+    source: str  # the whole normalised file, as hashed
+    min_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class AssetSource:
+    name: str
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CourseSource:
+    slug: str
+    meta: CourseMeta
+    metadata_source: str
+    modules: tuple[ModuleSource, ...]
+    assets: tuple[AssetSource, ...] = ()
+    quiz_source: str | None = None
+    quiz: object | None = None  # app.content.quiz.Quiz
+
+
+@dataclass
+class LoadedTree:
+    courses: list[CourseSource] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    whole_tree: bool = True  # False when PATH was a single course folder
+
+
+# Keys of course.toml: name -> (types, required, check returning an error or None)
+def _int_range(low: int, high: int):
+    def check(value) -> str | None:
+        if not low <= value <= high:
+            return f"must be between {low} and {high}, not {value}"
+        return None
+
+    return check
+
+
+def _text(limit: int, *, required: bool = True):
+    def check(value: str) -> str | None:
+        if required and not value.strip():
+            return "must not be empty"
+        if len(value) > limit:
+            return f"is {len(value)} characters long; at most {limit} are allowed"
+        return _unsafe_characters(value)
+
+    return check
+
+
+def _obligations(value: list) -> str | None:
+    if not all(isinstance(v, str) and OBLIGATION.match(v) for v in value):
+        return 'must be a list of slugs such as "eu-ai-act-art-4"'
+    if len(set(value)) != len(value):
+        return "lists an obligation twice"
+    return None
+
+
+COURSE_KEYS = {
+    "title": (str, True, _text(200)),
+    "summary": (str, True, _text(500)),
+    "estimated_minutes": (int, True, _int_range(1, 600)),
+    "pass_mark": (int, False, _int_range(0, 100)),
+    "max_attempts": (int, False, _int_range(0, 100)),
+    "recertify_months": (int, False, _int_range(0, 120)),
+    "obligations": (list, False, _obligations),
+    "release": (dict, False, None),
+}
+RELEASE_KEYS = {
+    "notes": (str, False, _text(2000, required=False)),
+    "material": (bool, False, None),
+}
+MODULE_KEYS = {"min_minutes": (int, False, _int_range(0, 120))}
+TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
+              dict: "a table"}
+
+
+def _unsafe_characters(value: str) -> str | None:
+    if INVISIBLE.search(value):
+        return "contains invisible or text-direction control characters"
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+        return "contains control characters"
+    return None
+
+
+def load_tree(path: Path) -> LoadedTree:
+    """Read every course under ``path`` (or the single course ``path`` is), with all problems."""
+    tree = LoadedTree()
+    root = path
+    if not path.is_dir():
+        tree.problems.append(Problem(str(path), 0, "not a folder"))
+        return tree
+    if (path / "course.toml").exists():
+        tree.whole_tree = False
+        root = path.parent
+        folders = [path]
+    else:
+        folders = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    for folder in folders:
+        if folder.is_symlink():
+            tree.problems.append(Problem(_rel(folder, root), 0, "symbolic links are not allowed"))
+        elif folder.is_dir():
+            course = _load_course(folder, root, tree.problems)
+            if course is not None:
+                tree.courses.append(course)
+    if not tree.courses and not tree.problems:
+        tree.problems.append(Problem(str(path), 0, "no course folders (with a course.toml) found"))
+    return tree
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSource | None:
+    found: list[Problem] = []
+    slug = folder.name
+    if not SLUG.match(slug):
+        found.append(Problem(_rel(folder, root), 0,
+                             f'"{slug}" is not a valid course slug: use 1-64 lowercase '
+                             "letters, digits and hyphens"))
+    toml_path = folder / "course.toml"
+    if not toml_path.is_file():
+        found.append(Problem(_rel(toml_path, root), 0, "missing: every course needs course.toml"))
+        problems.extend(found)
+        return None
+
+    meta_text = _read_text(toml_path, root, MAX_TOML_BYTES, found)
+    meta = _parse_meta(meta_text, _rel(toml_path, root), found) if meta_text is not None else None
+
+    module_files: dict[int, Path] = {}
+    quiz_path = None
+    asset_dir = None
+    for entry in sorted(folder.iterdir()):
+        rel = _rel(entry, root)
+        if entry.name.startswith(".") or entry.name in IGNORED_FILES or entry == toml_path:
+            continue
+        if entry.is_symlink():
+            found.append(Problem(rel, 0, "symbolic links are not allowed"))
+        elif entry.is_dir():
+            if entry.name == "assets":
+                asset_dir = entry
+            else:
+                found.append(Problem(rel, 0, "unexpected folder: only assets/ may sit in a course"))
+        elif entry.name == "quiz.md":
+            quiz_path = entry
+        elif match := MODULE_FILE.match(entry.name):
+            number = int(match.group(1))
+            if number == 0:
+                found.append(Problem(rel, 0, "module numbers start at 01"))
+            elif number in module_files:
+                found.append(Problem(rel, 0, f"module number {match.group(1)} is already used by "
+                                             f"{module_files[number].name}"))
+            else:
+                module_files[number] = entry
+        elif entry.suffix == ".md":
+            found.append(Problem(rel, 0, "module files must be named NN-slug.md (two digits, "
+                                         "a hyphen, lowercase letters, digits, hyphens)"))
+        else:
+            found.append(Problem(rel, 0, "unexpected file: a course holds course.toml, "
+                                         "NN-slug.md modules, quiz.md and assets/"))
+
+    assets = _load_assets(asset_dir, root, found) if asset_dir else {}
+    module_stems = {p.stem for p in module_files.values()}
+    modules = []
+    for number in sorted(module_files):
+        module = _load_module(module_files[number], number, root, assets, module_stems, found)
+        if module is not None:
+            modules.append(module)
+    if not module_files:
+        found.append(Problem(_rel(folder, root), 0, "a course needs at least one module "
+                                                    "(a file such as 01-introduction.md)"))
+
+    quiz_text = quiz = None
+    if quiz_path is not None:
+        quiz_text = _read_text(quiz_path, root, MAX_MARKDOWN_BYTES, found)
+        if quiz_text is not None:
+            quiz = _load_quiz(quiz_text, _rel(quiz_path, root), assets, module_stems, found)
+
+    problems.extend(found)
+    if found or meta is None:
+        return None
+    return CourseSource(
+        slug=slug,
+        meta=meta,
+        metadata_source=meta_text,
+        modules=tuple(modules),
+        assets=tuple(assets[name] for name in sorted(assets)),
+        quiz_source=quiz_text,
+        quiz=quiz,
+    )
+
+
+def _load_quiz(text, rel, assets, module_stems, found):
+    from app.content.quiz import parse_quiz
+
+    _check_references(text, rel, 0, assets, module_stems, found)
+    quiz, quiz_problems = parse_quiz(text, rel)
+    found.extend(quiz_problems)
+    return quiz
+
+
+def _read_text(path: Path, root: Path, limit: int, found: list[Problem]) -> str | None:
+    """The file as normalised text (UTF-8, no BOM, LF line ends), or None with a problem."""
+    rel = _rel(path, root)
+    size = path.stat().st_size
+    if size > limit:
+        found.append(Problem(rel, 0, f"file is {size:,} bytes; at most {limit:,} are allowed"))
+        return None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        found.append(Problem(rel, line, "not valid UTF-8: save the file as UTF-8"))
+        return None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return text.rstrip("\n") + "\n"
+
+
+def _parse_toml(text: str, rel: str, line_offset: int, found: list[Problem]) -> dict | None:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        match = re.search(r"\(at line (\d+), column \d+\)$", message)
+        line = int(match.group(1)) if match else 1
+        message = message[: match.start()].strip() if match else message
+        found.append(Problem(rel, line + line_offset, f"invalid TOML: {message}"))
+        return None
+
+
+def _key_line(text: str, key: str, line_offset: int = 0, table: str | None = None) -> int:
+    """The line on which ``key`` is set (in ``[table]`` if given), for messages."""
+    in_table = table is None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_table = table is not None and stripped.strip("[] ") == table
+            if table is None:
+                break
+            continue
+        if in_table and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number + line_offset
+    return line_offset + 1 if table is None else _key_line(text, f"[{table}]", line_offset)
+
+
+def _check_keys(data: dict, spec: dict, text: str, rel: str, found: list[Problem], *,
+                line_offset: int = 0, table: str | None = None) -> dict:
+    """Check ``data`` against ``spec``; return the valid values."""
+    valid = {}
+    where = f"[{table}] " if table else ""
+    for key in data:
+        if key not in spec:
+            known = ", ".join(sorted(spec))
+            found.append(Problem(rel, _key_line(text, key, line_offset, table),
+                                 f"unknown key {where}{key!r} (known keys: {known})"))
+    for key, (kind, required, check) in spec.items():
+        if key not in data:
+            if required:
+                found.append(Problem(rel, line_offset + 1, f"missing required key {key!r}"))
+            continue
+        value = data[key]
+        line = _key_line(text, key, line_offset, table)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            found.append(Problem(rel, line, f"{where}{key} must be {TYPE_NAMES[kind]}"))
+            continue
+        if check is not None and (error := check(value)):
+            found.append(Problem(rel, line, f"{where}{key} {error}"))
+            continue
+        valid[key] = value
+    return valid
+
+
+def _parse_meta(text: str, rel: str, found: list[Problem]) -> CourseMeta | None:
+    data = _parse_toml(text, rel, 0, found)
+    if data is None:
+        return None
+    before = len(found)
+    values = _check_keys(data, COURSE_KEYS, text, rel, found)
+    release = values.pop("release", {})
+    release = _check_keys(release, RELEASE_KEYS, text, rel, found, table="release")
+    if len(found) > before:
+        return None
+    return CourseMeta(
+        **{k: v for k, v in values.items() if k != "obligations"},
+        obligations=tuple(values.get("obligations", ())),
+        release_notes=release.get("notes", ""),
+        material=release.get("material", True),
+    )
+
+
+def split_front_matter(text: str, rel: str, found: list[Problem]) -> tuple[dict, str, int]:
+    """Split ``+++`` TOML front matter off ``text``: (data, rest, lines taken by front matter)."""
+    if not text.startswith("+++\n"):
+        return {}, text, 0
+    lines = text.split("\n")
+    try:
+        end = lines.index("+++", 1)
+    except ValueError:
+        found.append(Problem(rel, 1, "front matter opened with +++ is never closed"))
+        return {}, text, 0
+    data = _parse_toml("\n".join(lines[1:end]), rel, 1, found)
+    return data or {}, "\n".join(lines[end + 1:]), end + 1
+
+
+def _load_module(path, number, root, assets, module_stems, found) -> ModuleSource | None:
+    rel = _rel(path, root)
+    text = _read_text(path, root, MAX_MARKDOWN_BYTES, found)
+    if text is None:
+        return None
+    before = len(found)
+    front, rest, offset = split_front_matter(text, rel, found)
+    settings = _check_keys(front, MODULE_KEYS, text, rel, found, line_offset=0)
+    body_lines = rest.split("\n")
+    first = next((i for i, line in enumerate(body_lines) if line.strip()), None)
+    title = ""
+    if first is None:
+        found.append(Problem(rel, offset + 1, "module is empty: start it with a '# Title' line"))
+    elif not re.match(r"^# \S", body_lines[first]):
+        found.append(Problem(rel, offset + first + 1,
+                             "a module starts with its title as a '# Title' line"))
+    else:
+        title = body_lines[first][2:].strip()
+        if error := _text(200)(title):
+            found.append(Problem(rel, offset + first + 1, f"title {error}"))
+    _check_references(rest, rel, offset, assets, module_stems, found)
+    if len(found) > before:
+        return None
+    body = "\n".join(body_lines[first + 1:]).strip("\n") + "\n"
+    return ModuleSource(
+        position=number,
+        stem=path.stem,
+        title=title,
+        body=body,
+        source=text,
+        min_minutes=settings.get("min_minutes", 0),
+    )
+
+
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_INLINE_TARGET = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+_REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+_HTML_URL = re.compile(r"<\s*(?:img|a|iframe|script|link|source)\b[^>]*?(?:src|href)\s*=\s*"
+                       r"[\"']?([^\"'\s>]+)", re.IGNORECASE)
+
+
+def _code_blanked(text: str) -> list[str]:
+    """The lines of ``text`` with fenced code and code spans blanked (links there are text)."""
+    lines, fence = [], None
+    for line in text.split("\n"):
+        match = _FENCE.match(line)
+        if fence is None and match:
+            fence = match.group(2)[0] * 3
+            lines.append("")
+        elif fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+            lines.append("")
+        else:
+            lines.append(_CODE_SPAN.sub("", line))
+    return lines
+
+
+def _check_references(text, rel, line_offset, assets, module_stems, found) -> None:
+    """Report images that are not the course's own assets and links that lead nowhere."""
+    for number, line in enumerate(_code_blanked(text), start=1 + line_offset):
+        targets = [(m.group(1) == "!", m.group(2)) for m in _INLINE_TARGET.finditer(line)]
+        if definition := _REFERENCE_DEFINITION.match(line):
+            targets.append((False, definition.group(1)))
+        for url in _HTML_URL.findall(line):
+            found.append(Problem(rel, number, f"raw HTML link or image ({url}) is not allowed: "
+                                              "use Markdown and the assets/ folder"))
+        for is_image, url in targets:
+            if message := _reference_problem(is_image, url, assets, module_stems):
+                found.append(Problem(rel, number, message))
+
+
+def _reference_problem(is_image: bool, url: str, assets, module_stems) -> str | None:
+    lowered = url.lower()
+    if url.startswith("assets/"):
+        name = url[len("assets/"):]
+        if not ASSET_NAME.match(name):
+            return f"{url}: asset names are letters, digits and ._- with .png, .jpg or .webp"
+        if name not in assets:
+            kind = "image" if is_image else "link"
+            return f"broken {kind}: {url} is not in this course's assets/"
+        return None
+    if is_image:
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^//", lowered):
+            return (f"remote image {url}: images must come from the course's assets/ folder "
+                    "(a remote image tells a third party who is reading)")
+        return f"image {url}: images must be referenced as assets/NAME"
+    if lowered.startswith(("http://", "https://", "mailto:")) or url.startswith("#"):
+        return None
+    if match := MODULE_LINK.match(url):
+        if match.group(1) not in module_stems:
+            return f"broken link: {url} is not a module of this course"
+        return None
+    if re.match(r"^[a-z][a-z0-9+.-]*:", lowered.replace("\t", "").replace("\n", "")):
+        return f"link {url}: only http, https and mailto links are allowed"
+    return (f"link {url}: link to http(s) or mailto addresses, #anchors, assets/ files or "
+            "sibling modules (NN-slug.md)")
+
+
+def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, AssetSource]:
+    assets: dict[str, AssetSource] = {}
+    for entry in sorted(folder.iterdir()):
+        rel = _rel(entry, root)
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            found.append(Problem(rel, 0, "assets/ holds image files only (no links or folders)"))
+            continue
+        if not ASSET_NAME.match(entry.name):
+            found.append(Problem(rel, 0, "asset names are letters, digits and ._-, ending in "
+                                         ".png, .jpg, .jpeg or .webp"))
+            continue
+        size = entry.stat().st_size
+        if size > MAX_ASSET_BYTES:
+            found.append(Problem(rel, 0, f"file is {size:,} bytes; at most "
+                                         f"{MAX_ASSET_BYTES:,} are allowed"))
+            continue
+        data = entry.read_bytes()
+        extension = entry.suffix.lower().lstrip(".")
+        if _sniff_image(data) != MEDIA_TYPES[extension]:
+            found.append(Problem(rel, 0, f"the file is not a {extension.upper()} image"))
+            continue
+        assets[entry.name] = AssetSource(entry.name, MEDIA_TYPES[extension], data)
+    return assets
+
+
+def _sniff_image(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None

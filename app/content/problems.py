@@ -1,0 +1,44 @@
+"""Problems found in course sources, reported as ``file:line: message``.
+
+Loaders collect every problem they find instead of stopping at the first, so that a trainer
+fixes a course in one pass. ``ContentError`` carries them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import DomainError
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a source file; ``line`` is 1-based (0 when the file has none)."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class ContentError(DomainError):
+    """Course sources are invalid; ``problems`` lists every one found."""
+
+    status = 422
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """The path as a trainer should see it in a message: relative to ``root`` where possible."""
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return str(path)

@@ -1,0 +1,129 @@
+"""Publishing course sources into the database. Callers own the transaction.
+
+A course whose content hash equals that of its latest version stays as it is; any change makes
+a new immutable version (number + 1). Modules are rendered to sanitised HTML here, once, so a
+page view is a lookup. On invalid input nothing is written: the whole tree is checked first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit.events import record
+from app.content.hashing import content_hash
+from app.content.loader import CourseSource, LoadedTree
+from app.content.markdown import render_markdown
+from app.content.problems import ContentError
+from app.models import Asset, Course, CourseVersion, Module, User
+
+
+@dataclass
+class SyncReport:
+    lines: list[str] = field(default_factory=list)
+    published: list[CourseVersion] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return "\n".join(self.lines)
+
+
+def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) -> SyncReport:
+    """Publish every changed course of ``tree``; raise ContentError (writing nothing) if invalid."""
+    if tree.problems:
+        raise ContentError(tree.problems)
+    report = SyncReport()
+    for source in tree.courses:
+        version = _sync_course(session, source, actor)
+        if version is None:
+            latest = find_latest_version(session, source.slug)
+            report.lines.append(f"{source.slug}: unchanged (version {latest.number})")
+            continue
+        report.published.append(version)
+        kind = "material change: earlier holders must retrain" if version.material else "minor"
+        note = "new course" if version.number == 1 else kind
+        report.lines.append(f"{source.slug}: published version {version.number} ({note})")
+    if tree.whole_tree:
+        present = {c.slug for c in tree.courses}
+        for slug in session.scalars(select(Course.slug).order_by(Course.slug)):
+            if slug not in present:
+                report.lines.append(f"{slug}: not in the source tree; left as it is")
+    return report
+
+
+def find_latest_version(session: Session, slug: str) -> CourseVersion | None:
+    """The newest published version of the course ``slug``."""
+    return session.scalar(
+        select(CourseVersion)
+        .join(Course)
+        .where(Course.slug == slug)
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
+    )
+
+
+def _sync_course(session: Session, source: CourseSource, actor: User | None):
+    digest = content_hash(source)
+    course = session.scalar(select(Course).where(Course.slug == source.slug))
+    if course is None:
+        course = Course(slug=source.slug)
+        session.add(course)
+        session.flush()
+    latest_number = session.scalar(
+        select(func.max(CourseVersion.number)).where(CourseVersion.course_id == course.id)
+    )
+    if latest_number is not None:
+        latest_hash = session.scalar(
+            select(CourseVersion.content_hash).where(
+                CourseVersion.course_id == course.id, CourseVersion.number == latest_number
+            )
+        )
+        if latest_hash == digest:
+            return None
+    meta = source.meta
+    version = CourseVersion(
+        course=course,
+        number=(latest_number or 0) + 1,
+        content_hash=digest,
+        title=meta.title,
+        summary=meta.summary,
+        estimated_minutes=meta.estimated_minutes,
+        pass_mark=meta.pass_mark,
+        max_attempts=meta.max_attempts,
+        recertify_months=meta.recertify_months,
+        obligations=list(meta.obligations),
+        release_notes=meta.release_notes,
+        material=meta.material,
+        metadata_source=source.metadata_source,
+        quiz_source=source.quiz_source,
+        quiz=source.quiz.to_dict() if source.quiz is not None else None,
+        published_by_id=actor.id if actor is not None else None,
+        modules=[
+            Module(
+                position=m.position,
+                stem=m.stem,
+                title=m.title,
+                source=m.source,
+                html=render_markdown(m.body),
+                min_minutes=m.min_minutes,
+                word_count=len(re.findall(r"\w+", m.body)),
+            )
+            for m in source.modules
+        ],
+    )
+    session.add(version)
+    session.flush()
+    for asset in source.assets:
+        session.add(Asset(version_id=version.id, name=asset.name, media_type=asset.media_type,
+                          sha256=_sha256(asset.data), data=asset.data))
+    record(session, "course.version_published", actor=actor, subject=version,
+           slug=source.slug, number=version.number, content_hash=digest,
+           material=version.material)
+    return version
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,100 @@
+"""Database engine, the declarative base, and one session per app context.
+
+Services take a session, ``flush()`` and never ``commit()``; views and CLI commands own the
+commit. The session is closed at teardown, which rolls back whatever was not committed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (a callable for column defaults, never a value)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: store times in UTC with tzinfo")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict: JSON(), list: JSON()}
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for ``url``; SQLite connections get foreign keys turned on."""
+    options: dict = {}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 15}
+    else:
+        options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # SQLite ignores foreign keys unless told so on every connection; WAL lets readers and a
+    # writer work at the same time (several gunicorn workers on one file).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its engine and sessionmaker, and close the session at teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["candor.engine"] = engine
+    app.extensions["candor.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_session() -> Session:
+    """Return the session bound to the current app context, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["candor.sessionmaker"]()
+    return g.db_session
+
+
+def get_engine() -> Engine:
+    """The current app's engine."""
+    return current_app.extensions["candor.engine"]
+
+
+def _close_session(exc: BaseException | None) -> None:
+    if (session := g.pop("db_session", None)) is not None:
+        session.close()

@@ -1,0 +1,89 @@
+"""Errors the domain raises and the pages that show them.
+
+A ``DomainError`` carries a message that is safe to show the user and the HTTP status that
+fits it; the web layer renders it, the CLI prints it. Anything else that escapes a view is a
+bug: the user sees a generic page with a reference id, the log gets the traceback.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal the user can understand; ``status`` is the HTTP status that fits it."""
+
+    status: int = 400
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class NotFound(DomainError):
+    """The object does not exist, or is not this user's (both answer the same)."""
+
+    status = 404
+
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+def register_handlers(app) -> None:
+    """Render refusals as pages with their status; hide internal errors behind a reference."""
+    import secrets
+
+    from flask import render_template, request
+    from flask_limiter.errors import RateLimitExceeded
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    def page(title: str, message: str, status: int, reference: str | None = None):
+        return (
+            render_template("error.html", title=title, message=message, status=status,
+                            reference=reference),
+            status,
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        return page(_TITLES.get(error.status, "Cannot do that"), error.message, error.status)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return page("Form expired", "The form was missing its security token or it had "
+                    "expired. Go back, reload the page and try again.", 400)
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        return page("Too many attempts", "Too many attempts in a short time. Wait a few "
+                    "minutes, then try again.", 429)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return page(_TITLES.get(error.code, error.name), error.description or "",
+                    error.code or 500)
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception):
+        reference = secrets.token_hex(6)
+        app.logger.exception("unhandled error %s on %s %r", reference, request.method,
+                             request.path)
+        return page("Something went wrong", "Something went wrong on our side. If it "
+                    "happens again, tell your administrator this reference.", 500, reference)
+
+
+_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid content",
+    429: "Too many attempts",
+}

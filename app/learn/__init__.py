@@ -1,0 +1,3 @@
+from app.learn.views import bp
+
+__all__ = ["bp"]

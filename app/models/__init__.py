@@ -1,0 +1,20 @@
+"""The data model: plain SQLAlchemy 2.0 mapped classes. Rules that span entities live in the
+domain packages, not here."""
+
+from app.models.audit import AuditEvent
+from app.models.course import Asset, Course, CourseVersion, Module
+from app.models.progress import Enrollment, ModuleProgress
+from app.models.user import Role, User, UserRole
+
+__all__ = [
+    "Asset",
+    "AuditEvent",
+    "Course",
+    "CourseVersion",
+    "Enrollment",
+    "Module",
+    "ModuleProgress",
+    "Role",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,110 @@
+"""People and their roles."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.db import Base, utcnow
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+
+class Role(enum.StrEnum):
+    LEARNER = "learner"
+    TRAINER = "trainer"
+    HR = "hr"
+    ADMIN = "admin"
+
+
+def _enum_values(enum_class: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_class]
+
+
+def new_session_generation() -> str:
+    """A fresh random token; changing it ends every session of the user."""
+    return secrets.token_urlsafe(16)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    employee_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    department: Mapped[str | None] = mapped_column(String(120), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the id Flask-Login keeps in the cookie; rotating it ends every session.
+    session_generation: Mapped[str] = mapped_column(String(64), default=new_session_generation)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deactivated_at: Mapped[datetime | None]
+
+    role_links: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    manager: Mapped[User | None] = relationship(remote_side=[id])
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(link.role for link in self.role_links)
+
+    @roles.setter
+    def roles(self, roles) -> None:
+        wanted = {Role(r) for r in roles}
+        self.role_links = [link for link in self.role_links if link.role in wanted]
+        have = {link.role for link in self.role_links}
+        self.role_links.extend(UserRole(role=r) for r in sorted(wanted - have))
+
+    def has_role(self, *roles: Role) -> bool:
+        """True if the user holds any of ``roles``; admins hold every role."""
+        mine = self.roles
+        return Role.ADMIN in mine or any(r in mine for r in roles)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return self.password_hash is not None and check_password_hash(
+            self.password_hash, password
+        )
+
+    # Flask-Login protocol: the id in the cookie carries the session generation.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation}"
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, values_callable=_enum_values, native_enum=False, length=16,
+             validate_strings=True),
+        primary_key=True,
+    )
+
+    user: Mapped[User] = relationship(back_populates="role_links")

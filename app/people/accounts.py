@@ -1,0 +1,120 @@
+"""Accounts: creating users, checking passwords, ending sessions. Callers own the transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.audit.events import record
+from app.db import utcnow
+from app.errors import DomainError, NotFound
+from app.models import Role, User
+from app.models.user import PASSWORD_MAX, PASSWORD_MIN
+from app.security import end_all_sessions
+
+# Checked against when the e-mail is unknown, so both failures take the same time.
+_DUMMY_HASH = generate_password_hash("candor-timing-equaliser", method="scrypt")
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__("That e-mail and password do not match an active account.")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse passwords that are too short or too long (never truncated)."""
+    if len(password) < PASSWORD_MIN:
+        raise DomainError(f"A password needs at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise DomainError(f"A password can have at most {PASSWORD_MAX} characters.")
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    session: Session, *, email: str, name: str, roles, password: str | None, actor=None
+) -> User:
+    """Create an account; refuse a duplicate e-mail or an unacceptable password."""
+    email = normalise_email(email)
+    name = " ".join(name.split())
+    if not email or "@" not in email or len(email) > 254:
+        raise DomainError("Give a valid e-mail address.")
+    if not name or len(name) > 200:
+        raise DomainError("Give a name of 1 to 200 characters.")
+    if find_user_by_email(session, email) is not None:
+        raise DomainError(f"An account for {email} already exists.", status=409)
+    user = User(email=email, name=name)
+    user.roles = {Role(r) for r in roles} or {Role.LEARNER}
+    if password is not None:
+        check_password_policy(password)
+        user.set_password(password)
+    session.add(user)
+    session.flush()
+    record(session, "user.created", actor=actor, subject=user,
+           roles=sorted(r.value for r in user.roles))
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The active user with this e-mail and password; the same refusal for every failure."""
+    user = find_user_by_email(session, email)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        record(session, "user.login_failed", reason="unknown")
+        raise InvalidCredentials()
+    if not user.check_password(password) or not user.active:
+        record(session, "user.login_failed", subject=user,
+               reason="password" if user.active else "inactive")
+        raise InvalidCredentials()
+    record(session, "user.login", actor=user, subject=user)
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; every session of the user ends."""
+    if not user.check_password(current):
+        raise DomainError("The current password is not right.")
+    check_password_policy(new)
+    user.set_password(new)
+    end_all_sessions(user)
+    record(session, "user.password_changed", actor=user, subject=user)
+
+
+def sign_out_everywhere(session: Session, user: User, *, action: str = "user.logout") -> None:
+    end_all_sessions(user)
+    record(session, action, actor=user, subject=user)
+
+
+def deactivate_user(session: Session, actor: User, user_id: int) -> User:
+    """Deactivate an account: it can no longer sign in, its sessions end, its records stay."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if user.id == actor.id:
+        raise DomainError("You cannot deactivate your own account.", status=409)
+    if user.active:
+        user.active = False
+        user.deactivated_at = utcnow()
+        end_all_sessions(user)
+        record(session, "user.deactivated", actor=actor, subject=user)
+    return user
+
+
+def reactivate_user(session: Session, actor: User, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if not user.active:
+        user.active = True
+        user.deactivated_at = None
+        record(session, "user.reactivated", actor=actor, subject=user)
+    return user

@@ -1,0 +1,68 @@
+"""Demo accounts for trying Candor out. Callers own the transaction.
+
+Each account gets a random password, shown once; running it again finds the accounts in
+place and changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.models import Course, CourseVersion, Enrollment, Module, ModuleProgress, Role
+from app.people.accounts import create_user, find_user_by_email
+
+DEMO_ACCOUNTS = [
+    ("learner@candor.example", "Dana Learner", {Role.LEARNER}),
+    ("trainer@candor.example", "Tomás Trainer", {Role.TRAINER, Role.LEARNER}),
+    ("hr@candor.example", "Harriet HR", {Role.HR, Role.LEARNER}),
+    ("admin@candor.example", "Ada Admin", {Role.ADMIN}),
+]
+DEMO_COURSE = "ai-in-the-contact-center"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    roles: frozenset[Role]
+    password: str | None  # None when the account already existed
+
+
+def create_demo(session: Session) -> list[DemoAccount]:
+    """Create the demo accounts that are missing, and give the learner some progress."""
+    accounts = []
+    for email, name, roles in DEMO_ACCOUNTS:
+        if find_user_by_email(session, email) is not None:
+            accounts.append(DemoAccount(email, frozenset(roles), None))
+            continue
+        password = secrets.token_urlsafe(12)
+        user = create_user(session, email=email, name=name, roles=roles, password=password)
+        accounts.append(DemoAccount(email, frozenset(roles), password))
+        if email.startswith("learner@"):
+            _start_course(session, user)
+    return accounts
+
+
+def _start_course(session: Session, user) -> None:
+    version = session.scalar(
+        select(CourseVersion).join(Course).where(Course.slug == DEMO_COURSE)
+        .order_by(CourseVersion.number.desc()).limit(1)
+    )
+    if version is None:
+        return
+    now = utcnow()
+    session.add(Enrollment(user_id=user.id, course_id=version.course_id, version_id=version.id,
+                           started_at=now - timedelta(days=1), assigned_at=now - timedelta(days=2),
+                           due_at=now + timedelta(days=14)))
+    first = session.scalar(select(Module).where(Module.version_id == version.id)
+                           .order_by(Module.position).limit(1))
+    if first is not None:
+        session.add(ModuleProgress(user_id=user.id, module_id=first.id,
+                                   first_opened_at=now - timedelta(days=1, minutes=9),
+                                   completed_at=now - timedelta(days=1), seconds_spent=540))
+    session.flush()
