@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from app.content.loader import load_tree
@@ -120,6 +120,7 @@ def courses_sync(path: Path) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Create demo accounts (passwords shown once) and some progress; re-running changes nothing."""
     accounts = create_demo(get_session())

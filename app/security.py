@@ -88,7 +88,7 @@ def _enforce_policy():
     if policy.allows(current_user):
         return None
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), code=303)
     abort(403)
 
 

@@ -23,7 +23,7 @@ def record(
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor is not None else None,
-        subject_type=type(subject).__tablename__ if subject is not None else None,
+        subject_type=subject.__tablename__ if subject is not None else None,
         subject_id=str(subject.id) if subject is not None else None,
         details=details,
     )

@@ -1,0 +1,84 @@
+"""Reading a course: version pinning, min_minutes, progress kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import utcnow
+from app.errors import NotFound
+from app.models import Enrollment, ModuleProgress
+from app.progress.reading import (TooEarly, current_version, find_course, find_module,
+                                  list_course_cards, mark_read)
+
+FLAGSHIP = "ai-in-the-contact-center"
+
+
+def first_module(db, user):
+    version = current_version(db, user, find_course(db, FLAGSHIP))
+    return version.modules[0]
+
+
+def test_dashboard_lists_every_course_not_started(db, make_user, synced):
+    user = make_user()
+    cards = {c.slug: c for c in list_course_cards(db, user)}
+    assert set(cards) == {FLAGSHIP, "ai-data-refresher"}
+    assert cards[FLAGSHIP].status == "Not started" and cards[FLAGSHIP].modules_read == 0
+
+
+def test_marking_read_pins_the_version_and_counts_progress(db, make_user, synced):
+    user = make_user()
+    module = first_module(db, user)
+    now = utcnow()
+    mark_read(db, user, module, opened_at=now - timedelta(minutes=10), now=now)
+    db.commit()
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == user.id))
+    assert enrollment.version_id == module.version_id and enrollment.started_at == now
+    progress = db.scalar(select(ModuleProgress).where(ModuleProgress.user_id == user.id))
+    assert progress.completed_at == now and progress.seconds_spent == 600
+    card = {c.slug: c for c in list_course_cards(db, user)}[FLAGSHIP]
+    assert card.status == "In progress" and card.modules_read == 1
+
+
+def test_marking_read_twice_changes_nothing(db, make_user, synced):
+    user = make_user()
+    module = first_module(db, user)
+    now = utcnow()
+    mark_read(db, user, module, opened_at=now - timedelta(minutes=10), now=now)
+    again = mark_read(db, user, module, opened_at=now, now=now + timedelta(hours=1))
+    assert again.completed_at == now
+
+
+def test_min_minutes_is_enforced(db, make_user, synced):
+    user = make_user()
+    version = current_version(db, user, find_course(db, FLAGSHIP))
+    module = next(m for m in version.modules if m.min_minutes)
+    now = utcnow()
+    with pytest.raises(TooEarly, match=f"at least {module.min_minutes} minutes"):
+        mark_read(db, user, module, opened_at=now - timedelta(seconds=30), now=now)
+    db.rollback()
+    assert db.scalar(select(ModuleProgress)) is None
+    mark_read(db, user, module, opened_at=now - timedelta(minutes=module.min_minutes), now=now)
+
+
+def test_a_started_learner_stays_on_their_version(db, make_user, synced, course_tree):
+    user = make_user()
+    newcomer = make_user()
+    module = first_module(db, user)
+    mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=5))
+    db.commit()
+    path = sorted((course_tree / FLAGSHIP).glob("02-*.md"))[0]
+    path.write_text(path.read_text() + "\nNew advice.\n")
+    sync_courses(db, load_tree(course_tree))
+    db.commit()
+    course = find_course(db, FLAGSHIP)
+    assert current_version(db, user, course).number == 1
+    assert current_version(db, newcomer, course).number == 2
+    with pytest.raises(NotFound):
+        find_module(db, user, FLAGSHIP, 2, module.stem)
+    with pytest.raises(NotFound):
+        find_module(db, newcomer, FLAGSHIP, 1, module.stem)

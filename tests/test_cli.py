@@ -1,0 +1,87 @@
+"""The command line: users, courses and demo data, with clear errors and honest exit codes."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app import create_app
+from app.models import Course, Role, User
+from conftest import COURSES
+
+
+def test_users_create_reads_the_password_from_stdin(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "Ana@Example.test", "--name", "Ana Silva", "--role", "hr",
+              "--role", "learner", "--password-stdin"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created ana@example.test (hr, learner)." in result.output
+    user = db.scalar(select(User).where(User.email == "ana@example.test"))
+    assert user.roles == {Role.HR, Role.LEARNER}
+    assert user.check_password("a long enough password")
+
+
+def test_users_create_refuses_duplicates_and_short_passwords(app, make_user):
+    make_user(email="taken@example.test")
+    runner = app.test_cli_runner()
+    duplicate = runner.invoke(args=["users", "create", "taken@example.test", "--name", "X",
+                                    "--role", "learner"])
+    assert duplicate.exit_code == 1
+    assert "already exists" in duplicate.output
+    short = runner.invoke(args=["users", "create", "new@example.test", "--name", "X", "--role",
+                                "learner", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    bad_role = runner.invoke(args=["users", "create", "new@example.test", "--name", "X",
+                                   "--role", "boss"])
+    assert bad_role.exit_code == 2
+
+
+def test_courses_check_passes_the_shipped_courses_and_writes_nothing(app, db):
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(COURSES)])
+    assert result.exit_code == 0, result.output
+    assert "ai-in-the-contact-center: OK" in result.output
+    assert db.scalar(select(func.count()).select_from(Course)) == 0
+
+
+def test_courses_check_and_sync_report_every_problem(app, db, course_tree):
+    (course_tree / "ai-data-refresher" / "course.toml").write_text("title = 3\n")
+    (course_tree / "ai-in-the-contact-center" / "07-x.md").write_text("untitled\n")
+    runner = app.test_cli_runner()
+    for command in ("check", "sync"):
+        result = runner.invoke(args=["courses", command, str(course_tree)])
+        assert result.exit_code == 1
+        assert "ai-data-refresher/course.toml:1: title must be a string" in result.output
+        assert "ai-in-the-contact-center/07-x.md:1: a module starts with its title" \
+            in result.output
+    assert "Nothing was written." in result.output
+    assert db.scalar(select(func.count()).select_from(Course)) == 0
+
+
+def test_courses_sync_publishes_then_reports_unchanged(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["courses", "sync", str(COURSES)])
+    assert first.exit_code == 0, first.output
+    assert "ai-in-the-contact-center: published version 1 (new course)" in first.output
+    second = runner.invoke(args=["courses", "sync", str(COURSES)])
+    assert "ai-in-the-contact-center: unchanged (version 1)" in second.output
+
+
+def test_demo_prints_passwords_once_and_changes_nothing_when_rerun(app, db, synced):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "learner@candor.example" in first.output and "shown only this once" in first.output
+    hashes = dict(db.execute(select(User.email, User.password_hash)).all())
+    assert len(hashes) == 4
+    second = runner.invoke(args=["demo"])
+    assert second.output.count("exists already; password unchanged") == 4
+    db.expire_all()
+    assert dict(db.execute(select(User.email, User.password_hash)).all()) == hashes
+
+
+def test_db_upgrade_migrates_an_empty_database(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"})
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Database at head." in result.output

@@ -1,0 +1,231 @@
+"""Course sources: every problem is reported with its file and line, nothing is half-loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.content.hashing import content_hash
+from app.content.loader import load_tree
+
+GOOD_TOML = """title = "Handling call data"
+summary = "What to do with recordings."
+estimated_minutes = 10
+
+[release]
+notes = "First."
+material = true
+"""
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def write_course(root, slug="call-data", files=None):
+    folder = root / slug
+    folder.mkdir(parents=True)
+    contents = {"course.toml": GOOD_TOML, "01-intro.md": "# Intro\n\nHello.\n"}
+    contents.update(files or {})
+    for name, body in contents.items():
+        if body is None:
+            continue
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(body, bytes):
+            path.write_bytes(body)
+        else:
+            path.write_text(body, encoding="utf-8")
+    return folder
+
+
+def problems(root):
+    return [str(p) for p in load_tree(root).problems]
+
+
+def test_shipped_courses_are_valid():
+    from conftest import COURSES
+
+    tree = load_tree(COURSES)
+    assert tree.problems == []
+    flagship = {c.slug: c for c in tree.courses}["ai-in-the-contact-center"]
+    assert len(flagship.modules) >= 6
+    assert flagship.meta.title.startswith("AI in the contact centre")
+
+
+def test_a_good_course_loads_with_defaults(tmp_path):
+    write_course(tmp_path, files={"02-more.md": "+++\nmin_minutes = 3\n+++\n# More\n\nText.\n"})
+    tree = load_tree(tmp_path)
+    assert tree.problems == []
+    (course,) = tree.courses
+    assert course.meta.pass_mark == 80 and course.meta.max_attempts == 3
+    assert [m.stem for m in course.modules] == ["01-intro", "02-more"]
+    assert course.modules[1].title == "More" and course.modules[1].min_minutes == 3
+    assert course.modules[1].body.strip() == "Text."
+
+
+def test_a_single_course_folder_can_be_checked(tmp_path):
+    folder = write_course(tmp_path)
+    tree = load_tree(folder)
+    assert tree.problems == [] and not tree.whole_tree
+    assert [c.slug for c in tree.courses] == ["call-data"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("colour = 'red'\n" + GOOD_TOML, "call-data/course.toml:1: unknown key 'colour'"),
+        (GOOD_TOML + "colour = 'red'\n",
+         "call-data/course.toml:8: unknown key [release] 'colour' (known keys: material, notes)"),
+        (GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = '10'"),
+         "call-data/course.toml:3: estimated_minutes must be a whole number"),
+        (GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = 0"),
+         "call-data/course.toml:3: estimated_minutes must be between 1 and 600, not 0"),
+        ("pass_mark = 101\n" + GOOD_TOML, "call-data/course.toml:1: pass_mark must be between"),
+        (GOOD_TOML.replace('title = "Handling call data"\n', ""),
+         "call-data/course.toml:1: missing required key 'title'"),
+        (GOOD_TOML.replace('"Handling call data"', '"  "'),
+         "call-data/course.toml:1: title must not be empty"),
+        (GOOD_TOML.replace('"Handling call data"', '"Call \u202edata"'),
+         "call-data/course.toml:1: title contains invisible or text-direction control"),
+        (GOOD_TOML.replace('"Handling call data"', '"' + "x" * 201 + '"'),
+         "call-data/course.toml:1: title is 201 characters long; at most 200"),
+        (GOOD_TOML.replace("material = true", "material = 'yes'"),
+         "call-data/course.toml:7: [release] material must be true or false"),
+        (GOOD_TOML + "[release.extra]\n", "call-data/course.toml:"),
+        (GOOD_TOML.replace("[release]", "[release]\nsurprise = 1"),
+         "call-data/course.toml:6: unknown key [release] 'surprise'"),
+        ("title = \n", "call-data/course.toml:1: invalid TOML: Invalid value"),
+        ("obligations = ['GDPR!']\n" + GOOD_TOML,
+         "call-data/course.toml:1: obligations must be a list of slugs"),
+        (GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = true"),
+         "call-data/course.toml:3: estimated_minutes must be a whole number"),
+    ],
+)
+def test_course_toml_problems_name_file_and_line(tmp_path, toml, expected):
+    write_course(tmp_path, files={"course.toml": toml})
+    found = problems(tmp_path)
+    assert any(p.startswith(expected) for p in found), found
+    assert load_tree(tmp_path).courses == []
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    write_course(tmp_path, files={
+        "course.toml": "colour = 1\n"
+        + GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = -1"),
+        "01-intro.md": "No title here\n",
+        "1-bad-name.md": "# X\n",
+        "notes.txt": "stray",
+    })
+    found = problems(tmp_path)
+    assert len(found) == 5, found
+    assert "call-data/course.toml:4: estimated_minutes must be between 1 and 600, not -1" in found
+    assert "call-data/01-intro.md:1: a module starts with its title as a '# Title' line" in found
+    assert any("1-bad-name.md:0: module files must be named NN-slug.md" in p for p in found)
+    assert any("notes.txt:0: unexpected file" in p for p in found)
+
+
+def test_bad_slug_and_duplicate_module_numbers(tmp_path):
+    write_course(tmp_path, slug="Bad_Slug", files={"01-again.md": "# Again\n"})
+    found = problems(tmp_path)
+    assert any(p.startswith("Bad_Slug:0: \"Bad_Slug\" is not a valid course slug") for p in found)
+    assert any("01-intro.md:0: module number 01 is already used by 01-again.md" in p
+               for p in found)
+
+
+def test_front_matter_problems(tmp_path):
+    write_course(tmp_path, files={
+        "01-intro.md": "+++\nmin_minutes = 'three'\nspeed = 2\n+++\n# Intro\n",
+        "02-open.md": "+++\nmin_minutes = 1\n# Never closed\n",
+        "03-bad.md": "+++\nmin_minutes = = 2\n+++\n# Bad\n",
+    })
+    found = problems(tmp_path)
+    assert "call-data/01-intro.md:2: min_minutes must be a whole number" in found
+    assert any(p.startswith("call-data/01-intro.md:3: unknown key 'speed'") for p in found)
+    assert "call-data/02-open.md:1: front matter opened with +++ is never closed" in found
+    assert any(p.startswith("call-data/03-bad.md:2: invalid TOML") for p in found)
+
+
+def test_images_must_be_the_courses_own_assets(tmp_path):
+    write_course(tmp_path, files={
+        "01-intro.md": "# Intro\n\n![ok](assets/call.png)\n\n![gone](assets/missing.png)\n\n"
+                       "![tracker](https://tracker.example/p.gif)\n\n![up](../secret.png)\n\n"
+                       "<img src=\"https://x.example/a.png\">\n",
+        "assets/call.png": PNG,
+    })
+    found = problems(tmp_path)
+    assert "call-data/01-intro.md:5: broken image: assets/missing.png is not in this course's " \
+           "assets/" in found
+    assert any(p.startswith("call-data/01-intro.md:7: remote image https://tracker.example")
+               for p in found)
+    assert any(p.startswith("call-data/01-intro.md:9: image ../secret.png") for p in found)
+    assert any(p.startswith("call-data/01-intro.md:11: raw HTML link or image") for p in found)
+    assert len(found) == 4
+
+
+def test_links_are_checked_but_code_is_not(tmp_path):
+    write_course(tmp_path, files={
+        "01-intro.md": "# Intro\n\nSee [next](02-next.md), [gone](03-gone.md), "
+                       "[x](javascript:alert(1)), [y](JaVaScRiPt:alert(1)), [up](../x.md) and "
+                       "[web](https://example.org).\n\n```\n[not a link](04-nothing.md)\n```\n\n"
+                       "`[code](05-nothing.md)`\n\n[ref]: data:text/html,hi\n",
+        "02-next.md": "# Next\n",
+    })
+    found = problems(tmp_path)
+    assert "call-data/01-intro.md:3: broken link: 03-gone.md is not a module of this course" \
+        in found
+    assert sum("only http, https and mailto links are allowed" in p for p in found) == 3
+    assert any("01-intro.md:3: link ../x.md" in p for p in found)
+    assert not any("nothing.md" in p for p in found)
+
+
+def test_asset_files_are_checked(tmp_path):
+    write_course(tmp_path, files={
+        "assets/fake.png": b"GIF89a not a png",
+        "assets/big.jpg": b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024),
+        "assets/bad name.png": PNG,
+        "assets/script.svg": b"<svg/>",
+    })
+    found = problems(tmp_path)
+    assert "call-data/assets/fake.png:0: the file is not a PNG image" in found
+    assert any(p.startswith("call-data/assets/big.jpg:0: file is 2,097,155 bytes") for p in found)
+    assert sum("asset names are letters" in p for p in found) == 2
+
+
+def test_oversized_and_non_utf8_files(tmp_path):
+    write_course(tmp_path, files={
+        "01-intro.md": "# Intro\n\n" + "word " * 60_000,
+        "02-latin.md": "# Caf\xe9\n\nline two\n".encode("latin-1"),
+    })
+    found = problems(tmp_path)
+    assert any(p.startswith("call-data/01-intro.md:0: file is 300,") for p in found)
+    assert "call-data/02-latin.md:1: not valid UTF-8: save the file as UTF-8" in found
+
+
+def test_symlinks_and_stray_folders_are_refused(tmp_path):
+    folder = write_course(tmp_path)
+    (folder / "02-link.md").symlink_to("/etc/hostname")
+    (folder / "drafts").mkdir()
+    found = problems(tmp_path)
+    assert "call-data/02-link.md:0: symbolic links are not allowed" in found
+    assert any(p.startswith("call-data/drafts:0: unexpected folder") for p in found)
+
+
+def test_missing_course_toml_and_empty_course(tmp_path):
+    (tmp_path / "empty").mkdir()
+    write_course(tmp_path, slug="no-modules", files={"01-intro.md": None})
+    found = problems(tmp_path)
+    assert "empty/course.toml:0: missing: every course needs course.toml" in found
+    assert any(p.startswith("no-modules:0: a course needs at least one module") for p in found)
+
+
+def test_readme_and_hidden_files_are_ignored(tmp_path):
+    write_course(tmp_path, files={"README.md": "anything", ".DS_Store": b"\0"})
+    assert problems(tmp_path) == []
+
+
+def test_hash_ignores_line_endings_and_bom_but_not_content(tmp_path):
+    write_course(tmp_path / "a")
+    write_course(tmp_path / "b", files={
+        "course.toml": "\ufeff" + GOOD_TOML.replace("\n", "\r\n"),
+        "01-intro.md": "# Intro\r\n\r\nHello.\r\n\r\n",
+    })
+    write_course(tmp_path / "c", files={"01-intro.md": "# Intro\n\nHello!\n"})
+    hashes = [content_hash(load_tree(tmp_path / d).courses[0]) for d in "abc"]
+    assert hashes[0] == hashes[1] != hashes[2]

@@ -1,0 +1,189 @@
+"""The learner's pages: dashboard, course, module, marking read, images."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import utcnow
+from app.models import Asset, CourseVersion, ModuleProgress
+from helpers import csrf_token
+
+FLAGSHIP = "ai-in-the-contact-center"
+OPENED = re.compile(r'name="opened" value="([^"]+)"')
+
+
+def module_urls(client):
+    page = client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
+    found = re.findall(rf'href="(/courses/{FLAGSHIP}/v1/\d\d-[a-z0-9-]+)"', page)
+    return list(dict.fromkeys(found))
+
+
+def read(client, url, opened=None):
+    page = client.get(url).get_data(as_text=True)
+    opened = opened or OPENED.search(page).group(1)
+    return client.post(url + "/read", data={"opened": opened, "csrf_token": csrf_token(client)})
+
+
+def backdate_opened(app, monkeypatch, minutes):
+    """Let ``minutes`` pass between serving a module page and marking it read."""
+    import app.progress.reading as reading
+
+    monkeypatch.setattr(reading, "utcnow", lambda: utcnow() + timedelta(minutes=minutes))
+
+
+def test_dashboard_shows_courses_with_progress(client, signed_in, synced):
+    signed_in()
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "AI in the contact centre: lessons from the Patagonia lawsuit" in page
+    assert "Customer data and AI tools: a ten-minute refresher" in page
+    assert "0 of 6 modules read" in page and "Not started" in page
+
+
+def test_course_page_lists_modules_time_and_version(client, signed_in, synced, db):
+    signed_in()
+    page = client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
+    version = db.scalar(select(CourseVersion).where(CourseVersion.number == 1)
+                        .where(CourseVersion.title.like("AI in%")))
+    assert f"about {version.estimated_minutes} minutes" in page
+    assert f"({version.short_hash})" in page
+    assert len(module_urls(client)) == len(version.modules)
+    assert "Start the course" in page
+
+
+def test_module_page_renders_content_with_pager(client, signed_in, synced):
+    signed_in()
+    first, second = module_urls(client)[:2]
+    page = client.get(second).get_data(as_text=True)
+    assert "Module 2 of 6" in page
+    assert f'rel="prev" href="{first}"' in page
+    assert "<h2" in page and "Mark as read" in page
+    assert "Checklist" in page
+
+
+def test_reading_a_module_records_progress_and_moves_on(client, signed_in, synced, db, app,
+                                                       monkeypatch):
+    user = signed_in()
+    urls = module_urls(client)
+    backdate_opened(app, monkeypatch, 30)
+    response = read(client, urls[0])
+    assert response.status_code == 303 and response.location == urls[1]
+    assert db.scalar(select(func.count()).select_from(ModuleProgress)
+                     .where(ModuleProgress.user_id == user.id)) == 1
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "1 of 6 modules read" in page and "In progress" in page
+    assert "You read this module on" in client.get(urls[0]).get_data(as_text=True)
+
+
+def test_reading_too_soon_is_refused_with_the_time_left(client, signed_in, synced, db):
+    signed_in()
+    version = db.scalar(select(CourseVersion).where(CourseVersion.title.like("AI in%")))
+    module = next(m for m in version.modules if m.min_minutes)
+    response = read(client, f"/courses/{FLAGSHIP}/v1/{module.stem}")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f"at least {module.min_minutes} minutes of reading" in page
+    assert "You can mark it as read in" in page
+    assert db.scalar(select(func.count()).select_from(ModuleProgress)) == 0
+
+
+def test_a_forged_or_foreign_opened_token_is_refused(client, signed_in, synced, db, app,
+                                                     monkeypatch):
+    signed_in()
+    first, second = module_urls(client)[:2]
+    backdate_opened(app, monkeypatch, 30)
+    token_for_second = OPENED.search(client.get(second).get_data(as_text=True)).group(1)
+    assert read(client, first, opened=token_for_second).status_code == 400
+    assert read(client, first, opened="garbage").status_code == 400
+    forged = token_for_second.rsplit(".", 1)[0] + ".AAAA"
+    assert read(client, second, opened=forged).status_code == 400
+    assert db.scalar(select(func.count()).select_from(ModuleProgress)) == 0
+
+
+def test_reading_the_last_module_returns_to_the_course(client, signed_in, synced, app,
+                                                      monkeypatch):
+    signed_in()
+    backdate_opened(app, monkeypatch, 30)
+    urls = module_urls(client)
+    for url in urls:
+        response = read(client, url)
+    assert response.location == f"/courses/{FLAGSHIP}"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "You have read every module of this course." in page
+    assert "Completed" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_started_learner_stays_on_their_version(client, signed_in, synced, db, app,
+                                                  monkeypatch, course_tree):
+    signed_in()
+    backdate_opened(app, monkeypatch, 30)
+    first = module_urls(client)[0]
+    read(client, first)
+    path = sorted((course_tree / FLAGSHIP).glob("03-*.md"))[0]
+    path.write_text(path.read_text() + "\nAn update.\n")
+    sync_courses(db, load_tree(course_tree))
+    db.commit()
+    assert "Version</dt><dd>1," in client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
+    assert client.get(first.replace("/v1/", "/v2/")).status_code == 404
+    assert client.get(first).status_code == 200
+
+
+def test_unknown_course_module_and_version_are_404(client, signed_in, synced):
+    signed_in()
+    assert client.get("/courses/no-such-course").status_code == 404
+    assert client.get(f"/courses/{FLAGSHIP}/v1/99-nothing").status_code == 404
+    assert client.get(f"/courses/{FLAGSHIP}/v7/01-what-happened").status_code == 404
+    assert client.get("/courses/../../etc/passwd").status_code == 404
+
+
+def test_course_images_are_served_from_the_database(client, signed_in, synced, db):
+    signed_in()
+    version = db.scalar(select(CourseVersion).where(CourseVersion.title.like("AI in%")))
+    db.add(Asset(version_id=version.id, name="call.png", media_type="image/png", sha256="0",
+                 data=b"\x89PNG\r\n\x1a\nrest"))
+    db.commit()
+    response = client.get(f"/courses/{FLAGSHIP}/v1/assets/call.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.data.startswith(b"\x89PNG")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(f"/courses/{FLAGSHIP}/v1/assets/other.png").status_code == 404
+    assert client.get(f"/courses/{FLAGSHIP}/v9/assets/call.png").status_code == 404
+
+
+def test_reading_needs_a_csrf_token(client, signed_in, synced, db):
+    signed_in()
+    url = module_urls(client)[0]
+    opened = OPENED.search(client.get(url).get_data(as_text=True)).group(1)
+    response = client.post(url + "/read", data=MultiDict({"opened": opened}))
+    assert response.status_code == 400
+    assert db.scalar(select(func.count()).select_from(ModuleProgress)) == 0
+
+
+def test_progress_survives_signing_out_and_in(client, signed_in, synced, app, monkeypatch):
+    from helpers import login, post
+
+    user = signed_in()
+    backdate_opened(app, monkeypatch, 30)
+    for url in module_urls(client)[:2]:
+        read(client, url)
+    assert post(client, "/logout").status_code == 303
+    assert client.get("/dashboard").status_code == 303
+    login(client, user)
+    assert "2 of 6 modules read" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_due_dates_show_on_the_dashboard(client, signed_in, synced, db):
+    from app.models import Course, Enrollment
+
+    user = signed_in()
+    course = db.scalar(select(Course).where(Course.slug == FLAGSHIP))
+    db.add(Enrollment(user_id=user.id, course_id=course.id, assigned_at=utcnow(),
+                      due_at=utcnow() - timedelta(days=1)))
+    db.commit()
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Assigned to you" in page and "(overdue)" in page
