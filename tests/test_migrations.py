@@ -62,3 +62,24 @@ def test_migrated_audit_table_is_append_only(engine):
             "VALUES (CURRENT_TIMESTAMP, 'test.event', '{}')"))
     with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_events"))
+
+
+def test_upgrading_a_populated_database_keeps_its_rows(engine):
+    config = alembic(engine)
+    command.upgrade(config, "0001")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO users (id, email, name, locale, active, session_generation, created_at)"
+            " VALUES (1, 'a@example.test', 'A', 'en', true, 'g', CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO courses (id, slug, created_at) VALUES (1, 'c', CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO enrollments (id, user_id, course_id, created_at) "
+            "VALUES (1, 1, 1, CURRENT_TIMESTAMP)"))
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT e.id, e.cycle, u.email FROM enrollments e JOIN users u ON u.id = e.user_id"
+        )).all()
+    assert [tuple(r) for r in rows] == [(1, 1, "a@example.test")]
+    assert schema_differences(engine) == []

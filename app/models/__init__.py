@@ -4,16 +4,20 @@ domain packages, not here."""
 from app.models.audit import AuditEvent
 from app.models.course import Asset, Course, CourseVersion, Module
 from app.models.progress import Enrollment, ModuleProgress
+from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import Role, User, UserRole
 
 __all__ = [
     "Asset",
+    "AttemptStatus",
+    "Completion",
     "AuditEvent",
     "Course",
     "CourseVersion",
     "Enrollment",
     "Module",
     "ModuleProgress",
+    "QuizAttempt",
     "Role",
     "User",
     "UserRole",

@@ -30,6 +30,10 @@ class Enrollment(Base):
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     due_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
+    # A cycle is one round of training: it ends with a completion, and a new one starts when
+    # the learner must retrain (expiry, a material new version).
+    cycle: Mapped[int] = mapped_column(default=1, server_default="1")
+    completed_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()
