@@ -40,6 +40,8 @@ class Defaults:
     # SESSION_MAX_HOURS after sign-in.
     SESSION_IDLE_HOURS = 2
     SESSION_MAX_HOURS = 12
+    # Who learners should turn to (shown when they run out of quiz attempts).
+    SUPPORT_CONTACT = "your HR team or trainer"
     # Largest request body accepted, in bytes.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 

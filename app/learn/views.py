@@ -21,6 +21,7 @@ from app.progress.reading import (
     mark_read,
     progress_by_module,
 )
+from app.quizzes.attempts import assessment_status
 from app.security import restrict_to
 
 bp = Blueprint("learn", __name__)
@@ -61,7 +62,9 @@ def course(slug: str):
     db = get_session()
     version = current_version(db, current_user, find_course(db, slug))
     progress = progress_by_module(db, current_user, version)
-    return render_template("learn/course.html", version=version, progress=progress)
+    return render_template("learn/course.html", version=version, progress=progress,
+                           assessment=assessment_status(db, current_user, version),
+                           contact=current_app.config["SUPPORT_CONTACT"])
 
 
 def _render_module(module, status=200, error=None):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.models import Course, CourseVersion, Enrollment, Module, ModuleProgress, User
+from app.progress.completion import all_modules_read, complete_course
 
 # Time on a page longer than this is not counted as reading (the tab was left open).
 MAX_COUNTED_SECONDS = 4 * 3600
@@ -52,10 +53,11 @@ class CourseCard:
     assigned: bool
     due_at: datetime | None
     started: bool
+    completed_at: datetime | None = None
 
     @property
     def status(self) -> str:
-        if self.modules_total and self.modules_read >= self.modules_total:
+        if self.completed_at is not None:
             return "Completed"
         return "In progress" if self.started else "Not started"
 
@@ -117,6 +119,7 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
             assigned=enrollment is not None and enrollment.assigned_at is not None,
             due_at=enrollment.due_at if enrollment else None,
             started=enrollment is not None and enrollment.version_id is not None,
+            completed_at=enrollment.completed_at if enrollment else None,
         ))
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
@@ -219,4 +222,6 @@ def mark_read(session: Session, user: User, module: Module, opened_at: datetime,
     progress.completed_at = now
     progress.seconds_spent = min(int(spent.total_seconds()), MAX_COUNTED_SECONDS)
     session.flush()
+    if version.quiz is None and all_modules_read(session, user, version.id):
+        complete_course(session, user, enrollment)  # no assessment: reading completes it
     return progress

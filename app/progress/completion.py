@@ -1,0 +1,59 @@
+"""Completing a course: recorded once per training cycle, bound to the version read.
+
+Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.audit.events import record
+from app.db import utcnow
+from app.models import Completion, Enrollment, Module, ModuleProgress, QuizAttempt, User
+
+
+def all_modules_read(session: Session, user: User, version_id: int) -> bool:
+    """True when ``user`` has marked every module of the version as read."""
+    total = session.scalar(select(func.count()).select_from(Module)
+                           .where(Module.version_id == version_id))
+    read = session.scalar(
+        select(func.count()).select_from(ModuleProgress).join(Module)
+        .where(Module.version_id == version_id, ModuleProgress.user_id == user.id,
+               ModuleProgress.completed_at.is_not(None))
+    )
+    return total > 0 and read >= total
+
+
+def complete_course(session: Session, user: User, enrollment: Enrollment,
+                    attempt: QuizAttempt | None = None) -> Completion | None:
+    """Record the completion of the learner's current cycle, once; None if already recorded."""
+    now = utcnow()
+    # The conditional UPDATE is the guard: of two requests completing at once, one changes the
+    # row and records the completion, the other changes nothing.
+    claimed = session.execute(
+        update(Enrollment)
+        .where(Enrollment.id == enrollment.id, Enrollment.cycle == enrollment.cycle,
+               Enrollment.completed_at.is_(None))
+        .values(completed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return None
+    session.refresh(enrollment)
+    completion = Completion(
+        user_id=user.id,
+        course_id=enrollment.course_id,
+        version_id=enrollment.version_id,
+        enrollment_id=enrollment.id,
+        cycle=enrollment.cycle,
+        attempt_id=attempt.id if attempt is not None else None,
+        completed_at=now,
+        score=attempt.percent if attempt is not None else None,
+    )
+    session.add(completion)
+    session.flush()
+    record(session, "course.completed", actor=user, subject=completion,
+           version_id=completion.version_id, attempt_id=completion.attempt_id,
+           score=completion.score)
+    return completion

@@ -1,0 +1,83 @@
+"""What an attempt in progress shows: the planned units with their options in the shown
+order, and each conversation's transcript so far. No answer keys: feedback appears only for
+conversation choices already made (the customer's reaction), never for questions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.content.quiz import Choice, Conversation, Option, Question, Quiz, Scenario, Step
+from app.quizzes.grading import AttemptPlan, conversation_state
+
+
+@dataclass(frozen=True)
+class ShownQuestion:
+    question: Question
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class ShownConversation:
+    conversation: Conversation
+    transcript: tuple[tuple[Step, Choice], ...]
+    step: Step | None  # the step awaiting a choice; None once an outcome is reached
+    choices: tuple[Choice, ...]
+
+    @property
+    def finished(self) -> bool:
+        return self.step is None
+
+
+@dataclass(frozen=True)
+class ShownUnit:
+    kind: str  # question, scenario or conversation
+    id: str
+    scenario: Scenario | None = None
+    questions: tuple[ShownQuestion, ...] = ()
+    conversation: ShownConversation | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    units: tuple[ShownUnit, ...]
+    open_conversations: tuple[str, ...] = field(default=())
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(u.questions) for u in self.units)
+
+
+def build_sheet(quiz: Quiz, plan: AttemptPlan, paths: dict[str, list[str]]) -> Sheet:
+    """The attempt as the learner sees it now."""
+    units = []
+    for planned in plan.units:
+        if planned.kind == "conversation":
+            units.append(ShownUnit("conversation", planned.id,
+                                   conversation=_conversation(quiz, plan, planned.id, paths)))
+            continue
+        questions = tuple(
+            ShownQuestion(q := quiz.question(pq.id), tuple(q.option(o) for o in pq.option_ids))
+            for pq in planned.questions
+        )
+        scenario = quiz.unit(planned.id) if planned.kind == "scenario" else None
+        units.append(ShownUnit(planned.kind, planned.id, scenario=scenario, questions=questions))
+    open_ids = tuple(u.id for u in units if u.conversation and not u.conversation.finished)
+    return Sheet(tuple(units), open_ids)
+
+
+def _conversation(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
+                  paths: dict[str, list[str]]) -> ShownConversation:
+    conversation = quiz.conversation(conversation_id)
+    path = paths.get(conversation_id, [])
+    state = conversation_state(quiz, plan, conversation_id, path)
+    transcript, node = [], conversation.start_id
+    for choice_id in path:
+        step = conversation.step(node)
+        choice = step.choice(choice_id)
+        transcript.append((step, choice))
+        node = choice.next_id
+    if state.finished:
+        return ShownConversation(conversation, tuple(transcript), None, ())
+    step = conversation.step(state.step_id)
+    return ShownConversation(conversation, tuple(transcript), step,
+                             tuple(step.choice(c) for c in state.choice_ids))
