@@ -1,0 +1,163 @@
+"""Assessment pages: no answer key before submitting, feedback after, retakes, completion."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import utcnow
+from app.models import Completion, QuizAttempt
+from app.progress.reading import current_version, find_course, mark_read
+from helpers import csrf_token, post
+from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
+
+RIGHT = {Q_PASTE: f"{Q_PASTE}.b", Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
+         Q_SCREEN: f"{Q_SCREEN}.b"}
+WRONG = {Q_PASTE: f"{Q_PASTE}.a", Q_PERSONAL: f"{Q_PERSONAL}.c", Q_SCREEN: f"{Q_SCREEN}.a"}
+
+
+@pytest.fixture
+def learner(db, tmp_path, signed_in):
+    write_quiz_course(tmp_path / "courses")
+    sync_courses(db, load_tree(tmp_path / "courses"))
+    db.commit()
+    user = signed_in()
+    version = current_version(db, user, find_course(db, SLUG))
+    for module in version.modules:
+        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=5))
+    db.commit()
+    return user
+
+
+def start(client):
+    response = post(client, f"/courses/{SLUG}/assessment")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.location
+
+
+def converse(client, attempt_url, choices=("start.a", "opt-out.a")):
+    for choice in choices:
+        response = post(client, f"{attempt_url}/conversations/{CONVERSATION}",
+                        {"choice": f"{CONVERSATION}.{choice}"})
+        assert response.status_code == 303
+        assert response.location == f"{attempt_url}#unit-{CONVERSATION}"
+
+
+def submit(client, attempt_url, answers):
+    return client.post(f"{attempt_url}/submit",
+                       data={**answers, "csrf_token": csrf_token(client)})
+
+
+def test_course_page_offers_the_assessment_after_reading(client, learner):
+    page = client.get(f"/courses/{SLUG}").get_data(as_text=True)
+    assert "Take the assessment" in page and "2 attempts left" in page
+
+
+def test_the_assessment_is_locked_until_every_module_is_read(client, db, tmp_path, signed_in):
+    write_quiz_course(tmp_path / "courses")
+    sync_courses(db, load_tree(tmp_path / "courses"))
+    db.commit()
+    signed_in()
+    assert "opens once you have read every module" in client.get(
+        f"/courses/{SLUG}").get_data(as_text=True)
+    response = post(client, f"/courses/{SLUG}/assessment")
+    assert response.status_code == 409
+    assert db.scalar(select(func.count()).select_from(QuizAttempt)) == 0
+
+
+def test_the_answer_key_never_reaches_the_browser_before_submitting(client, learner):
+    url = start(client)
+    page = client.get(url).get_data(as_text=True)
+    for secret in ("approved tools were checked", "not an approved tool", "only where it may go",
+                   "Honest and respectful", "Score:", "correct"):
+        assert secret not in page
+    assert "Is a robot listening?" in page and "The other questions follow" in page
+    converse(client, url)
+    page = client.get(url).get_data(as_text=True)
+    assert "Can I opt out?" in page  # the customer's reaction to a choice made
+    assert "Honest and respectful" not in page  # the outcome waits for the result
+    assert re.search(r"<legend>Where may you paste a customer\S{1,5}s order history\?</legend>",
+                     page)
+    assert page.count('type="radio"') == 4 and page.count('type="checkbox"') == 3
+
+
+def test_passing_shows_the_result_and_completes_the_course(client, learner, db):
+    url = start(client)
+    converse(client, url)
+    response = submit(client, url, RIGHT)
+    assert response.status_code == 303 and response.location == url
+    page = client.get(url).get_data(as_text=True)
+    assert "passed" in page and "100%" in page and "You have completed this course." in page
+    assert "Right: approved tools were checked." in page
+    assert "Honest and respectful." in page
+    assert db.scalar(select(func.count()).select_from(Completion)) == 1
+    assert "Completed" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_failing_shows_feedback_and_offers_a_retake_then_stops(client, learner):
+    for number in (1, 2):
+        url = start(client)
+        converse(client, url, ("start.b",))
+        assert submit(client, url, WRONG).status_code == 303
+        page = client.get(url).get_data(as_text=True)
+        assert f"Attempt {number}: not passed" in page
+        assert "A chatbot is not an approved tool." in page  # feedback on the chosen option
+        assert "Never deny that AI tools are in use." in page
+    assert "You have no attempts left. Contact your HR team or trainer" in page
+    course_page = client.get(f"/courses/{SLUG}").get_data(as_text=True)
+    assert "You have used all 2 attempts" in course_page
+    assert post(client, f"/courses/{SLUG}/assessment").status_code == 409
+
+
+def test_unanswered_questions_are_announced_and_answers_kept(client, learner):
+    url = start(client)
+    converse(client, url)
+    response = submit(client, url, {Q_PASTE: f"{Q_PASTE}.b"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'role="alert"' in page and "2 questions still need an answer." in page
+    assert f'href="#q-{Q_PERSONAL}"' in page
+    assert re.search(rf'value="{re.escape(Q_PASTE)}.b"\s+id="[^"]+" checked', page)
+
+
+def test_tampered_submissions_are_refused(client, learner, db):
+    url = start(client)
+    converse(client, url)
+    assert submit(client, url, {**RIGHT, "score": "100"}).status_code == 400
+    assert submit(client, url, {**RIGHT, Q_PASTE: f"{Q_SCREEN}.b"}).status_code == 400
+    assert db.scalar(select(QuizAttempt.status)) == "in_progress"
+
+
+def test_double_submission_gives_one_result(client, learner, db):
+    url = start(client)
+    converse(client, url)
+    assert submit(client, url, RIGHT).status_code == 303
+    assert submit(client, url, WRONG).status_code == 303  # the back button, resubmitted
+    assert db.scalar(select(QuizAttempt.percent)) == 100
+    assert db.scalar(select(func.count()).select_from(Completion)) == 1
+
+
+def test_other_learners_cannot_see_or_answer_an_attempt(client, learner, app, make_user):
+    url = start(client)
+    other = app.test_client()
+    from helpers import login
+
+    login(other, make_user())
+    assert other.get(url).status_code == 404
+    assert post(other, f"{url}/submit", RIGHT).status_code == 404
+    assert post(other, f"{url}/conversations/{CONVERSATION}",
+                {"choice": f"{CONVERSATION}.start.a"}).status_code == 404
+    assert other.get("/attempts/999999").status_code == 404
+
+
+def test_past_attempts_are_listed_for_review(client, learner):
+    url = start(client)
+    converse(client, url, ("start.b",))
+    submit(client, url, WRONG)
+    page = client.get(f"/courses/{SLUG}").get_data(as_text=True)
+    assert f'href="{url}">Attempt 1</a>: 0%, not passed' in page
