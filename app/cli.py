@@ -119,6 +119,44 @@ def courses_sync(path: Path) -> None:
     click.echo(report.summary())
 
 
+@courses_cli.command("convert-gift")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write quiz.md here instead of printing it.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None:
+    """Convert a Moodle GIFT file to Candor's quiz.md; unsupported questions are listed."""
+    from app.content.gift import convert_gift
+    from app.content.loader import MAX_MARKDOWN_BYTES
+
+    if source.stat().st_size > 4 * MAX_MARKDOWN_BYTES:
+        raise click.ClickException(f"{source}: file is too large to be a question bank")
+    raw = source.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise click.ClickException(f"{source}:{line}: not valid UTF-8: save the file as UTF-8") \
+            from None
+    result = convert_gift(text, str(source))
+    for problem in result.skipped + result.notes:
+        click.echo(str(problem), err=True)
+    if result.problems:
+        _print_problems(result.problems)
+        click.echo("Nothing was written: fix the problems above and convert again.", err=True)
+        sys.exit(1)
+    if not result.converted:
+        raise click.ClickException("No question in this file can be converted.")
+    if output is None:
+        click.echo(result.markdown, nl=False)
+    elif output.exists() and not force:
+        raise click.ClickException(f"{output} exists; use --force to replace it.")
+    else:
+        output.write_text(result.markdown, encoding="utf-8")
+    click.echo(f"Converted {result.converted} question{'s' if result.converted != 1 else ''}; "
+               f"skipped {len(result.skipped)}.", err=True)
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:

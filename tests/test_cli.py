@@ -85,3 +85,42 @@ def test_db_upgrade_migrates_an_empty_database(tmp_path):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "Database at head." in result.output
+
+
+GIFT = """// A comment
+::Approved tools::Where may you paste order history? {
+=Only into approved tools #Right.
+~Into any chatbot #Not approved.
+}
+
+::Essay::Describe your day. {}
+"""
+
+
+def test_convert_gift_writes_quiz_md_and_lists_what_it_skipped(app, tmp_path):
+    source = tmp_path / "bank.gift"
+    source.write_text(GIFT)
+    target = tmp_path / "quiz.md"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["courses", "convert-gift", str(source), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"{source}:7: skipped essay question" in result.output
+    assert "Converted 1 question; skipped 1." in result.output
+    quiz = target.read_text()
+    assert "## Approved tools" in quiz and "- [x] Only into approved tools" in quiz
+    again = runner.invoke(args=["courses", "convert-gift", str(source), "-o", str(target)])
+    assert again.exit_code == 1 and "use --force" in again.output
+
+
+def test_convert_gift_refuses_malformed_or_non_utf8_input(app, tmp_path):
+    broken = tmp_path / "broken.gift"
+    broken.write_text("Unclosed question {\n=right\n~wrong\n")
+    latin = tmp_path / "latin.gift"
+    latin.write_bytes("Caf\xe9? {T}\n".encode("latin-1"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["courses", "convert-gift", str(broken), "-o",
+                                 str(tmp_path / "out.md")])
+    assert result.exit_code == 1 and f"{broken}:1:" in result.output
+    assert not (tmp_path / "out.md").exists()
+    result = runner.invoke(args=["courses", "convert-gift", str(latin)])
+    assert result.exit_code == 1 and f"{latin}:1: not valid UTF-8" in result.output
