@@ -13,6 +13,7 @@ is a tracker); the loader reports them as errors before they get this far.
 from __future__ import annotations
 
 import re
+import threading
 
 import markdown as md
 import nh3
@@ -92,11 +93,23 @@ def sanitise(html: str) -> str:
     )
 
 
+_local = threading.local()
+
+
+def _converter() -> md.Markdown:
+    # Instances keep state between runs (toc ids, footnotes), so each render starts from
+    # reset(). Building an instance with these extensions costs several milliseconds, and a
+    # quiz renders hundreds of fragments, so each thread keeps one instead of one per call.
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = md.Markdown(extensions=_EXTENSIONS,
+                                                   extension_configs=_EXTENSION_CONFIGS)
+    return converter.reset()
+
+
 def render_markdown(text: str) -> str:
     """Render course Markdown to sanitised HTML."""
-    # A fresh instance per call: Markdown instances keep state (toc, footnotes) between runs.
-    converter = md.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
-    return sanitise(converter.convert(text))
+    return sanitise(_converter().convert(text))
 
 
 _WRAPPING_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.DOTALL)

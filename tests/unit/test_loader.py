@@ -229,3 +229,15 @@ def test_hash_ignores_line_endings_and_bom_but_not_content(tmp_path):
     write_course(tmp_path / "c", files={"01-intro.md": "# Intro\n\nHello!\n"})
     hashes = [content_hash(load_tree(tmp_path / d).courses[0]) for d in "abc"]
     assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_bracket_floods_that_would_stall_rendering_are_refused(tmp_path):
+    write_course(tmp_path, files={
+        "01-intro.md": "# Intro\n\nFine [link](https://example.org).\n\n" + "a [" * 300 + "\n",
+        "02-flood.md": "# Flood\n\n" + ("[x " * 150 + "\n\n") * 25,
+    })
+    found = problems(tmp_path)
+    assert "call-data/01-intro.md:5: this paragraph has 300 '[' characters; at most 200 are " \
+           "allowed" in found
+    assert "call-data/02-flood.md:1: the file has 3,750 '[' characters; at most 3,000 are " \
+           "allowed" in found

@@ -75,3 +75,7 @@ def test_inline_fragments_lose_their_paragraph():
 
 def test_template_syntax_is_plain_text():
     assert "{{ config }}" in render_markdown("{{ config }} and {% raw %}")
+
+
+def test_each_render_starts_afresh():
+    assert render_markdown("# Same") == render_markdown("# Same") == '<h1 id="same">Same</h1>'
