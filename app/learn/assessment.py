@@ -22,7 +22,7 @@ from app.quizzes.attempts import (
     start_attempt,
     submit_attempt,
 )
-from app.quizzes.sheet import build_sheet
+from app.quizzes.sheet import build_sheet, decode_answers, decode_choice
 
 FORM_FIELDS_IGNORED = {"csrf_token"}
 
@@ -61,7 +61,9 @@ def attempt(attempt_id: int):
 def converse(attempt_id: int, conversation_id: str):
     db = get_session()
     attempt = find_attempt(db, current_user, attempt_id)
-    choose(db, attempt, conversation_id, request.form.get("choice", ""))
+    choice = decode_choice(quiz_of(attempt.version), plan_of(attempt), conversation_id,
+                           attempt.paths.get(conversation_id, []), request.form.get("choice", ""))
+    choose(db, attempt, conversation_id, choice)
     db.commit()
     return redirect(url_for("learn.attempt", attempt_id=attempt.id,
                             _anchor=f"unit-{conversation_id}"), code=303)
@@ -73,7 +75,7 @@ def submit(attempt_id: int):
     attempt = find_attempt(db, current_user, attempt_id)
     answers = {k: v for k, v in request.form.lists() if k not in FORM_FIELDS_IGNORED}
     try:
-        submit_attempt(db, attempt, answers)
+        submit_attempt(db, attempt, decode_answers(plan_of(attempt), answers))
     except Incomplete as error:
         return _render_sheet(attempt, answers=answers, missing=error.missing,
                              error=error.message, status=400)

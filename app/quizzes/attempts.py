@@ -150,8 +150,7 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
     if attempt.status != AttemptStatus.IN_PROGRESS:
         raise NotEligible("This attempt has been submitted; its answers cannot change.")
     quiz, plan = quiz_of(attempt.version), plan_of(attempt)
-    path = list(attempt.paths.get(conversation_id, [])) if isinstance(conversation_id, str) \
-        else []
+    path = list(attempt.paths.get(conversation_id, []))
     state = conversation_state(quiz, plan, conversation_id, path)
     if state.finished:
         raise AnswerError("This conversation has already reached its outcome.")

@@ -4,10 +4,11 @@ conversation choices already made (the customer's reaction), never for questions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.content.quiz import Choice, Conversation, Option, Question, Quiz, Scenario, Step
-from app.quizzes.grading import AttemptPlan, conversation_state
+from app.quizzes.grading import AnswerError, AttemptPlan, conversation_state
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,36 @@ def _conversation(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
     step = conversation.step(state.step_id)
     return ShownConversation(conversation, tuple(transcript), step,
                              tuple(step.choice(c) for c in state.choice_ids))
+
+
+def _by_position(ids: tuple[str, ...], positions: list[str], what: str) -> list[str]:
+    chosen = []
+    for position in positions:
+        if not (isinstance(position, str) and position.isdigit() and len(position) <= 3
+                and 1 <= int(position) <= len(ids)):
+            raise AnswerError(f"{what}: {position[:20]!r} is not one of the options shown")
+        chosen.append(ids[int(position) - 1])
+    return chosen
+
+
+def decode_answers(plan: AttemptPlan, submitted: Mapping[str, list[str]]) -> dict:
+    """Turn the form's answers (option positions as shown, 1-based) into option ids.
+
+    The form never carries option ids: they follow the authored order, so with shuffling
+    they would tell which option the trainer wrote first.
+    """
+    answers = {}
+    for question_id, positions in submitted.items():
+        planned = plan.question(question_id)
+        if planned is None:
+            answers[question_id] = positions  # not a question of this attempt: grading refuses
+            continue
+        answers[question_id] = _by_position(planned.option_ids, positions, "answer")
+    return answers
+
+
+def decode_choice(quiz: Quiz, plan: AttemptPlan, conversation_id: str, path: list[str],
+                  position: str) -> str:
+    """The choice id at ``position`` (1-based, as shown) of the conversation's current step."""
+    state = conversation_state(quiz, plan, conversation_id, path)
+    return _by_position(state.choice_ids, [position], "reply")[0]

@@ -16,9 +16,10 @@ from app.progress.reading import current_version, find_course, mark_read
 from helpers import csrf_token, post
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 
-RIGHT = {Q_PASTE: f"{Q_PASTE}.b", Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
-         Q_SCREEN: f"{Q_SCREEN}.b"}
-WRONG = {Q_PASTE: f"{Q_PASTE}.a", Q_PERSONAL: f"{Q_PERSONAL}.c", Q_SCREEN: f"{Q_SCREEN}.a"}
+# The form sends option positions as shown (the quiz course does not shuffle).
+RIGHT = {Q_PASTE: "2", Q_PERSONAL: ["1", "2"], Q_SCREEN: "2"}
+WRONG = {Q_PASTE: "1", Q_PERSONAL: "3", Q_SCREEN: "1"}
+CHOICES = {"start.a": "1", "start.b": "2", "opt-out.a": "1", "opt-out.b": "2"}
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def start(client):
 def converse(client, attempt_url, choices=("start.a", "opt-out.a")):
     for choice in choices:
         response = post(client, f"{attempt_url}/conversations/{CONVERSATION}",
-                        {"choice": f"{CONVERSATION}.{choice}"})
+                        {"choice": CHOICES[choice]})
         assert response.status_code == 303
         assert response.location == f"{attempt_url}#unit-{CONVERSATION}"
 
@@ -84,6 +85,7 @@ def test_the_answer_key_never_reaches_the_browser_before_submitting(client, lear
     assert re.search(r"<legend>Where may you paste a customer\S{1,5}s order history\?</legend>",
                      page)
     assert page.count('type="radio"') == 4 and page.count('type="checkbox"') == 3
+    assert f"{Q_PASTE}.a" not in page and f"{Q_PASTE}.b" not in page  # ids show authored order
 
 
 def test_passing_shows_the_result_and_completes_the_course(client, learner, db):
@@ -117,12 +119,12 @@ def test_failing_shows_feedback_and_offers_a_retake_then_stops(client, learner):
 def test_unanswered_questions_are_announced_and_answers_kept(client, learner):
     url = start(client)
     converse(client, url)
-    response = submit(client, url, {Q_PASTE: f"{Q_PASTE}.b"})
+    response = submit(client, url, {Q_PASTE: "2"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'role="alert"' in page and "2 questions still need an answer." in page
     assert f'href="#q-{Q_PERSONAL}"' in page
-    assert re.search(rf'value="{re.escape(Q_PASTE)}.b"\s+id="[^"]+" checked', page)
+    assert re.search(rf'value="2"\s+id="q-{re.escape(Q_PASTE)}-2" checked', page)
 
 
 def test_tampered_submissions_are_refused(client, learner, db):
@@ -130,6 +132,10 @@ def test_tampered_submissions_are_refused(client, learner, db):
     converse(client, url)
     assert submit(client, url, {**RIGHT, "score": "100"}).status_code == 400
     assert submit(client, url, {**RIGHT, Q_PASTE: f"{Q_SCREEN}.b"}).status_code == 400
+    assert submit(client, url, {**RIGHT, Q_PASTE: "9"}).status_code == 400
+    assert submit(client, url, {**RIGHT, Q_PASTE: ["1", "2"]}).status_code == 400
+    assert post(client, f"{url}/conversations/{CONVERSATION}", {"choice": "7"}).status_code \
+        == 400
     assert db.scalar(select(QuizAttempt.status)) == "in_progress"
 
 
@@ -151,7 +157,7 @@ def test_other_learners_cannot_see_or_answer_an_attempt(client, learner, app, ma
     assert other.get(url).status_code == 404
     assert post(other, f"{url}/submit", RIGHT).status_code == 404
     assert post(other, f"{url}/conversations/{CONVERSATION}",
-                {"choice": f"{CONVERSATION}.start.a"}).status_code == 404
+                {"choice": "1"}).status_code == 404
     assert other.get("/attempts/999999").status_code == 404
 
 
