@@ -21,7 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides and overrides.get("TESTING"):
         app.testing = True
     load_config(app, overrides)
-    db.init_app(app)
+    db.init_app(app, info={"certificate_issuer": _certificate_issuer(app)})
     security.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
@@ -32,12 +32,25 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+def _certificate_issuer(app: Flask):
+    from app.certificates.service import CertificateIssuer
+    from app.certificates.signing import load_signer
+
+    return CertificateIssuer(
+        signer=load_signer(app.config["CERTIFICATE_SIGNING_KEY"], app.instance_path),
+        base_url=app.config["BASE_URL"],
+        organisation=app.config["ORGANISATION_NAME"],
+    )
+
+
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.hr import bp as hr_bp
     from app.learn import bp as learn_bp
+    from app.verify import bp as verify_bp
 
-    for blueprint in (auth_bp, learn_bp, admin_bp):
+    for blueprint in (auth_bp, learn_bp, hr_bp, admin_bp, verify_bp):
         app.register_blueprint(blueprint)
 
 

@@ -36,10 +36,18 @@ class Defaults:
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_KNOWN_DEVICE = "20 per 15 minutes"
+    # Certificate look-ups allowed per client address (public pages).
+    VERIFY_LIMIT = "60 per minute"
     # A signed-in session lasts this long after the last request, and never longer than
     # SESSION_MAX_HOURS after sign-in.
     SESSION_IDLE_HOURS = 2
     SESSION_MAX_HOURS = 12
+    # The organisation that trains its people; printed on certificates as their issuer.
+    ORGANISATION_NAME = "Candor"
+    # Ed25519 key that signs certificates: a PEM, or the base64 of its 32 raw bytes. When
+    # unset, one is generated once into instance/certificate_signing_key. Instances behind a
+    # load balancer must all be given the same key.
+    CERTIFICATE_SIGNING_KEY: str | None = None
     # Who learners should turn to (shown when they run out of quiz attempts).
     SUPPORT_CONTACT = "your HR team or trainer"
     # Largest request body accepted, in bytes.

@@ -75,11 +75,17 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def init_app(app: Flask) -> None:
-    """Give the app its engine and sessionmaker, and close the session at teardown."""
+def init_app(app: Flask, info: dict | None = None) -> None:
+    """Give the app its engine and sessionmaker, and close the session at teardown.
+
+    ``info`` lands in every session's ``info``: the app's certificate issuer travels there,
+    so domain services can issue certificates without importing Flask.
+    """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["candor.engine"] = engine
-    app.extensions["candor.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["candor.sessionmaker"] = sessionmaker(
+        engine, expire_on_commit=False, info=info or {}
+    )
     app.teardown_appcontext(_close_session)
 
 

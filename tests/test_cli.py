@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from conftest import COURSES
 from sqlalchemy import func, select
 
 from app import create_app
 from app.models import Course, Role, User
-from conftest import COURSES
 
 
 def test_users_create_reads_the_password_from_stdin(app, db):

@@ -7,10 +7,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from conftest import BACKENDS, POSTGRES_URL, ROOT
 from sqlalchemy import create_engine, exc, inspect, text
 
 from app.db import Base, make_engine
-from conftest import BACKENDS, POSTGRES_URL, ROOT
 
 SCHEMA = "candor_migrations"
 

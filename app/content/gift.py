@@ -26,10 +26,15 @@ and feedback inherit the question's. Decisions of our own:
   questions all-or-nothing, so each question whose weights are dropped gets a note.
 - True/false ``{T#a#b}``: as in Moodle, ``a`` is the feedback for a wrong answer and ``b`` for
   the right one; they are put under the matching "True"/"False" options.
-- HTML (``[html]``, or ``[moodle]`` text containing tags) is passed through for Candor to
-  sanitise: as a ``<div>`` block in a question body, inline elsewhere. Moodle and plain text is
-  escaped so that no character changes meaning in Markdown; Markdown text is passed through,
-  except that a heading or a checkbox line in a question body is defused.
+- HTML (``[html]``, or ``[moodle]`` text containing tags) is kept for Candor to sanitise, and
+  changed only where Candor's course check would refuse it: links become Markdown links (in an
+  HTML block, their text followed by the address), images their alt text (a GIFT file cannot
+  carry Moodle's files), and scripts, frames and media are left out, with a note. HTML with
+  block elements stays one ``<div>`` block that Markdown leaves alone; a paragraph of HTML
+  becomes Markdown with its text escaped.
+- Moodle and plain text is escaped so that no character changes meaning in Markdown; Markdown
+  text is passed through, except that a heading or a checkbox line in a question body, which
+  would end the question in Candor, is defused.
 - A question that starts right after a complete one with no blank line between (a ``::title``
   or ``$CATEGORY:`` line) is read as a new question, with a note; Moodle would swallow it.
 """
@@ -42,9 +47,8 @@ from dataclasses import dataclass
 
 import markdown
 
-from app.content.markdown import render_inline
 from app.content.problems import Problem
-from app.content.quiz import MAX_OPTIONS, parse_quiz, plain_text, slugify
+from app.content.quiz import MAX_OPTIONS, parse_quiz, slugify
 
 HEADING_MAX = 150  # longest question text that is a heading on its own
 DERIVED_MAX = 100  # a heading cut from a longer text stops by here
@@ -75,6 +79,7 @@ class GiftConversion:
 
 # While the structure is read, escaped GIFT characters are private-use placeholders, so an
 # escaped "~" or "}" can never be taken for syntax; they become the characters again at the end.
+# (A file that itself holds U+E000-U+E007, which no text needs, would have them read as these.)
 _ESCAPED = {":": "\ue000", "#": "\ue001", "=": "\ue002", "{": "\ue003", "}": "\ue004",
             "~": "\ue005", "n": "\ue006"}
 _RESTORE = str.maketrans({v: ("\n" if k == "n" else k) for k, v in _ESCAPED.items()})
@@ -359,7 +364,7 @@ class _Reader:
             option = _Option(_with_format(text, fmt), correct, _optional(feedback, fmt), line)
             if not _has_content(option.text):
                 raise _Malformed(line, "an answer has no text")
-            key = plain_text(render_inline(_inline_md(option.text))).casefold()
+            key = _plain(option.text).casefold()  # as Candor compares options
             if key in seen:
                 raise _Malformed(line, f"this answer repeats the one on line {seen[key]}; "
                                        "Candor needs every option to be different")
@@ -414,7 +419,6 @@ _WRAPPING_P = re.compile(r"^<p(?:\s[^<>]*)?>((?:(?!</?p\b).)*)</p>$", re.DOTALL 
 _MD_SPECIAL = re.compile(r"[\\`*\[\]~#|]")
 _LONE_UNDERSCORE = re.compile(r"_(?![^\W_])|(?<![^\W_])_")  # "snake_case" needs no escape
 _ENTITY = re.compile(r"&(?=#\d+;|#[xX][0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]*;)")
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _MD_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
 # what Candor would take for a checkbox: "- [x]", "- (x)", "1. [ ]", "[x]"...
 _MD_BOX = re.compile(r"^( {0,3}(?:[-*+]|\d{1,9}[.)])?[ \t]*)([\[(])(?=[^\])]{0,3}[\])](?![(\[]))")
@@ -476,8 +480,8 @@ def _escape(text: str, *, keep_entities: bool, keep_tags: bool) -> str:
     text = _LONE_UNDERSCORE.sub(r"\\_", text)
     if not keep_entities:
         text = _ENTITY.sub("&amp;", text)
-    if not keep_tags:
-        text = _TAG_START.sub("&lt;", text)
+    if not keep_tags:  # every "<": Markdown makes links of <…@…> and <http…> too
+        text = text.replace("<", "&lt;")
     return text
 
 
@@ -660,22 +664,20 @@ def _fits_heading(text: _Text, plain: str) -> bool:
     return not re.search(r"\n\s*\n", text.raw)
 
 
-def _heading_and_body(question: _Question) -> tuple[str, list[str]]:
+def _heading_and_body(question: _Question) -> tuple[str, str, list[str]]:
+    """The heading as Markdown and as plain text, and the body lines."""
     stem, plain = question.stem, _plain(question.stem)
     if question.title is not None:
         same = question.title.casefold() == _restore_blank(plain).casefold()
-        return _escape_heading(question.title), ([] if same or not plain else _body_md(stem))
+        body = [] if same or not plain else _body_md(stem)
+        return _escape_heading(question.title), question.title, body
     if _fits_heading(stem, plain):
         if stem.kind == "markdown":
-            return _restore_blank(_defuse_kind(stem.raw.strip())), []
-        return _escape_heading(plain), []
+            return _restore_blank(_defuse_kind(stem.raw.strip())), _restore_blank(plain), []
+        return _escape_heading(plain), _restore_blank(plain), []
     first = _SENTENCE_END.split(plain, maxsplit=1)[0]
-    short = first if len(first) <= HEADING_MAX else _cut(first, DERIVED_MAX)
-    return _escape_heading(short), _body_md(stem)
-
-
-def _heading_id(heading: str) -> str:
-    return slugify(plain_text(render_inline(heading)))
+    short = _restore_blank(first if len(first) <= HEADING_MAX else _cut(first, DERIVED_MAX))
+    return _escape_heading(short), short, _body_md(stem)
 
 
 def _render(question: _Question, heading: str, body: list[str]) -> str:
@@ -706,48 +708,61 @@ def _html_left_out(question: _Question) -> list[str]:
     return left_out
 
 
+class _Writer:
+    """Writes questions as quiz.md, each checked by Candor's parser, their headings unique."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.ids: dict[str, int] = {}  # question id -> line of the question that has it
+        self.numbers: dict[str, int] = {}  # question id -> the last number given to a twin
+
+    def write(self, question: _Question) -> str | None:
+        """The question's Markdown, or None with a problem if Candor would refuse it."""
+        label = _label(question.title, question.stem)
+        heading, plain, body = _heading_and_body(question)
+        notes: list[str] = []
+        if not slugify(plain):
+            heading = plain = f"Question at line {question.line}"
+            body = body or _body_md(question.stem)
+            notes.append(f'question "{label}" has no letters or digits to make a heading id '
+                         f'from: headed "{heading}"')
+        base, base_plain, base_id = heading, plain, ""
+        while True:
+            markdown = _render(question, heading, body)
+            quiz, found = parse_quiz(markdown, self.reader.path)
+            if quiz is None or found:
+                self.reader.problems.append(Problem(
+                    self.reader.path, question.line,
+                    f'question "{label}" would not be valid in Candor: {found[0].message}'))
+                return None
+            question_id = quiz.questions[0].id  # the id Candor makes of the heading
+            base_id = base_id or question_id
+            if question_id not in self.ids:
+                break
+            self.numbers[base_id] = number = self.numbers.get(base_id, 1) + 1
+            heading, plain = f"{base} ({number})", f"{base_plain} ({number})"
+            if slugify(plain) == slugify(base_plain):
+                # ids keep the first 60 characters only: shorten it so that the number counts
+                plain = f"{_cut(base_plain, 45)} ({number})"
+                heading = _escape_heading(plain)
+        if heading != base:
+            notes.append(f'heading "{base_plain}" is already used by the question on line '
+                         f'{self.ids[base_id]}: renamed to "{plain}"')
+        self.ids[question_id] = question.line
+        notes += [f'question "{label}": {what} left out' for what in _html_left_out(question)]
+        for message in notes:
+            self.reader.note(question.line, message)
+        return markdown
+
+
 def convert_gift(text: str, path: str) -> GiftConversion:
     """Convert a GIFT file to quiz.md, reporting every question it skips or cannot read."""
     reader = _Reader(path)
     lines = re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))
     for block in _split_blocks(lines, path, reader.notes):
         reader.read(block)
-
-    parts: list[str] = []
-    ids: dict[str, int] = {}  # heading id -> line of the question that has it
-    for question in reader.questions:
-        label = _label(question.title, question.stem)
-        heading, body = _heading_and_body(question)
-        renamed: list[str] = []
-        if not _heading_id(heading):
-            heading = f"Question at line {question.line}"
-            body = body or _body_md(question.stem)
-            renamed.append(f'question "{label}" has no letters or digits to make a heading '
-                           f'id from: headed "{heading}"')
-        base, base_plain, number = heading, plain_text(render_inline(heading)), 1
-        while (heading_id := _heading_id(heading)) in ids:
-            number += 1
-            heading = f"{base} ({number})"
-            if _heading_id(heading) == _heading_id(base):
-                # ids keep the first 60 characters only: shorten it so that the number counts
-                heading = _escape_heading(f"{_cut(base_plain, 45)} ({number})")
-        if number > 1:
-            renamed.append(f'heading "{base_plain}" is already used by the question on line '
-                           f"{ids[_heading_id(base)]}: renamed to "
-                           f'"{plain_text(render_inline(heading))}"')
-        markdown = _render(question, heading, body)
-        _, found = parse_quiz(markdown, path)
-        if found:
-            reader.problems.append(Problem(path, question.line, f'question "{label}" would '
-                                           f"not be valid in Candor: {found[0].message}"))
-            continue
-        ids[heading_id] = question.line
-        for message in renamed:
-            reader.note(question.line, message)
-        for what in _html_left_out(question):
-            reader.note(question.line, f'question "{label}": {what} left out')
-        parts.append(markdown)
-
+    writer = _Writer(reader)
+    parts = [md for question in reader.questions if (md := writer.write(question)) is not None]
     return GiftConversion(
         markdown="\n".join(parts),
         converted=len(parts),

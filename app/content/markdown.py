@@ -38,9 +38,9 @@ _EXTENSION_CONFIGS = {
 }
 
 _TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "img", "ins", "kbd", "li",
-    "mark", "ol", "p", "pre", "s", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
+    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
+    "li", "mark", "ol", "p", "pre", "s", "strong", "sub", "summary", "sup", "table", "tbody", "td",
     "th", "thead", "tr", "ul",
 }
 _ATTRIBUTES = {

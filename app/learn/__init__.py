@@ -1,4 +1,5 @@
-from app.learn import assessment  # noqa: F401  (registers the assessment pages on bp)
+# The assessment and certificate pages register themselves on the same blueprint.
+from app.learn import assessment, certificates  # noqa: F401
 from app.learn.views import bp
 
 __all__ = ["bp"]

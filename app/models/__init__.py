@@ -2,6 +2,7 @@
 domain packages, not here."""
 
 from app.models.audit import AuditEvent
+from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Module
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
@@ -12,6 +13,7 @@ __all__ = [
     "AttemptStatus",
     "Completion",
     "AuditEvent",
+    "Certificate",
     "Course",
     "CourseVersion",
     "Enrollment",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
+from app.certificates.service import issue_certificate
 from app.db import utcnow
 from app.models import Completion, Enrollment, Module, ModuleProgress, QuizAttempt, User
 
@@ -56,4 +57,5 @@ def complete_course(session: Session, user: User, enrollment: Enrollment,
     record(session, "course.completed", actor=user, subject=completion,
            version_id=completion.version_id, attempt_id=completion.attempt_id,
            score=completion.score)
+    issue_certificate(session, completion)  # never a completion without its certificate
     return completion

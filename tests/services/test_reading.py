@@ -12,8 +12,14 @@ from app.content.sync import sync_courses
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Enrollment, ModuleProgress
-from app.progress.reading import (TooEarly, current_version, find_course, find_module,
-                                  list_course_cards, mark_read)
+from app.progress.reading import (
+    TooEarly,
+    current_version,
+    find_course,
+    find_module,
+    list_course_cards,
+    mark_read,
+)
 
 FLAGSHIP = "ai-in-the-contact-center"
 

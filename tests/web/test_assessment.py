@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from helpers import csrf_token, post
+from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
 
 from app.content.loader import load_tree
@@ -13,8 +15,6 @@ from app.content.sync import sync_courses
 from app.db import utcnow
 from app.models import Completion, QuizAttempt
 from app.progress.reading import current_version, find_course, mark_read
-from helpers import csrf_token, post
-from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 
 # The form sends option positions as shown (the quiz course does not shuffle).
 RIGHT = {Q_PASTE: "2", Q_PERSONAL: ["1", "2"], Q_SCREEN: "2"}

@@ -1,0 +1,62 @@
+"""The facts a certificate states, and their canonical form for signing.
+
+The facts are a snapshot taken at issue: renaming the holder or the course later changes
+nothing printed or signed. Canonical JSON (sorted keys, no spaces, UTF-8) makes the signed
+bytes the same wherever they are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+
+FORMAT = "candor-certificate/1"
+
+# Field bounds: what the PDF and the verification page must lay out.
+MAX_NAME = 200
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """Everything a certificate says, and nothing more (no e-mail, no employee id)."""
+
+    code: str  # grouped, as printed: "7KQ4-M9XD-..."
+    holder_name: str
+    course_title: str
+    course_slug: str
+    version_number: int
+    content_hash: str  # the short form printed, 12 hex digits
+    score: int | None  # percent; None for a course without assessment
+    completed_on: date
+    issued_on: date
+    expires_on: date | None  # None: never expires
+    issuer: str  # the organisation that trained the holder
+    format: str = FORMAT
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("completed_on", "issued_on", "expires_on"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CertificateFacts:
+        """Rebuild facts from their JSON form; raise ValueError if it is not one."""
+        try:
+            values = dict(data)
+            if values.get("format") != FORMAT:
+                raise ValueError("not a Candor certificate")
+            for key in ("completed_on", "issued_on", "expires_on"):
+                if values[key] is not None:
+                    values[key] = date.fromisoformat(values[key])
+            return cls(**values)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not a Candor certificate: {error}") from None
+
+    def canonical_json(self) -> bytes:
+        """The bytes that are signed."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,203 @@
+"""The certificate as a PDF: facts in, bytes out.
+
+``render_certificate`` is a pure function of its arguments: no Flask, no clock, no network and
+no file system once this module is imported (the same inputs give the same bytes).
+
+Safe by construction (SECURITY.md, finding 2): the template autoescapes every value and holds
+no URL but the bundled ones; the stylesheet is ours alone; WeasyPrint gets a fetcher that
+serves the bundled assets from memory and stops the rendering (``FatalURLFetchingError``) on
+any other URL, whatever its scheme; presentational hints stay off; every field is bounded,
+so the layout, and with it the rendering time, is bounded too.
+
+Fast: the font configuration, the parsed stylesheet (whose ``@font-face`` rules install the
+bundled fonts) and the template are built once per process, on first use, and shared by every
+rendering; the per-certificate work is the HTML, its layout and the PDF.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from urllib import request
+from urllib.parse import urlsplit
+
+import segno
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from markupsafe import Markup
+from weasyprint import CSS, HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from app.certificates.facts import MAX_NAME, MAX_TITLE, CertificateFacts
+
+ASSETS = Path(__file__).with_name("assets")
+ASSET_SCHEME = "candor-asset"  # not a real scheme: nothing outside this module can answer it
+ATTACHMENT_NAME = "certificate.json"
+
+MAX_SHORT = 100  # code, course slug, content hash: a few dozen characters when well formed
+MAX_URL = 400  # the verification URL is ours; far longer is a bug, not a long name
+
+# Font-size steps by length, so that the longest allowed name and title still fit the page.
+_NAME_SIZES = ((28, "size-l"), (56, "size-m"), (110, "size-s"))
+_TITLE_SIZES = ((60, "size-l"), (110, "size-m"), (160, "size-s"))
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+# Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) can make a
+# printed name or URL read differently from the signed one; drop them. Control characters
+# become spaces, then whitespace runs collapse: every field is one line of text.
+_CLEAN = {code: None for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_CLEAN.update({code: " " for code in (*range(0x20), *range(0x7F, 0xA0))})
+
+
+def _font_assets() -> dict[str, tuple[bytes, str]]:
+    names = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
+    return {f"{ASSET_SCHEME}:fonts/{name}": ((ASSETS / "fonts" / name).read_bytes(), "font/ttf")
+            for name in names}
+
+
+# Read once at import: after this, rendering touches no file.
+_BUNDLED = _font_assets()
+_STYLESHEET = (ASSETS / "certificate.css").read_text("utf-8")
+_MARK = Markup((ASSETS / "candor-mark.svg").read_text("utf-8").strip())  # noqa: S704 (ours)
+
+_templates = Environment(loader=PackageLoader("app", "templates"), autoescape=True,
+                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+class BundledAssetFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves only the given assets, from memory.
+
+    Any other URL (``file:``, ``http(s):``, ``data:``, a relative or unknown one) raises
+    ``FatalURLFetchingError``, which WeasyPrint does not swallow: the rendering stops.
+    """
+
+    def __init__(self, assets: Mapping[str, tuple[bytes, str]]) -> None:
+        super().__init__(timeout=1, allowed_protocols=frozenset(), allow_redirects=False,
+                         fail_on_errors=True)
+        # URLFetcher registers urllib's file, HTTP(S), FTP and data handlers; re-initialise the
+        # opener without any, so that nothing but fetch() below could ever answer a URL.
+        request.OpenerDirector.__init__(self)
+        self._assets = dict(assets)
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        """Return the bundled asset at exactly ``url``; refuse, fatally, anything else."""
+        asset = self._assets.get(url)
+        if asset is None:
+            raise FatalURLFetchingError(f"refused to fetch {url[:120]!r}: not a bundled asset")
+        body, content_type = asset
+        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+
+_FETCHER = BundledAssetFetcher(_BUNDLED)
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """What every rendering in this process shares."""
+
+    pid: int
+    fonts: FontConfiguration
+    stylesheet: CSS
+    template: Template
+
+
+_engine: _Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def _get_engine() -> _Engine:
+    """The process's engine, built on first use (after a fork, built again: fontconfig state
+    and WeasyPrint's font folder belong to the process that made them)."""
+    global _engine
+    engine = _engine
+    if engine is None or engine.pid != os.getpid():
+        with _engine_lock:
+            engine = _engine
+            if engine is None or engine.pid != os.getpid():
+                fonts = FontConfiguration()
+                stylesheet = CSS(string=_STYLESHEET, font_config=fonts, url_fetcher=_FETCHER)
+                template = _templates.get_template("certificates/certificate.html")
+                engine = _engine = _Engine(os.getpid(), fonts, stylesheet, template)
+    return engine
+
+
+def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: bytes) -> bytes:
+    """The certificate as PDF bytes: A4 landscape, the facts, a QR code of verify_url, and
+    signed_json embedded as the attachment "certificate.json"."""
+    if len(verify_url) > MAX_URL:
+        raise ValueError(f"verify_url is longer than {MAX_URL} characters")
+    engine = _get_engine()
+    html = engine.template.render(c=_printed(facts, verify_url), mark=_MARK,
+                                  qr=_qr_svg(verify_url))
+    issued = datetime.combine(facts.issued_on, time(), tzinfo=UTC)
+    attachment = Attachment(string=bytes(signed_json), name=ATTACHMENT_NAME,
+                            description="The certificate's facts, signed (Ed25519)",
+                            created=issued, modified=issued, relationship="Data",
+                            url_fetcher=_FETCHER)
+    document = HTML(string=html, url_fetcher=_FETCHER).render(
+        font_config=engine.fonts, stylesheets=[engine.stylesheet], presentational_hints=False)
+    if len(document.pages) != 1:  # the field bounds and font-size steps exist to prevent it
+        raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
+    return document.write_pdf(attachments=[attachment])
+
+
+def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
+    """The facts as the template prints them: cleaned, bounded, formatted text."""
+    name = _text(facts.holder_name, MAX_NAME)
+    title = _text(facts.course_title, MAX_TITLE)
+    return {
+        "holder_name": name,
+        "name_size": _size(name, _NAME_SIZES),
+        "course_title": title,
+        "title_size": _size(title, _TITLE_SIZES),
+        "course_slug": _text(facts.course_slug, MAX_SHORT),
+        "version_number": int(facts.version_number),
+        "content_hash": _text(facts.content_hash, MAX_SHORT),
+        "score": None if facts.score is None else f"{int(facts.score)}%",
+        "completed_on": _long_date(facts.completed_on),
+        "expires_on": ("Does not expire" if facts.expires_on is None
+                       else _long_date(facts.expires_on)),
+        "issued_on": _long_date(facts.issued_on),
+        "created": facts.issued_on.isoformat(),
+        "issuer": _text(facts.issuer, MAX_TITLE),
+        "code": _text(facts.code, MAX_SHORT),
+        "verify_url": _text(verify_url, MAX_URL),
+        "verify_link": _is_web_url(verify_url),
+    }
+
+
+def _text(value: str, limit: int) -> str:
+    """One line of printable text, at most ``limit`` characters (cut with an ellipsis)."""
+    text = " ".join(str(value).translate(_CLEAN).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _size(text: str, steps: tuple[tuple[int, str], ...]) -> str:
+    return next((size for limit, size in steps if len(text) <= limit), "size-xs")
+
+
+def _long_date(day: date) -> str:
+    """"14 March 2025": unambiguous in every English-speaking country, locale-independent."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _is_web_url(url: str) -> bool:
+    """Whether the printed URL may also be a link: only http(s), only printable."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.netloc)
+            and url.isprintable() and " " not in url)
+
+
+def _qr_svg(url: str) -> Markup:
+    """The QR code of ``url`` as inline SVG (segno draws it; nothing of the text is markup)."""
+    qr = segno.make_qr(url, error="m")
+    svg = qr.svg_inline(border=3, dark="#1b2429", light="#ffffff", omitsize=True)
+    return Markup(svg)  # noqa: S704 (geometry generated by segno, no input text in it)

@@ -1,0 +1,207 @@
+"""Issuing, finding, verifying and revoking certificates. Callers own the transaction.
+
+Every completion gets exactly one certificate, issued in the same transaction; the PDF is
+rendered then and kept, so downloads never re-render. The facts are a snapshot: renaming the
+holder or the course later changes nothing a certificate states.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audit.events import record
+from app.certificates.codes import grouped, new_code, normalise
+from app.certificates.facts import MAX_NAME, MAX_TITLE, CertificateFacts
+from app.certificates.signing import Signer, Verifier
+from app.db import utcnow
+from app.errors import DomainError, NotFound
+from app.models import Certificate, Completion, CourseVersion, User
+
+REVOCATION_REASONS = {
+    "issued_in_error": "It was issued in error.",
+    "training_invalidated": "The training it records was found not to be valid.",
+    "holder_request": "Its holder asked for it to be withdrawn.",
+    "other": "It was withdrawn by the issuing organisation.",
+}
+
+
+@dataclass(frozen=True)
+class CertificateIssuer:
+    """What issuing needs from the app: the signing key, the public address, the issuer name."""
+
+    signer: Signer
+    base_url: str
+    organisation: str
+
+    def verify_url(self, code: str) -> str:
+        return f"{self.base_url.rstrip('/')}/verify/{grouped(code)}"
+
+
+def issuer_of(session: Session) -> CertificateIssuer:
+    # The app puts its issuer in every session's info (app/db.py), so services that complete
+    # a course can issue its certificate in the same transaction without reaching for Flask.
+    return session.info["certificate_issuer"]
+
+
+def _bounded(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` later (the month's last day when it has no such day)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def issue_certificate(session: Session, completion: Completion) -> Certificate:
+    """Issue the certificate for a completion, or return the one already issued."""
+    existing = session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
+    if existing is not None:
+        return existing
+    from app.certificates.pdf import render_certificate  # WeasyPrint loads only when needed
+
+    issuer = issuer_of(session)
+    holder = session.get(User, completion.user_id)
+    version = session.get(CourseVersion, completion.version_id)
+    now = utcnow()
+    expires = add_months(completion.completed_at, version.recertify_months) \
+        if version.recertify_months else None
+    for _ in range(5):
+        code = new_code()
+        facts = CertificateFacts(
+            code=grouped(code),
+            holder_name=_bounded(holder.name, MAX_NAME),
+            course_title=_bounded(version.title, MAX_TITLE),
+            course_slug=version.course.slug,
+            version_number=version.number,
+            content_hash=version.short_hash,
+            score=completion.score,
+            completed_on=completion.completed_at.date(),
+            issued_on=now.date(),
+            expires_on=expires.date() if expires else None,
+            issuer=_bounded(issuer.organisation, MAX_TITLE),
+        )
+        signed = facts.canonical_json()
+        signature = issuer.signer.sign(signed)
+        document = signed_document(facts, signature, issuer.signer.verifier.key_id)
+        certificate = Certificate(
+            code=code, completion_id=completion.id, user_id=holder.id, facts=facts.to_dict(),
+            signature=signature, key_id=issuer.signer.verifier.key_id, issued_at=now,
+            expires_at=expires,
+            pdf=render_certificate(facts, issuer.verify_url(code), document),
+        )
+        try:
+            with session.begin_nested():
+                session.add(certificate)
+        except IntegrityError:
+            # A code collision (1 in 2^100) or a concurrent issue for the same completion.
+            existing = session.scalar(
+                select(Certificate).where(Certificate.completion_id == completion.id))
+            if existing is not None:
+                return existing
+            continue
+        record(session, "certificate.issued", actor=holder, subject=certificate,
+               completion_id=completion.id)
+        return certificate
+    raise DomainError("Could not issue a certificate; try again.", status=503)
+
+
+def signed_document(facts: CertificateFacts, signature: str, kid: str) -> bytes:
+    """The JSON embedded in the PDF: the facts and their signature, verifiable on its own."""
+    return json.dumps(
+        {"certificate": facts.to_dict(),
+         "signature": {"alg": "EdDSA", "crv": "Ed25519", "kid": kid, "value": signature}},
+        indent=2, ensure_ascii=False, sort_keys=True,
+    ).encode("utf-8")
+
+
+def status_of(certificate: Certificate, today: date | None = None) -> str:
+    """valid, expired or revoked."""
+    if certificate.revoked_at is not None:
+        return "revoked"
+    today = today or utcnow().date()
+    if certificate.expires_at is not None and certificate.expires_at.date() <= today:
+        return "expired"
+    return "valid"
+
+
+def find_by_code(session: Session, typed: str) -> Certificate:
+    """The certificate with this code, however it was typed; NotFound otherwise."""
+    # A malformed code still costs a look-up, so the answer takes the same time either way.
+    code = normalise(typed) or "-"
+    certificate = session.scalar(select(Certificate).where(Certificate.code == code))
+    if certificate is None:
+        raise NotFound("No certificate has this code. Check it against the certificate.")
+    return certificate
+
+
+def list_certificates(session: Session, user_id: int) -> list[Certificate]:
+    """Every certificate of a person, newest first (old ones are kept)."""
+    return list(session.scalars(
+        select(Certificate).where(Certificate.user_id == user_id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    ))
+
+
+def find_own_certificate(session: Session, user: User, certificate_id: int) -> Certificate:
+    """The user's own certificate; anyone else's answers "not found"."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None or certificate.user_id != user.id:
+        raise NotFound("There is no such certificate.")
+    return certificate
+
+
+def revoke_certificate(session: Session, actor: User, certificate_id: int, reason: str,
+                       note: str = "") -> Certificate:
+    """Revoke a certificate with a reason; the verification page says so from then on."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("There is no such certificate.")
+    if reason not in REVOCATION_REASONS:
+        raise DomainError("Choose a reason for the revocation.")
+    note = note.strip()
+    if len(note) > 1000:
+        raise DomainError("Keep the note under 1,000 characters.")
+    if certificate.revoked_at is not None:
+        raise DomainError("This certificate is already revoked.", status=409)
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = actor.id
+    certificate.revocation_reason = reason
+    certificate.revocation_note = note or None
+    session.flush()
+    record(session, "certificate.revoked", actor=actor, subject=certificate, reason=reason)
+    return certificate
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    status: str  # valid, expired, revoked, forged, altered, unknown
+    message: str
+    facts: CertificateFacts | None = None
+
+
+def verify_document(document: bytes, verifier: Verifier) -> Verdict:
+    """Check an embedded certificate.json against a public key, with no database."""
+    try:
+        data = json.loads(document)
+        facts = CertificateFacts.from_dict(data["certificate"])
+        signature = data["signature"]
+    except (ValueError, KeyError, TypeError):
+        return Verdict(False, "forged", "The embedded certificate data is missing or unreadable.")
+    if not isinstance(signature, dict) or signature.get("kid") != verifier.key_id:
+        return Verdict(False, "forged", "It is not signed with the issuer's key.", facts)
+    if not verifier.verify(facts.canonical_json(), str(signature.get("value", ""))):
+        return Verdict(False, "forged", "The signature does not match: the certificate was "
+                       "altered or forged.", facts)
+    return Verdict(True, "valid", "The signature is valid.", facts)

@@ -1,0 +1,3 @@
+from app.hr.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,37 @@
+"""Certificates: one per completion, a signed snapshot of what it states."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+from app.models.quiz import Completion
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The code without separators (20 Crockford base32 characters, 100 bits of randomness).
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    completion_id: Mapped[int] = mapped_column(
+        ForeignKey("completions.id", ondelete="RESTRICT"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    # CertificateFacts.to_dict(), as signed: later renames change nothing here.
+    facts: Mapped[dict]
+    signature: Mapped[str] = mapped_column(String(128))  # base64url Ed25519 signature
+    key_id: Mapped[str] = mapped_column(String(32))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
+    revocation_note: Mapped[str | None] = mapped_column(Text)
+    # Rendered once at issue, so a download never re-renders.
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+    completion: Mapped[Completion] = relationship()

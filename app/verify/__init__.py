@@ -1,0 +1,3 @@
+from app.verify.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,75 @@
+"""Public certificate verification: anyone, no sign-in, and nothing beyond what it states."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from app.certificates.codes import grouped, normalise
+from app.certificates.service import REVOCATION_REASONS, find_by_code, issuer_of, status_of
+from app.db import get_session
+from app.errors import NotFound
+from app.security import limiter, public
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])(bp)
+
+
+@bp.after_request
+def _private(response):
+    # Verification pages are for the person holding the code: not for search engines, and the
+    # code must not leak to other sites through the Referer header.
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("")
+@public
+def form():
+    typed = request.args.get("code")
+    if typed is None:
+        return render_template("verify/form.html")
+    code = normalise(typed)
+    if code is None:
+        return render_template("verify/form.html", typed=typed,
+                               error="A code has 20 letters and digits, like "
+                               "7KQ4-M9XD-2HBT-Q8RE-5WZN."), 400
+    return redirect(url_for("verify.certificate", code=grouped(code)), code=303)
+
+
+@bp.get("/keys.json")
+@public
+def keys():
+    verifier = issuer_of(get_session()).signer.verifier
+    return jsonify({"keys": [verifier.jwk()]})
+
+
+def _describe(certificate) -> dict:
+    return {
+        "status": status_of(certificate),
+        "certificate": certificate.facts,
+        "signature": {"alg": "EdDSA", "crv": "Ed25519", "kid": certificate.key_id,
+                      "value": certificate.signature},
+        "revoked_on": certificate.revoked_at.date().isoformat()
+        if certificate.revoked_at else None,
+        "revocation_reason": REVOCATION_REASONS.get(certificate.revocation_reason)
+        if certificate.revoked_at else None,
+    }
+
+
+@bp.get("/<code>.json")
+@public
+def certificate_json(code: str):
+    try:
+        certificate = find_by_code(get_session(), code)
+    except NotFound as error:
+        return jsonify({"status": "unknown", "error": error.message}), 404
+    return jsonify(_describe(certificate))
+
+
+@bp.get("/<code>")
+@public
+def certificate(code: str):
+    certificate = find_by_code(get_session(), code)
+    return render_template("verify/certificate.html", **_describe(certificate),
+                           code=grouped(certificate.code))

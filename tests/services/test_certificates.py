@@ -1,0 +1,201 @@
+"""Certificates: one per completion, a signed snapshot, verifiable with the public key alone."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from conftest import COURSES
+from sqlalchemy import func, select
+
+from app.certificates.codes import ALPHABET, grouped, new_code, normalise
+from app.certificates.pdf_check import check_pdf, embedded_document
+from app.certificates.service import (
+    add_months,
+    find_by_code,
+    issue_certificate,
+    issuer_of,
+    revoke_certificate,
+    status_of,
+    verify_document,
+)
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import utcnow
+from app.errors import DomainError, NotFound
+from app.models import AuditEvent, Certificate, Completion, User
+from app.progress.reading import current_version, find_course, mark_read
+
+REFRESHER = "ai-data-refresher"
+
+
+def complete_refresher(db, user):
+    """Read a course with no quiz to the end: that completes it and issues the certificate."""
+    version = current_version(db, user, find_course(db, REFRESHER))
+    for module in version.modules:
+        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
+    db.commit()
+    return db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+
+
+@pytest.fixture
+def no_quiz_tree(tmp_path):
+    """The refresher without its quiz, so reading completes it."""
+    import shutil
+
+    target = tmp_path / "courses"
+    shutil.copytree(COURSES / REFRESHER, target / REFRESHER)
+    (target / REFRESHER / "quiz.md").unlink(missing_ok=True)
+    return target
+
+
+@pytest.fixture
+def certificate(db, make_user, no_quiz_tree):
+    sync_courses(db, load_tree(no_quiz_tree))
+    db.commit()
+    return complete_refresher(db, make_user(name="Ana Silva"))
+
+
+def test_codes_are_long_random_and_typeable():
+    codes = {new_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(len(c) == 20 and set(c) <= set(ALPHABET) for c in codes)
+    code = next(iter(codes))
+    assert grouped(code).count("-") == 4
+    typed = grouped(code).lower().replace("0", "o").replace("1", "l")
+    assert normalise(typed) == code
+    assert normalise("not a code") is None and normalise("x" * 1000) is None
+
+
+def test_add_months_keeps_the_day_or_takes_the_months_last():
+    start = datetime(2026, 1, 31, 12, 0)
+    assert add_months(start, 1) == datetime(2026, 2, 28, 12, 0)
+    assert add_months(start, 12) == datetime(2027, 1, 31, 12, 0)
+
+
+def test_completion_issues_one_certificate_with_a_snapshot(db, certificate):
+    assert certificate is not None
+    facts = certificate.facts
+    assert facts["holder_name"] == "Ana Silva"
+    assert facts["course_title"] == "Customer data and AI tools: a ten-minute refresher"
+    assert facts["version_number"] == 1 and len(facts["content_hash"]) == 12
+    assert facts["score"] is None
+    assert facts["expires_on"] == add_months(certificate.completion.completed_at, 12) \
+        .date().isoformat()
+    assert "email" not in json.dumps(facts)
+    holder = db.get(User, certificate.user_id)
+    holder.name = "Ana Silva-Renamed"
+    db.commit()
+    db.expire_all()
+    assert db.get(Certificate, certificate.id).facts["holder_name"] == "Ana Silva"
+    assert issue_certificate(db, certificate.completion).id == certificate.id
+    assert db.scalar(select(func.count()).select_from(AuditEvent)
+                     .where(AuditEvent.action == "certificate.issued")) == 1
+
+
+def test_the_pdf_verifies_offline_with_the_public_key(db, certificate):
+    verifier = issuer_of(db).signer.verifier
+    verdict = check_pdf(certificate.pdf, verifier)
+    assert verdict.ok and verdict.status == "valid", verdict.message
+    assert verdict.facts.code == grouped(certificate.code)
+
+
+def test_tampered_or_swapped_data_is_caught(db, certificate, make_user):
+    verifier = issuer_of(db).signer.verifier
+    document = json.loads(embedded_document(certificate.pdf))
+    document["certificate"]["score"] = 100
+    assert verify_document(json.dumps(document).encode(), verifier).status == "forged"
+    document = json.loads(embedded_document(certificate.pdf))
+    document["signature"]["value"] = document["signature"]["value"][::-1]
+    assert verify_document(json.dumps(document).encode(), verifier).status == "forged"
+    assert check_pdf(b"%PDF-1.4 not really", verifier).status == "forged"
+    # Another holder's certificate PDF carrying this certificate's signed data:
+    other = complete_refresher(db, make_user(name="Ben Okafor"))
+    from app.certificates.facts import CertificateFacts
+    from app.certificates.pdf import render_certificate
+
+    forged = render_certificate(CertificateFacts.from_dict(other.facts), "https://x.test/v",
+                                embedded_document(certificate.pdf))
+    assert check_pdf(forged, verifier).status == "altered"
+
+
+def test_another_key_does_not_verify(db, certificate):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.certificates.signing import Verifier
+
+    stranger = Verifier(Ed25519PrivateKey.generate().public_key())
+    assert check_pdf(certificate.pdf, stranger).status == "forged"
+
+
+def test_status_valid_expired_revoked(db, certificate, make_user):
+    assert status_of(certificate) == "valid"
+    expires = certificate.expires_at.date()
+    assert status_of(certificate, today=expires - timedelta(days=1)) == "valid"
+    assert status_of(certificate, today=expires) == "expired"
+    hr = make_user()
+    with pytest.raises(DomainError, match="Choose a reason"):
+        revoke_certificate(db, hr, certificate.id, "because")
+    revoke_certificate(db, hr, certificate.id, "issued_in_error", "Wrong person.")
+    db.commit()
+    assert status_of(certificate) == "revoked"
+    with pytest.raises(DomainError, match="already revoked"):
+        revoke_certificate(db, hr, certificate.id, "other")
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.revoked"))
+    assert event.actor_id == hr.id and event.details == {"reason": "issued_in_error"}
+    verdict = check_pdf(certificate.pdf, issuer_of(db).signer.verifier,
+                        lambda code: status_of(find_by_code(db, code)))
+    assert verdict.status == "revoked"
+
+
+def test_find_by_code_accepts_typing_variants_and_refuses_unknown(db, certificate):
+    typed = " " + grouped(certificate.code).lower() + " "
+    assert find_by_code(db, typed).id == certificate.id
+    with pytest.raises(NotFound):
+        find_by_code(db, "0000-0000-0000-0000-0000")
+    with pytest.raises(NotFound):
+        find_by_code(db, "<script>")
+
+
+def test_recompletion_keeps_old_certificates(db, certificate):
+    from sqlalchemy import delete, update
+
+    from app.models import Enrollment, ModuleProgress
+
+    # A new training cycle (what recertification does): progress starts again.
+    db.execute(update(Enrollment).values(cycle=2, completed_at=None, version_id=None))
+    db.execute(delete(ModuleProgress))
+    db.commit()
+    user = db.get(User, certificate.user_id)
+    complete_refresher(db, user)
+    certificates = db.scalars(select(Certificate).where(Certificate.user_id == user.id)).all()
+    assert len(certificates) == 2 and len({c.code for c in certificates}) == 2
+    assert db.scalar(select(func.count()).select_from(Completion)) == 2
+
+
+def test_concurrent_completions_give_unique_codes(app, db, make_user, no_quiz_tree):
+    sync_courses(db, load_tree(no_quiz_tree))
+    db.commit()
+    users = [make_user() for _ in range(4)]
+    barrier = threading.Barrier(len(users))
+    errors = []
+
+    def complete(user_id):
+        with app.extensions["candor.sessionmaker"]() as session:
+            user = session.get(User, user_id)
+            barrier.wait()
+            try:
+                complete_refresher(session, user)
+            except Exception as error:  # noqa: BLE001 (asserted below)
+                errors.append(error)
+
+    threads = [threading.Thread(target=complete, args=(u.id,)) for u in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [e for e in errors if "locked" not in str(e)], errors
+    codes = db.scalars(select(Certificate.code)).all()
+    assert len(codes) == len(set(codes)) == len(users) - len(errors)

@@ -1,0 +1,183 @@
+"""Certificate pages: the holder's list and PDF, public verification, HR revocation."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from conftest import COURSES
+from helpers import login, post
+from sqlalchemy import select
+
+from app.certificates.codes import grouped
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import utcnow
+from app.models import Certificate, Role
+from app.progress.reading import current_version, find_course, mark_read
+
+REFRESHER = "ai-data-refresher"
+
+
+@pytest.fixture
+def holder(db, tmp_path, signed_in):
+    """A signed-in learner who completed the refresher (its quiz removed) and holds its
+    certificate."""
+    target = tmp_path / "courses"
+    shutil.copytree(COURSES / REFRESHER, target / REFRESHER)
+    (target / REFRESHER / "quiz.md").unlink(missing_ok=True)
+    sync_courses(db, load_tree(target))
+    db.commit()
+    user = signed_in(name="Ana Silva")
+    version = current_version(db, user, find_course(db, REFRESHER))
+    for module in version.modules:
+        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
+    db.commit()
+    return user
+
+
+def the_certificate(db):
+    return db.scalar(select(Certificate))
+
+
+def test_learner_sees_and_downloads_their_certificate(client, db, holder):
+    certificate = the_certificate(db)
+    page = client.get("/certificates").get_data(as_text=True)
+    assert grouped(certificate.code) in page and "Valid" in page
+    response = client.get(f"/certificates/{certificate.id}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data == certificate.pdf
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "Ana" not in response.headers["Content-Disposition"]
+
+
+def test_nobody_else_can_fetch_a_certificate_by_id(app, db, holder, make_user):
+    certificate = the_certificate(db)
+    other = app.test_client()
+    login(other, make_user())
+    assert other.get(f"/certificates/{certificate.id}.pdf").status_code == 404
+    assert grouped(certificate.code) not in other.get("/certificates").get_data(as_text=True)
+
+
+def test_verification_is_public_and_states_only_the_facts(app, db, holder):
+    certificate = the_certificate(db)
+    anonymous = app.test_client()
+    response = anonymous.get(f"/verify/{grouped(certificate.code)}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Valid." in page and "Ana Silva" in page
+    assert "Customer data and AI tools" in page
+    assert holder.email not in page
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert '<meta name="robots" content="noindex, nofollow">' in page
+    data = anonymous.get(f"/verify/{certificate.code.lower()}.json").get_json()
+    assert data["status"] == "valid" and data["certificate"] == certificate.facts
+    assert data["signature"]["value"] == certificate.signature
+    assert holder.email not in str(data)
+
+
+def test_verification_form_normalises_typed_codes(app, db, holder):
+    certificate = the_certificate(db)
+    anonymous = app.test_client()
+    assert anonymous.get("/verify").status_code == 200
+    typed = grouped(certificate.code).lower().replace("-", " ")
+    response = anonymous.get("/verify", query_string={"code": typed})
+    assert response.status_code == 303
+    assert response.location == f"/verify/{grouped(certificate.code)}"
+    bad = anonymous.get("/verify", query_string={"code": "hello"})
+    assert bad.status_code == 400 and "A code has 20 letters and digits" in bad.get_data(
+        as_text=True)
+
+
+def test_unknown_codes_are_a_plain_404(app, holder):
+    anonymous = app.test_client()
+    assert anonymous.get("/verify/0000-0000-0000-0000-0000").status_code == 404
+    assert anonymous.get("/verify/%3Cscript%3E").status_code == 404
+    response = anonymous.get("/verify/0000-0000-0000-0000-0000.json")
+    assert response.status_code == 404 and response.get_json()["status"] == "unknown"
+
+
+def test_public_key_is_published_and_verifies_the_signature(app, db, holder):
+    from app.certificates.facts import CertificateFacts
+    from app.certificates.signing import Verifier
+
+    keys = app.test_client().get("/verify/keys.json").get_json()["keys"]
+    verifier = Verifier.from_jwk(keys[0])
+    certificate = the_certificate(db)
+    facts = CertificateFacts.from_dict(certificate.facts)
+    assert verifier.verify(facts.canonical_json(), certificate.signature)
+
+
+def test_verification_lookups_are_rate_limited(app, holder):
+    app.config["VERIFY_LIMIT"] = "3 per minute"
+    anonymous = app.test_client()
+    codes = [anonymous.get("/verify/0000-0000-0000-0000-0000").status_code for _ in range(5)]
+    assert codes[:3] == [404, 404, 404] and codes[-1] == 429
+
+
+def test_hr_revokes_with_a_reason_and_the_page_says_so(app, db, holder, make_user):
+    certificate = the_certificate(db)
+    hr = app.test_client()
+    login(hr, make_user(roles={Role.HR}))
+    page = hr.get(f"/hr/people/{holder.id}").get_data(as_text=True)
+    assert grouped(certificate.code) in page
+    assert post(hr, f"/hr/certificates/{certificate.id}/revoke",
+                {"reason": "nonsense"}).status_code == 303
+    db.expire_all()
+    assert the_certificate(db).revoked_at is None
+    response = post(hr, f"/hr/certificates/{certificate.id}/revoke",
+                    {"reason": "issued_in_error", "note": "Wrong person"})
+    assert response.status_code == 303
+    public = app.test_client().get(f"/verify/{grouped(certificate.code)}").get_data(as_text=True)
+    assert "Revoked" in public and "It was issued in error." in public
+    assert "Wrong person" not in public
+
+
+def test_learners_cannot_revoke(client, db, holder):
+    certificate = the_certificate(db)
+    assert post(client, f"/hr/certificates/{certificate.id}/revoke",
+                {"reason": "other"}).status_code == 403
+    db.expire_all()
+    assert the_certificate(db).revoked_at is None
+
+
+def _with_better_score(certificate) -> bytes:
+    """The certificate re-rendered with its signed data edited: a score of 100."""
+    import json
+
+    from app.certificates.facts import CertificateFacts
+    from app.certificates.pdf import render_certificate
+    from app.certificates.pdf_check import embedded_document
+
+    document = json.loads(embedded_document(certificate.pdf))
+    document["certificate"]["score"] = 100
+    facts = CertificateFacts.from_dict(document["certificate"])
+    return render_certificate(facts, "https://x.test/verify", json.dumps(document).encode())
+
+
+def test_cli_verifies_a_downloaded_pdf(app, db, holder, tmp_path, client):
+    certificate = the_certificate(db)
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(client.get(f"/certificates/{certificate.id}.pdf").data)
+    keys = tmp_path / "keys.json"
+    keys.write_text(app.test_client().get("/verify/keys.json").get_data(as_text=True))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["certificates", "verify", str(pdf)])
+    assert result.exit_code == 0, result.output
+    assert "VALID: The signature is valid (checked with the issuer)." in result.output
+    offline = runner.invoke(args=["certificates", "verify", str(pdf), "--public-key",
+                                  str(keys)])
+    assert offline.exit_code == 0 and "VALID" in offline.output
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(_with_better_score(certificate))
+    result = runner.invoke(args=["certificates", "verify", str(tampered)])
+    assert result.exit_code == 1 and "FORGED" in result.output
+    from app.certificates.service import revoke_certificate
+    from app.models import User
+
+    revoke_certificate(db, db.get(User, holder.id), certificate.id, "holder_request")
+    db.commit()
+    revoked = runner.invoke(args=["certificates", "verify", str(pdf)])
+    assert revoked.exit_code == 2 and "REVOKED" in revoked.output
