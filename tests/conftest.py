@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from helpers import PASSWORD, login
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from app import create_app
 from app.content.loader import load_tree
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSES = ROOT / "courses"
 POSTGRES_URL = os.environ.get("CANDOR_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+# One signing key per run, so that no test writes a key into the real instance/ folder.
+TEST_SIGNING_KEY = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
 
 
 def pytest_report_header(config):
@@ -71,6 +74,7 @@ def app(database_url, tmp_path):
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": database_url,
         "RATELIMIT_STORAGE_URL": "memory://",
+        "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
     })
     app.instance_path = str(tmp_path / "instance")
     yield app
@@ -80,7 +84,7 @@ def app(database_url, tmp_path):
 @pytest.fixture
 def db(app):
     """A session of the test's own, on the app's database."""
-    session = Session(app.extensions["candor.engine"], expire_on_commit=False)
+    session = app.extensions["candor.sessionmaker"]()
     yield session
     session.close()
 
