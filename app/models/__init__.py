@@ -1,6 +1,7 @@
 """The data model: plain SQLAlchemy 2.0 mapped classes. Rules that span entities live in the
 domain packages, not here."""
 
+from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Module
@@ -10,6 +11,11 @@ from app.models.user import Role, User, UserRole
 
 __all__ = [
     "Asset",
+    "Assignment",
+    "AssignmentPerson",
+    "Audience",
+    "Invitation",
+    "Reminder",
     "AttemptStatus",
     "Completion",
     "AuditEvent",
