@@ -15,8 +15,15 @@ system-check:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
 	  echo "Python's venv module is missing. On Debian/Ubuntu: sudo apt-get install python3-venv"; \
 	  exit 1; }
+	@/sbin/ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || { \
+	  echo "Pango is missing (WeasyPrint needs it for the PDF certificates)."; \
+	  echo "On Debian/Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"; \
+	  exit 1; }
+	@/sbin/ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so.0' || \
+	  echo "Warning: libharfbuzz-subset0 is missing; every PDF will take ~10x longer (apt-get install libharfbuzz-subset0)."
 
-$(STAMP): pyproject.toml | system-check
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -488,7 +488,7 @@ def test_markup_in_quiz_text_is_sanitised_everywhere():
     scenario = quiz.items[0]
     assert isinstance(scenario, Scenario)
     assert scenario.title == "Caller"
-    assert scenario.questions[0].options[0].text_html == "Right bold"
+    assert scenario.questions[0].options[0].text_html == "Right <b>bold</b>"
 
 
 def test_an_option_that_is_only_unsafe_markup_is_a_problem():
