@@ -101,7 +101,7 @@ def read(slug: str, number: int, stem: str):
     db.commit()
     following = next((m for m in module.version.modules if m.position > module.position), None)
     if following is None:
-        flash("You have read every module of this course.", "success")
+        flash("That was the last module.", "success")
         return redirect(url_for("learn.course", slug=slug), code=303)
     return redirect(url_for("learn.module", slug=slug, number=number, stem=following.stem),
                     code=303)
