@@ -31,3 +31,16 @@ class ChangePasswordForm(FlaskForm):
     def validate_new(self, field) -> None:
         if field.data == self.current.data:
             raise ValidationError("Choose a password different from the current one.")
+
+
+class SetPasswordForm(FlaskForm):
+    new = PasswordField(
+        "Choose a password",
+        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters. A few unrelated words "
+        "make a strong password.",
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("new", message="The two passwords differ.")],
+    )

@@ -7,12 +7,19 @@ import time
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
-from app.auth.forms import ChangePasswordForm, LoginForm
+from app.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from app.db import get_session
 from app.errors import DomainError
 from app.models import Role
 from app.people.accounts import InvalidCredentials, authenticate, change_password
 from app.people.accounts import sign_out_everywhere as end_sessions
+from app.people.invitations import (
+    InvitationExpired,
+    InvitationForInactiveAccount,
+    InvitationInvalid,
+    find_invitation,
+    redeem_invitation,
+)
 from app.security import (
     DEVICE_COOKIE,
     DEVICE_MAX_AGE,
@@ -106,4 +113,25 @@ def sign_out_everywhere():
     get_session().commit()
     sign_out_here()
     flash("Every session of your account has ended, including this one.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def invitation(token: str):
+    db = get_session()
+    find_invitation(db, token)  # the same refusal for unknown, used and expired links
+    form = SetPasswordForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/invitation.html", form=form), status
+    try:
+        redeem_invitation(db, token, form.new.data)
+    except (InvitationInvalid, InvitationExpired, InvitationForInactiveAccount):
+        raise  # shown as the error page, like a bad link
+    except DomainError as error:  # the password policy
+        form.new.errors.append(error.message)
+        return render_template("auth/invitation.html", form=form), 400
+    db.commit()
+    flash("Your password is set. Sign in with your work e-mail and the new password.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -3,20 +3,21 @@
 ``render_certificate`` is a pure function of its arguments: no Flask, no clock, no network and
 no file system once this module is imported (the same inputs give the same bytes).
 
-Safe by construction (SECURITY.md, finding 2): the template autoescapes every value and holds
-no URL but the bundled ones; the stylesheet is ours alone; WeasyPrint gets a fetcher that
-serves the bundled assets from memory and stops the rendering (``FatalURLFetchingError``) on
-any other URL, whatever its scheme; presentational hints stay off; every field is bounded,
-so the layout, and with it the rendering time, is bounded too.
+Safe by construction (SECURITY.md, finding 2): the template autoescapes every value and
+fetches nothing (no ``<link>``, ``<img>`` or ``url()``; the only markup not escaped is the
+bundled mark and segno's QR code); the stylesheet is ours alone; WeasyPrint gets a fetcher that
+serves the bundled fonts from memory and stops the rendering (``FatalURLFetchingError``) on any
+other URL, whatever its scheme; presentational hints stay off; every field is cleaned and
+bounded, so the layout, and with it the rendering time, is bounded too.
 
 Fast: the font configuration, the parsed stylesheet (whose ``@font-face`` rules install the
 bundled fonts) and the template are built once per process, on first use, and shared by every
-rendering; the per-certificate work is the HTML, its layout and the PDF.
+rendering; the per-certificate work is the QR code, the HTML, its layout and the PDF
+(``benchmarks/certificate_pdf.py`` measures it against WeasyPrint's floor).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,19 +40,25 @@ ASSET_SCHEME = "candor-asset"  # not a real scheme: nothing outside this module 
 ATTACHMENT_NAME = "certificate.json"
 
 MAX_SHORT = 100  # code, course slug, content hash: a few dozen characters when well formed
-MAX_URL = 400  # the verification URL is ours; far longer is a bug, not a long name
+MAX_URL = 200  # the verification URL is ours: far longer is a misconfiguration
 
-# Font-size steps by length, so that the longest allowed name and title still fit the page.
+# Font-size steps by length, so that the longest allowed values still fit the page. When the
+# footer's values are all in their first step (as they are but for hostile input), the footer
+# is short and the statement gets the room it leaves ("roomy" in the stylesheet).
 _NAME_SIZES = ((28, "size-l"), (56, "size-m"), (110, "size-s"))
-_TITLE_SIZES = ((60, "size-l"), (110, "size-m"), (160, "size-s"))
+_TITLE_SIZES = ((40, "size-l"), (80, "size-m"), (130, "size-s"))
+_ISSUER_SIZES = ((80, "size-l"), (MAX_TITLE, "size-s"))
+_CODE_SIZES = ((30, "size-l"), (MAX_SHORT, "size-s"))
+_URL_SIZES = ((90, "size-l"), (MAX_URL, "size-s"))
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
 # Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) can make a
-# printed name or URL read differently from the signed one; drop them. Control characters
-# become spaces, then whitespace runs collapse: every field is one line of text.
-_CLEAN = {code: None for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-_CLEAN.update({code: " " for code in (*range(0x20), *range(0x7F, 0xA0))})
+# printed name or URL read differently from the signed one, and control characters print as
+# nothing or as boxes: drop them all. White space (controls included) collapses to one space:
+# every field is one line of text.
+_DROPPED = (*range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0x20), *range(0x7F, 0xA0))
+_CLEAN = {code: None for code in _DROPPED if not chr(code).isspace()}
 
 
 def _font_assets() -> dict[str, tuple[bytes, str]]:
@@ -93,37 +100,38 @@ class BundledAssetFetcher(URLFetcher):
         return URLFetcherResponse(url, body, {"Content-Type": content_type})
 
 
-_FETCHER = BundledAssetFetcher(_BUNDLED)
+FETCHER = BundledAssetFetcher(_BUNDLED)  # the one every rendering uses
 
 
 @dataclass(frozen=True)
 class _Engine:
     """What every rendering in this process shares."""
 
-    pid: int
     fonts: FontConfiguration
     stylesheet: CSS
     template: Template
 
 
 _engine: _Engine | None = None
-_engine_lock = threading.Lock()
+# Held for the whole of a rendering: the shared FontConfiguration (fontconfig, Pango) is not
+# made for concurrent use. Sync gunicorn workers never wait on it; threaded servers (the
+# development server, gthread) render one certificate at a time per process.
+_lock = threading.Lock()
 
 
 def _get_engine() -> _Engine:
-    """The process's engine, built on first use (after a fork, built again: fontconfig state
-    and WeasyPrint's font folder belong to the process that made them)."""
+    """The process's engine, built on first use; call with ``_lock`` held.
+
+    Built lazily so that each gunicorn worker builds its own after the fork: WeasyPrint keeps
+    the fonts in a temporary folder that the FontConfiguration deletes when collected.
+    """
     global _engine
-    engine = _engine
-    if engine is None or engine.pid != os.getpid():
-        with _engine_lock:
-            engine = _engine
-            if engine is None or engine.pid != os.getpid():
-                fonts = FontConfiguration()
-                stylesheet = CSS(string=_STYLESHEET, font_config=fonts, url_fetcher=_FETCHER)
-                template = _templates.get_template("certificates/certificate.html")
-                engine = _engine = _Engine(os.getpid(), fonts, stylesheet, template)
-    return engine
+    if _engine is None:
+        fonts = FontConfiguration()
+        stylesheet = CSS(string=_STYLESHEET, font_config=fonts, url_fetcher=FETCHER)
+        template = _templates.get_template("certificates/certificate.html")
+        _engine = _Engine(fonts, stylesheet, template)
+    return _engine
 
 
 def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: bytes) -> bytes:
@@ -131,25 +139,30 @@ def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: by
     signed_json embedded as the attachment "certificate.json"."""
     if len(verify_url) > MAX_URL:
         raise ValueError(f"verify_url is longer than {MAX_URL} characters")
-    engine = _get_engine()
-    html = engine.template.render(c=_printed(facts, verify_url), mark=_MARK,
-                                  qr=_qr_svg(verify_url))
-    issued = datetime.combine(facts.issued_on, time(), tzinfo=UTC)
+    printed, qr = _printed(facts, verify_url), _qr_svg(verify_url)
+    issued = datetime.combine(facts.issued_on, time(), tzinfo=UTC)  # no clock: same bytes
     attachment = Attachment(string=bytes(signed_json), name=ATTACHMENT_NAME,
-                            description="The certificate's facts, signed (Ed25519)",
+                            description="The certificate's facts and their signature",
                             created=issued, modified=issued, relationship="Data",
-                            url_fetcher=_FETCHER)
-    document = HTML(string=html, url_fetcher=_FETCHER).render(
-        font_config=engine.fonts, stylesheets=[engine.stylesheet], presentational_hints=False)
-    if len(document.pages) != 1:  # the field bounds and font-size steps exist to prevent it
-        raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
-    return document.write_pdf(attachments=[attachment])
+                            url_fetcher=FETCHER)
+    with _lock:
+        engine = _get_engine()
+        html = engine.template.render(c=printed, mark=_MARK, qr=qr)
+        document = HTML(string=html, url_fetcher=FETCHER).render(
+            font_config=engine.fonts, stylesheets=[engine.stylesheet],
+            presentational_hints=False)
+        if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
+            raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
+        return document.write_pdf(attachments=[attachment])
 
 
 def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
     """The facts as the template prints them: cleaned, bounded, formatted text."""
     name = _text(facts.holder_name, MAX_NAME)
     title = _text(facts.course_title, MAX_TITLE)
+    issuer = _text(facts.issuer, MAX_TITLE)
+    code = _text(facts.code, MAX_SHORT)
+    url = _text(verify_url, MAX_URL)
     return {
         "holder_name": name,
         "name_size": _size(name, _NAME_SIZES),
@@ -164,10 +177,15 @@ def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
                        else _long_date(facts.expires_on)),
         "issued_on": _long_date(facts.issued_on),
         "created": facts.issued_on.isoformat(),
-        "issuer": _text(facts.issuer, MAX_TITLE),
-        "code": _text(facts.code, MAX_SHORT),
-        "verify_url": _text(verify_url, MAX_URL),
+        "issuer": issuer,
+        "issuer_size": _size(issuer, _ISSUER_SIZES),
+        "code": code,
+        "code_size": _size(code, _CODE_SIZES),
+        "verify_url": url,
+        "url_size": _size(url, _URL_SIZES),
         "verify_link": _is_web_url(verify_url),
+        "layout": "roomy" if all(_size(text, steps) == "size-l" for text, steps in (
+            (issuer, _ISSUER_SIZES), (code, _CODE_SIZES), (url, _URL_SIZES))) else "",
     }
 
 

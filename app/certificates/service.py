@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -51,6 +52,9 @@ def issuer_of(session: Session) -> CertificateIssuer:
 
 
 def _bounded(text: str, limit: int) -> str:
+    # What is signed is what is printed: the PDF drops control and bidi characters, so the
+    # facts drop them too (and a name can never reorder the text around it).
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.certificates.service import REVOCATION_REASONS
+from app.models import Role
 
 REASON_LABELS = {
     "issued_in_error": "Issued in error",
@@ -23,3 +34,35 @@ class RevokeForm(FlaskForm):
                          validators=[DataRequired()])
     note = TextAreaField("Note for the audit trail (not shown publicly)",
                          validators=[Length(max=1000)])
+
+
+class EmployeeForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=254)])
+    employee_id = StringField("Employee id", validators=[Length(max=64)])
+    department = StringField("Department", validators=[Length(max=120)])
+    manager_email = EmailField("Manager's e-mail", validators=[Length(max=254)])
+    roles = SelectMultipleField("Roles", choices=[SelectChoice(r.value, r.value.capitalize())
+                                                  for r in Role],
+                                default=[Role.LEARNER.value])
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired()],
+                     description="Columns: email, name, employee_id, department, manager_email, "
+                     "roles (header required; comma or semicolon; UTF-8).")
+    deactivate_missing = BooleanField("Deactivate active people who are not in the file")
+
+
+class AssignmentForm(FlaskForm):
+    course = SelectField("Course", validators=[DataRequired()])
+    audience = SelectField("Who", choices=[SelectChoice("everyone", "Everyone"),
+                                           SelectChoice("department", "A department"),
+                                           SelectChoice("people", "Chosen people")])
+    department = SelectField("Department", validate_choice=False)
+    people = SelectMultipleField("People", validate_choice=False)
+    due_kind = SelectField("Due", choices=[SelectChoice("days", "A number of days after "
+                                                        "assignment"),
+                                           SelectChoice("date", "On a date")])
+    due_days = IntegerField("Days", default=30, validators=[Optional(), NumberRange(1, 365)])
+    due_on = DateField("Date", validators=[Optional()])

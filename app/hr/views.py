@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.certificates.codes import grouped
 from app.certificates.service import list_certificates, revoke_certificate, status_of
 from app.db import get_session
 from app.errors import NotFound
+from app.hr.filters import PAGE_SIZE, MatrixQuery
 from app.hr.forms import RevokeForm
 from app.models import Certificate, Role, User
+from app.people.assignments import status_rows, summary
+from app.people.directory_queries import list_courses, list_departments, list_managers
+from app.people.reports import completions_by_week
+from app.people.status import Status
 from app.security import restrict_to
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 restrict_to(bp, Role.HR)
 
 
-@bp.get("/people")
-def people():
-    everyone = get_session().scalars(select(User).order_by(User.name, User.id)).all()
-    return render_template("hr/people.html", people=everyone)
+@bp.get("/")
+def dashboard():
+    db = get_session()
+    return render_template("hr/dashboard.html", summary=summary(db),
+                           weeks=completions_by_week(db), courses=list_courses(db))
+
+
+@bp.get("/status")
+def matrix():
+    db = get_session()
+    query = MatrixQuery.from_args(request.args)
+    page = status_rows(db, course_id=query.course_id, department=query.department,
+                       manager_id=query.manager_id, status=query.status, sort=query.sort,
+                       limit=PAGE_SIZE, offset=(query.page - 1) * PAGE_SIZE)
+    return render_template("hr/matrix.html", page=page, query=query, page_size=PAGE_SIZE,
+                           courses=list_courses(db), departments=list_departments(db),
+                           managers=list_managers(db), statuses=list(Status))
 
 
 @bp.get("/people/<int:user_id>")
@@ -31,6 +48,7 @@ def person(user_id: int):
     if user is None:
         raise NotFound("There is no such person.")
     return render_template("hr/person.html", person=user,
+                           courses=[r for r in status_rows(db).rows if r.user_id == user.id],
                            certificates=list_certificates(db, user.id), status_of=status_of,
                            grouped=grouped, form=RevokeForm())
 

@@ -1,0 +1,129 @@
+"""Item-level export: every answer of every submitted attempt. For HR and admins only, and
+only with an audit event (SECURITY.md: HR sees quiz answers only through this export).
+
+Rows are read from each attempt's stored grade (``Grade.to_dict()`` in
+``app/quizzes/grading.py``) by one streamed Core query. A question's row has the option ids
+chosen (in the order shown, space-separated), whether it was right, and its points (0 or 1);
+a conversation's row has its path of choice ids (in order, joined by " > "), no right or
+wrong, and its points as an exact decimal. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+
+from app.errors import DomainError
+from app.exports.completions import YIELD_PER, Bind, ExportFilter, start_of_day
+from app.models import AttemptStatus, Course, CourseVersion, QuizAttempt, User
+
+ITEM_COLUMNS: Final = (
+    "employee_id", "name", "email", "department", "course", "course_version", "attempt",
+    "submitted_at", "item_id", "kind", "chosen", "correct", "points",
+)
+
+
+def _item_statement(export_filter: ExportFilter) -> Select[Any]:
+    if export_filter.status is not None:
+        raise DomainError("The item export cannot be filtered by status; filter by course, "
+                          "department, manager or dates instead.")
+    person = User.__table__.alias("person")
+    attempt = QuizAttempt.__table__.alias("attempt")
+    version = CourseVersion.__table__
+    course = Course.__table__
+    pinned = version.alias("pinned")  # the version the attempt was on
+    newest = (
+        select(version.c.course_id, func.max(version.c.number).label("number"))
+        .group_by(version.c.course_id)
+        .subquery("newest")
+    )
+    current = version.alias("current")  # the newest version: the course's title today
+    source = (
+        attempt
+        .join(person, person.c.id == attempt.c.user_id)
+        .join(pinned, pinned.c.id == attempt.c.version_id)
+        .join(course, course.c.id == pinned.c.course_id)
+        .outerjoin(newest, newest.c.course_id == pinned.c.course_id)
+        .outerjoin(current, and_(current.c.course_id == newest.c.course_id,
+                                 current.c.number == newest.c.number))
+    )
+    where: list[ColumnElement[bool]] = [attempt.c.status == AttemptStatus.SUBMITTED]
+    if export_filter.course_id is not None:
+        where.append(pinned.c.course_id == export_filter.course_id)
+    if export_filter.department is not None:
+        where.append(person.c.department == export_filter.department)
+    if export_filter.manager_id is not None:
+        where.append(person.c.manager_id == export_filter.manager_id)
+    # For answers, the date range applies to when the attempt was submitted.
+    if export_filter.completed_from is not None:
+        where.append(attempt.c.submitted_at >= start_of_day(export_filter.completed_from))
+    if export_filter.completed_to is not None:
+        where.append(attempt.c.submitted_at
+                     < start_of_day(export_filter.completed_to + timedelta(days=1)))
+    return (
+        select(person.c.employee_id, person.c.name, person.c.email, person.c.department,
+               func.coalesce(current.c.title, course.c.slug), pinned.c.number,
+               attempt.c.number, attempt.c.submitted_at, attempt.c.result)
+        .select_from(source).where(*where)
+        .order_by(person.c.name, person.c.id, pinned.c.course_id, attempt.c.submitted_at,
+                  attempt.c.id)
+        .execution_options(yield_per=YIELD_PER)
+    )
+
+
+def _points(value: object) -> int | Decimal | float:
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    try:
+        return Decimal(text)  # whole hundredths, as format_points writes them
+    except InvalidOperation:
+        return float(Fraction(text))
+
+
+def _items(result: dict[str, Any] | None) -> Iterator[tuple[object, ...]]:
+    """(item id, kind, chosen, correct, points) for each result of a stored grade."""
+    for item in (result or {}).get("results", ()):
+        if item["kind"] == "conversation":
+            path = " > ".join(step["choice_id"] for step in item["path"])
+            yield (item["conversation_id"], "conversation", path, None,
+                   _points(item["points_earned"]))
+        else:
+            chosen = " ".join(option["id"] for option in item["options"] if option["chosen"])
+            yield (item["question_id"], "question", chosen, bool(item["correct"]),
+                   _points(item["points_earned"]))
+
+
+def item_rows(bind: Bind, export_filter: ExportFilter) -> Iterator[tuple]:
+    """Stream one row per answer of each submitted attempt, with the columns of ITEM_COLUMNS."""
+    # Built now, so a refused filter raises before a streamed response has sent its status.
+    return _item_stream(bind, _item_statement(export_filter))
+
+
+def _item_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
+    result = bind.execute(statement)
+    try:
+        for (employee_id, name, email, department, course, version_number, number,
+             submitted_at, grade) in result:
+            person = (employee_id, name, email, department, course, version_number, number,
+                      submitted_at)
+            for item in _items(grade):
+                yield person + item
+    finally:
+        result.close()
+
+
+def count_item_rows(bind: Bind, export_filter: ExportFilter) -> int:
+    """How many rows ``item_rows`` gives for the same filter; one query."""
+    # Answers live inside each attempt's JSON, so count them from it (the same loop as
+    # item_rows, without building rows) rather than with dialect-specific JSON SQL.
+    result = bind.execute(_item_statement(export_filter))
+    try:
+        return sum(len((grade or {}).get("results", ())) for *_, grade in result)
+    finally:
+        result.close()

@@ -1,0 +1,58 @@
+"""HR: assigning courses to everyone, a department, or chosen people."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.db import get_session
+from app.errors import DomainError
+from app.hr.forms import AssignmentForm
+from app.hr.views import bp
+from app.models import Assignment, Course, User
+from app.people.assignments import assign
+from app.people.directory_queries import list_courses, list_departments
+
+
+def _form() -> AssignmentForm:
+    db = get_session()
+    form = AssignmentForm()
+    form.course.choices = [(str(v.course_id), v.title) for v in list_courses(db)]
+    form.department.choices = [(d, d) for d in list_departments(db)]
+    form.people.choices = [(str(u.id), f"{u.name} ({u.email})") for u in db.scalars(
+        select(User).where(User.active.is_(True)).order_by(User.name))]
+    return form
+
+
+@bp.get("/assignments")
+def assignments():
+    rules = get_session().scalars(select(Assignment).order_by(Assignment.created_at.desc())
+                                  .limit(200)).all()
+    return render_template("hr/assignments.html", rules=rules)
+
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+def new_assignment():
+    form = _form()
+    if not form.validate_on_submit():
+        return render_template("hr/assignment_form.html", form=form), \
+            400 if request.method == "POST" else 200
+    db = get_session()
+    course = db.get(Course, int(form.course.data))
+    try:
+        result = assign(
+            db, current_user, course, form.audience.data,
+            department=form.department.data if form.audience.data == "department" else None,
+            user_ids=[int(i) for i in form.people.data if i.isdigit()]
+            if form.audience.data == "people" else (),
+            due_on=form.due_on.data if form.due_kind.data == "date" else None,
+            due_days=form.due_days.data if form.due_kind.data == "days" else None,
+        )
+    except DomainError as error:
+        form.form_errors.append(error.message)
+        return render_template("hr/assignment_form.html", form=form), error.status
+    db.commit()
+    flash(f"Assigned to {result.assigned} people ({result.already_assigned} already had it, "
+          f"{result.skipped_completed} have a valid completion).", "info")
+    return redirect(url_for("hr.matrix", course=course.id), code=303)

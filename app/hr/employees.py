@@ -1,0 +1,153 @@
+"""HR: employees by hand and by CSV import (a dry run first, then apply)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from app.db import get_session
+from app.errors import DomainError, NotFound
+from app.hr.forms import EmployeeForm, ImportForm
+from app.hr.views import bp
+from app.models import User
+from app.people.assignments import apply_assignments_to
+from app.people.directory import (
+    PlanChanged,
+    apply_import,
+    create_employee,
+    deactivate_employee,
+    plan_import,
+    reactivate_employee,
+    read_employee_csv,
+    update_employee,
+)
+
+PAGE = 100
+
+
+def _base_url() -> str:
+    return current_app.config["BASE_URL"]
+
+
+def _on_person(user) -> None:
+    apply_assignments_to(get_session(), user)
+
+
+@bp.get("/employees")
+def employees():
+    db = get_session()
+    q = (request.args.get("q") or "").strip()[:100]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = select(User)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like),
+                                func.lower(User.employee_id).like(like),
+                                func.lower(User.department).like(like)))
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    people = db.scalars(query.order_by(User.name, User.id).limit(PAGE)
+                        .offset((page - 1) * PAGE)).all()
+    return render_template("hr/employees.html", people=people, q=q, page=page, total=total,
+                           page_size=PAGE)
+
+
+@bp.route("/employees/new", methods=["GET", "POST"])
+def new_employee():
+    form = EmployeeForm()
+    if not form.validate_on_submit():
+        return render_template("hr/employee_form.html", form=form, person=None), \
+            400 if request.method == "POST" else 200
+    db = get_session()
+    try:
+        created = create_employee(db, current_user, email=form.email.data, name=form.name.data,
+                                  employee_id=form.employee_id.data or "",
+                                  department=form.department.data or "",
+                                  manager_email=form.manager_email.data or "",
+                                  roles=form.roles.data, invite_base_url=_base_url(),
+                                  on_person=_on_person)
+    except DomainError as error:
+        form.form_errors.append(error.message)
+        return render_template("hr/employee_form.html", form=form, person=None), error.status
+    db.commit()
+    return render_template("hr/employee_created.html", person=created.user,
+                           link=created.invitation.url)
+
+
+@bp.route("/employees/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_employee(user_id: int):
+    db = get_session()
+    person = db.get(User, user_id)
+    if person is None:
+        raise NotFound("There is no such person.")
+    form = EmployeeForm(obj=None if request.method == "POST" else person,
+                        manager_email=person.manager.email if person.manager else "",
+                        roles=sorted(r.value for r in person.roles))
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("hr/employee_form.html", form=form, person=person), \
+            400 if request.method == "POST" else 200
+    try:
+        update_employee(db, current_user, person.id, email=form.email.data,
+                        name=form.name.data, employee_id=form.employee_id.data or "",
+                        department=form.department.data or "",
+                        manager_email=form.manager_email.data or "", roles=form.roles.data,
+                        on_person=_on_person)
+    except DomainError as error:
+        form.form_errors.append(error.message)
+        return render_template("hr/employee_form.html", form=form, person=person), error.status
+    db.commit()
+    flash(f"Saved the changes to {person.name}.", "info")
+    return redirect(url_for("hr.person", user_id=person.id), code=303)
+
+
+@bp.post("/employees/<int:user_id>/deactivate")
+def deactivate(user_id: int):
+    user = deactivate_employee(get_session(), current_user, user_id)
+    get_session().commit()
+    flash(f"{user.name} is deactivated: they cannot sign in, and their records stay.", "info")
+    return redirect(url_for("hr.person", user_id=user.id), code=303)
+
+
+@bp.post("/employees/<int:user_id>/reactivate")
+def reactivate(user_id: int):
+    user = reactivate_employee(get_session(), current_user, user_id)
+    get_session().commit()
+    flash(f"{user.name} can sign in again.", "info")
+    return redirect(url_for("hr.person", user_id=user.id), code=303)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_employees():
+    """Step 1: upload and check. Nothing is written; the plan is shown with every problem."""
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return render_template("hr/import.html", form=form, plan=None), \
+            400 if request.method == "POST" else 200
+    data = form.file.data.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
+    plan = plan_import(get_session(), read_employee_csv(data, form.file.data.filename or "csv"),
+                       actor=current_user, deactivate_missing=form.deactivate_missing.data)
+    return render_template("hr/import.html", form=form, plan=plan,
+                           data=base64.b64encode(data).decode("ascii"))
+
+
+@bp.post("/import/apply")
+def apply_employees():
+    """Step 2: apply exactly the plan that was shown, or nothing if anything has changed."""
+    db = get_session()
+    try:
+        data = base64.b64decode(request.form.get("data", ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise DomainError("The checked file did not come back intact; upload it again.") \
+            from None
+    plan = plan_import(db, read_employee_csv(data, request.form.get("source", "csv")[:200]),
+                       actor=current_user,
+                       deactivate_missing=request.form.get("deactivate_missing") == "1")
+    if plan.fingerprint != request.form.get("fingerprint"):
+        raise PlanChanged()
+    result = apply_import(db, current_user, plan, invite_base_url=_base_url(),
+                          on_person=_on_person)
+    db.commit()
+    return render_template("hr/import_done.html", result=result)

@@ -1,0 +1,70 @@
+"""HR exports: completion records as CSV or XLSX, answers item by item. Every export is
+audited (who, when, filter, rows) and committed before the first byte is sent.
+
+Exports are POSTs (with a CSRF token): writing the audit record is a change, and GET never
+changes anything, so a link prefetched or planted elsewhere exports nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Response, request, stream_with_context
+from flask_login import current_user
+
+from app.db import get_session, utcnow
+from app.exports.completions import (
+    ExportFilter,
+    completion_rows,
+    count_rows,
+    export_filename,
+    record_export,
+)
+from app.exports.csv import csv_stream
+from app.exports.items import ITEM_COLUMNS, count_item_rows, item_rows
+from app.exports.xlsx import check_fits, xlsx_stream
+from app.hr.views import bp
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _attachment(chunks, kind: str, now) -> Response:
+    response = Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[kind.split(".")[1]])
+    response.headers["Content-Disposition"] = f'attachment; filename="{export_filename(kind, now)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _filter() -> ExportFilter:
+    fields = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    return ExportFilter.from_args(fields)  # DomainError (400) on bad input
+
+
+@bp.post("/exports/completions.csv")
+def export_csv():
+    db, now = get_session(), utcnow()
+    query = _filter()
+    record_export(db, current_user, "completions.csv", query, count_rows(db, query, now))
+    db.commit()  # audit first
+    return _attachment(csv_stream(completion_rows(db, query, now)), "completions.csv", now)
+
+
+@bp.post("/exports/completions.xlsx")
+def export_xlsx():
+    db, now = get_session(), utcnow()
+    query = _filter()
+    rows = count_rows(db, query, now)
+    check_fits(rows)
+    record_export(db, current_user, "completions.xlsx", query, rows)
+    db.commit()
+    return _attachment(xlsx_stream(completion_rows(db, query, now)), "completions.xlsx", now)
+
+
+@bp.post("/exports/items.csv")
+def export_items():
+    db, now = get_session(), utcnow()
+    query = _filter()
+    record_export(db, current_user, "items.csv", query, count_item_rows(db, query))
+    db.commit()
+    return _attachment(csv_stream(item_rows(db, query), header=ITEM_COLUMNS), "items.csv", now)
