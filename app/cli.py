@@ -22,6 +22,7 @@ db_cli = AppGroup("db", help="Migrate the database schema.")
 users_cli = AppGroup("users", help="Manage accounts.")
 courses_cli = AppGroup("courses", help="Check and publish course sources.")
 certificates_cli = AppGroup("certificates", help="Verify certificate PDFs.")
+reminders_cli = AppGroup("reminders", help="E-mail learners whose training is due.")
 
 
 def alembic_config():
@@ -80,6 +81,42 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
         raise click.ClickException(error.message) from None
     get_session().commit()
     click.echo(f"Created {user.email} ({', '.join(sorted(r.value for r in user.roles))}).")
+
+
+@users_cli.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--apply", "apply_", is_flag=True, help="Apply the plan (default: dry run).")
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate active people who are not in the file (admins excepted).")
+def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
+    """Import employees from CSV: shows what would change; --apply does it in one transaction."""
+    from app.people.assignments import apply_assignments_to
+    from app.people.directory import apply_import, plan_import, read_employee_csv
+
+    db = get_session()
+    plan = plan_import(db, read_employee_csv(source.read_bytes(), str(source)),
+                       deactivate_missing=deactivate_missing)
+    for row in plan.creates:
+        click.echo(f"create  line {row.line}: {row.row.email}")
+    for row in plan.changes:
+        changes = "; ".join(f"{c.field} {c.old!r} -> {c.new!r}" for c in row.changes)
+        click.echo(f"change  line {row.line}: {row.row.email}: {changes}")
+    for person in plan.deactivations:
+        click.echo(f"deactivate      {person.email}")
+    if plan.problems:
+        _print_problems(list(plan.problems))
+        click.echo("Nothing was written.", err=True)
+        sys.exit(1)
+    click.echo(plan.summary())
+    if not apply_:
+        click.echo("Dry run: nothing was written. Run again with --apply to apply it.")
+        return
+    result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"],
+                          on_person=lambda user: apply_assignments_to(db, user))
+    db.commit()
+    click.echo(result.summary())
+    for link in result.invitations:
+        click.echo(f"invitation for {link.email} (until {link.expires_at:%Y-%m-%d}): {link.url}")
 
 
 def _print_problems(problems) -> None:
@@ -158,6 +195,32 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
                f"skipped {len(result.skipped)}.", err=True)
 
 
+@reminders_cli.command("send")
+@click.option("--dry-run", is_flag=True, help="Show who would be reminded; send nothing.")
+def reminders_send(dry_run: bool) -> None:
+    """E-mail everyone whose courses are due soon or overdue (managers copied when overdue),
+    at most once per person per day. Meant for cron."""
+    from app.people.reminders import MailSettings, send_reminders
+
+    config = current_app.config
+    mail = MailSettings(host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]),
+                        username=config["SMTP_USERNAME"], password=config["SMTP_PASSWORD"],
+                        use_tls=bool(config["SMTP_STARTTLS"]), sender=config["SMTP_SENDER"],
+                        base_url=config["BASE_URL"], organisation=config["ORGANISATION_NAME"])
+    report = send_reminders(get_session(), mail, dry_run=dry_run)
+    get_session().commit()
+    verb = "would send" if dry_run else "sent"
+    for message in report.sent:
+        cc = f" (cc {message.cc})" if message.cc else ""
+        click.echo(f"{verb}: {message.to}{cc}: {message.subject}")
+    for failure in report.failed:
+        click.echo(f"failed: {failure.to}: {failure.reason}", err=True)
+    click.echo(f"{len(report.sent)} {verb}, {len(report.failed)} failed, "
+               f"{report.already_reminded} already reminded today.")
+    if report.failed:
+        sys.exit(1)
+
+
 VERIFY_EXIT = {"valid": 0, "forged": 1, "altered": 1, "unknown": 1, "revoked": 2, "expired": 3}
 
 
@@ -232,5 +295,5 @@ def demo() -> None:
 
 def register(app: Flask) -> None:
     """Add Candor's command groups to ``flask``."""
-    for command in (db_cli, users_cli, courses_cli, certificates_cli, demo):
+    for command in (db_cli, users_cli, courses_cli, certificates_cli, reminders_cli, demo):
         app.cli.add_command(command)

@@ -48,6 +48,13 @@ class Defaults:
     # unset, one is generated once into instance/certificate_signing_key. Instances behind a
     # load balancer must all be given the same key.
     CERTIFICATE_SIGNING_KEY: str | None = None
+    # The mail server reminders go through (``flask reminders send``, from cron).
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    SMTP_SENDER = "Candor <candor@localhost>"
     # Who learners should turn to (shown when they run out of quiz attempts).
     SUPPORT_CONTACT = "your HR team or trainer"
     # Largest request body accepted, in bytes.

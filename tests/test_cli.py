@@ -124,3 +124,53 @@ def test_convert_gift_refuses_malformed_or_non_utf8_input(app, tmp_path):
     assert not (tmp_path / "out.md").exists()
     result = runner.invoke(args=["courses", "convert-gift", str(latin)])
     assert result.exit_code == 1 and f"{latin}:1: not valid UTF-8" in result.output
+
+
+STAFF = """email,name,employee_id,department,manager_email,roles
+dana@example.test,Dana Scully,E100,Support,,learner
+fox@example.test,Fox Mulder,E101,Support,dana@example.test,learner|hr
+"""
+
+
+def test_users_import_is_a_dry_run_until_applied(app, db, tmp_path):
+    source = tmp_path / "staff.csv"
+    source.write_text(STAFF)
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["users", "import", str(source)])
+    assert dry.exit_code == 0, dry.output
+    assert "create  line 2: dana@example.test" in dry.output
+    assert "Dry run: nothing was written." in dry.output
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+    applied = runner.invoke(args=["users", "import", str(source), "--apply"])
+    assert applied.exit_code == 0, applied.output
+    assert "2 created" in applied.output and applied.output.count("/invite/") == 2
+    fox = db.scalar(select(User).where(User.email == "fox@example.test"))
+    assert fox.manager.email == "dana@example.test" and fox.roles == {Role.LEARNER, Role.HR}
+    again = runner.invoke(args=["users", "import", str(source), "--apply"])
+    assert "0 created, 0 changed" in again.output
+
+
+def test_users_import_reports_bad_rows_with_line_numbers(app, db, tmp_path):
+    source = tmp_path / "staff.csv"
+    source.write_text(STAFF + "not-an-email,Someone,E102,Support,,learner\n")
+    result = app.test_cli_runner().invoke(args=["users", "import", str(source), "--apply"])
+    assert result.exit_code == 1
+    assert f"{source}:4:" in result.output and "Nothing was written." in result.output
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_reminders_dry_run_sends_nothing(app, db, make_user, synced):
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.models import Enrollment, Reminder
+
+    learner = make_user()
+    course = db.scalar(select(Course).where(Course.slug == "ai-in-the-contact-center"))
+    db.add(Enrollment(user_id=learner.id, course_id=course.id, assigned_at=utcnow(),
+                      due_at=utcnow() - timedelta(days=2)))
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["reminders", "send", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"would send: {learner.email}" in result.output
+    assert db.scalar(select(func.count()).select_from(Reminder)) == 0
