@@ -13,7 +13,7 @@ from pathlib import Path
 DEV_SECRET_KEY = "candor-development-key-do-not-use-in-production"  # noqa: S105 (refused outside debug)
 
 # Variables that configure the test suite and the benchmarks, not the app.
-HARNESS_KEYS = {"TEST_POSTGRES_URL", "REQUIRE_BROWSER", "BENCH_POSTGRES_URL"}
+HARNESS_KEYS = {"TEST_POSTGRES_URL", "TEST_REDIS_URL", "REQUIRE_BROWSER", "BENCH_POSTGRES_URL"}
 
 
 class Defaults:
