@@ -36,4 +36,5 @@ def test_two_instances_share_one_sign_in_budget(app, make_user):
     assert statuses[3:] == [429, 429]
     import redis
 
-    assert redis.Redis.from_url(REDIS_URL).keys(f"{prefix}*"), "the counts were not in Redis"
+    assert redis.Redis.from_url(REDIS_URL).keys(f"LIMITS:LIMITER/{prefix}/*"), \
+        "the counts were not kept in Redis"
