@@ -91,10 +91,12 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
 def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
     """Import employees from CSV: shows what would change; --apply does it in one transaction."""
     from app.people.assignments import apply_assignments_to
-    from app.people.directory import apply_import, plan_import, read_employee_csv
+    from app.people.directory import MAX_FILE_BYTES, apply_import, plan_import, read_employee_csv
 
     db = get_session()
-    plan = plan_import(db, read_employee_csv(source.read_bytes(), str(source)),
+    with source.open("rb") as stream:
+        data = stream.read(MAX_FILE_BYTES + 1)  # read_employee_csv refuses anything larger
+    plan = plan_import(db, read_employee_csv(data, str(source)),
                        deactivate_missing=deactivate_missing)
     for row in plan.creates:
         click.echo(f"create  line {row.line}: {row.row.email}")
@@ -103,6 +105,8 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
         click.echo(f"change  line {row.line}: {row.row.email}: {changes}")
     for person in plan.deactivations:
         click.echo(f"deactivate      {person.email}")
+    for row in plan.still_inactive:
+        click.echo(f"inactive line {row.line}: {row.row.email} (an import never reactivates)")
     if plan.problems:
         _print_problems(list(plan.problems))
         click.echo("Nothing was written.", err=True)
@@ -111,9 +115,13 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
     if not apply_:
         click.echo("Dry run: nothing was written. Run again with --apply to apply it.")
         return
-    result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"],
-                          on_person=lambda user: apply_assignments_to(db, user))
-    db.commit()
+    try:
+        result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"],
+                              on_person=lambda user: apply_assignments_to(db, user))
+        db.commit()
+    except DomainError as error:
+        db.rollback()
+        raise click.ClickException(error.message) from None
     click.echo(result.summary())
     for link in result.invitations:
         click.echo(f"invitation for {link.email} (until {link.expires_at:%Y-%m-%d}): {link.url}")

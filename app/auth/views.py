@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user
 
 from app.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
@@ -124,7 +133,9 @@ def invitation(token: str):
     form = SetPasswordForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return render_template("auth/invitation.html", form=form), status
+        response = make_response(render_template("auth/invitation.html", form=form), status)
+        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+        return response
     try:
         redeem_invitation(db, token, form.new.data)
     except (InvitationInvalid, InvitationExpired, InvitationForInactiveAccount):

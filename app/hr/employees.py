@@ -136,6 +136,8 @@ def import_employees():
 @bp.post("/import/apply")
 def apply_employees():
     """Step 2: apply exactly the plan that was shown, or nothing if anything has changed."""
+    # The checked file comes back base64-encoded (a third larger) beside the form's fields.
+    request.max_content_length = current_app.config["MAX_CONTENT_LENGTH"] * 4 // 3 + 65536
     db = get_session()
     try:
         data = base64.b64decode(request.form.get("data", ""), validate=True)

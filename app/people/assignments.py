@@ -20,9 +20,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,7 +57,7 @@ GRACE_DAYS = 30
 CHUNK = 1000
 _INSERT_RETRIES = 3
 
-_enrollments = Enrollment.__table__
+_enrollments = cast(Table, Enrollment.__table__)  # set-based statements use the table
 
 
 @dataclass(frozen=True)
@@ -369,6 +369,10 @@ def _cycle_completions(session: Session, *criteria: ColumnElement[bool]
     return {eid: (completed_at, vid) for eid, completed_at, vid in rows}
 
 
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult, result).rowcount
+
+
 def require_retraining(session: Session, actor: User, version: CourseVersion, due_on: date,
                        now: datetime | None = None) -> int:
     """Start a new cycle for everyone whose current completion is of an older version."""
@@ -380,7 +384,7 @@ def require_retraining(session: Session, actor: User, version: CourseVersion, du
     session.flush()
     older = select(CourseVersion.id).where(CourseVersion.course_id == version.course_id,
                                            CourseVersion.number < version.number)
-    changed = session.execute(
+    changed = _rowcount(session.execute(
         update(_enrollments)
         .where(_enrollments.c.course_id == version.course_id,
                _enrollments.c.completed_at.is_not(None),
@@ -388,7 +392,7 @@ def require_retraining(session: Session, actor: User, version: CourseVersion, du
         .values(cycle=_enrollments.c.cycle + 1, version_id=None, started_at=None,
                 completed_at=None, due_at=end_of_day(due_on), assigned_at=now,
                 assigned_by_id=actor.id)
-    ).rowcount
+    ))
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Enrollment) and obj.course_id == version.course_id:
             session.expire(obj)
@@ -422,13 +426,13 @@ def start_renewal(session: Session, user: User, course: Course, now: datetime | 
     due = expires if expires > now else now + timedelta(days=GRACE_DAYS)
     old_cycle = enrollment.cycle
     # Guarded by the cycle: of two renewals at once, one starts the cycle, the other no-ops.
-    claimed = session.execute(
+    claimed = _rowcount(session.execute(
         update(_enrollments)
         .where(_enrollments.c.id == enrollment.id, _enrollments.c.cycle == old_cycle,
                _enrollments.c.completed_at.is_not(None))
         .values(cycle=old_cycle + 1, version_id=None, started_at=None, completed_at=None,
                 due_at=due)
-    ).rowcount
+    ))
     session.refresh(enrollment)
     if claimed == 1:
         record(session, "course.renewal_started", actor=user, subject=enrollment,
@@ -516,20 +520,21 @@ def status_rows(
     status: Status | Collection[Status] | None = None,
     limit: int | None = None,
     offset: int = 0,
-    sort: str = "name",
+    sort: str | None = "name",
     now: datetime | None = None,
     due_soon_days: int = DUE_SOON_DAYS,
 ) -> StatusPage:
     """The people x courses matrix for active people with an enrollment, filtered and paged.
 
-    Four queries whatever the number of rows. Status is computed in Python (it depends on
+    Three queries whatever the number of rows. Status is computed in Python (it depends on
     ``now`` and on each version's validity), so the status filter, the sort and the paging
-    are applied after it, over every row the other filters match.
+    are applied after it, over every row the other filters match. ``sort`` is a column name
+    from ``SORTS``, "-" first for descending, blanks always last; None leaves rows unsorted.
     """
     now = now or utcnow()
     if offset < 0 or (limit is not None and limit < 0):
         raise DomainError("Paging must not be negative.")
-    if sort not in SORTS:
+    if sort is not None and sort not in SORTS:
         raise DomainError("Unknown sort order.")
     wanted: set[Status] | None = None
     if status is not None:
@@ -582,7 +587,8 @@ def status_rows(
             version.title, version.number, assigned_at, due_at, started_at, completed_at,
             expires, row_status,
         ))
-    rows = _sorted(rows, sort)
+    if sort is not None:
+        rows = _sorted(rows, sort)
     end = None if limit is None else offset + limit
     return StatusPage(rows=rows[offset:end], total=len(rows))
 
@@ -626,7 +632,7 @@ def summary(session: Session, now: datetime | None = None) -> Summary:
     """The completion rate overall and by department, and how much is overdue."""
     result = Summary()
     departments: dict[str | None, Tally] = defaultdict(Tally)
-    for row in status_rows(session, now=now).rows:
+    for row in status_rows(session, now=now, sort=None).rows:
         result.overall.add(row)
         departments[row.department].add(row)
     result.by_department = dict(sorted(departments.items(),

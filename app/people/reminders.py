@@ -117,6 +117,14 @@ def _address(name: str, email: str) -> Address:
     return Address(display_name=plain(name, MAX_NAME), addr_spec=email)
 
 
+def _usable(email: str) -> bool:
+    try:
+        _address("", email)
+    except ValueError:
+        return False
+    return True
+
+
 def _domain(sender: str) -> str:
     _, address = parseaddr(sender)
     domain = address.rpartition("@")[2]
@@ -227,7 +235,8 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
     now = now or utcnow()
     today = now.date()
     report = ReminderReport(dry_run=dry_run)
-    due = status_rows(session, status=REMINDED, now=now, due_soon_days=due_soon_days).rows
+    due = status_rows(session, status=REMINDED, now=now, due_soon_days=due_soon_days,
+                      sort=None).rows
     by_person: dict[int, list[StatusRow]] = defaultdict(list)
     for row in due:
         by_person[row.user_id].append(row)
@@ -244,15 +253,15 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
             select(User).where(User.id.in_(chunk), User.active.is_(True))))
 
     outbox: list[tuple[ReminderMessage, EmailMessage]] = []
-    for user_id, rows in by_person.items():
+    for user_id, rows in sorted(by_person.items()):
         person = rows[0]
         if user_id in reminded:
             report.already_reminded += 1
             continue
         overdue = any(r.status is Status.OVERDUE for r in rows)
         manager = managers.get(person.manager_id) if overdue and person.manager_id else None
-        if manager is not None and manager.id == user_id:
-            manager = None
+        if manager is not None and (manager.id == user_id or not _usable(manager.email)):
+            manager = None  # a manager's unusable address must not hold up the reminder
         try:
             message = compose(mail, person, rows, manager, now)
         except ValueError as exc:
