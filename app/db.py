@@ -62,10 +62,19 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # pysqlite begins a transaction only before the first write, so a SAVEPOINT taken first
+    # would be released as a commit of everything; SQLAlchemy emits BEGIN itself instead
+    # (_sqlite_begin), as its documentation recommends.
+    dbapi_connection.isolation_level = None
     # SQLite ignores foreign keys unless told so on every connection; WAL lets readers and a
     # writer work at the same time (several gunicorn workers on one file).
     cursor = dbapi_connection.cursor()

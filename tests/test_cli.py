@@ -144,6 +144,7 @@ def test_users_import_is_a_dry_run_until_applied(app, db, tmp_path):
     applied = runner.invoke(args=["users", "import", str(source), "--apply"])
     assert applied.exit_code == 0, applied.output
     assert "2 created" in applied.output and applied.output.count("/invite/") == 2
+    db.rollback()  # end the test's read transaction to see what the command committed
     fox = db.scalar(select(User).where(User.email == "fox@example.test"))
     assert fox.manager.email == "dana@example.test" and fox.roles == {Role.LEARNER, Role.HR}
     again = runner.invoke(args=["users", "import", str(source), "--apply"])

@@ -16,7 +16,7 @@ Rules for applying an assignment to a person:
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -608,12 +608,12 @@ class Tally:
         """Share of rows with a valid completion, 0 to 1 (0 when there are none)."""
         return self.completed / self.total if self.total else 0.0
 
-    def add(self, row: StatusRow) -> None:
-        self.total += 1
-        self.completed += row.holds_valid_completion
-        self.overdue += row.status is Status.OVERDUE
-        self.expired += row.status is Status.EXPIRED
-        self.due_soon += row.status is Status.DUE_SOON
+    def add(self, status: Status, completed: bool, count: int = 1) -> None:
+        self.total += count
+        self.completed += count if completed and status is not Status.EXPIRED else 0
+        self.overdue += count if status is Status.OVERDUE else 0
+        self.expired += count if status is Status.EXPIRED else 0
+        self.due_soon += count if status is Status.DUE_SOON else 0
 
 
 @dataclass
@@ -630,11 +630,14 @@ class Summary:
 
 def summary(session: Session, now: datetime | None = None) -> Summary:
     """The completion rate overall and by department, and how much is overdue."""
+    # Count combinations first: a handful of keys, however many rows.
+    combinations = Counter((row.department, row.status, row.completed_at is not None)
+                           for row in status_rows(session, now=now, sort=None).rows)
     result = Summary()
     departments: dict[str | None, Tally] = defaultdict(Tally)
-    for row in status_rows(session, now=now, sort=None).rows:
-        result.overall.add(row)
-        departments[row.department].add(row)
+    for (department, status, completed), count in combinations.items():
+        result.overall.add(status, completed, count)
+        departments[department].add(status, completed, count)
     result.by_department = dict(sorted(departments.items(),
                                        key=lambda item: (item[0] is None, item[0] or "")))
     return result

@@ -95,7 +95,7 @@ def create_invitation(session: Session, user: User, *, now: datetime | None = No
                       valid_days: int = VALID_DAYS, actor: User | None = None) -> str:
     """Invite ``user`` to set a first password, replacing older links; returns the token."""
     now = now or utcnow()
-    if not user.active:
+    if user.active is False:
         raise InvitationForInactiveAccount()
     if user.password_hash is not None:
         # An invitation on an account with a password would be a way to take it over.

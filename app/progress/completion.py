@@ -5,7 +5,7 @@ Callers own the transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
@@ -14,14 +14,26 @@ from app.db import utcnow
 from app.models import Completion, Enrollment, Module, ModuleProgress, QuizAttempt, User
 
 
-def all_modules_read(session: Session, user: User, version_id: int) -> bool:
-    """True when ``user`` has marked every module of the version as read."""
+def read_in_cycle(enrollment: Enrollment | None):
+    """The condition for a module read counting in the enrollment's current training cycle:
+    reads from an earlier cycle (before a renewal or retraining began) do not."""
+    condition = ModuleProgress.completed_at.is_not(None)
+    if enrollment is None:
+        return condition  # reading starts an enrollment, so there are no reads to count
+    if enrollment.started_at is None:
+        return false()  # a new cycle not begun yet: every read there is belongs to an old one
+    return condition & (ModuleProgress.completed_at >= enrollment.started_at)
+
+
+def all_modules_read(session: Session, user: User, version_id: int,
+                     enrollment: Enrollment | None) -> bool:
+    """True when ``user`` has read every module of the version in the current cycle."""
     total = session.scalar(select(func.count()).select_from(Module)
                            .where(Module.version_id == version_id))
     read = session.scalar(
         select(func.count()).select_from(ModuleProgress).join(Module)
         .where(Module.version_id == version_id, ModuleProgress.user_id == user.id,
-               ModuleProgress.completed_at.is_not(None))
+               read_in_cycle(enrollment))
     )
     return total > 0 and read >= total
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.models import Course, CourseVersion, Enrollment, Module, ModuleProgress, User
-from app.progress.completion import all_modules_read, complete_course
+from app.progress.completion import all_modules_read, complete_course, read_in_cycle
 
 # Time on a page longer than this is not counted as reading (the tab was left open).
 MAX_COUNTED_SECONDS = 4 * 3600
@@ -95,13 +95,18 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
         select(Module.version_id, func.count()).where(Module.version_id.in_(version_ids))
         .group_by(Module.version_id)
     ).all())
-    read = dict(session.execute(
-        select(Module.version_id, func.count())
+    course_of = {v.id: course_id for course_id, v in versions.items()}
+    read: dict[int, int] = {}
+    for version_id, completed_at in session.execute(
+        select(Module.version_id, ModuleProgress.completed_at)
         .join(ModuleProgress, ModuleProgress.module_id == Module.id)
         .where(Module.version_id.in_(version_ids), ModuleProgress.user_id == user.id,
                ModuleProgress.completed_at.is_not(None))
-        .group_by(Module.version_id)
-    ).all())
+    ):
+        enrollment = enrollments.get(course_of[version_id])
+        start = enrollment.started_at if enrollment else None
+        if start is not None and completed_at >= start:  # reads of earlier cycles do not count
+            read[version_id] = read.get(version_id, 0) + 1
     slugs = dict(session.execute(
         select(Course.id, Course.slug).where(Course.id.in_(list(versions)))
     ).all())
@@ -167,10 +172,12 @@ def find_module(session: Session, user: User, slug: str, number: int, stem: str)
 
 def progress_by_module(session: Session, user: User, version: CourseVersion
                        ) -> dict[int, ModuleProgress]:
-    """The user's progress on each module of ``version``, by module id."""
+    """The user's reads of each module of ``version`` in the current cycle, by module id."""
+    enrollment = find_enrollment(session, user, version.course)
     rows = session.scalars(
         select(ModuleProgress).join(Module)
-        .where(Module.version_id == version.id, ModuleProgress.user_id == user.id)
+        .where(Module.version_id == version.id, ModuleProgress.user_id == user.id,
+               read_in_cycle(enrollment))
     )
     return {p.module_id: p for p in rows}
 
@@ -214,14 +221,16 @@ def mark_read(session: Session, user: User, module: Module, opened_at: datetime,
             ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id)),
         lambda: ModuleProgress(user_id=user.id, module_id=module.id, first_opened_at=opened_at),
     )
-    if progress.completed_at is not None:
-        return progress
+    if progress.completed_at is not None and (
+            enrollment.started_at is None or progress.completed_at >= enrollment.started_at):
+        return progress  # already read in this cycle
     if spent < required:
         raise TooEarly(module, required - spent)
-    progress.first_opened_at = min(progress.first_opened_at, opened_at)
+    if progress.completed_at is None:
+        progress.first_opened_at = min(progress.first_opened_at, opened_at)
     progress.completed_at = now
     progress.seconds_spent = min(int(spent.total_seconds()), MAX_COUNTED_SECONDS)
     session.flush()
-    if version.quiz is None and all_modules_read(session, user, version.id):
+    if version.quiz is None and all_modules_read(session, user, version.id, enrollment):
         complete_course(session, user, enrollment)  # no assessment: reading completes it
     return progress

@@ -104,7 +104,7 @@ def start_attempt(session: Session, user: User, course: Course) -> QuizAttempt:
         raise NotFound("This course has no assessment.")
     if enrollment.completed_at is not None:
         raise NotEligible("You have already completed this course.")
-    if not all_modules_read(session, user, version.id):
+    if not all_modules_read(session, user, version.id, enrollment):
         raise NotEligible("Read every module first; the assessment comes after them.")
     attempts = list_attempts(session, enrollment)
     if attempts and attempts[-1].status == AttemptStatus.IN_PROGRESS:
@@ -243,5 +243,5 @@ def assessment_status(session: Session, user: User, version: CourseVersion) -> A
         attempts=tuple(list_attempts(session, enrollment)),
         limit=attempt_limit(version, quiz),
         completed=enrollment.completed_at is not None,
-        ready=all_modules_read(session, user, version.id),
+        ready=all_modules_read(session, user, version.id, enrollment),
     )

@@ -463,7 +463,8 @@ def statements(engine):
     seen: list[str] = []
 
     def listen(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        if statement != "BEGIN":  # SQLite's explicit BEGIN (app/db.py) is not a query
+            seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", listen)
     try:

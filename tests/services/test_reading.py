@@ -88,3 +88,26 @@ def test_a_started_learner_stays_on_their_version(db, make_user, synced, course_
         find_module(db, user, FLAGSHIP, 2, module.stem)
     with pytest.raises(NotFound):
         find_module(db, newcomer, FLAGSHIP, 1, module.stem)
+
+
+def test_reads_of_an_earlier_cycle_do_not_count_after_renewal(db, make_user, synced):
+    from sqlalchemy import update
+
+    from app.progress.reading import progress_by_module
+
+    user = make_user()
+    version = current_version(db, user, find_course(db, FLAGSHIP))
+    long_ago = utcnow() - timedelta(days=400)
+    mark_read(db, user, version.modules[0], opened_at=long_ago - timedelta(minutes=10),
+              now=long_ago)
+    db.commit()
+    db.execute(update(Enrollment).values(cycle=2, version_id=None, started_at=None,
+                                         completed_at=None))
+    db.commit()
+    db.expire_all()
+    assert progress_by_module(db, user, version) == {}
+    card = {c.slug: c for c in list_course_cards(db, user)}[FLAGSHIP]
+    assert card.modules_read == 0
+    again = mark_read(db, user, version.modules[0], opened_at=utcnow() - timedelta(minutes=10))
+    assert again.completed_at > long_ago
+    assert list(progress_by_module(db, user, version)) == [version.modules[0].id]

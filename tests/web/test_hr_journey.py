@@ -115,6 +115,7 @@ def test_csv_import_is_checked_first_then_applied(client, db, make_user):
                                                   "deactivate_missing": "0"})
     assert response.status_code == 200 and "1 created" in text(response)
     assert "/invite/" in text(response)
+    db.rollback()  # end the test's read transaction to see what the request committed
     person = db.scalar(select(User).where(User.email == "x@example.test"))
     assert (person.name, person.employee_id, person.department) == ("Xavier Young", "E1",
                                                                     "Sales")

@@ -7,9 +7,9 @@ import os
 import secrets
 
 import pytest
+from helpers import csrf_token
 
 from app import create_app
-from helpers import csrf_token
 
 REDIS_URL = os.environ.get("CANDOR_TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set CANDOR_TEST_REDIS_URL to run")

@@ -1,0 +1,352 @@
+"""Access control (SECURITY.md "Access control"): every route declares a policy, every role gets
+exactly what its policy allows, forms need a CSRF token, and GET never changes state.
+
+The tables below name every route. A new route makes ``test_every_route_is_in_the_tables``
+fail until it is added here with the roles it is meant for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from helpers import csrf_token, login
+from quiz_course import CONVERSATION, SLUG, write_quiz_course
+from sqlalchemy import select
+
+from app.certificates.codes import grouped
+from app.content.loader import load_tree
+from app.content.sync import sync_courses
+from app.db import Base, utcnow
+from app.models import Asset, Certificate, Course, CourseVersion, Role, User
+from app.people.invitations import create_invitation
+from app.progress.reading import current_version, find_course, mark_read
+from app.quizzes.attempts import start_attempt
+from app.security import policy_for
+
+FLAGSHIP = "ai-in-the-contact-center"
+NO_QUIZ = "plain-demo"  # no assessment: reading every module completes it, with a certificate
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+ROLES: dict[str, frozenset[Role] | None] = {
+    "anonymous": None,
+    "learner": frozenset({Role.LEARNER}),
+    "trainer": frozenset({Role.TRAINER}),
+    "hr": frozenset({Role.HR}),
+    "admin": frozenset({Role.ADMIN}),
+    "learner+hr": frozenset({Role.LEARNER, Role.HR}),
+}
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+LEARNERS = frozenset({"learner", "admin", "learner+hr"})  # admins hold every role
+HR = frozenset({"hr", "admin", "learner+hr"})
+ADMINS = frozenset({"admin"})
+
+# Who may GET each page (everyone else: anonymous -> sign-in page, signed in -> 403).
+GET_ACCESS = {
+    "static": EVERYONE,
+    "auth.login": EVERYONE,
+    "auth.account": SIGNED_IN,
+    "learn.dashboard": LEARNERS,
+    "learn.course": LEARNERS,
+    "learn.module": LEARNERS,
+    "learn.asset": LEARNERS,
+    "learn.attempt": LEARNERS,
+    "learn.certificates": LEARNERS,
+    "learn.certificate_pdf": LEARNERS,
+    "auth.invitation": EVERYONE,  # the token in the link is the key
+    "hr.dashboard": HR,
+    "hr.matrix": HR,
+    "hr.person": HR,
+    "hr.assignments": HR,
+    "hr.new_assignment": HR,
+    "hr.employees": HR,
+    "hr.new_employee": HR,
+    "hr.edit_employee": HR,
+    "hr.import_employees": HR,
+    "admin.users": ADMINS,
+    "verify.form": EVERYONE,
+    "verify.keys": EVERYONE,
+    "verify.certificate": EVERYONE,
+    "verify.certificate_json": EVERYONE,
+}
+# "/" sends everyone somewhere else: to sign in, or to their home page.
+START_PAGE = {
+    "anonymous": "/login",
+    "learner": "/dashboard",
+    "trainer": "/account",
+    "hr": "/account",
+    "admin": "/dashboard",
+    "learner+hr": "/dashboard",
+}
+# Who may POST each form.
+POST_ACCESS = {
+    "auth.login": EVERYONE,
+    "auth.logout": SIGNED_IN,
+    "auth.password": SIGNED_IN,
+    "auth.sign_out_everywhere": SIGNED_IN,
+    "learn.read": LEARNERS,
+    "learn.start": LEARNERS,
+    "learn.converse": LEARNERS,
+    "learn.submit": LEARNERS,
+    "auth.invitation": EVERYONE,
+    "hr.revoke": HR,
+    "hr.new_assignment": HR,
+    "hr.new_employee": HR,
+    "hr.edit_employee": HR,
+    "hr.deactivate": HR,
+    "hr.reactivate": HR,
+    "hr.import_employees": HR,
+    "hr.apply_employees": HR,
+    "hr.export_csv": HR,
+    "hr.export_xlsx": HR,
+    "hr.export_items": HR,
+    "admin.deactivate": ADMINS,
+    "admin.reactivate": ADMINS,
+}
+
+
+def read_everything(db, user, slug: str) -> None:
+    course = find_course(db, slug)
+    for module in current_version(db, user, course).modules:
+        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
+    db.commit()
+
+
+def own_objects(db, user) -> dict:
+    """An assessment attempt and a certificate of ``user``'s own."""
+    read_everything(db, user, SLUG)
+    attempt = start_attempt(db, user, find_course(db, SLUG))
+    db.commit()
+    read_everything(db, user, NO_QUIZ)
+    certificate = db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    assert certificate is not None, "reading a course without a quiz should certify"
+    return {"attempt_id": attempt.id, "certificate_id": certificate.id,
+            "code": grouped(certificate.code)}
+
+
+@pytest.fixture
+def objects(db, synced, make_user, tmp_path):
+    """Real objects for every URL parameter, so the policy is the only reason for a refusal.
+
+    Attempts and certificates here are someone else's; ``sign_in_as(..., objects, db)``
+    swaps in the signed-in learner's own, so an allowed role gets the page and a refused one
+    is refused by its role, not by the object.
+    """
+    version = db.scalar(
+        select(CourseVersion).join(Course)
+        .where(Course.slug == FLAGSHIP, CourseVersion.number == 1)
+    )
+    db.add(Asset(version_id=version.id, name="diagram.png", media_type="image/png",
+                 sha256=hashlib.sha256(PNG).hexdigest(), data=PNG))
+    write_quiz_course(tmp_path / "extra")
+    plain = write_quiz_course(tmp_path / "plain").rename(tmp_path / "extra" / NO_QUIZ)
+    (plain / "quiz.md").unlink()
+    sync_courses(db, load_tree(tmp_path / "extra"))
+    db.commit()
+    other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")
+    invited = User(email="invited@example.test", name="Invited Person", active=True)
+    invited.roles = {Role.LEARNER}
+    db.add(invited)
+    token = create_invitation(db, invited)
+    db.commit()
+    return {
+        "token": token,
+        "slug": FLAGSHIP,
+        "number": 1,
+        "stem": version.modules[0].stem,
+        "name": "diagram.png",
+        "filename": "candor.css",
+        "user_id": other.id,
+        "conversation_id": CONVERSATION,
+        **own_objects(db, other),
+    }
+
+
+def rules(app, method: str):
+    return [r for r in app.url_map.iter_rules() if method in r.methods]
+
+
+def path_for(app, rule, objects) -> str:
+    missing = rule.arguments - objects.keys()
+    assert not missing, f"{rule.rule}: give test_access.objects a real value for {missing}"
+    return rule.build({name: objects[name] for name in rule.arguments})[1]
+
+
+def sign_in_as(client, make_user, role: str, objects: dict | None = None, db=None):
+    """Sign ``client`` in with ``role``; a learner gets their own attempt in ``objects``."""
+    if ROLES[role] is None:
+        return None
+    user = make_user(roles=ROLES[role])
+    assert login(client, user).status_code == 303
+    if objects is not None and role in LEARNERS:
+        objects.update(own_objects(db, user))
+    return user
+
+
+def sent_to_login(response, path: str) -> bool:
+    if response.status_code != 303:
+        return False
+    target = urlsplit(response.location)
+    return target.path == "/login" and parse_qs(target.query).get("next") == [path]
+
+
+def snapshot(db) -> dict[str, list[str]]:
+    """Every row of every table, to compare before and after."""
+    db.rollback()  # see what the app committed
+    return {
+        table.name: sorted(repr(tuple(row)) for row in db.execute(select(table)))
+        for table in Base.metadata.sorted_tables
+    }
+
+
+# --- declared policies -----------------------------------------------------------------------
+
+
+def test_every_endpoint_declares_a_policy(app):
+    undeclared = sorted(
+        rule.endpoint for rule in app.url_map.iter_rules()
+        if policy_for(app, rule.endpoint) is None
+    )
+    assert undeclared == [], f"endpoints without an access policy: {undeclared}"
+
+
+def test_every_route_is_in_the_tables(app):
+    get_endpoints = {r.endpoint for r in rules(app, "GET")}
+    post_endpoints = {r.endpoint for r in rules(app, "POST")}
+    assert get_endpoints - {"auth.index"} == GET_ACCESS.keys()
+    assert post_endpoints == POST_ACCESS.keys()
+
+
+def test_a_view_without_a_policy_is_refused_to_everyone(app, client, make_user):
+    app.add_url_rule("/undeclared", "undeclared", lambda: "secret page")
+    assert client.get("/undeclared").status_code == 403
+    sign_in_as(client, make_user, "admin")
+    response = client.get("/undeclared")
+    assert response.status_code == 403
+    assert "secret page" not in response.get_data(as_text=True)
+
+
+# --- every role against every route ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_answers_each_role_by_its_policy(app, client, db, make_user, objects, role):
+    sign_in_as(client, make_user, role, objects, db)
+    wrong = []
+    for rule in rules(app, "GET"):
+        if rule.endpoint == "auth.index":
+            continue
+        path = path_for(app, rule, objects)
+        response = client.get(path)
+        if role in GET_ACCESS[rule.endpoint]:
+            ok = response.status_code == 200
+        elif role == "anonymous":
+            ok = sent_to_login(response, path)
+        else:
+            ok = response.status_code == 403
+        if not ok:
+            wrong.append(f"{path}: {response.status_code} {response.location or ''}".strip())
+    assert wrong == [], f"{role} got the wrong answer from: {wrong}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_start_page_sends_each_role_home(client, make_user, role):
+    sign_in_as(client, make_user, role)
+    response = client.get("/")
+    assert response.status_code == 303
+    assert response.location == START_PAGE[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_forms_refuse_roles_without_access(app, client, db, make_user, objects, role):
+    sign_in_as(client, make_user, role)
+    before = snapshot(db)
+    wrong = []
+    for rule in rules(app, "POST"):
+        if role in POST_ACCESS[rule.endpoint]:
+            continue
+        path = path_for(app, rule, objects)
+        response = client.post(path, data={"csrf_token": csrf_token(client)})
+        ok = sent_to_login(response, path) if role == "anonymous" else response.status_code == 403
+        if not ok:
+            wrong.append(f"{path}: {response.status_code}")
+    assert wrong == [], f"{role} was not refused by: {wrong}"
+    assert snapshot(db) == before
+
+
+# --- CSRF and safe methods -------------------------------------------------------------------
+
+
+def test_every_form_needs_a_csrf_token(app, client, db, make_user, objects):
+    sign_in_as(client, make_user, "admin")  # allowed everywhere: only the token is missing
+    before = snapshot(db)
+    wrong = []
+    for rule in rules(app, "POST"):
+        path = path_for(app, rule, objects)
+        response = client.post(path, data={"email": "x@example.test", "password": "x" * 10})
+        if response.status_code != 400:
+            wrong.append(f"{path}: {response.status_code}")
+    assert wrong == [], f"accepted without a CSRF token: {wrong}"
+    assert snapshot(db) == before
+    assert client.get("/account").status_code == 200  # still signed in: logout was refused too
+
+
+def test_a_token_from_another_session_is_refused(app, client, db, make_user, objects):
+    sign_in_as(client, make_user, "admin")
+    foreign = csrf_token(app.test_client())
+    before = snapshot(db)
+    response = client.post(f"/admin/users/{objects['user_id']}/deactivate",
+                           data={"csrf_token": foreign})
+    assert response.status_code == 400
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("role", ["anonymous", "learner", "admin"])
+def test_get_never_changes_state(app, client, db, make_user, objects, role):
+    sign_in_as(client, make_user, role, objects, db)
+    before = snapshot(db)
+    for rule in app.url_map.iter_rules():  # every route, POST-only ones included
+        client.get(path_for(app, rule, objects))
+    assert snapshot(db) == before
+    if role != "anonymous":
+        assert client.get("/account").status_code == 200  # GET /logout signed nobody out
+
+
+# --- objects that belong to someone else -----------------------------------------------------
+
+
+def test_someone_elses_attempt_looks_like_one_that_does_not_exist(client, db, make_user,
+                                                                   objects):
+    sign_in_as(client, make_user, "learner")
+    theirs = client.get(f"/attempts/{objects['attempt_id']}")
+    missing = client.get("/attempts/999999")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_data(as_text=True) == missing.get_data(as_text=True)
+
+
+def test_someone_elses_certificate_looks_like_one_that_does_not_exist(client, make_user,
+                                                                       objects):
+    sign_in_as(client, make_user, "learner")
+    theirs = client.get(f"/certificates/{objects['certificate_id']}.pdf")
+    missing = client.get("/certificates/999999.pdf")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_data() == missing.get_data()
+    listed = client.get("/certificates").get_data(as_text=True)
+    assert objects["code"] not in listed and objects["code"].replace("-", "") not in listed
+
+
+@pytest.mark.parametrize("action", ["conversations/" + CONVERSATION, "submit"])
+def test_someone_elses_attempt_cannot_be_answered(client, db, make_user, objects, action):
+    sign_in_as(client, make_user, "learner")
+    before = snapshot(db)
+    response = client.post(f"/attempts/{objects['attempt_id']}/{action}",
+                           data={"choice": f"{CONVERSATION}.start.a",
+                                 "csrf_token": csrf_token(client)})
+    assert response.status_code == 404
+    assert snapshot(db) == before

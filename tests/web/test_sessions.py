@@ -1,0 +1,327 @@
+"""Sessions end when they should (SECURITY.md finding 1), carry deliberate cookie flags, and
+sign-in is throttled without letting an attacker lock the real user out."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from helpers import CSRF_INPUT, PASSWORD, csrf_token, login, post
+from itsdangerous.timed import TimestampSigner
+
+from app import create_app
+from app.models import Role
+
+PAGE = "/dashboard"
+
+
+def assert_sent_to_login(response, path: str = PAGE) -> None:
+    """The request was answered with the sign-in page, not with ``path``."""
+    assert response.status_code == 303, response.status_code
+    target = urlsplit(response.location)
+    assert target.path == "/login"
+    assert parse_qs(target.query).get("next") == [path]
+
+
+def session_cookie(client, name: str = "candor") -> str:
+    cookie = client.get_cookie(name)
+    assert cookie is not None, f"no {name} cookie"
+    return cookie.value
+
+
+def replay(app, value: str, name: str = "candor"):
+    """A fresh browser that presents a copied session cookie."""
+    other = app.test_client()
+    other.set_cookie(name, value)
+    return other
+
+
+def set_cookie_header(response, name: str) -> dict[str, str | bool]:
+    """The attributes of the Set-Cookie header for ``name`` (lower-case keys)."""
+    for header in response.headers.getlist("Set-Cookie"):
+        key, _, _ = header.partition("=")
+        if key == name:
+            attributes: dict[str, str | bool] = {}
+            for part in header.split(";")[1:]:
+                attr, sep, value = part.strip().partition("=")
+                attributes[attr.lower()] = value if sep else True
+            return attributes
+    raise AssertionError(f"no Set-Cookie for {name}: {response.headers.getlist('Set-Cookie')}")
+
+
+@pytest.fixture
+def build_app(app):
+    """Factory: a second app on the same database with some configuration overridden."""
+    built = []
+
+    def build(**overrides):
+        other = create_app({
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "RATELIMIT_STORAGE_URL": "memory://",
+            **overrides,
+        })
+        built.append(other)
+        return other
+
+    yield build
+    for other in built:
+        other.extensions["candor.engine"].dispose()
+
+
+# --- replaying a copied cookie ---------------------------------------------------------------
+
+
+def test_copied_cookie_is_worthless_after_logout(app, client, signed_in):
+    signed_in()
+    copied = session_cookie(client)
+    assert replay(app, copied).get(PAGE).status_code == 200  # the copy works while signed in
+
+    response = post(client, "/logout")
+    assert response.status_code == 303
+    assert response.location == "/login"
+    assert_sent_to_login(client.get(PAGE))
+    assert_sent_to_login(replay(app, copied).get(PAGE))
+
+
+def test_copied_cookie_is_worthless_after_password_change(app, client, signed_in):
+    signed_in()
+    copied = session_cookie(client)
+    response = post(client, "/account/password", {
+        "current": PASSWORD, "new": "a brand new passphrase", "confirm": "a brand new passphrase",
+    })
+    assert response.status_code == 303
+    assert_sent_to_login(replay(app, copied).get(PAGE))
+    assert_sent_to_login(client.get(PAGE))
+
+
+def test_sessions_end_when_an_admin_deactivates_the_user(app, client, signed_in, make_user):
+    user = signed_in()
+    copied = session_cookie(client)
+    admin_browser = app.test_client()
+    assert login(admin_browser, make_user(roles={Role.ADMIN})).status_code == 303
+    assert post(admin_browser, f"/admin/users/{user.id}/deactivate").status_code == 303
+
+    assert_sent_to_login(client.get(PAGE))
+    assert_sent_to_login(replay(app, copied).get(PAGE))
+
+
+def test_sessions_stay_ended_after_reactivation(app, client, signed_in, make_user):
+    user = signed_in()
+    copied = session_cookie(client)
+    admin_browser = app.test_client()
+    assert login(admin_browser, make_user(roles={Role.ADMIN})).status_code == 303
+    assert post(admin_browser, f"/admin/users/{user.id}/deactivate").status_code == 303
+    assert post(admin_browser, f"/admin/users/{user.id}/reactivate").status_code == 303
+
+    assert_sent_to_login(replay(app, copied).get(PAGE))
+
+
+def test_sign_out_everywhere_ends_every_session(app, client, signed_in):
+    user = signed_in()
+    copied = session_cookie(client)
+    laptop = app.test_client()
+    assert login(laptop, user).status_code == 303
+    assert laptop.get(PAGE).status_code == 200
+
+    response = post(client, "/account/sign-out-everywhere")
+    assert response.status_code == 303
+    assert response.location == "/login"
+    assert_sent_to_login(client.get(PAGE))
+    assert_sent_to_login(laptop.get(PAGE))
+    assert_sent_to_login(replay(app, copied).get(PAGE))
+    # ...and signing in again still works.
+    assert login(app.test_client(), user).status_code == 303
+
+
+def test_logout_in_one_browser_ends_the_others_too(app, client, signed_in):
+    user = signed_in()
+    phone = app.test_client()
+    assert login(phone, user).status_code == 303
+    assert post(client, "/logout").status_code == 303
+    assert_sent_to_login(phone.get(PAGE))
+
+
+# --- session lifetime ------------------------------------------------------------------------
+
+
+def test_session_older_than_the_maximum_is_refused(app, client, signed_in):
+    signed_in()
+    limit = app.config["SESSION_MAX_HOURS"] * 3600
+    with client.session_transaction() as session:
+        session["signed_in_at"] = int(time.time()) - limit + 120
+    assert client.get(PAGE).status_code == 200  # just inside the limit, still signed in
+    with client.session_transaction() as session:
+        session["signed_in_at"] = int(time.time()) - limit - 120
+    assert_sent_to_login(client.get(PAGE))
+
+
+def test_maximum_session_age_follows_the_configuration(app, client, signed_in):
+    signed_in()
+    app.config["SESSION_MAX_HOURS"] = 1
+    with client.session_transaction() as session:
+        session["signed_in_at"] = int(time.time()) - 3600 - 120
+    assert_sent_to_login(client.get(PAGE))
+
+
+def test_idle_session_expires(app, client, signed_in, monkeypatch):
+    signed_in()
+    idle = app.config["SESSION_IDLE_HOURS"] * 3600
+    real = TimestampSigner.get_timestamp
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + idle - 120)
+    assert client.get(PAGE).status_code == 200  # activity inside the idle window keeps it
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 2 * idle)
+    assert_sent_to_login(client.get(PAGE))
+
+
+# --- cookie flags ----------------------------------------------------------------------------
+
+
+def test_session_cookie_flags(app, client, make_user):
+    response = login(client, make_user())
+    assert response.status_code == 303
+    flags = set_cookie_header(response, "candor")
+    assert flags.get("httponly") is True
+    assert str(flags.get("samesite")).lower() == "lax"
+    assert flags.get("path") == "/"
+    # A deliberate lifetime: the idle limit, not Flask's 31 days.
+    expires = parsedate_to_datetime(str(flags["expires"]))
+    idle = timedelta(hours=app.config["SESSION_IDLE_HOURS"])
+    assert expires <= datetime.now(UTC) + idle + timedelta(minutes=1)
+    # No long-lived remember-me cookie is ever handed out.
+    assert not any(h.startswith("remember_token=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_https_deployment_uses_a_host_only_secure_cookie(build_app, make_user):
+    secure_app = build_app(BASE_URL="https://training.example")
+    browser = secure_app.test_client()
+    user = make_user()
+    base = "https://localhost"
+    page = browser.get("/login", base_url=base).get_data(as_text=True)
+    token = CSRF_INPUT.search(page).group(1)
+    response = browser.post(
+        "/login", base_url=base, headers={"Referer": f"{base}/login"},
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 303
+    names = [h.partition("=")[0] for h in response.headers.getlist("Set-Cookie")]
+    assert "candor" not in names
+    flags = set_cookie_header(response, "__Host-candor")
+    assert flags.get("secure") is True
+    assert flags.get("path") == "/"
+    assert "domain" not in flags
+    assert flags.get("httponly") is True
+    assert str(flags.get("samesite")).lower() == "lax"
+    assert set_cookie_header(response, "candor_device").get("secure") is True
+    assert browser.get(PAGE, base_url=base).status_code == 200
+    assert "max-age" in response.headers.get("Strict-Transport-Security", "")
+
+
+# --- brute force -----------------------------------------------------------------------------
+
+
+WRONG_PASSWORD = "not the right password"  # noqa: S105 (a deliberately wrong guess)
+
+
+def attempt(client, email: str, password: str = WRONG_PASSWORD):
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_token(client)})
+
+
+def browser_at(app, address: str):
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+def test_account_is_throttled_for_unknown_browsers(build_app, make_user):
+    throttled = build_app(LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    victim = make_user()
+    attacker = browser_at(throttled, "203.0.113.9")
+    for _ in range(3):
+        assert attempt(attacker, victim.email).status_code == 401
+    refused = attempt(attacker, victim.email)
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.get_data(as_text=True)
+    # Even the right password is refused to an unknown browser once the budget is spent.
+    assert attempt(attacker, victim.email, PASSWORD).status_code == 429
+    assert attacker.get(PAGE).status_code != 200
+
+
+def test_known_browser_is_not_locked_out_by_an_attacker(build_app, make_user):
+    throttled = build_app(LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    victim = make_user()
+    own_browser = browser_at(throttled, "198.51.100.7")
+    assert login(own_browser, victim).status_code == 303
+    assert own_browser.get_cookie("candor_device") is not None
+    own_browser.delete_cookie("candor")  # the session has ended; the browser is remembered
+
+    attacker = browser_at(throttled, "203.0.113.9")
+    for _ in range(4):
+        attempt(attacker, victim.email)
+    assert attempt(attacker, victim.email).status_code == 429
+
+    response = login(own_browser, victim)
+    assert response.status_code == 303
+    assert own_browser.get(PAGE).status_code == 200
+
+
+def test_changing_the_case_of_the_email_does_not_reset_the_budget(build_app, make_user):
+    throttled = build_app(LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    victim = make_user(email="victim@example.test")
+    attacker = browser_at(throttled, "203.0.113.9")
+    for spelling in ("victim@example.test", "VICTIM@example.test", " Victim@Example.Test "):
+        assert attempt(attacker, spelling).status_code == 401
+    assert attempt(attacker, "victim@EXAMPLE.test").status_code == 429
+    assert attempt(attacker, victim.email, PASSWORD).status_code == 429
+
+
+def test_a_device_cookie_for_another_account_does_not_lift_the_throttle(build_app, make_user):
+    throttled = build_app(LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    victim = make_user()
+    attacker_account = make_user()
+    attacker = browser_at(throttled, "203.0.113.9")
+    assert login(attacker, attacker_account).status_code == 303  # gets its own device cookie
+    attacker.delete_cookie("candor")
+    for _ in range(3):
+        assert attempt(attacker, victim.email).status_code == 401
+    assert attempt(attacker, victim.email).status_code == 429
+
+
+def test_address_is_throttled(build_app, make_user):
+    throttled = build_app(LOGIN_LIMIT_PER_ADDRESS="3 per minute")
+    user = make_user()
+    attacker = browser_at(throttled, "203.0.113.9")
+    for number in range(3):
+        assert attempt(attacker, f"guess{number}@example.test").status_code == 401
+    refused = attempt(attacker, "guess9@example.test")
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.get_data(as_text=True)
+    # Only that address is slowed down.
+    assert login(browser_at(throttled, "198.51.100.7"), user).status_code == 303
+
+
+def test_successful_logins_do_not_use_up_the_budget(build_app, make_user):
+    throttled = build_app(LOGIN_LIMIT_PER_ADDRESS="3 per minute",
+                          LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    user = make_user()
+    for _ in range(5):
+        browser = browser_at(throttled, "198.51.100.7")  # unknown browser, same address
+        assert login(browser, user).status_code == 303
+    late = browser_at(throttled, "198.51.100.7")
+    assert attempt(late, user.email).status_code == 401  # failures still have their budget
+    assert login(late, user).status_code == 303
+
+
+def test_cookie_signed_with_another_key_is_refused(app, build_app, make_user):
+    user = make_user()
+    elsewhere = build_app(SECRET_KEY="some-other-deployments-key")
+    browser = elsewhere.test_client()
+    assert login(browser, user).status_code == 303
+    assert browser.get(PAGE).status_code == 200  # valid where it was issued
+    assert_sent_to_login(replay(app, session_cookie(browser)).get(PAGE))
