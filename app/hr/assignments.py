@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.db import get_session
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.hr.forms import AssignmentForm
 from app.hr.views import bp
-from app.models import Assignment, Course, User
-from app.people.assignments import assign
+from app.models import Assignment, Course, CourseVersion, User
+from app.people.assignments import assign, require_retraining
 from app.people.directory_queries import list_courses, list_departments
 
 
@@ -56,3 +58,28 @@ def new_assignment():
     flash(f"Assigned to {result.assigned} people ({result.already_assigned} already had it, "
           f"{result.skipped_completed} have a valid completion).", "info")
     return redirect(url_for("hr.matrix", course=course.id), code=303)
+
+
+@bp.get("/courses")
+def courses():
+    versions = get_session().scalars(
+        select(CourseVersion).order_by(CourseVersion.course_id, CourseVersion.number.desc())
+    ).all()
+    return render_template("hr/courses.html", versions=versions)
+
+
+@bp.post("/courses/versions/<int:version_id>/retraining")
+def retraining(version_id: int):
+    db = get_session()
+    version = db.get(CourseVersion, version_id)
+    if version is None:
+        raise NotFound("There is no such course version.")
+    try:
+        due_on = date.fromisoformat(request.form.get("due_on", ""))
+    except ValueError:
+        raise DomainError("Give the date by which people must retrain.") from None
+    count = require_retraining(db, current_user, version, due_on)
+    db.commit()
+    flash(f"{count} people trained on earlier versions must now take version "
+          f"{version.number}, by {due_on:%-d %B %Y}.", "info")
+    return redirect(url_for("hr.courses"), code=303)

@@ -48,7 +48,7 @@ def person(user_id: int):
     if user is None:
         raise NotFound("There is no such person.")
     return render_template("hr/person.html", person=user,
-                           courses=[r for r in status_rows(db).rows if r.user_id == user.id],
+                           courses=status_rows(db, user_id=user.id).rows,
                            certificates=list_certificates(db, user.id), status_of=status_of,
                            grouped=grouped, form=RevokeForm())
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.db import get_session, utcnow
 from app.errors import DomainError, NotFound
 from app.models import Asset, Role
+from app.people.assignments import start_renewal, status_rows
 from app.progress.reading import (
     TooEarly,
     current_version,
@@ -62,9 +63,20 @@ def course(slug: str):
     db = get_session()
     version = current_version(db, current_user, find_course(db, slug))
     progress = progress_by_module(db, current_user, version)
+    standing = status_rows(db, user_id=current_user.id, course_id=version.course_id).rows
     return render_template("learn/course.html", version=version, progress=progress,
                            assessment=assessment_status(db, current_user, version),
+                           standing=standing[0] if standing else None,
                            contact=current_app.config["SUPPORT_CONTACT"])
+
+
+@bp.post("/courses/<slug>/renew")
+def renew(slug: str):
+    db = get_session()
+    start_renewal(db, current_user, find_course(db, slug))
+    db.commit()
+    flash("Your renewal has started: read the course again and pass its assessment.", "info")
+    return redirect(url_for("learn.course", slug=slug), code=303)
 
 
 def _render_module(module, status=200, error=None):

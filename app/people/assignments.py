@@ -517,6 +517,7 @@ def status_rows(
     course_id: int | None = None,
     department: str | None = None,
     manager_id: int | None = None,
+    user_id: int | None = None,
     status: Status | Collection[Status] | None = None,
     limit: int | None = None,
     offset: int = 0,
@@ -546,6 +547,8 @@ def status_rows(
         criteria.append(User.department == department)
     if manager_id is not None:
         criteria.append(User.manager_id == manager_id)
+    if user_id is not None:
+        criteria.append(User.id == user_id)
 
     versions = session.execute(select(
         CourseVersion.id, CourseVersion.course_id, CourseVersion.number, CourseVersion.title,

@@ -181,3 +181,27 @@ def test_cli_verifies_a_downloaded_pdf(app, db, holder, tmp_path, client):
     db.commit()
     revoked = runner.invoke(args=["certificates", "verify", str(pdf)])
     assert revoked.exit_code == 2 and "REVOKED" in revoked.output
+
+
+def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(client, db, holder,
+                                                                        monkeypatch):
+    from datetime import timedelta
+
+    import app.people.assignments as assignments
+
+    later = utcnow() + timedelta(days=365 - 7)  # a week before the certificate expires
+    monkeypatch.setattr(assignments, "utcnow", lambda: later)
+    page = client.get(f"/courses/{REFRESHER}").get_data(as_text=True)
+    assert "Renew my training" in page
+    assert post(client, f"/courses/{REFRESHER}/renew").status_code == 303
+    page = client.get(f"/courses/{REFRESHER}").get_data(as_text=True)
+    assert "Start the course" in page and "Renew my training" not in page
+    version = current_version(db, holder, find_course(db, REFRESHER))
+    for module in version.modules:
+        mark_read(db, holder, module, opened_at=utcnow() - timedelta(minutes=30))
+    db.commit()
+    assert len(db.scalars(select(Certificate)).all()) == 2
+
+
+def test_renewing_before_it_is_due_is_refused(client, holder):
+    assert post(client, f"/courses/{REFRESHER}/renew").status_code in (400, 409)

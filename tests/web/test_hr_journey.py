@@ -119,3 +119,30 @@ def test_csv_import_is_checked_first_then_applied(client, db, make_user):
     person = db.scalar(select(User).where(User.email == "x@example.test"))
     assert (person.name, person.employee_id, person.department) == ("Xavier Young", "E1",
                                                                     "Sales")
+
+
+def test_hr_requires_retraining_after_a_material_version(app, client, db, make_user,
+                                                         course_tree):
+    from datetime import date, timedelta
+
+    from app.content.loader import load_tree
+    from app.content.sync import sync_courses
+    from app.models import CourseVersion, Enrollment
+
+    sync_courses(db, load_tree(course_tree))
+    db.commit()
+    login(client, make_user(roles={Role.HR}))
+    page = text(client.get("/hr/courses"))
+    assert "version 1" in page and "Require retraining" not in page
+    module = sorted((course_tree / "ai-data-refresher").glob("01-*.md"))[0]
+    module.write_text(module.read_text() + "\nA new rule.\n")
+    sync_courses(db, load_tree(course_tree))
+    db.commit()
+    v2 = db.scalar(select(CourseVersion).where(CourseVersion.number == 2))
+    assert "Require retraining" in text(client.get("/hr/courses"))
+    due = (date.today() + timedelta(days=30)).isoformat()
+    response = post(client, f"/hr/courses/versions/{v2.id}/retraining", {"due_on": due})
+    assert response.status_code == 303
+    assert post(client, f"/hr/courses/versions/{v2.id}/retraining",
+                {"due_on": "soon"}).status_code == 400
+    assert db.scalar(select(Enrollment)) is None  # nobody had completed version 1
