@@ -48,6 +48,8 @@ def home_for(user) -> str:
     """Where a user lands after signing in."""
     if user.has_role(Role.LEARNER):
         return url_for("learn.dashboard")
+    if user.has_role(Role.HR):
+        return url_for("hr.dashboard")
     return url_for("auth.account")
 
 

@@ -411,7 +411,7 @@ def sign_in(browser, assert_accessible):
         page.get_by_label("Work e-mail").fill(account.email)
         page.get_by_label("Password").fill(account.password)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
         assert_accessible(page)
 
     return sign_in_

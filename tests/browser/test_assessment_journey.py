@@ -7,44 +7,12 @@ import subprocess
 from urllib.parse import urlsplit
 
 import pytest
+from journeys import answer_every_question, questions_of, read_every_module
 
-from app.content.quiz import Question, Scenario, plain_text
+from app.content.quiz import plain_text
 
 pytestmark = pytest.mark.browser
 REFRESHER = "ai-data-refresher"
-
-
-def questions_of(quiz):
-    for unit in quiz.items:
-        if isinstance(unit, Question):
-            yield unit
-        elif isinstance(unit, Scenario):
-            yield from unit.questions
-
-
-def answer_every_question(page, quiz, *, right: bool):
-    for question in questions_of(quiz):
-        group = page.get_by_role("group", name=plain_text(question.prompt_html), exact=True)
-        chosen = [o for o in question.options if o.correct == right] or question.options[:1]
-        if not question.multiple:
-            chosen = chosen[:1]
-        for option in chosen:
-            group.get_by_label(plain_text(option.text_html), exact=True).check()
-
-
-def read_every_module(page, server, slug, assert_accessible):
-    from playwright.sync_api import expect
-
-    course = server.courses[slug]
-    page.goto(f"/courses/{slug}")
-    assert_accessible(page)
-    page.get_by_role("link", name="Start the course").click()
-    for module in course.modules:
-        expect(page.get_by_role("heading", level=1, name=module.title)).to_be_visible()
-        assert_accessible(page)
-        page.get_by_role("button", name="Mark as read").click()
-    expect(page.get_by_text("You have read every module of this course.")).to_be_visible()
-    assert_accessible(page)
 
 
 def test_fail_retake_pass_and_verify_the_certificate(quick_server, open_page, sign_in,
