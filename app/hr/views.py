@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.certificates.codes import grouped
 from app.certificates.service import list_certificates, revoke_certificate, status_of
-from app.db import get_session
+from app.db import get_session, utcnow
 from app.errors import NotFound
 from app.hr.filters import PAGE_SIZE, MatrixQuery
 from app.hr.forms import RevokeForm
@@ -16,7 +16,9 @@ from app.people.assignments import status_rows, summary
 from app.people.directory_queries import list_courses, list_departments, list_managers
 from app.people.reports import completions_by_week
 from app.people.status import Status
+from app.quizzes.attempts import list_submitted_attempts
 from app.security import restrict_to
+from app.templating import format_date
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 restrict_to(bp, Role.HR)
@@ -67,3 +69,24 @@ def revoke(certificate_id: int):
     db.commit()
     flash(f"Certificate {grouped(certificate.code)} is revoked.", "info")
     return redirect(url_for("hr.person", user_id=certificate.user_id), code=303)
+
+
+@bp.get("/people/<int:user_id>/transcript.pdf")
+def transcript(user_id: int):
+    from app.certificates.pdf import render_transcript  # WeasyPrint loads only when needed
+
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no such person.")
+    pdf = render_transcript({
+        "person": user, "courses": status_rows(db, user_id=user.id).rows,
+        "certificates": list_certificates(db, user.id), "status_of": status_of,
+        "attempts": list_submitted_attempts(db, user.id),
+        "organisation": current_app.config["ORGANISATION_NAME"],
+        "base_url": current_app.config["BASE_URL"], "generated": format_date(utcnow()),
+    })
+    response = current_app.response_class(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="transcript-{user.id}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -245,3 +245,12 @@ def assessment_status(session: Session, user: User, version: CourseVersion) -> A
         completed=enrollment.completed_at is not None,
         ready=all_modules_read(session, user, version.id, enrollment),
     )
+
+
+def list_submitted_attempts(session: Session, user_id: int) -> list[QuizAttempt]:
+    """Every graded attempt of a person, newest first (for their transcript)."""
+    return list(session.scalars(
+        select(QuizAttempt)
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.status == AttemptStatus.SUBMITTED)
+        .order_by(QuizAttempt.submitted_at.desc())
+    ))

@@ -205,3 +205,26 @@ def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(client, d
 
 def test_renewing_before_it_is_due_is_refused(client, holder):
     assert post(client, f"/courses/{REFRESHER}/renew").status_code in (400, 409)
+
+
+def test_hr_downloads_a_transcript_of_a_person(app, db, holder, make_user):
+    import io
+
+    from pypdf import PdfReader
+
+    certificate = the_certificate(db)
+    hr = app.test_client()
+    login(hr, make_user(roles={Role.HR}))
+    response = hr.get(f"/hr/people/{holder.id}/transcript.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Ana" not in response.headers["Content-Disposition"]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    compact = "".join(text.split())
+    assert "AnaSilva" in compact and "".join(grouped(certificate.code).split()) in compact
+    assert "Customerdata" in compact
+    assert hr.get("/hr/people/999999/transcript.pdf").status_code == 404
+
+
+def test_learners_cannot_fetch_transcripts(client, holder):
+    assert client.get(f"/hr/people/{holder.id}/transcript.pdf").status_code == 403
