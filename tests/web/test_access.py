@@ -69,6 +69,8 @@ GET_ACCESS = {
     "hr.new_employee": HR,
     "hr.edit_employee": HR,
     "hr.import_employees": HR,
+    "hr.courses": HR,
+    "hr.transcript": HR,
     "admin.users": ADMINS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
@@ -80,7 +82,7 @@ START_PAGE = {
     "anonymous": "/login",
     "learner": "/dashboard",
     "trainer": "/account",
-    "hr": "/account",
+    "hr": "/hr/",
     "admin": "/dashboard",
     "learner+hr": "/dashboard",
 }
@@ -106,6 +108,8 @@ POST_ACCESS = {
     "hr.export_csv": HR,
     "hr.export_xlsx": HR,
     "hr.export_items": HR,
+    "hr.retraining": HR,
+    "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
     "admin.reactivate": ADMINS,
 }
@@ -164,6 +168,7 @@ def objects(db, synced, make_user, tmp_path):
         "filename": "candor.css",
         "user_id": other.id,
         "conversation_id": CONVERSATION,
+        "version_id": version.id,
         **own_objects(db, other),
     }
 
