@@ -49,6 +49,8 @@ def postgres_engine():
 def _truncate_postgres(engine) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
+        # A session some earlier test left open would make TRUNCATE wait for ever: fail fast.
+        connection.execute(text("SET LOCAL lock_timeout = '20s'"))
         # TRUNCATE fires no row triggers, so the append-only audit table can be emptied here.
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

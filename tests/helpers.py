@@ -26,5 +26,10 @@ def login(client, user_or_email, password: str = PASSWORD):
 
 
 def post(client, path: str, data: dict | None = None, **kwargs):
-    """POST a form with a valid CSRF token."""
+    """POST a form with a valid CSRF token.
+
+    Buffered: the whole body is read and the response closed, as a WSGI server does, so a
+    streamed response (the exports) ends its request and releases its database session.
+    """
+    kwargs.setdefault("buffered", True)
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
