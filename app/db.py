@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import DDL, JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -50,6 +50,32 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON(), list: JSON()}
+
+
+def make_append_only(table, what: str) -> None:
+    """Have the database refuse UPDATE and DELETE on ``table`` (SQLite and PostgreSQL).
+
+    The DDL runs when the table is created from the models (the tests); the migrations carry
+    the same statements for real databases.
+    """
+    name = table.name
+    statements = {
+        "sqlite": [
+            f"CREATE TRIGGER {name}_no_update BEFORE UPDATE ON {name} "
+            f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END",
+            f"CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {name} "
+            f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END",
+        ],
+        "postgresql": [
+            f"CREATE OR REPLACE FUNCTION {name}_append_only() RETURNS trigger AS $$ "
+            f"BEGIN RAISE EXCEPTION '{what} are append-only'; END; $$ LANGUAGE plpgsql",
+            f"CREATE TRIGGER {name}_no_change BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}_append_only()",
+        ],
+    }
+    for dialect, ddl in statements.items():
+        for statement in ddl:
+            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
 
 
 def make_engine(url: str) -> Engine:

@@ -22,7 +22,7 @@ def new_code() -> str:
 
 
 def grouped(code: str) -> str:
-    """The code as printed: XXXX-XXXX-XXXX-XXXX-XXXX."""
+    """The code as printed, in groups of four: 7KQ4-M9XD-2HBT-Q8RE-5WZN."""
     return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
 
 

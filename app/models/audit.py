@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, ForeignKey, String, event
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.db import Base, make_append_only, utcnow
 
 
 class AuditEvent(Base):
@@ -27,24 +27,4 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(default=dict)
 
 
-SQLITE_TRIGGERS = [
-    """CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
-    """CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
-]
-POSTGRES_TRIGGERS = [
-    """CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'audit events are append-only'; END; $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
-       FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
-]
-
-for _statement in SQLITE_TRIGGERS:
-    event.listen(
-        AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
-    )
-for _statement in POSTGRES_TRIGGERS:
-    event.listen(
-        AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )
+make_append_only(AuditEvent.__table__, "audit events")

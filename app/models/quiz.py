@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, Enum, ForeignKey, UniqueConstraint, event
+from sqlalchemy import BigInteger, Enum, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, utcnow
+from app.db import Base, make_append_only, utcnow
 from app.models.course import CourseVersion
 from app.models.user import _enum_values
 
@@ -77,21 +77,4 @@ class Completion(Base):
     attempt: Mapped[QuizAttempt | None] = relationship()
 
 
-APPEND_ONLY = {
-    "sqlite": [
-        """CREATE TRIGGER completions_no_update BEFORE UPDATE ON completions
-           BEGIN SELECT RAISE(ABORT, 'completions are append-only'); END""",
-        """CREATE TRIGGER completions_no_delete BEFORE DELETE ON completions
-           BEGIN SELECT RAISE(ABORT, 'completions are append-only'); END""",
-    ],
-    "postgresql": [
-        """CREATE OR REPLACE FUNCTION completions_append_only() RETURNS trigger AS $$
-           BEGIN RAISE EXCEPTION 'completions are append-only'; END; $$ LANGUAGE plpgsql""",
-        """CREATE TRIGGER completions_no_change BEFORE UPDATE OR DELETE ON completions
-           FOR EACH ROW EXECUTE FUNCTION completions_append_only()""",
-    ],
-}
-for _dialect, _statements in APPEND_ONLY.items():
-    for _statement in _statements:
-        event.listen(Completion.__table__, "after_create",
-                     DDL(_statement).execute_if(dialect=_dialect))
+make_append_only(Completion.__table__, "completions")

@@ -199,3 +199,15 @@ def test_concurrent_completions_give_unique_codes(app, db, make_user, no_quiz_tr
     assert not [e for e in errors if "locked" not in str(e)], errors
     codes = db.scalars(select(Certificate.code)).all()
     assert len(codes) == len(set(codes)) == len(users) - len(errors)
+
+
+def test_completions_cannot_be_changed_or_removed(db, certificate):
+    from sqlalchemy import delete, exc, update
+
+    with pytest.raises(exc.DatabaseError, match="append-only"):
+        db.execute(update(Completion).values(score=100))
+    db.rollback()
+    with pytest.raises(exc.DatabaseError, match="append-only"):
+        db.execute(delete(Completion))
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Completion)) == 1
