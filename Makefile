@@ -50,6 +50,8 @@ test: $(STAMP) node_modules/.installed
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/certificate_pdf.py
+	$(BIN)/python benchmarks/exports.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests benchmarks migrations
