@@ -43,9 +43,10 @@ class CourseVersion(Base):
     release_notes: Mapped[str] = mapped_column(Text, default="")
     # True when holders of earlier versions must retrain.
     material: Mapped[bool] = mapped_column(default=True)
-    metadata_source: Mapped[str] = mapped_column(Text)
-    quiz_source: Mapped[str | None] = mapped_column(Text)
-    quiz: Mapped[dict | None]
+    # Deferred: sources and the quiz are large and most pages never read them.
+    metadata_source: Mapped[str] = mapped_column(Text, deferred=True)
+    quiz_source: Mapped[str | None] = mapped_column(Text, deferred=True)
+    quiz: Mapped[dict | None] = mapped_column(deferred=True)
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT")
@@ -74,7 +75,7 @@ class Module(Base):
     # The file name without ".md", e.g. "01-what-happened"; also the URL segment.
     stem: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(200))
-    source: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, deferred=True)
     # Rendered and sanitised once, at sync; pages serve it as it is.
     html: Mapped[str] = mapped_column(Text)
     min_minutes: Mapped[int] = mapped_column(default=0)
