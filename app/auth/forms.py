@@ -15,18 +15,23 @@ class LoginForm(FlaskForm):
     next = HiddenField()  # hidden; checked by safe_next, never trusted
 
 
-class ChangePasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired()])
-    new = PasswordField(
-        "New password",
+def _new_password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
         description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters. A few unrelated words "
         "make a strong password.",
     )
-    confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
-    )
+
+
+def _repeated(label: str, message: str) -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), EqualTo("new", message=message)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = _new_password("New password")
+    confirm = _repeated("Repeat the new password", "The two new passwords differ.")
 
     def validate_new(self, field) -> None:
         if field.data == self.current.data:
@@ -34,13 +39,5 @@ class ChangePasswordForm(FlaskForm):
 
 
 class SetPasswordForm(FlaskForm):
-    new = PasswordField(
-        "Choose a password",
-        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
-        description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters. A few unrelated words "
-        "make a strong password.",
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("new", message="The two passwords differ.")],
-    )
+    new = _new_password("Choose a password")
+    confirm = _repeated("Repeat the password", "The two passwords differ.")

@@ -7,7 +7,6 @@ fixes a course in one pass. ``ContentError`` carries them all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.errors import DomainError
 
@@ -33,12 +32,3 @@ class ContentError(DomainError):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
-
-def display_path(path: Path, root: Path | None = None) -> str:
-    """The path as a trainer should see it in a message: relative to ``root`` where possible."""
-    if root is not None:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            pass
-    return str(path)

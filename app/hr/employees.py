@@ -37,6 +37,13 @@ def _on_person(user) -> None:
     apply_assignments_to(get_session(), user)
 
 
+def _fields(form: EmployeeForm) -> dict:
+    """The form's values as the directory service takes them (empty text, never None)."""
+    return {"email": form.email.data, "name": form.name.data,
+            "employee_id": form.employee_id.data or "", "department": form.department.data or "",
+            "manager_email": form.manager_email.data or "", "roles": form.roles.data}
+
+
 @bp.get("/employees")
 def employees():
     db = get_session()
@@ -63,12 +70,8 @@ def new_employee():
             400 if request.method == "POST" else 200
     db = get_session()
     try:
-        created = create_employee(db, current_user, email=form.email.data, name=form.name.data,
-                                  employee_id=form.employee_id.data or "",
-                                  department=form.department.data or "",
-                                  manager_email=form.manager_email.data or "",
-                                  roles=form.roles.data, invite_base_url=_base_url(),
-                                  on_person=_on_person)
+        created = create_employee(db, current_user, **_fields(form),
+                                  invite_base_url=_base_url(), on_person=_on_person)
     except DomainError as error:
         form.form_errors.append(error.message)
         return render_template("hr/employee_form.html", form=form, person=None), error.status
@@ -90,11 +93,7 @@ def edit_employee(user_id: int):
         return render_template("hr/employee_form.html", form=form, person=person), \
             400 if request.method == "POST" else 200
     try:
-        update_employee(db, current_user, person.id, email=form.email.data,
-                        name=form.name.data, employee_id=form.employee_id.data or "",
-                        department=form.department.data or "",
-                        manager_email=form.manager_email.data or "", roles=form.roles.data,
-                        on_person=_on_person)
+        update_employee(db, current_user, person.id, **_fields(form), on_person=_on_person)
     except DomainError as error:
         form.form_errors.append(error.message)
         return render_template("hr/employee_form.html", form=form, person=person), error.status

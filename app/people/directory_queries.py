@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Course, CourseVersion, User
+from app.models import CourseVersion, User
 from app.progress.reading import latest_versions_query
 
 
@@ -29,6 +29,3 @@ def list_managers(session: Session) -> list[User]:
             report.active.is_(True), report.manager_id.is_not(None))))
         .order_by(User.name)))
 
-
-def find_course_by_id(session: Session, course_id: int) -> Course | None:
-    return session.get(Course, course_id)
