@@ -7,12 +7,17 @@ commit. The session is closed at teardown, which rolls back whatever was not com
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DDL, JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from app.errors import NotFound
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -129,6 +134,15 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["candor.sessionmaker"]()
     return g.db_session
+
+
+def get_or_404(session: Session, model: type[T], ident: object,
+               message: str = "Not found.") -> T:
+    """The row of ``model`` with primary key ``ident``; NotFound (404) when there is none."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def get_engine() -> Engine:

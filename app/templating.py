@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 from flask import Flask
 
-
-def format_date(value: datetime | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
+from app.dates import format_date, format_datetime
 
 
-def format_datetime(value: datetime | None) -> str:
-    return value.strftime("%-d %B %Y, %H:%M UTC") if value else ""
+def _date(value: date | str | None) -> str:
+    # Certificate facts keep their dates as ISO strings (they are signed JSON).
+    return format_date(date.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def register(app: Flask) -> None:
     """Add the date filters; autoescaping stays on for every template."""
-    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

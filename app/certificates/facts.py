@@ -13,11 +13,6 @@ from datetime import date
 
 FORMAT = "candor-certificate/1"
 
-# Field bounds: what the PDF and the verification page must lay out.
-MAX_NAME = 200
-MAX_TITLE = 200
-
-
 @dataclass(frozen=True)
 class CertificateFacts:
     """Everything a certificate says, and nothing more (no e-mail, no employee id)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from urllib import request
 from urllib.parse import urlsplit
@@ -33,8 +33,9 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from app.certificates.facts import MAX_NAME, MAX_TITLE, CertificateFacts
-from app.templating import format_date, format_datetime
+from app.certificates.facts import CertificateFacts
+from app.dates import format_date, format_datetime
+from app.fields import NAME_MAX, TITLE_MAX, one_line
 
 ASSETS = Path(__file__).with_name("assets")
 ASSET_SCHEME = "candor-asset"  # not a real scheme: nothing outside this module can answer it
@@ -48,18 +49,9 @@ MAX_URL = 200  # the verification URL is ours: far longer is a misconfiguration
 # is short and the statement gets the room it leaves ("roomy" in the stylesheet).
 _NAME_SIZES = ((28, "size-l"), (56, "size-m"), (110, "size-s"))
 _TITLE_SIZES = ((40, "size-l"), (80, "size-m"), (130, "size-s"))
-_ISSUER_SIZES = ((80, "size-l"), (MAX_TITLE, "size-s"))
+_ISSUER_SIZES = ((80, "size-l"), (TITLE_MAX, "size-s"))
 _CODE_SIZES = ((30, "size-l"), (MAX_SHORT, "size-s"))
 _URL_SIZES = ((90, "size-l"), (MAX_URL, "size-s"))
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-# Explicit bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) can make a
-# printed name or URL read differently from the signed one, and control characters print as
-# nothing or as boxes: drop them all. White space (controls included) collapses to one space:
-# every field is one line of text.
-_DROPPED = (*range(0x202A, 0x202F), *range(0x2066, 0x206A), *range(0x20), *range(0x7F, 0xA0))
-_CLEAN = {code: None for code in _DROPPED if not chr(code).isspace()}
 
 
 def _font_assets() -> dict[str, tuple[bytes, str]]:
@@ -159,24 +151,24 @@ def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: by
 
 def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
     """The facts as the template prints them: cleaned, bounded, formatted text."""
-    name = _text(facts.holder_name, MAX_NAME)
-    title = _text(facts.course_title, MAX_TITLE)
-    issuer = _text(facts.issuer, MAX_TITLE)
-    code = _text(facts.code, MAX_SHORT)
-    url = _text(verify_url, MAX_URL)
+    name = one_line(facts.holder_name, NAME_MAX)
+    title = one_line(facts.course_title, TITLE_MAX)
+    issuer = one_line(facts.issuer, TITLE_MAX)
+    code = one_line(facts.code, MAX_SHORT)
+    url = one_line(verify_url, MAX_URL)
     return {
         "holder_name": name,
         "name_size": _size(name, _NAME_SIZES),
         "course_title": title,
         "title_size": _size(title, _TITLE_SIZES),
-        "course_slug": _text(facts.course_slug, MAX_SHORT),
+        "course_slug": one_line(facts.course_slug, MAX_SHORT),
         "version_number": int(facts.version_number),
-        "content_hash": _text(facts.content_hash, MAX_SHORT),
+        "content_hash": one_line(facts.content_hash, MAX_SHORT),
         "score": None if facts.score is None else f"{int(facts.score)}%",
-        "completed_on": _long_date(facts.completed_on),
+        "completed_on": format_date(facts.completed_on),
         "expires_on": ("Does not expire" if facts.expires_on is None
-                       else _long_date(facts.expires_on)),
-        "issued_on": _long_date(facts.issued_on),
+                       else format_date(facts.expires_on)),
+        "issued_on": format_date(facts.issued_on),
         "created": facts.issued_on.isoformat(),
         "issuer": issuer,
         "issuer_size": _size(issuer, _ISSUER_SIZES),
@@ -190,19 +182,8 @@ def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
     }
 
 
-def _text(value: str, limit: int) -> str:
-    """One line of printable text, at most ``limit`` characters (cut with an ellipsis)."""
-    text = " ".join(str(value).translate(_CLEAN).split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-
 def _size(text: str, steps: tuple[tuple[int, str], ...]) -> str:
     return next((size for limit, size in steps if len(text) <= limit), "size-xs")
-
-
-def _long_date(day: date) -> str:
-    """"14 March 2025": unambiguous in every English-speaking country, locale-independent."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _is_web_url(url: str) -> bool:

@@ -11,6 +11,7 @@ from pypdf.errors import PdfReadError
 
 from app.certificates.service import Verdict, verify_document
 from app.certificates.signing import Verifier
+from app.dates import format_date, is_expired
 from app.db import utcnow
 
 ATTACHMENT = "certificate.json"
@@ -58,7 +59,8 @@ def check_pdf(pdf: bytes, verifier: Verifier,
         return Verdict(False, "revoked", "The issuer has revoked this certificate.", facts)
     if status == "unknown":
         return Verdict(False, "forged", "The issuer has no certificate with this code.", facts)
-    if facts.expires_on is not None and facts.expires_on <= utcnow().date():
-        return Verdict(False, "expired", f"It expired on {facts.expires_on}.", facts)
+    if is_expired(facts.expires_on, utcnow()):
+        return Verdict(False, "expired", f"It expired on {format_date(facts.expires_on)}.",
+                       facts)
     where = "checked with the issuer" if status else "offline: status not checked"
     return Verdict(True, "valid", f"The signature is valid ({where}).", facts)

@@ -7,11 +7,9 @@ holder or the course later changes nothing a certificate states.
 
 from __future__ import annotations
 
-import calendar
 import json
-import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.codes import grouped, new_code, normalise
-from app.certificates.facts import MAX_NAME, MAX_TITLE, CertificateFacts
+from app.certificates.facts import CertificateFacts
 from app.certificates.signing import Signer, Verifier
+from app.dates import expiry_of, is_expired
 from app.db import utcnow
 from app.errors import DomainError, NotFound
+from app.fields import NAME_MAX, NOTE_MAX, TITLE_MAX, one_line, sentence, text_problem
 from app.models import Certificate, Completion, CourseVersion, User
 
 REVOCATION_REASONS = {
@@ -51,22 +51,6 @@ def issuer_of(session: Session) -> CertificateIssuer:
     return session.info["certificate_issuer"]
 
 
-def _bounded(text: str, limit: int) -> str:
-    # What is signed is what is printed: the PDF drops control and bidi characters, so the
-    # facts drop them too (and a name can never reorder the text around it).
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` later (the month's last day when it has no such day)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
 def issue_certificate(session: Session, completion: Completion) -> Certificate:
     """Issue the certificate for a completion, or return the one already issued."""
     existing = session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
@@ -78,14 +62,13 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
     holder = session.get(User, completion.user_id)
     version = session.get(CourseVersion, completion.version_id)
     now = utcnow()
-    expires = add_months(completion.completed_at, version.recertify_months) \
-        if version.recertify_months else None
+    expires = expiry_of(completion.completed_at, version.recertify_months)
     for _ in range(5):
         code = new_code()
         facts = CertificateFacts(
             code=grouped(code),
-            holder_name=_bounded(holder.name, MAX_NAME),
-            course_title=_bounded(version.title, MAX_TITLE),
+            holder_name=one_line(holder.name, NAME_MAX),
+            course_title=one_line(version.title, TITLE_MAX),
             course_slug=version.course.slug,
             version_number=version.number,
             content_hash=version.short_hash,
@@ -93,7 +76,7 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
             completed_on=completion.completed_at.date(),
             issued_on=now.date(),
             expires_on=expires.date() if expires else None,
-            issuer=_bounded(issuer.organisation, MAX_TITLE),
+            issuer=one_line(issuer.organisation, TITLE_MAX),
         )
         signed = facts.canonical_json()
         signature = issuer.signer.sign(signed)
@@ -129,12 +112,11 @@ def signed_document(facts: CertificateFacts, signature: str, kid: str) -> bytes:
     ).encode("utf-8")
 
 
-def status_of(certificate: Certificate, today: date | None = None) -> str:
+def status_of(certificate: Certificate, now: datetime | None = None) -> str:
     """valid, expired or revoked."""
     if certificate.revoked_at is not None:
         return "revoked"
-    today = today or utcnow().date()
-    if certificate.expires_at is not None and certificate.expires_at.date() <= today:
+    if is_expired(certificate.expires_at, now or utcnow()):
         return "expired"
     return "valid"
 
@@ -174,8 +156,8 @@ def revoke_certificate(session: Session, actor: User, certificate_id: int, reaso
     if reason not in REVOCATION_REASONS:
         raise DomainError("Choose a reason for the revocation.")
     note = note.strip()
-    if len(note) > 1000:
-        raise DomainError("Keep the note under 1,000 characters.")
+    if (problem := text_problem("note", note, NOTE_MAX, required=False, multiline=True)):
+        raise DomainError(sentence(problem))
     if certificate.revoked_at is not None:
         raise DomainError("This certificate is already revoked.", status=409)
     certificate.revoked_at = utcnow()

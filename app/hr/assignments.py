@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.dates import format_date
 from app.db import get_session
 from app.errors import DomainError, NotFound
 from app.hr.forms import AssignmentForm
@@ -81,5 +82,5 @@ def retraining(version_id: int):
     count = require_retraining(db, current_user, version, due_on)
     db.commit()
     flash(f"{count} people trained on earlier versions must now take version "
-          f"{version.number}, by {due_on:%-d %B %Y}.", "info")
+          f"{version.number}, by {format_date(due_on)}.", "info")
     return redirect(url_for("hr.courses"), code=303)

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.certificates.codes import grouped
 from app.certificates.service import list_certificates, revoke_certificate, status_of
+from app.dates import format_date
 from app.db import get_session, utcnow
 from app.errors import NotFound
 from app.hr.filters import PAGE_SIZE, MatrixQuery
@@ -18,7 +19,6 @@ from app.people.reports import completions_by_week
 from app.people.status import Status
 from app.quizzes.attempts import list_submitted_attempts
 from app.security import restrict_to
-from app.templating import format_date
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 restrict_to(bp, Role.HR)

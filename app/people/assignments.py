@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
+from app.dates import expiry_of, format_date
 from app.db import utcnow
 from app.errors import DomainError
 from app.models import (
@@ -44,8 +45,6 @@ from app.people.status import (
     Status,
     StatusFacts,
     course_status,
-    expires_at_for,
-    format_date,
     label,
 )
 
@@ -283,7 +282,7 @@ def _apply(session: Session, assignment: Assignment, user_ids: Sequence[int], du
             if row is None:
                 missing.append(user_id)
             elif row.completed_at is not None:
-                facts = StatusFacts(completed_at=row.completed_at, expires_at=expires_at_for(
+                facts = StatusFacts(completed_at=row.completed_at, expires_at=expiry_of(
                     row.completed_at, months.get(row.version_id or 0, 0)))
                 if course_status(facts, now) is Status.EXPIRED:
                     restart.append(row.id)
@@ -415,15 +414,16 @@ def start_renewal(session: Session, user: User, course: Course, now: datetime | 
     completed_at, version_id = completions.get(
         enrollment.id, (enrollment.completed_at, enrollment.version_id or 0))
     months = _recertify_months(session, course.id).get(version_id, 0)
-    expires = expires_at_for(completed_at, months)
+    expires = expiry_of(completed_at, months)
     facts = StatusFacts(completed_at=completed_at, expires_at=expires)
     if expires is None:
         raise DomainError("Your completion of this course does not expire.", status=409)
     if course_status(facts, now) not in (Status.DUE_SOON, Status.EXPIRED):
         opens = expires - timedelta(days=DUE_SOON_DAYS)
-        raise DomainError(f"Your completion is valid until {format_date(expires)}; you can "
+        raise DomainError(f"Your completion expires on {format_date(expires)}; you can "
                           f"renew it from {format_date(opens)}.", status=409)
-    due = expires if expires > now else now + timedelta(days=GRACE_DAYS)
+    # Due by the last moment the old completion is valid (the end of the day before expiry).
+    due = expires - timedelta(seconds=1) if expires > now else now + timedelta(days=GRACE_DAYS)
     old_cycle = enrollment.cycle
     # Guarded by the cycle: of two renewals at once, one starts the cycle, the other no-ops.
     claimed = _rowcount(session.execute(
@@ -580,7 +580,7 @@ def status_rows(
         if version is None:
             continue  # a course with no published version has nothing to show
         months = by_id[done_on].recertify_months if done_on in by_id else 0
-        expires = expires_at_for(completed_at, months)
+        expires = expiry_of(completed_at, months)
         facts = StatusFacts(assigned_at, due_at, started_at, completed_at, expires)
         row_status = course_status(facts, now, due_soon_days)
         if wanted is not None and row_status not in wanted:

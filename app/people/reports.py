@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.dates import format_day_month
 from app.db import utcnow
 from app.models import Completion
 
@@ -34,4 +35,4 @@ def completions_by_week(session: Session, weeks: int = 12, now: datetime | None 
         monday = day - timedelta(days=day.weekday())
         if monday in counts:
             counts[monday] += 1
-    return [Bar(monday.strftime("%-d %b"), count) for monday, count in counts.items()]
+    return [Bar(format_day_month(monday), count) for monday, count in counts.items()]

@@ -10,11 +10,9 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.certificates.service import add_months
+from app.dates import format_date, is_expired, start_of_day
 
 DUE_SOON_DAYS = 14
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
 
 
 class Status(enum.StrEnum):
@@ -34,15 +32,8 @@ class StatusFacts:
     due_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
-    # completed_at + the version's recertify_months; None if it never expires (or not done).
+    # When the completion stops being valid (app.dates.expiry_of); None if it never expires.
     expires_at: datetime | None = None
-
-
-def expires_at_for(completed_at: datetime | None, recertify_months: int) -> datetime | None:
-    """When a completion stops being valid; None if not completed or it never expires."""
-    if completed_at is None or recertify_months <= 0:
-        return None
-    return add_months(completed_at, recertify_months)
 
 
 def course_status(facts: StatusFacts, now: datetime, due_soon_days: int = DUE_SOON_DAYS
@@ -52,9 +43,9 @@ def course_status(facts: StatusFacts, now: datetime, due_soon_days: int = DUE_SO
     if facts.completed_at is not None:
         if facts.expires_at is None:
             return Status.COMPLETED
-        if now >= facts.expires_at:
+        if is_expired(facts.expires_at, now):
             return Status.EXPIRED
-        if now >= facts.expires_at - soon:
+        if now >= start_of_day(facts.expires_at) - soon:
             return Status.DUE_SOON  # still valid, but recertification is coming
         return Status.COMPLETED
     if facts.due_at is not None:
@@ -65,11 +56,6 @@ def course_status(facts: StatusFacts, now: datetime, due_soon_days: int = DUE_SO
     return Status.IN_PROGRESS if facts.started_at is not None else Status.NOT_STARTED
 
 
-def format_date(moment: datetime) -> str:
-    """A date as people write it, e.g. "1 December 2027" (independent of the locale)."""
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
-
-
 def label(status: Status, facts: StatusFacts) -> str:
     """The status in words, with the date that matters for it."""
     due = f" (due {format_date(facts.due_at)})" if facts.due_at else ""
@@ -77,7 +63,7 @@ def label(status: Status, facts: StatusFacts) -> str:
         case Status.COMPLETED:
             if facts.expires_at is None:
                 return "Completed"
-            return f"Completed (valid until {format_date(facts.expires_at)})"
+            return f"Completed (expires {format_date(facts.expires_at)})"
         case Status.EXPIRED:
             if facts.expires_at is None:
                 return "Expired"
@@ -85,7 +71,7 @@ def label(status: Status, facts: StatusFacts) -> str:
         case Status.DUE_SOON if facts.completed_at is not None:
             if facts.expires_at is None:
                 return "Renewal due"
-            return f"Renewal due (valid until {format_date(facts.expires_at)})"
+            return f"Renewal due (expires {format_date(facts.expires_at)})"
         case Status.DUE_SOON:
             return f"Due by {format_date(facts.due_at)}" if facts.due_at else "Due soon"
         case Status.OVERDUE if facts.due_at is not None:

@@ -406,12 +406,13 @@ def test_renewal_opens_when_due_soon_and_keeps_the_old_expiry_as_due_date(db, ma
     course = courses[FLAGSHIP]
     person = make_user()
     completed = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
-    expires = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
+    expires = datetime(2027, 1, 20, tzinfo=UTC)  # expired from the start of its day
     complete(db, person, course, completed)
     enrollment = start_renewal(db, person, course, now=NOW)  # 10 days before expiry
     db.commit()
     assert enrollment.cycle == 2 and enrollment.completed_at is None
-    assert enrollment.version_id is None and enrollment.due_at == expires
+    assert enrollment.version_id is None
+    assert enrollment.due_at == expires - timedelta(seconds=1)  # the last moment still valid
     [event_] = events(db, "course.renewal_started")
     assert event_.actor_id == person.id and event_.details["cycle"] == 2
     with pytest.raises(DomainError, match="no completion of this course to renew"):
@@ -428,7 +429,7 @@ def test_renewal_after_expiry_gives_thirty_days(db, make_user, courses):
 def test_renewal_is_refused_while_the_completion_is_valid(db, make_user, courses):
     person = make_user()
     complete(db, person, courses[FLAGSHIP], datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-    with pytest.raises(DomainError, match="valid until 1 December 2027; you can renew it "
+    with pytest.raises(DomainError, match="expires on 1 December 2027; you can renew it "
                                           "from 17 November 2027"):
         start_renewal(db, person, courses[FLAGSHIP], now=NOW)
     with pytest.raises(DomainError, match="no completion"):
@@ -487,8 +488,8 @@ def test_status_rows_compute_each_persons_status(db, matrix, courses):
     assert dora.course_slug == FLAGSHIP and dora.version_number == 1
     assert dora.course_title == latest(db, courses[FLAGSHIP]).title
     assert dora.completed_at == NOW - timedelta(days=20)
-    assert dora.expires_at == datetime(2027, 12, 21, 9, 0, tzinfo=UTC)
-    assert dora.label == "Completed (valid until 21 December 2027)"
+    assert dora.expires_at == datetime(2027, 12, 21, tzinfo=UTC)
+    assert dora.label == "Completed (expires 21 December 2027)"
     assert by_name["Olga"].manager_id == boss.id and by_name["Olga"].department == "Sales"
 
 

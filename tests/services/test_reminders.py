@@ -315,7 +315,7 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
     send_reminders(db, settings, now=NOW)
     message = collector.to("rene@example.test").message
     assert message["Subject"] == "Training due soon: 1 course"
-    assert "Renewal due (valid until 20 January 2027)" in collector.body("rene@example.test")
+    assert "Renewal due (expires 20 January 2027)" in collector.body("rene@example.test")
 
 
 def test_nothing_due_sends_nothing(db, smtp, make_user, hr, courses):

@@ -30,7 +30,8 @@ from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
 from app.certificates import pdf as certificate_pdf
-from app.certificates.facts import MAX_NAME, MAX_TITLE, CertificateFacts
+from app.certificates.facts import CertificateFacts
+from app.fields import NAME_MAX, TITLE_MAX
 from app.certificates.pdf import BundledAssetFetcher, render_certificate
 
 VERIFY_URL = "https://candor.example.test/verify/7KQ4-M9XD-2HRT-W8PN-C3VB"
@@ -239,17 +240,17 @@ def test_an_over_long_verify_url_is_refused():
 
 
 def test_long_fields_are_cut_with_an_ellipsis():
-    name, title = "Ab" * MAX_NAME, "Cd" * MAX_TITLE
+    name, title = "Ab" * NAME_MAX, "Cd" * TITLE_MAX
     text = compact(page_text(render_certificate(
         make_facts(holder_name=name, course_title=title), VERIFY_URL, SIGNED)))
-    assert compact(name[:MAX_NAME - 1] + "…") in text
-    assert compact(title[:MAX_TITLE - 1] + "…") in text
-    assert name[:MAX_NAME + 1] not in text
+    assert compact(name[:NAME_MAX - 1] + "…") in text
+    assert compact(title[:TITLE_MAX - 1] + "…") in text
+    assert name[:NAME_MAX + 1] not in text
 
 
 def longest(letter: str, issuer: int, code: int, url: int) -> tuple[CertificateFacts, str]:
     """Name, title and slug at their bounds; issuer, code and URL at the lengths given."""
-    facts = make_facts(holder_name=letter * MAX_NAME, course_title=letter * MAX_TITLE,
+    facts = make_facts(holder_name=letter * NAME_MAX, course_title=letter * TITLE_MAX,
                        course_slug=letter * certificate_pdf.MAX_SHORT, issuer=letter * issuer,
                        code=letter * code, content_hash=letter * 12)
     prefix = "https://candor.example.test/verify/"
@@ -267,7 +268,7 @@ def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer):
                                              certificate_pdf._CODE_SIZES,
                                              certificate_pdf._URL_SIZES))
     else:
-        lengths = (MAX_TITLE, certificate_pdf.MAX_SHORT, certificate_pdf.MAX_URL)
+        lengths = (TITLE_MAX, certificate_pdf.MAX_SHORT, certificate_pdf.MAX_URL)
     facts, url = longest(letter, *lengths)
     pdf = render_certificate(facts, url, SIGNED)
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1

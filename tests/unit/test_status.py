@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.people.status import Status, StatusFacts, course_status, expires_at_for, label
+from app.dates import expiry_of
+from app.people.status import Status, StatusFacts, course_status, label
 
 SECOND = timedelta(seconds=1)
 ASSIGNED = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 DUE = datetime(2027, 3, 31, 23, 59, 59, tzinfo=UTC)
 STARTED = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
 COMPLETED = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
-EXPIRES = datetime(2027, 12, 1, 10, 30, tzinfo=UTC)
+EXPIRES = datetime(2027, 12, 1, tzinfo=UTC)  # expiry_of(COMPLETED, 12): the day, from 00:00
 
 
 def facts(**fields) -> StatusFacts:
@@ -82,20 +83,24 @@ def test_the_due_soon_window_is_configurable():
 
 
 def test_expiry_adds_calendar_months():
-    assert expires_at_for(COMPLETED, 12) == EXPIRES
-    assert expires_at_for(datetime(2027, 1, 31, tzinfo=UTC), 1) == datetime(2027, 2, 28,
+    assert expiry_of(COMPLETED, 12) == EXPIRES
+    # A stored expiry with a time of day (certificates issued before the rule was one)
+    # expires at the start of its day too.
+    with_time = facts(completed_at=COMPLETED, expires_at=EXPIRES.replace(hour=10, minute=30))
+    assert course_status(with_time, EXPIRES) is Status.EXPIRED
+    assert expiry_of(datetime(2027, 1, 31, tzinfo=UTC), 1) == datetime(2027, 2, 28,
                                                                             tzinfo=UTC)
-    assert expires_at_for(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29,
+    assert expiry_of(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29,
                                                                             tzinfo=UTC)
-    assert expires_at_for(COMPLETED, 0) is None
-    assert expires_at_for(None, 12) is None
+    assert expiry_of(COMPLETED, 0) is None
+    assert expiry_of(None, 12) is None
 
 
 def test_labels_name_the_date_that_matters():
     done = facts(completed_at=COMPLETED, expires_at=EXPIRES)
-    assert label(Status.COMPLETED, done) == "Completed (valid until 1 December 2027)"
+    assert label(Status.COMPLETED, done) == "Completed (expires 1 December 2027)"
     assert label(Status.COMPLETED, facts(completed_at=COMPLETED)) == "Completed"
-    assert label(Status.DUE_SOON, done) == "Renewal due (valid until 1 December 2027)"
+    assert label(Status.DUE_SOON, done) == "Renewal due (expires 1 December 2027)"
     assert label(Status.EXPIRED, done) == "Expired on 1 December 2027"
     assert label(Status.DUE_SOON, facts(due_at=DUE)) == "Due by 31 March 2027"
     # Due by the end of 31 March: late from 1 April on.
