@@ -17,8 +17,8 @@ The grammar is documented for trainers in ``docs/quiz-format.md``. Nothing here 
 or touches the database.
 
 Modules: ``model`` (the parsed quiz), ``text`` (ids and visible text), ``lexer`` (lines to
-tokens), ``blocks`` (options, feedback, explanations), ``conversations`` (steps, outcomes and
-their graph) and ``parser`` (the whole file, questions and scenarios).
+tokens), ``blocks`` (options, feedback, explanations), ``conversations`` (steps, outcomes
+and their graph) and ``parser`` (the whole file, questions and scenarios).
 """
 
 from app.content.quiz.blocks import MAX_OPTIONS

@@ -63,17 +63,17 @@ def _classify(number: int, raw: str) -> Line:
     indent = _indent(raw)
     if match := _HEADING.match(raw):
         return Line(number, raw, "heading", level=len(match.group(1)),
-                     content=_heading_text(match.group(2) or ""))
+                    content=_heading_text(match.group(2) or ""))
     if match := _OPTION.match(raw):
         return Line(number, raw, "option", indent, content=(match.group(2) or "").strip(),
-                     mark=match.group(1))
+                    mark=match.group(1))
     if _BAD_BOX.match(raw):
         return Line(number, raw, "badbox", indent, content=raw.strip())
     stripped = raw.lstrip()
     if stripped.startswith(">"):
         content = stripped[1:]
         return Line(number, raw, "quote", indent, content=content[1:] if content[:1] == " "
-                     else content)
+                    else content)
     if _ITEM.match(raw):
         return Line(number, raw, "item", indent)
     return Line(number, raw, "text", indent)
