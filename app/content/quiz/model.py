@@ -339,6 +339,11 @@ class Quiz:
         """The question (standalone or in a scenario) with this id, or None."""
         return self._questions.get(question_id)
 
+    def scenario(self, scenario_id: str) -> Scenario | None:
+        """The scenario with this id, or None."""
+        unit = self._units.get(scenario_id)
+        return unit if isinstance(unit, Scenario) else None
+
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The conversation with this id, or None."""
         unit = self._units.get(conversation_id)
