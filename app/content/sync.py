@@ -25,6 +25,8 @@ from app.models import Asset, Course, CourseVersion, Module, User
 
 @dataclass
 class SyncReport:
+    """What a sync did, a line per course, and the versions it published."""
+
     lines: list[str] = field(default_factory=list)
     published: list[CourseVersion] = field(default_factory=list)
 

@@ -126,6 +126,7 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
 
 
 def find_course(session: Session, slug: str) -> Course:
+    """The course ``slug``; NotFound if there is none."""
     course = session.scalar(select(Course).where(Course.slug == slug))
     if course is None:
         raise NotFound("There is no such course.")
@@ -133,6 +134,7 @@ def find_course(session: Session, slug: str) -> Course:
 
 
 def find_enrollment(session: Session, user: User, course: Course) -> Enrollment | None:
+    """The user's enrollment on the course, or None."""
     return session.scalar(
         select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )

@@ -75,6 +75,8 @@ class _Block:
 
 @dataclass(frozen=True)
 class GiftOption:
+    """An answer of a GIFT question, its text and feedback still GIFT text."""
+
     text: Text
     correct: bool
     feedback: Text | None
@@ -83,6 +85,8 @@ class GiftOption:
 
 @dataclass(frozen=True)
 class GiftQuestion:
+    """A GIFT question read from its block, ready to be written as quiz.md."""
+
     line: int
     title: str | None
     stem: Text
@@ -91,6 +95,8 @@ class GiftQuestion:
 
 
 def split_blocks(lines: list[str], path: str, notes: list[Problem]) -> list[_Block]:
+    """The file's question blocks, comments left out; a question run on without a blank line
+    is noted and read as a block of its own."""
     blocks: list[_Block] = []
     numbers: list[int] = []
     texts: list[str] = []

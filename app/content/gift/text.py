@@ -55,6 +55,7 @@ SENTENCE_END = re.compile(r"(?<=[.?!])\s")
 
 
 def restore_blank(text: str) -> str:
+    """The text with the missing-word gap shown as ``_____``."""
     return text.replace(BLANK, "_____")
 
 
@@ -85,15 +86,18 @@ def plain_of(text: Text) -> str:
 
 
 def has_content(text: Text) -> bool:
+    """True when the text shows anything once markup is removed."""
     return bool(plain_of(text))
 
 
 def question_label(title: str | None, stem: Text) -> str:
+    """How a message names a question: its title, else the start of its text."""
     label = title or restore_blank(plain_of(stem)) or "(no text)"
     return cut_text(label, LABEL_MAX)
 
 
 def cut_text(text: str, limit: int) -> str:
+    """The text, or its start cut at a space to fit ``limit`` characters with "…"."""
     if len(text) <= limit:
         return text
     head = text[:limit - 1].rsplit(" ", 1)[0] if " " in text[:limit - 1] else text[:limit - 1]

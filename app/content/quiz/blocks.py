@@ -19,6 +19,8 @@ MAX_OPTIONS = 26  # option ids are letters
 
 @dataclass
 class RawOption:
+    """An option as written: its mark (None if malformed), text and feedback lines."""
+
     line: int
     mark: str | None  # None: malformed checkbox
     text: list[str]
@@ -28,6 +30,8 @@ class RawOption:
 
 @dataclass
 class RawBlock:
+    """A question's or step's lines, split into body, options and explanation."""
+
     body: list[str] = field(default_factory=list)
     options: list[RawOption] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
@@ -58,6 +62,7 @@ class BlockGrammar:
         self.problems: list[Problem] = []
 
     def problem(self, line: int, message: str) -> None:
+        """Report a problem at a 1-based line of the text."""
         self.problems.append(Problem(self.path, line + self.offset, message))
 
     def option_text(self, raw: RawOption, text: str, seen: dict[str, int]) -> str:
@@ -81,6 +86,7 @@ class BlockGrammar:
         return text_html
 
     def check_options(self, heading: Line, block: RawBlock, what: str, correct: int) -> None:
+        """Report a block with too few or too many options, or none marked [x]."""
         if block.malformed:
             return  # the malformed checkbox is the problem; counting would only add noise
         hint = " (list items need a checkbox: - [ ] or - [x])" if block.plain_items else ""

@@ -34,6 +34,8 @@ KIND_PREFIX = re.compile(r"^(scenario|conversation|step|outcome)[ \t]*:[ \t]*(.*
 
 @dataclass
 class Line:
+    """One classified line of the quiz."""
+
     number: int  # 1-based line in the text, before line_offset
     raw: str
     kind: str  # blank, heading, option, badbox, item, quote, text
@@ -107,15 +109,19 @@ def tokenize(lines: list[str], start: int) -> list[Line]:
 
 
 def join_lines(lines: Iterable[str]) -> str:
+    """The lines as one text, without the empty lines at either end."""
     return "\n".join(lines).strip("\n")
 
 
 def first_nonblank(tokens: list[Line]) -> Line | None:
+    """The first token that is not blank, or None."""
     return next((t for t in tokens if t.kind != "blank"), None)
 
 
 @dataclass
 class Section:
+    """A heading and the tokens under it, up to the next heading of its level."""
+
     heading: Line
     tokens: list[Line]
 
