@@ -8,7 +8,6 @@ File sizes are capped before anything is parsed.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from app.content.frontmatter import (
 from app.content.markdown import ASSET_NAME, MODULE_LINK
 from app.content.problems import Problem
 from app.content.quiz import Quiz, parse_quiz
+from app.fields import RELEASE_NOTES_MAX, SUMMARY_MAX, TITLE_MAX, find_unsafe
 
 SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
 MODULE_FILE = re.compile(r"^(\d{2})-([a-z0-9-]{1,60})\.md$")
@@ -38,8 +38,6 @@ MAX_BRACKETS_PER_FILE = 3000
 
 IGNORED_FILES = {"README.md"}
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
-# Unicode controls that reorder or hide text (bidi overrides, isolates, zero-width marks).
-INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -100,13 +98,15 @@ def _int_range(low: int, high: int):
     return check
 
 
-def _text(limit: int, *, required: bool = True):
+def _text(limit: int, *, required: bool = True, multiline: bool = False):
     def check(value: str) -> str | None:
         if required and not value.strip():
             return "must not be empty"
         if len(value) > limit:
             return f"is {len(value)} characters long; at most {limit} are allowed"
-        return _unsafe_characters(value)
+        if (found := find_unsafe(value, multiline=multiline)) is not None:
+            return f"contains a control, invisible or text-direction character (U+{ord(found):04X})"
+        return None
 
     return check
 
@@ -120,8 +120,8 @@ def _obligations(value: list) -> str | None:
 
 
 COURSE_KEYS = {
-    "title": (str, True, _text(200)),
-    "summary": (str, True, _text(500)),
+    "title": (str, True, _text(TITLE_MAX)),
+    "summary": (str, True, _text(SUMMARY_MAX, multiline=True)),
     "estimated_minutes": (int, True, _int_range(1, 600)),
     "pass_mark": (int, False, _int_range(0, 100)),
     "max_attempts": (int, False, _int_range(0, 100)),
@@ -130,20 +130,12 @@ COURSE_KEYS = {
     "release": (dict, False, None),
 }
 RELEASE_KEYS = {
-    "notes": (str, False, _text(2000, required=False)),
+    "notes": (str, False, _text(RELEASE_NOTES_MAX, required=False, multiline=True)),
     "material": (bool, False, None),
 }
 MODULE_KEYS = {"min_minutes": (int, False, _int_range(0, 120))}
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
               dict: "a table"}
-
-
-def _unsafe_characters(value: str) -> str | None:
-    if INVISIBLE.search(value):
-        return "contains invisible or text-direction control characters"
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
-        return "contains control characters"
-    return None
 
 
 def load_tree(path: Path) -> LoadedTree:

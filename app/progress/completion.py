@@ -5,14 +5,12 @@ Callers own the transaction.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from sqlalchemy import CursorResult, false, func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.service import issue_certificate
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.models import Completion, Enrollment, Module, ModuleProgress, QuizAttempt, User
 
 
@@ -46,13 +44,13 @@ def complete_course(session: Session, user: User, enrollment: Enrollment,
     now = utcnow()
     # The conditional UPDATE is the guard: of two requests completing at once, one changes the
     # row and records the completion, the other changes nothing.
-    claimed = cast("CursorResult[Any]", session.execute(
+    claimed = rowcount(session.execute(
         update(Enrollment)
         .where(Enrollment.id == enrollment.id, Enrollment.cycle == enrollment.cycle,
                Enrollment.completed_at.is_(None))
         .values(completed_at=now)
         .execution_options(synchronize_session=False)
-    )).rowcount
+    ))
     if claimed != 1:
         return None
     session.refresh(enrollment)

@@ -11,15 +11,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.content.quiz import Quiz
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import DomainError, NotFound
 from app.models import AttemptStatus, Course, CourseVersion, Enrollment, QuizAttempt, User
 from app.progress.completion import all_modules_read, complete_course
@@ -233,14 +232,14 @@ def submit_attempt(session: Session, attempt: QuizAttempt,
         raise Incomplete(gaps)
     result: Grade = grade(quiz, plan, merged)
     passed = result.passed(pass_mark(version, quiz))
-    claimed = cast("CursorResult[Any]", session.execute(
+    claimed = rowcount(session.execute(
         update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
         .values(status=AttemptStatus.SUBMITTED, submitted_at=utcnow(),
                 answers={k: list(v) for k, v in merged.items()}, percent=result.percent,
                 passed=passed, result=result.to_dict())
         .execution_options(synchronize_session=False)
-    )).rowcount
+    ))
     session.refresh(attempt)
     if claimed != 1:
         return attempt  # graded by a concurrent submission: show that result

@@ -83,7 +83,8 @@ def test_a_single_course_folder_can_be_checked(tmp_path):
         (GOOD_TOML.replace('"Handling call data"', '"  "'),
          "call-data/course.toml:1: title must not be empty"),
         (GOOD_TOML.replace('"Handling call data"', '"Call \u202edata"'),
-         "call-data/course.toml:1: title contains invisible or text-direction control"),
+         "call-data/course.toml:1: title contains a control, invisible or text-direction "
+         "character (U+202E)"),
         (GOOD_TOML.replace('"Handling call data"', '"' + "x" * 201 + '"'),
          "call-data/course.toml:1: title is 201 characters long; at most 200"),
         (GOOD_TOML.replace("material = true", "material = 'yes'"),
