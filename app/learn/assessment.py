@@ -94,5 +94,6 @@ def _render_result(attempt):
         completed=standing.completed,
         attempts_left=standing.attempts_left,
         can_retake=standing.may_retake(attempt),
+        earlier_cycle=attempt.cycle != standing.cycle,
         contact=current_app.config["SUPPORT_CONTACT"],
     )

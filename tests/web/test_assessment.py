@@ -139,6 +139,8 @@ def test_an_attempt_from_an_earlier_cycle_offers_no_retake(client, learner, db):
     page = client.get(failed).get_data(as_text=True)
     assert "Attempt 1: not passed" in page
     assert "Take the assessment again" not in page
+    assert "no attempts left" not in page  # the learner has 2 in the new round
+    assert "belongs to an earlier round of this training" in page
     assert "Correct answer" in page  # no retake from here, so the right answers are shown
 
 
