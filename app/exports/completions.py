@@ -3,7 +3,7 @@ transaction.
 
 Every row comes from one Core statement run with ``yield_per`` (a server-side cursor on
 PostgreSQL), so memory stays flat and the number of queries does not grow with the rows.
-Statuses come from ``app.people.status.course_status`` at a ``now`` the caller passes, so the
+Statuses come from ``app.training.status.course_status`` at a ``now`` the caller passes, so the
 rows, their count and the audit event all describe the same moment, by the same rule as pages.
 """
 
@@ -33,7 +33,7 @@ from app.models import (
     QuizAttempt,
     User,
 )
-from app.people.status import Status, StatusFacts, course_status
+from app.training.status import Status, StatusFacts, course_status
 
 COLUMNS: Final = (
     "employee_id", "name", "email", "department", "manager", "course", "course_version",
@@ -277,7 +277,7 @@ def _completion_stream(bind: Bind, statement: Select[Any], wanted: str | None,
         for (employee_id, name, email, department, manager, course, version_number,
              content_hash, assigned_at, due_at, started_at, completed_at, score, attempts,
              code, expires_at) in result:
-            # The one status rule of app/people/status, as pages and reminders use it.
+            # The one status rule of app/training/status, as pages and reminders use it.
             facts = StatusFacts(assigned_at=assigned_at, due_at=due_at, started_at=started_at,
                                 completed_at=completed_at, expires_at=expires_at)
             status = course_status(facts, now).value

@@ -14,8 +14,8 @@ from app.errors import DomainError, NotFound
 from app.hr.forms import AssignmentForm
 from app.hr.views import bp
 from app.models import Assignment, Course, CourseVersion, User
-from app.people.assignments import assign, require_retraining
 from app.people.directory_queries import list_courses, list_departments
+from app.training.assignments import assign, require_retraining
 
 
 def _form() -> AssignmentForm:

@@ -14,7 +14,6 @@ from app.errors import DomainError, NotFound
 from app.hr.forms import EmployeeForm, ImportForm
 from app.hr.views import bp
 from app.models import User
-from app.people.assignments import apply_assignments_to
 from app.people.directory import (
     PlanChanged,
     apply_import,
@@ -25,6 +24,7 @@ from app.people.directory import (
     read_employee_csv,
     update_employee,
 )
+from app.training.assignments import apply_assignments_to
 
 PAGE = 100
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.errors import DomainError
-from app.people.assignments import SORTS
-from app.people.status import Status
+from app.training.assignments import SORTS
+from app.training.status import Status
 
 PAGE_SIZE = 50
 

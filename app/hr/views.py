@@ -13,12 +13,12 @@ from app.errors import NotFound
 from app.hr.filters import PAGE_SIZE, MatrixQuery
 from app.hr.forms import RevokeForm
 from app.models import Certificate, Role, User
-from app.people.assignments import status_rows, summary
 from app.people.directory_queries import list_courses, list_departments, list_managers
-from app.people.reports import completions_by_week
-from app.people.status import Status
 from app.quizzes.attempts import list_submitted_attempts
 from app.security import restrict_to
+from app.training.assignments import status_rows, summary
+from app.training.reports import completions_by_week
+from app.training.status import Status
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 restrict_to(bp, Role.HR)

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from app.db import get_session, utcnow
 from app.errors import DomainError, NotFound
 from app.models import Asset, Role
-from app.people.assignments import start_renewal, status_rows
 from app.progress.reading import (
     TooEarly,
     current_version,
@@ -24,6 +23,7 @@ from app.progress.reading import (
 )
 from app.quizzes.attempts import assessment_status
 from app.security import restrict_to
+from app.training.assignments import start_renewal, status_rows
 
 bp = Blueprint("learn", __name__)
 restrict_to(bp, Role.LEARNER)

@@ -19,8 +19,8 @@ from app.models import (
     Enrollment,
     User,
 )
-from app.people import assignments as service
-from app.people.assignments import (
+from app.training import assignments as service
+from app.training.assignments import (
     apply_assignments_to,
     assign,
     end_of_day,
@@ -29,7 +29,7 @@ from app.people.assignments import (
     status_rows,
     summary,
 )
-from app.people.status import Status
+from app.training.status import Status
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 FLAGSHIP = "ai-in-the-contact-center"

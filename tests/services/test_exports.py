@@ -43,9 +43,9 @@ from app.models import (
     Role,
     User,
 )
-from app.people.status import Status, StatusFacts, course_status
 from app.quizzes.attempts import quiz_of
 from app.quizzes.grading import grade, plan_attempt
+from app.training.status import Status, StatusFacts, course_status
 
 NOW = datetime(2026, 12, 1, 9, 15, tzinfo=UTC)
 CONTACT = "ai-in-the-contact-center"

@@ -187,7 +187,7 @@ def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(client, d
                                                                         monkeypatch):
     from datetime import timedelta
 
-    import app.people.assignments as assignments
+    import app.training.assignments as assignments
 
     later = utcnow() + timedelta(days=365 - 7)  # a week before the certificate expires
     monkeypatch.setattr(assignments, "utcnow", lambda: later)

@@ -40,7 +40,7 @@ from app.models import (
     Enrollment,
     User,
 )
-from app.people.status import (
+from app.training.status import (
     DUE_SOON_DAYS,
     Status,
     StatusFacts,

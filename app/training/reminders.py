@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Reminder, User
-from app.people.assignments import CHUNK, StatusRow, status_rows
-from app.people.status import DUE_SOON_DAYS, Status
+from app.training.assignments import CHUNK, StatusRow, status_rows
+from app.training.status import DUE_SOON_DAYS, Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 MAX_NAME = 100
