@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from app.models import CourseVersion
 
 
-def newest_versions_query(course_ids: Collection[int] | None = None
-                          ) -> Select[tuple[CourseVersion]]:
+def newest_versions_query(course_ids: Collection[int] | None = None) -> Select[CourseVersion]:
     """The newest version of each course (of ``course_ids`` only, if given), as a SELECT.
 
     Usable as it is, or as a subquery to join (``.subquery()``, one row per course).

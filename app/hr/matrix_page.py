@@ -57,7 +57,8 @@ class MatrixQuery:
 def matrix_url(**filters: Any) -> str:
     """The matrix listing the records of ``RecordFilter(**filters)``, for links from pages
     (``hr_matrix_url(status="overdue")`` in templates) and redirects."""
-    return url_for("hr.matrix", **RecordFilter(**filters).args())
+    args: dict[str, Any] = RecordFilter(**filters).args()
+    return url_for("hr.matrix", **args)
 
 
 @bp.get("/status")

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.dates import start_of_day
 from app.errors import DomainError
@@ -117,7 +118,7 @@ class RecordFilter:
             out[f.name] = value
         return out
 
-    def criteria(self, person: Any, course_id: ColumnElement[Any],
+    def criteria(self, person: Any, course_id: ColumnElement[Any] | InstrumentedAttribute[Any],
                  completed_at: ColumnElement[Any] | None = None) -> list[ColumnElement[bool]]:
         """The filter as SQL over a users table (or alias) ``person``, the column holding the
         course's id and, if given, the column holding the completion moment.

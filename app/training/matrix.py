@@ -146,7 +146,7 @@ def status_rows(
         done_on = version_id
         if completed_at is not None and enrollment_id in completions:
             completed_at, done_on = completions[enrollment_id]
-        version = by_id.get(version_id) or newest.get(enrolled_on)
+        version = by_id[version_id] if version_id in by_id else newest.get(enrolled_on)
         if version is None:
             continue  # a course with no published version has nothing to show
         if not record_filter.completed_within(completed_at):
