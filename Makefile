@@ -1,4 +1,5 @@
-# Candor. `make run` serves the app with demo data on SQLite; `make test` runs the suite.
+# Candor. `make run` serves the app with demo data on SQLite; `make test` runs the suite;
+# `make check` runs lint, format, type and security checks, then the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint system-check clean
+.PHONY: run test check lint format types security bench system-check clean
 
 system-check:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
@@ -45,16 +46,33 @@ node_modules/.installed: package.json
 	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not found: browser tests will skip (apt-get install npm chromium to run them)."; fi
 
+# Extra pytest arguments pass through: make test ARGS="-k quiz -x"
 test: $(STAMP) node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(ARGS)
+
+check: lint types security test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/certificate_pdf.py
 	$(BIN)/python benchmarks/exports.py
 
+PY_SOURCES := app tests benchmarks migrations app.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check app tests benchmarks migrations
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(PY_SOURCES)
+	$(BIN)/ruff format $(PY_SOURCES)
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+# bandit at medium severity and up (SECURITY.md); ruff's S rules also run with the lint.
+security: $(STAMP)
+	$(BIN)/bandit --quiet --recursive app --severity-level medium
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

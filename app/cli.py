@@ -91,7 +91,6 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
 def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
     """Import employees from CSV: shows what would change; --apply does it in one transaction."""
     from app.people.directory import MAX_FILE_BYTES, apply_import, plan_import, read_employee_csv
-    from app.training.assignments import apply_assignments_to
 
     db = get_session()
     with source.open("rb") as stream:
@@ -116,8 +115,7 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
         click.echo("Dry run: nothing was written. Run again with --apply to apply it.")
         return
     try:
-        result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"],
-                              on_person=lambda user: apply_assignments_to(db, user))
+        result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"])
         db.commit()
     except DomainError as error:
         db.rollback()

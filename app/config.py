@@ -1,7 +1,7 @@
 """Configuration: every key with its default, then ``CANDOR_*`` environment variables.
 
 ``CANDOR_SECRET_KEY=...`` sets ``SECRET_KEY``; values are parsed as JSON where they can be
-(``CANDOR_SESSION_HOURS=4`` is the integer 4). An unknown ``CANDOR_`` variable stops the app,
+(``CANDOR_SESSION_IDLE_HOURS=4`` is the integer 4). An unknown ``CANDOR_`` variable stops the app,
 so a typo never silently falls back to a default.
 """
 

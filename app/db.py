@@ -7,11 +7,11 @@ commit. The session is closed at teardown, which rolls back whatever was not com
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DDL, JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -143,6 +143,11 @@ def get_or_404(session: Session, model: type[T], ident: object,
     if row is None:
         raise NotFound(message)
     return row
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (its result is a cursor result; typing forgets)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def get_engine() -> Engine:

@@ -29,10 +29,6 @@ class NotFound(DomainError):
         super().__init__(message)
 
 
-class Forbidden(DomainError):
-    status = 403
-
-
 def register_handlers(app) -> None:
     """Render refusals as pages with their status; hide internal errors behind a reference."""
     import secrets
@@ -65,8 +61,8 @@ def register_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return page(_TITLES.get(error.code, error.name), error.description or "",
-                    error.code or 500)
+        status = error.code or 500
+        return page(_TITLES.get(status, error.name), error.description or "", status)
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception):

@@ -104,7 +104,10 @@ _SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion")
 
 @lru_cache(maxsize=8192)
 def _email_reason(value: str) -> str | None:
-    if (len(value.partition("@")[0]) <= EMAIL_LOCAL_MAX and _PLAIN_EMAIL.fullmatch(value)
+    if len(value.partition("@")[0]) > EMAIL_LOCAL_MAX:
+        # RFC 5321's limit, which email-validator no longer enforces by default.
+        return f"the part before the @-sign is longer than {EMAIL_LOCAL_MAX} characters"
+    if (_PLAIN_EMAIL.fullmatch(value)
             and "--" not in value.partition("@")[2]
             and value.rpartition(".")[2] not in _SPECIAL_USE_DOMAINS):
         return None

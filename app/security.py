@@ -26,7 +26,6 @@ from werkzeug.routing import RequestRedirect
 
 from app.db import get_session
 from app.models import Role, User
-from app.models.user import new_session_generation
 
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -72,8 +71,8 @@ def policy_for(app: Flask, endpoint: str) -> Policy | None:
     if endpoint == "static":
         return PUBLIC
     view = app.view_functions.get(endpoint)
-    if view is not None and getattr(view, "_candor_policy", None) is not None:
-        return view._candor_policy
+    if (declared := getattr(view, "_candor_policy", None)) is not None:
+        return declared
     blueprint = endpoint.rpartition(".")[0]
     return _blueprint_policies.get(blueprint)
 
@@ -103,11 +102,6 @@ def _load_user(token: str) -> User | None:
     if time.time() - started > current_app.config["SESSION_MAX_HOURS"] * 3600:
         return None
     return user
-
-
-def end_all_sessions(user: User) -> None:
-    """Make every existing session of ``user`` invalid (the caller commits)."""
-    user.session_generation = new_session_generation()
 
 
 def sign_out_here() -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.db import get_session
 from app.models import Role, User
-from app.people.accounts import deactivate_user, reactivate_user
+from app.people.accounts import deactivate_account, reactivate_account
 from app.security import restrict_to
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -23,7 +23,7 @@ def users():
 
 @bp.post("/users/<int:user_id>/deactivate")
 def deactivate(user_id: int):
-    user = deactivate_user(get_session(), current_user, user_id)
+    user = deactivate_account(get_session(), current_user, user_id)
     get_session().commit()
     flash(f"{user.name} is deactivated: they cannot sign in, and their records stay.", "info")
     return redirect(url_for("admin.users"), code=303)
@@ -31,7 +31,7 @@ def deactivate(user_id: int):
 
 @bp.post("/users/<int:user_id>/reactivate")
 def reactivate(user_id: int):
-    user = reactivate_user(get_session(), current_user, user_id)
+    user = reactivate_account(get_session(), current_user, user_id)
     get_session().commit()
     flash(f"{user.name} can sign in again.", "info")
     return redirect(url_for("admin.users"), code=303)

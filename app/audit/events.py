@@ -6,9 +6,20 @@ of personal data, and it must never hold a password or a token.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, User
+
+
+class Subject(Protocol):
+    """Any row an event can be about: its table and id are recorded, nothing else."""
+
+    __tablename__: str
+
+    @property
+    def id(self) -> int: ...
 
 
 def record(
@@ -16,7 +27,7 @@ def record(
     action: str,
     *,
     actor: User | None = None,
-    subject: object | None = None,
+    subject: Subject | None = None,
     **details,
 ) -> AuditEvent:
     """Append an event: who did ``action`` to which subject, with the given details."""

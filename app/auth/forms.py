@@ -6,11 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from app.fields import EMAIL_MAX
 from app.models.user import PASSWORD_MAX, PASSWORD_MIN
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=254)])
+    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     next = HiddenField()  # hidden; checked by safe_next, never trusted
 

@@ -47,9 +47,8 @@ def check_pdf(pdf: bytes, verifier: Verifier,
     if document is None:
         return Verdict(False, "forged", "The PDF carries no signed certificate data.")
     verdict = verify_document(document, verifier)
-    if not verdict.ok:
+    if not verdict.ok or (facts := verdict.facts) is None:
         return verdict
-    facts = verdict.facts
     text = printed_text(pdf)
     if _compact(facts.code) not in text or _compact(facts.holder_name) not in text:
         return Verdict(False, "altered", "The printed certificate does not match its signed "

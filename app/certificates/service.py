@@ -59,8 +59,8 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
     from app.certificates.pdf import render_certificate  # WeasyPrint loads only when needed
 
     issuer = issuer_of(session)
-    holder = session.get(User, completion.user_id)
-    version = session.get(CourseVersion, completion.version_id)
+    holder = session.get_one(User, completion.user_id)
+    version = session.get_one(CourseVersion, completion.version_id)
     now = utcnow()
     expires = expiry_of(completion.completed_at, version.recertify_months)
     for _ in range(5):

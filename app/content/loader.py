@@ -8,13 +8,21 @@ File sizes are capped before anything is parsed.
 from __future__ import annotations
 
 import re
-import tomllib
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.content.frontmatter import (
+    FIRST_SETTING_LINE,
+    key_line,
+    parse_toml,
+    report_unknown_keys,
+    split_front_matter,
+)
 from app.content.markdown import ASSET_NAME, MODULE_LINK
 from app.content.problems import Problem
+from app.content.quiz import Quiz, parse_quiz
+from app.fields import RELEASE_NOTES_MAX, SUMMARY_MAX, TITLE_MAX, find_unsafe
 
 SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
 MODULE_FILE = re.compile(r"^(\d{2})-([a-z0-9-]{1,60})\.md$")
@@ -23,7 +31,6 @@ OBLIGATION = re.compile(r"^[a-z0-9-]{1,64}$")
 MAX_TOML_BYTES = 64 * 1024
 MAX_MARKDOWN_BYTES = 256 * 1024
 MAX_ASSET_BYTES = 2 * 1024 * 1024
-MAX_MODULES = 99
 # python-markdown slows down quadratically on "[" characters it cannot pair up, so a file may
 # hold only so many (real links and task boxes are far fewer).
 MAX_BRACKETS_PER_BLOCK = 200
@@ -31,8 +38,6 @@ MAX_BRACKETS_PER_FILE = 3000
 
 IGNORED_FILES = {"README.md"}
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
-# Unicode controls that reorder or hide text (bidi overrides, isolates, zero-width marks).
-INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class CourseSource:
     modules: tuple[ModuleSource, ...]
     assets: tuple[AssetSource, ...] = ()
     quiz_source: str | None = None
-    quiz: object | None = None  # app.content.quiz.Quiz
+    quiz: Quiz | None = None
 
 
 @dataclass
@@ -93,13 +98,15 @@ def _int_range(low: int, high: int):
     return check
 
 
-def _text(limit: int, *, required: bool = True):
+def _text(limit: int, *, required: bool = True, multiline: bool = False):
     def check(value: str) -> str | None:
         if required and not value.strip():
             return "must not be empty"
         if len(value) > limit:
             return f"is {len(value)} characters long; at most {limit} are allowed"
-        return _unsafe_characters(value)
+        if (found := find_unsafe(value, multiline=multiline)) is not None:
+            return f"contains a control, invisible or text-direction character (U+{ord(found):04X})"
+        return None
 
     return check
 
@@ -113,8 +120,8 @@ def _obligations(value: list) -> str | None:
 
 
 COURSE_KEYS = {
-    "title": (str, True, _text(200)),
-    "summary": (str, True, _text(500)),
+    "title": (str, True, _text(TITLE_MAX)),
+    "summary": (str, True, _text(SUMMARY_MAX, multiline=True)),
     "estimated_minutes": (int, True, _int_range(1, 600)),
     "pass_mark": (int, False, _int_range(0, 100)),
     "max_attempts": (int, False, _int_range(0, 100)),
@@ -123,20 +130,12 @@ COURSE_KEYS = {
     "release": (dict, False, None),
 }
 RELEASE_KEYS = {
-    "notes": (str, False, _text(2000, required=False)),
+    "notes": (str, False, _text(RELEASE_NOTES_MAX, required=False, multiline=True)),
     "material": (bool, False, None),
 }
 MODULE_KEYS = {"min_minutes": (int, False, _int_range(0, 120))}
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
               dict: "a table"}
-
-
-def _unsafe_characters(value: str) -> str | None:
-    if INVISIBLE.search(value):
-        return "contains invisible or text-direction control characters"
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
-        return "contains control characters"
-    return None
 
 
 def load_tree(path: Path) -> LoadedTree:
@@ -230,14 +229,15 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
         found.append(Problem(_rel(folder, root), 0, "a course needs at least one module "
                                                     "(a file such as 01-introduction.md)"))
 
-    quiz_text = quiz = None
+    quiz_text: str | None = None
+    quiz: Quiz | None = None
     if quiz_path is not None:
         quiz_text = _read_text(quiz_path, root, MAX_MARKDOWN_BYTES, found)
         if quiz_text is not None:
             quiz = _load_quiz(quiz_text, _rel(quiz_path, root), assets, module_stems, found)
 
     problems.extend(found)
-    if found or meta is None:
+    if found or meta is None or meta_text is None:
         return None
     return CourseSource(
         slug=slug,
@@ -250,9 +250,8 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
     )
 
 
-def _load_quiz(text, rel, assets, module_stems, found):
-    from app.content.quiz import parse_quiz
-
+def _load_quiz(text: str, rel: str, assets: dict[str, AssetSource], module_stems: set[str],
+               found: list[Problem]) -> Quiz | None:
     _check_references(text, rel, 0, assets, module_stems, found)
     quiz, quiz_problems = parse_quiz(text, rel)
     found.extend(quiz_problems)
@@ -277,50 +276,19 @@ def _read_text(path: Path, root: Path, limit: int, found: list[Problem]) -> str 
     return text.rstrip("\n") + "\n"
 
 
-def _parse_toml(text: str, rel: str, line_offset: int, found: list[Problem]) -> dict | None:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        match = re.search(r"\(at line (\d+), column \d+\)$", message)
-        line = int(match.group(1)) if match else 1
-        message = message[: match.start()].strip() if match else message
-        found.append(Problem(rel, line + line_offset, f"invalid TOML: {message}"))
-        return None
-
-
-def _key_line(text: str, key: str, line_offset: int = 0, table: str | None = None) -> int:
-    """The line on which ``key`` is set (in ``[table]`` if given), for messages."""
-    in_table = table is None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_table = table is not None and stripped.strip("[] ") == table
-            if table is None:
-                break
-            continue
-        if in_table and re.match(rf"{re.escape(key)}\s*=", stripped):
-            return number + line_offset
-    return line_offset + 1 if table is None else _key_line(text, f"[{table}]", line_offset)
-
-
-def _check_keys(data: dict, spec: dict, text: str, rel: str, found: list[Problem], *,
-                line_offset: int = 0, table: str | None = None) -> dict:
+def _check_keys(data: dict, spec: dict, lines: Sequence[str], rel: str, found: list[Problem], *,
+                first_line: int = 1, table: str | None = None) -> dict:
     """Check ``data`` against ``spec``; return the valid values."""
     valid = {}
     where = f"[{table}] " if table else ""
-    for key in data:
-        if key not in spec:
-            known = ", ".join(sorted(spec))
-            found.append(Problem(rel, _key_line(text, key, line_offset, table),
-                                 f"unknown key {where}{key!r} (known keys: {known})"))
+    report_unknown_keys(data, spec, lines, rel, found, first_line=first_line, table=table)
     for key, (kind, required, check) in spec.items():
+        line = key_line(lines, key, first_line=first_line, table=table)
         if key not in data:
             if required:
-                found.append(Problem(rel, line_offset + 1, f"missing required key {key!r}"))
+                found.append(Problem(rel, line, f"missing required key {key!r}"))
             continue
         value = data[key]
-        line = _key_line(text, key, line_offset, table)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             found.append(Problem(rel, line, f"{where}{key} must be {TYPE_NAMES[kind]}"))
             continue
@@ -332,13 +300,14 @@ def _check_keys(data: dict, spec: dict, text: str, rel: str, found: list[Problem
 
 
 def _parse_meta(text: str, rel: str, found: list[Problem]) -> CourseMeta | None:
-    data = _parse_toml(text, rel, 0, found)
+    data = parse_toml(text, rel, found)
     if data is None:
         return None
     before = len(found)
-    values = _check_keys(data, COURSE_KEYS, text, rel, found)
+    lines = text.split("\n")
+    values = _check_keys(data, COURSE_KEYS, lines, rel, found)
     release = values.pop("release", {})
-    release = _check_keys(release, RELEASE_KEYS, text, rel, found, table="release")
+    release = _check_keys(release, RELEASE_KEYS, lines, rel, found, table="release")
     if len(found) > before:
         return None
     return CourseMeta(
@@ -349,29 +318,21 @@ def _parse_meta(text: str, rel: str, found: list[Problem]) -> CourseMeta | None:
     )
 
 
-def split_front_matter(text: str, rel: str, found: list[Problem]) -> tuple[dict, str, int]:
-    """Split ``+++`` TOML front matter off ``text``: (data, rest, lines taken by front matter)."""
-    if not text.startswith("+++\n"):
-        return {}, text, 0
-    lines = text.split("\n")
-    try:
-        end = lines.index("+++", 1)
-    except ValueError:
-        found.append(Problem(rel, 1, "front matter opened with +++ is never closed"))
-        return {}, text, 0
-    data = _parse_toml("\n".join(lines[1:end]), rel, 1, found)
-    return data or {}, "\n".join(lines[end + 1:]), end + 1
-
-
 def _load_module(path, number, root, assets, module_stems, found) -> ModuleSource | None:
     rel = _rel(path, root)
     text = _read_text(path, root, MAX_MARKDOWN_BYTES, found)
     if text is None:
         return None
     before = len(found)
-    front, rest, offset = split_front_matter(text, rel, found)
-    settings = _check_keys(front, MODULE_KEYS, text, rel, found, line_offset=0)
-    body_lines = rest.split("\n")
+    lines = text.split("\n")
+    front = split_front_matter(lines, rel, found)
+    if front is None:
+        return None  # never closed: the whole file would be read as settings
+    settings = _check_keys(front.data, MODULE_KEYS, front.lines, rel, found,
+                           first_line=FIRST_SETTING_LINE)
+    offset = front.body_start
+    body_lines = lines[offset:]
+    rest = "\n".join(body_lines)
     first = next((i for i, line in enumerate(body_lines) if line.strip()), None)
     title = ""
     if first is None:
@@ -384,7 +345,7 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         if error := _text(200)(title):
             found.append(Problem(rel, offset + first + 1, f"title {error}"))
     _check_references(rest, rel, offset, assets, module_stems, found)
-    if len(found) > before:
+    if len(found) > before or first is None:
         return None
     body = "\n".join(body_lines[first + 1:]).strip("\n") + "\n"
     return ModuleSource(

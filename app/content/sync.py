@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
@@ -19,11 +19,14 @@ from app.content.hashing import content_hash
 from app.content.loader import CourseSource, LoadedTree
 from app.content.markdown import render_markdown
 from app.content.problems import ContentError
+from app.content.versions import newest_version, newest_version_by_slug
 from app.models import Asset, Course, CourseVersion, Module, User
 
 
 @dataclass
 class SyncReport:
+    """What a sync did, a line per course, and the versions it published."""
+
     lines: list[str] = field(default_factory=list)
     published: list[CourseVersion] = field(default_factory=list)
 
@@ -37,10 +40,9 @@ def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) 
         raise ContentError(tree.problems)
     report = SyncReport()
     for source in tree.courses:
-        version = _sync_course(session, source, actor)
-        if version is None:
-            latest = find_latest_version(session, source.slug)
-            report.lines.append(f"{source.slug}: unchanged (version {latest.number})")
+        version, published = _sync_course(session, source, actor)
+        if not published:
+            report.lines.append(f"{source.slug}: unchanged (version {version.number})")
             continue
         report.published.append(version)
         kind = "material change: earlier holders must retrain" if version.material else "minor"
@@ -54,39 +56,26 @@ def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) 
     return report
 
 
-def find_latest_version(session: Session, slug: str) -> CourseVersion | None:
-    """The newest published version of the course ``slug``."""
-    return session.scalar(
-        select(CourseVersion)
-        .join(Course)
-        .where(Course.slug == slug)
-        .order_by(CourseVersion.number.desc())
-        .limit(1)
-    )
+# The older name, kept for callers outside this package.
+find_latest_version = newest_version_by_slug
 
 
-def _sync_course(session: Session, source: CourseSource, actor: User | None):
+def _sync_course(session: Session, source: CourseSource,
+                 actor: User | None) -> tuple[CourseVersion, bool]:
+    """The course's newest version, and whether it was published just now."""
     digest = content_hash(source)
     course = session.scalar(select(Course).where(Course.slug == source.slug))
     if course is None:
         course = Course(slug=source.slug)
         session.add(course)
         session.flush()
-    latest_number = session.scalar(
-        select(func.max(CourseVersion.number)).where(CourseVersion.course_id == course.id)
-    )
-    if latest_number is not None:
-        latest_hash = session.scalar(
-            select(CourseVersion.content_hash).where(
-                CourseVersion.course_id == course.id, CourseVersion.number == latest_number
-            )
-        )
-        if latest_hash == digest:
-            return None
+    latest = newest_version(session, course.id)
+    if latest is not None and latest.content_hash == digest:
+        return latest, False
     meta = source.meta
     version = CourseVersion(
         course=course,
-        number=(latest_number or 0) + 1,
+        number=(latest.number if latest is not None else 0) + 1,
         content_hash=digest,
         title=meta.title,
         summary=meta.summary,
@@ -122,7 +111,7 @@ def _sync_course(session: Session, source: CourseSource, actor: User | None):
     record(session, "course.version_published", actor=actor, subject=version,
            slug=source.slug, number=version.number, content_hash=digest,
            material=version.material)
-    return version
+    return version, True
 
 
 def _sha256(data: bytes) -> str:

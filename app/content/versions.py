@@ -1,41 +1,57 @@
-"""Which published version of a course is the newest. Read-only.
+"""Published course versions: which one is the newest, and what a version holds.
 
-Versions are numbered 1, 2, ... per course and never change once published, so "the newest"
-is the one with the highest number. Every page, export and service that needs a course's
-current title or the version a newcomer starts on asks here, in SQL or in one batch.
+The newest version of a course is the one with the highest number (numbers only grow; a
+version is never changed or deleted). Read-only queries: nothing here writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.models import CourseVersion
+from app.errors import NotFound
+from app.models import Asset, Course, CourseVersion
 
 
-def newest_versions_query(course_ids: Collection[int] | None = None) -> Select[CourseVersion]:
-    """The newest version of each course (of ``course_ids`` only, if given), as a SELECT.
-
-    Usable as it is, or as a subquery to join (``.subquery()``, one row per course).
-    """
-    numbers = select(CourseVersion.course_id, func.max(CourseVersion.number).label("number"))
-    if course_ids is not None:
-        numbers = numbers.where(CourseVersion.course_id.in_(course_ids))
-    newest = numbers.group_by(CourseVersion.course_id).subquery("newest_number")
-    return select(CourseVersion).join(newest, (CourseVersion.course_id == newest.c.course_id)
-                                      & (CourseVersion.number == newest.c.number))
+def newest_version(session: Session, course_id: int) -> CourseVersion | None:
+    """The course's newest published version, or None if it has none."""
+    return session.scalar(
+        select(CourseVersion).where(CourseVersion.course_id == course_id)
+        .order_by(CourseVersion.number.desc()).limit(1)
+    )
 
 
-def newest_versions(session: Session, course_ids: Collection[int] | None = None
-                    ) -> dict[int, CourseVersion]:
-    """The newest version of each course (of ``course_ids``, if given), by course id; one
-    query. A course with no published version is absent."""
-    return {v.course_id: v for v in session.scalars(newest_versions_query(course_ids))}
+def newest_version_by_slug(session: Session, slug: str) -> CourseVersion | None:
+    """The newest published version of the course ``slug``, or None."""
+    return session.scalar(
+        select(CourseVersion).join(Course).where(Course.slug == slug)
+        .order_by(CourseVersion.number.desc()).limit(1)
+    )
 
 
-def list_versions(session: Session) -> list[CourseVersion]:
-    """Every published version, by course, newest first within each course."""
-    return list(session.scalars(select(CourseVersion).order_by(CourseVersion.course_id,
-                                                                CourseVersion.number.desc())))
+def newest_numbers() -> Select[int, int]:
+    """``(course_id, number)`` of every course's newest version, to join as a subquery."""
+    return (
+        select(CourseVersion.course_id, func.max(CourseVersion.number).label("number"))
+        .group_by(CourseVersion.course_id)
+    )
+
+
+def newest_versions() -> Select[CourseVersion]:
+    """The newest version of every course: the batch form of ``newest_version``."""
+    newest = newest_numbers().subquery("newest")
+    return select(CourseVersion).join(
+        newest,
+        (CourseVersion.course_id == newest.c.course_id) & (CourseVersion.number == newest.c.number),
+    )
+
+
+def find_asset(session: Session, slug: str, number: int, name: str) -> Asset:
+    """The image ``name`` of version ``number`` of the course ``slug``; NotFound otherwise."""
+    asset = session.scalar(
+        select(Asset).join(CourseVersion).join(Course)
+        .where(Course.slug == slug, CourseVersion.number == number, Asset.name == name)
+    )
+    if asset is None:
+        raise NotFound("There is no such image.")
+    return asset

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.codes import grouped
-from app.content.versions import newest_versions_query
+from app.content.versions import newest_versions
 from app.models import (
     AttemptStatus,
     AuditEvent,
@@ -82,7 +82,7 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
         .group_by(attempt.c.enrollment_id, attempt.c.cycle)
         .subquery("tries")
     )
-    current = newest_versions_query().subquery("current")  # the course's title today
+    current = newest_versions().subquery("current")  # the course's title today
     pinned = version.alias("pinned")  # the version completed, or the one they are on
     certificate = Certificate.__table__.alias("certificate")
 

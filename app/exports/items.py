@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from sqlalchemy import Select, select
 
-from app.content.versions import newest_versions_query
+from app.content.versions import newest_versions
 from app.errors import DomainError
 from app.exports.completions import YIELD_PER, Bind
 from app.models import AttemptStatus, CourseVersion, QuizAttempt, User
@@ -36,7 +36,7 @@ def _item_statement(record_filter: RecordFilter) -> Select[Any]:
     person = User.__table__.alias("person")
     attempt = QuizAttempt.__table__.alias("attempt")
     pinned = CourseVersion.__table__.alias("pinned")  # the version the attempt was on
-    current = newest_versions_query().subquery("current")  # the course's title today
+    current = newest_versions().subquery("current")  # the course's title today
     source = (
         attempt
         .join(person, person.c.id == attempt.c.user_id)

@@ -8,7 +8,6 @@ from datetime import date
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.content.versions import list_versions
 from app.dates import format_date
 from app.db import get_or_404, get_session
 from app.errors import DomainError
@@ -16,7 +15,12 @@ from app.hr.forms import AssignmentForm
 from app.hr.matrix_page import matrix_url
 from app.hr.views import bp
 from app.models import Course, CourseVersion
-from app.people.directory_queries import list_active_people, list_courses, list_departments
+from app.people.directory_queries import (
+    list_active_people,
+    list_courses,
+    list_departments,
+    list_versions,
+)
 from app.training.assignments import assign, list_assignments
 from app.training.renewal import require_retraining
 

@@ -8,31 +8,25 @@ import binascii
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.db import get_session
-from app.errors import DomainError, NotFound
+from app.db import get_or_404, get_session
+from app.errors import DomainError
 from app.hr.forms import EmployeeForm, ImportForm
 from app.hr.views import bp
 from app.models import User
+from app.people.accounts import deactivate_account, reactivate_account
 from app.people.directory import (
-    PlanChanged,
     apply_import,
     create_employee,
-    deactivate_employee,
     plan_import,
-    reactivate_employee,
     read_employee_csv,
+    replan_import,
     update_employee,
 )
 from app.people.directory_queries import search_people
-from app.training.assignments import apply_assignments_to
 
 
 def _base_url() -> str:
     return current_app.config["BASE_URL"]
-
-
-def _on_person(user) -> None:
-    apply_assignments_to(get_session(), user)
 
 
 def _fields(form: EmployeeForm) -> dict:
@@ -59,7 +53,7 @@ def new_employee():
     db = get_session()
     try:
         created = create_employee(db, current_user, **_fields(form),
-                                  invite_base_url=_base_url(), on_person=_on_person)
+                                  invite_base_url=_base_url())
     except DomainError as error:
         form.form_errors.append(error.message)
         return render_template("hr/employee_form.html", form=form, person=None), error.status
@@ -71,9 +65,7 @@ def new_employee():
 @bp.route("/employees/<int:user_id>/edit", methods=["GET", "POST"])
 def edit_employee(user_id: int):
     db = get_session()
-    person = db.get(User, user_id)
-    if person is None:
-        raise NotFound("There is no such person.")
+    person = get_or_404(db, User, user_id, "There is no such person.")
     form = EmployeeForm(obj=None if request.method == "POST" else person,
                         manager_email=person.manager.email if person.manager else "",
                         roles=sorted(r.value for r in person.roles))
@@ -81,7 +73,7 @@ def edit_employee(user_id: int):
         return render_template("hr/employee_form.html", form=form, person=person), \
             400 if request.method == "POST" else 200
     try:
-        update_employee(db, current_user, person.id, **_fields(form), on_person=_on_person)
+        update_employee(db, current_user, person.id, **_fields(form))
     except DomainError as error:
         form.form_errors.append(error.message)
         return render_template("hr/employee_form.html", form=form, person=person), error.status
@@ -92,7 +84,7 @@ def edit_employee(user_id: int):
 
 @bp.post("/employees/<int:user_id>/deactivate")
 def deactivate(user_id: int):
-    user = deactivate_employee(get_session(), current_user, user_id)
+    user = deactivate_account(get_session(), current_user, user_id)
     get_session().commit()
     flash(f"{user.name} is deactivated: they cannot sign in, and their records stay.", "info")
     return redirect(url_for("hr.person", user_id=user.id), code=303)
@@ -100,7 +92,7 @@ def deactivate(user_id: int):
 
 @bp.post("/employees/<int:user_id>/reactivate")
 def reactivate(user_id: int):
-    user = reactivate_employee(get_session(), current_user, user_id)
+    user = reactivate_account(get_session(), current_user, user_id)
     get_session().commit()
     flash(f"{user.name} can sign in again.", "info")
     return redirect(url_for("hr.person", user_id=user.id), code=303)
@@ -131,12 +123,9 @@ def apply_employees():
     except (binascii.Error, ValueError):
         raise DomainError("The checked file did not come back intact; upload it again.") \
             from None
-    plan = plan_import(db, read_employee_csv(data, request.form.get("source", "csv")[:200]),
-                       actor=current_user,
-                       deactivate_missing=request.form.get("deactivate_missing") == "1")
-    if plan.fingerprint != request.form.get("fingerprint"):
-        raise PlanChanged()
-    result = apply_import(db, current_user, plan, invite_base_url=_base_url(),
-                          on_person=_on_person)
+    plan = replan_import(db, data, request.form.get("source", "csv")[:200], actor=current_user,
+                         deactivate_missing=request.form.get("deactivate_missing") == "1",
+                         fingerprint=request.form.get("fingerprint", ""))
+    result = apply_import(db, current_user, plan, invite_base_url=_base_url())
     db.commit()
     return render_template("hr/import_done.html", result=result)

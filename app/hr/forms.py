@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.certificates.service import REVOCATION_REASONS
+from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX, NOTE_MAX
 from app.models import Role
 
 REASON_LABELS = {
@@ -33,15 +34,15 @@ class RevokeForm(FlaskForm):
                          choices=[SelectChoice(k, REASON_LABELS[k]) for k in REVOCATION_REASONS],
                          validators=[DataRequired()])
     note = TextAreaField("Note for the audit trail (not shown publicly)",
-                         validators=[Length(max=1000)])
+                         validators=[Length(max=NOTE_MAX)])
 
 
 class EmployeeForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=254)])
-    employee_id = StringField("Employee id", validators=[Length(max=64)])
-    department = StringField("Department", validators=[Length(max=120)])
-    manager_email = EmailField("Manager's e-mail", validators=[Length(max=254)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=NAME_MAX)])
+    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    employee_id = StringField("Employee id", validators=[Length(max=EMPLOYEE_ID_MAX)])
+    department = StringField("Department", validators=[Length(max=DEPARTMENT_MAX)])
+    manager_email = EmailField("Manager's e-mail", validators=[Length(max=EMAIL_MAX)])
     roles = SelectMultipleField("Roles", choices=[SelectChoice(r.value, r.value.capitalize())
                                                   for r in Role],
                                 default=[Role.LEARNER.value])

@@ -1,5 +1,5 @@
 # The assessment and certificate pages register themselves on the same blueprint.
-from app.learn import assessment, certificates  # noqa: F401
+from app.learn import assessment, certificate_pages  # noqa: F401
 from app.learn.views import bp
 
 __all__ = ["bp"]

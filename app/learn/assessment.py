@@ -8,17 +8,16 @@ from flask_login import current_user
 from app.db import get_session
 from app.learn.views import bp
 from app.models import AttemptStatus
-from app.progress.reading import find_course, find_enrollment
+from app.progress.reading import find_course
 from app.quizzes.attempts import (
     Incomplete,
-    attempt_limit,
-    attempts_used,
+    assessment_status,
     choose,
     find_attempt,
     grade_of,
     pass_mark,
     plan_of,
-    quiz_of,
+    require_quiz,
     start_attempt,
     submit_attempt,
 )
@@ -36,7 +35,7 @@ def start(slug: str):
 
 
 def _render_sheet(attempt, *, answers=None, missing=(), error=None, status=200):
-    quiz = quiz_of(attempt.version)
+    quiz = require_quiz(attempt.version)
     return render_template(
         "learn/attempt.html",
         attempt=attempt,
@@ -61,7 +60,7 @@ def attempt(attempt_id: int):
 def converse(attempt_id: int, conversation_id: str):
     db = get_session()
     attempt = find_attempt(db, current_user, attempt_id)
-    choice = decode_choice(quiz_of(attempt.version), plan_of(attempt), conversation_id,
+    choice = decode_choice(require_quiz(attempt.version), plan_of(attempt), conversation_id,
                            attempt.paths.get(conversation_id, []), request.form.get("choice", ""))
     choose(db, attempt, conversation_id, choice)
     db.commit()
@@ -84,21 +83,17 @@ def submit(attempt_id: int):
 
 
 def _render_result(attempt):
-    db = get_session()
     version = attempt.version
-    quiz = quiz_of(version)
-    enrollment = find_enrollment(db, current_user, version.course)
-    limit = attempt_limit(version, quiz)
-    used = attempts_used(db, enrollment)
+    standing = assessment_status(get_session(), current_user, version)
     return render_template(
         "learn/result.html",
         attempt=attempt,
         version=version,
         result=grade_of(attempt),
-        pass_mark=pass_mark(version, quiz),
-        completed=enrollment.completed_at is not None,
-        attempts_left=None if not limit else max(0, limit - used),
-        can_retake=not attempt.passed and enrollment.completed_at is None
-        and (not limit or used < limit) and enrollment.cycle == attempt.cycle,
+        pass_mark=pass_mark(version, require_quiz(version)),
+        completed=standing.completed,
+        attempts_left=standing.attempts_left,
+        can_retake=standing.may_retake(attempt),
+        earlier_cycle=attempt.cycle != standing.cycle,
         contact=current_app.config["SUPPORT_CONTACT"],
     )

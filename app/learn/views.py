@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import select
 
+from app.content.versions import find_asset
 from app.db import get_session, utcnow
-from app.errors import DomainError, NotFound
-from app.models import Asset, Role
+from app.errors import DomainError
+from app.models import Role
 from app.progress.reading import (
     TooEarly,
     current_version,
@@ -124,15 +124,7 @@ def read(slug: str, number: int, stem: str):
 
 @bp.get("/courses/<slug>/v<int:number>/assets/<name>")
 def asset(slug: str, number: int, name: str):
-    db = get_session()
-    course = find_course(db, slug)
-    found = None
-    version = next((v for v in course.versions if v.number == number), None)
-    if version is not None:
-        found = db.scalar(select(Asset).where(Asset.version_id == version.id,
-                                              Asset.name == name))
-    if found is None:
-        raise NotFound("There is no such image.")
+    found = find_asset(get_session(), slug, number, name)
     response = current_app.response_class(found.data, mimetype=found.media_type)
     # A version never changes, so its images can be cached for good (by this browser only).
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"

@@ -9,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
+from app.fields import DEPARTMENT_MAX
 from app.models.course import Course
 from app.models.user import User, _enum_values
 
@@ -32,7 +33,7 @@ class Assignment(Base):
     audience: Mapped[Audience] = mapped_column(
         Enum(Audience, values_callable=_enum_values, native_enum=False, length=16,
              validate_strings=True))
-    department: Mapped[str | None] = mapped_column(String(120))
+    department: Mapped[str | None] = mapped_column(String(DEPARTMENT_MAX))
     due_on: Mapped[date | None]  # a fixed date, or
     due_days: Mapped[int | None]  # days after each person is assigned
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,13 +8,14 @@ from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
+from app.fields import SLUG_MAX, TITLE_MAX
 
 
 class Course(Base):
     __tablename__ = "courses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     versions: Mapped[list[CourseVersion]] = relationship(
@@ -33,7 +34,7 @@ class CourseVersion(Base):
     number: Mapped[int]
     # SHA-256 over the normalised sources (course.toml, modules, quiz, assets).
     content_hash: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     summary: Mapped[str] = mapped_column(Text)
     estimated_minutes: Mapped[int]
     pass_mark: Mapped[int]
@@ -74,7 +75,7 @@ class Module(Base):
     position: Mapped[int]
     # The file name without ".md", e.g. "01-what-happened"; also the URL segment.
     stem: Mapped[str] = mapped_column(String(80))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     source: Mapped[str] = mapped_column(Text, deferred=True)
     # Rendered and sanitised once, at sync; pages serve it as it is.
     html: Mapped[str] = mapped_column(Text)

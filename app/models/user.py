@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import Base, utcnow
+from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -36,10 +37,10 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    employee_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    department: Mapped[str | None] = mapped_column(String(120), index=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    employee_id: Mapped[str | None] = mapped_column(String(EMPLOYEE_ID_MAX), unique=True)
+    department: Mapped[str | None] = mapped_column(String(DEPARTMENT_MAX), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     locale: Mapped[str] = mapped_column(String(16), default="en")
     password_hash: Mapped[str | None] = mapped_column(String(256))

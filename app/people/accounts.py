@@ -1,4 +1,5 @@
-"""Accounts: creating users, checking passwords, ending sessions. Callers own the transaction."""
+"""Accounts: creating users, checking passwords, signing out, deactivating and reactivating.
+Callers own the transaction."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.audit.events import record
 from app.db import utcnow
 from app.errors import DomainError, NotFound
+from app.fields import clean_name, email_problem, name_problem, normalise_email, sentence
 from app.models import Role, User
 from app.models.user import PASSWORD_MAX, PASSWORD_MIN
-from app.security import end_all_sessions
+from app.people.sessions import end_all_sessions
 
 # Checked against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("candor-timing-equaliser", method="scrypt")
@@ -22,10 +24,6 @@ class InvalidCredentials(DomainError):
 
     def __init__(self) -> None:
         super().__init__("That e-mail and password do not match an active account.")
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def check_password_policy(password: str) -> None:
@@ -43,13 +41,11 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 def create_user(
     session: Session, *, email: str, name: str, roles, password: str | None, actor=None
 ) -> User:
-    """Create an account; refuse a duplicate e-mail or an unacceptable password."""
-    email = normalise_email(email)
-    name = " ".join(name.split())
-    if not email or "@" not in email or len(email) > 254:
-        raise DomainError("Give a valid e-mail address.")
-    if not name or len(name) > 200:
-        raise DomainError("Give a name of 1 to 200 characters.")
+    """Create an account; refuse a duplicate e-mail, an invalid address or name (the same
+    rules as the HR form and the import), or an unacceptable password."""
+    email, name = normalise_email(email), clean_name(name)
+    if (problem := email_problem(email) or name_problem(name)) is not None:
+        raise DomainError(sentence(problem))
     if find_user_by_email(session, email) is not None:
         raise DomainError(f"An account for {email} already exists.", status=409)
     user = User(email=email, name=name)
@@ -94,11 +90,20 @@ def sign_out_everywhere(session: Session, user: User, *, action: str = "user.log
     record(session, action, actor=user, subject=user)
 
 
-def deactivate_user(session: Session, actor: User, user_id: int) -> User:
-    """Deactivate an account: it can no longer sign in, its sessions end, its records stay."""
+def _account_for(session: Session, actor: User, user_id: int, verb: str) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound()
+        raise NotFound("There is no such person.")
+    if Role.ADMIN in user.roles and Role.ADMIN not in actor.roles:
+        raise DomainError(f"Only an administrator can {verb} an administrator's account.",
+                          status=403)
+    return user
+
+
+def deactivate_account(session: Session, actor: User, user_id: int) -> User:
+    """Deactivate an account: it can no longer sign in, its sessions end, its records stay.
+    Nobody deactivates their own account; only an administrator an administrator's."""
+    user = _account_for(session, actor, user_id, "deactivate")
     if user.id == actor.id:
         raise DomainError("You cannot deactivate your own account.", status=409)
     if user.active:
@@ -109,10 +114,9 @@ def deactivate_user(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
-def reactivate_user(session: Session, actor: User, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound()
+def reactivate_account(session: Session, actor: User, user_id: int) -> User:
+    """Let a deactivated account sign in again; only an administrator an administrator's."""
+    user = _account_for(session, actor, user_id, "reactivate")
     if not user.active:
         user.active = True
         user.deactivated_at = None

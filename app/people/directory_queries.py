@@ -45,7 +45,13 @@ def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
 
 def list_courses(session: Session) -> list[CourseVersion]:
     """The newest version of every published course, by title."""
-    return sorted(newest_versions(session).values(), key=lambda v: v.title.casefold())
+    return sorted(session.scalars(newest_versions()), key=lambda v: v.title.casefold())
+
+
+def list_versions(session: Session) -> list[CourseVersion]:
+    """Every published version, by course, newest first within each course."""
+    return list(session.scalars(select(CourseVersion).order_by(CourseVersion.course_id,
+                                                                CourseVersion.number.desc())))
 
 
 def list_departments(session: Session) -> list[str]:

@@ -15,16 +15,17 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import DomainError
 from app.models import Invitation, User
-from app.models.user import new_session_generation
 from app.people.accounts import check_password_policy
+from app.people.sessions import end_all_sessions
 
 VALID_DAYS = 7
 TOKEN_BYTES = 32
@@ -84,7 +85,7 @@ def invitation_url(base_url: str, token: str) -> str:
 
 
 def invitation_values(user_id: int, *, now: datetime, valid_days: int = VALID_DAYS
-                      ) -> tuple[str, dict]:
+                      ) -> tuple[str, dict[str, Any]]:
     """A fresh token and the column values of its invitation (for bulk inserts)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     return token, {"user_id": user_id, "token_hash": token_hash(token), "created_at": now,
@@ -158,13 +159,13 @@ def redeem_invitation(session: Session, token: str, password: str, *,
     check_password_policy(password)  # before the claim, so a refused password keeps the link
     # The conditional UPDATE is the guard: of two redemptions at once, one claims the row and
     # the other changes nothing and is refused.
-    claimed = session.execute(
+    claimed = rowcount(session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.used_at.is_(None),
                Invitation.expires_at > now)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         raise InvitationInvalid()
     session.refresh(invitation)
@@ -172,7 +173,7 @@ def redeem_invitation(session: Session, token: str, password: str, *,
     if user is None:
         raise InvitationInvalid()
     user.set_password(password)
-    user.session_generation = new_session_generation()
+    end_all_sessions(user)
     session.flush()
     record(session, "user.invitation_redeemed", actor=user, subject=user,
            invitation_id=invitation.id)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.service import issue_certificate
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.models import Completion, Enrollment, Module, ModuleProgress, QuizAttempt, User
 
 
@@ -28,13 +28,13 @@ def read_in_cycle(enrollment: Enrollment | None):
 def all_modules_read(session: Session, user: User, version_id: int,
                      enrollment: Enrollment | None) -> bool:
     """True when ``user`` has read every module of the version in the current cycle."""
-    total = session.scalar(select(func.count()).select_from(Module)
-                           .where(Module.version_id == version_id))
-    read = session.scalar(
+    total = session.execute(select(func.count()).select_from(Module)
+                            .where(Module.version_id == version_id)).scalar_one()
+    read = session.execute(
         select(func.count()).select_from(ModuleProgress).join(Module)
         .where(Module.version_id == version_id, ModuleProgress.user_id == user.id,
                read_in_cycle(enrollment))
-    )
+    ).scalar_one()
     return total > 0 and read >= total
 
 
@@ -44,13 +44,13 @@ def complete_course(session: Session, user: User, enrollment: Enrollment,
     now = utcnow()
     # The conditional UPDATE is the guard: of two requests completing at once, one changes the
     # row and records the completion, the other changes nothing.
-    claimed = session.execute(
+    claimed = rowcount(session.execute(
         update(Enrollment)
         .where(Enrollment.id == enrollment.id, Enrollment.cycle == enrollment.cycle,
                Enrollment.completed_at.is_(None))
         .values(completed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         return None
     session.refresh(enrollment)

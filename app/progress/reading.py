@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.content.versions import newest_version, newest_versions
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.models import Course, CourseVersion, Enrollment, Module, ModuleProgress, User
@@ -66,16 +67,8 @@ class CourseCard:
         return self.modules_read * 100 // self.modules_total if self.modules_total else 0
 
 
-def latest_versions_query():
-    newest = (
-        select(CourseVersion.course_id, func.max(CourseVersion.number).label("number"))
-        .group_by(CourseVersion.course_id)
-        .subquery()
-    )
-    return select(CourseVersion).join(
-        newest,
-        (CourseVersion.course_id == newest.c.course_id) & (CourseVersion.number == newest.c.number),
-    )
+# The older name, kept for callers outside this package.
+latest_versions_query = newest_versions
 
 
 def list_course_cards(session: Session, user: User) -> list[CourseCard]:
@@ -84,9 +77,9 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
         e.course_id: e
         for e in session.scalars(select(Enrollment).where(Enrollment.user_id == user.id))
     }
-    versions = {v.course_id: v for v in session.scalars(latest_versions_query())}
+    versions = {v.course_id: v for v in session.scalars(newest_versions())}
     for enrollment in enrollments.values():
-        if enrollment.version_id is not None:
+        if enrollment.version is not None:
             versions[enrollment.course_id] = enrollment.version
     if not versions:
         return []
@@ -103,16 +96,17 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
         .where(Module.version_id.in_(version_ids), ModuleProgress.user_id == user.id,
                ModuleProgress.completed_at.is_not(None))
     ):
-        enrollment = enrollments.get(course_of[version_id])
-        start = enrollment.started_at if enrollment else None
-        if start is not None and completed_at >= start:  # reads of earlier cycles do not count
+        reader = enrollments.get(course_of[version_id])
+        start = reader.started_at if reader else None
+        # reads of earlier cycles do not count
+        if start is not None and completed_at is not None and completed_at >= start:
             read[version_id] = read.get(version_id, 0) + 1
     slugs = dict(session.execute(
         select(Course.id, Course.slug).where(Course.id.in_(list(versions)))
     ).all())
     cards = []
     for course_id, version in versions.items():
-        enrollment = enrollments.get(course_id)
+        taken = enrollments.get(course_id)
         cards.append(CourseCard(
             slug=slugs[course_id],
             title=version.title,
@@ -121,10 +115,10 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
             version_number=version.number,
             modules_total=totals.get(version.id, 0),
             modules_read=read.get(version.id, 0),
-            assigned=enrollment is not None and enrollment.assigned_at is not None,
-            due_at=enrollment.due_at if enrollment else None,
-            started=enrollment is not None and enrollment.version_id is not None,
-            completed_at=enrollment.completed_at if enrollment else None,
+            assigned=taken is not None and taken.assigned_at is not None,
+            due_at=taken.due_at if taken else None,
+            started=taken is not None and taken.version_id is not None,
+            completed_at=taken.completed_at if taken else None,
         ))
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
@@ -132,6 +126,7 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
 
 
 def find_course(session: Session, slug: str) -> Course:
+    """The course ``slug``; NotFound if there is none."""
     course = session.scalar(select(Course).where(Course.slug == slug))
     if course is None:
         raise NotFound("There is no such course.")
@@ -139,6 +134,7 @@ def find_course(session: Session, slug: str) -> Course:
 
 
 def find_enrollment(session: Session, user: User, course: Course) -> Enrollment | None:
+    """The user's enrollment on the course, or None."""
     return session.scalar(
         select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )
@@ -147,12 +143,9 @@ def find_enrollment(session: Session, user: User, course: Course) -> Enrollment 
 def current_version(session: Session, user: User, course: Course) -> CourseVersion:
     """The version ``user`` reads: the one they started, else the newest."""
     enrollment = find_enrollment(session, user, course)
-    if enrollment is not None and enrollment.version_id is not None:
+    if enrollment is not None and enrollment.version is not None:
         return enrollment.version
-    version = session.scalar(
-        select(CourseVersion).where(CourseVersion.course_id == course.id)
-        .order_by(CourseVersion.number.desc()).limit(1)
-    )
+    version = newest_version(session, course.id)
     if version is None:
         raise NotFound("There is no such course.")
     return version

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from app.content.quiz import Choice, Conversation, Option, Question, Quiz, Scenario, Step
 from app.quizzes.grading import AnswerError, AttemptPlan, conversation_state
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,32 +59,43 @@ def build_sheet(quiz: Quiz, plan: AttemptPlan, paths: dict[str, list[str]]) -> S
             units.append(ShownUnit("conversation", planned.id,
                                    conversation=_conversation(quiz, plan, planned.id, paths)))
             continue
-        questions = tuple(
-            ShownQuestion(q := quiz.question(pq.id), tuple(q.option(o) for o in pq.option_ids))
-            for pq in planned.questions
-        )
-        scenario = quiz.unit(planned.id) if planned.kind == "scenario" else None
-        units.append(ShownUnit(planned.kind, planned.id, scenario=scenario, questions=questions))
+        questions = []
+        for pq in planned.questions:
+            question = _in_quiz(quiz.question(pq.id), pq.id)
+            options = tuple(_in_quiz(question.option(o), o) for o in pq.option_ids)
+            questions.append(ShownQuestion(question, options))
+        scenario = (_in_quiz(quiz.scenario(planned.id), planned.id)
+                    if planned.kind == "scenario" else None)
+        units.append(ShownUnit(planned.kind, planned.id, scenario=scenario,
+                               questions=tuple(questions)))
     open_ids = tuple(u.id for u in units if u.conversation and not u.conversation.finished)
     return Sheet(tuple(units), open_ids)
 
 
+def _in_quiz(found: T | None, what: str) -> T:
+    """What the plan names, found in the quiz; a plan that does not fit is a caller bug."""
+    if found is None:
+        raise ValueError(f"the attempt plan does not fit this quiz ({what!r})")
+    return found
+
+
 def _conversation(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
                   paths: dict[str, list[str]]) -> ShownConversation:
-    conversation = quiz.conversation(conversation_id)
+    conversation = _in_quiz(quiz.conversation(conversation_id), conversation_id)
     path = paths.get(conversation_id, [])
-    state = conversation_state(quiz, plan, conversation_id, path)
-    transcript, node = [], conversation.start_id
+    state = conversation_state(quiz, plan, conversation_id, path)  # checks the path
+    transcript: list[tuple[Step, Choice]] = []
+    node = conversation.start_id
     for choice_id in path:
-        step = conversation.step(node)
-        choice = step.choice(choice_id)
+        step = _in_quiz(conversation.step(node), node)
+        choice = _in_quiz(step.choice(choice_id), choice_id)
         transcript.append((step, choice))
         node = choice.next_id
-    if state.finished:
+    if state.step_id is None:  # an outcome is reached
         return ShownConversation(conversation, tuple(transcript), None, ())
-    step = conversation.step(state.step_id)
+    step = _in_quiz(conversation.step(state.step_id), state.step_id)
     return ShownConversation(conversation, tuple(transcript), step,
-                             tuple(step.choice(c) for c in state.choice_ids))
+                             tuple(_in_quiz(step.choice(c), c) for c in state.choice_ids))
 
 
 def _by_position(ids: tuple[str, ...], positions: list[str], what: str) -> list[str]:

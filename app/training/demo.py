@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.content.versions import newest_versions
+from app.content.versions import newest_version_by_slug
 from app.db import utcnow
-from app.models import Course, Enrollment, Module, ModuleProgress, Role, User
+from app.models import Enrollment, Module, ModuleProgress, Role, User
 from app.people.accounts import create_user, find_user_by_email
 
 DEMO_ACCOUNTS = [
@@ -50,10 +50,7 @@ def create_demo(session: Session) -> list[DemoAccount]:
 
 
 def _start_course(session: Session, user: User) -> None:
-    course_id = session.scalar(select(Course.id).where(Course.slug == DEMO_COURSE))
-    if course_id is None:
-        return
-    version = newest_versions(session, [course_id]).get(course_id)
+    version = newest_version_by_slug(session, DEMO_COURSE)
     if version is None:
         return
     now = utcnow()

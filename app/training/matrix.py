@@ -127,7 +127,7 @@ def status_rows(
         CourseVersion.id, CourseVersion.number, CourseVersion.title,
         CourseVersion.recertify_months)).all()
     by_id: dict[int, Any] = {v.id: v for v in versions}
-    newest = newest_versions(session)
+    newest = {v.course_id: v for v in session.scalars(newest_versions())}
     completions = cycle_completions(session, *criteria)
     enrolled = session.execute(
         select(User.id, User.name, User.email, User.department, User.manager_id,

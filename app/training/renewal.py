@@ -9,14 +9,14 @@ commit; each cycle change is one guarded, set-based UPDATE.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.dates import expiry_of, format_date
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import DomainError
 from app.models import Course, CourseVersion, Enrollment, User
 from app.training.assignments import GRACE_DAYS, check_due_on, end_of_day
@@ -24,10 +24,6 @@ from app.training.cycles import cycle_completions, recertify_months
 from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_status
 
 _enrollments = cast(Table, Enrollment.__table__)  # set-based statements use the table
-
-
-def _rowcount(result: Any) -> int:
-    return cast(CursorResult, result).rowcount
 
 
 def require_retraining(session: Session, actor: User, version: CourseVersion, due_on: date,
@@ -41,7 +37,7 @@ def require_retraining(session: Session, actor: User, version: CourseVersion, du
     session.flush()
     older = select(CourseVersion.id).where(CourseVersion.course_id == version.course_id,
                                            CourseVersion.number < version.number)
-    changed = _rowcount(session.execute(
+    changed = rowcount(session.execute(
         update(_enrollments)
         .where(_enrollments.c.course_id == version.course_id,
                _enrollments.c.completed_at.is_not(None),
@@ -84,7 +80,7 @@ def start_renewal(session: Session, user: User, course: Course, now: datetime | 
     due = expires - timedelta(seconds=1) if expires > now else now + timedelta(days=GRACE_DAYS)
     old_cycle = enrollment.cycle
     # Guarded by the cycle: of two renewals at once, one starts the cycle, the other no-ops.
-    claimed = _rowcount(session.execute(
+    claimed = rowcount(session.execute(
         update(_enrollments)
         .where(_enrollments.c.id == enrollment.id, _enrollments.c.cycle == old_cycle,
                _enrollments.c.completed_at.is_not(None))

@@ -18,8 +18,10 @@ from app.progress.reading import current_version, find_course, mark_read
 from app.quizzes.attempts import (
     Incomplete,
     NotEligible,
+    assessment_status,
     choose,
     find_attempt,
+    require_quiz,
     start_attempt,
     submit_attempt,
 )
@@ -118,6 +120,44 @@ def test_failing_allows_retakes_up_to_the_limit(db, reader, quiz_course):
         start_attempt(db, reader, quiz_course)
 
 
+def test_a_retake_follows_only_a_failed_attempt_of_the_current_cycle(db, reader, quiz_course):
+    version = current_version(db, reader, quiz_course)
+    failed = start_attempt(db, reader, quiz_course)
+    converse(db, failed, ("start.b",))
+    submit_attempt(db, failed, WRONG)
+    db.commit()
+    standing = assessment_status(db, reader, version)
+    assert standing.attempts_left == 1 and standing.can_start and standing.may_retake(failed)
+
+    # A new cycle (a renewal, a retraining) starts the count again, but not from this attempt.
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == reader.id))
+    enrollment.cycle += 1
+    db.commit()
+    standing = assessment_status(db, reader, version)
+    assert standing.attempts == () and standing.attempts_left == 2 and standing.can_start
+    assert not standing.may_retake(failed)
+
+    passed = start_attempt(db, reader, quiz_course)
+    assert passed.cycle == enrollment.cycle and passed.number == 1
+    converse(db, passed)
+    submit_attempt(db, passed, RIGHT)
+    db.commit()
+    standing = assessment_status(db, reader, version)
+    assert standing.completed and not standing.can_start
+    assert not standing.may_retake(passed)
+
+
+def test_out_of_attempts_offers_no_retake(db, reader, quiz_course):
+    for _ in (1, 2):
+        attempt = start_attempt(db, reader, quiz_course)
+        converse(db, attempt, ("start.b",))
+        submit_attempt(db, attempt, WRONG)
+        db.commit()
+    standing = assessment_status(db, reader, current_version(db, reader, quiz_course))
+    assert standing.attempts_left == 0 and not standing.can_start
+    assert not standing.may_retake(attempt)
+
+
 def test_partly_right_multiple_answer_and_partial_conversation_score(db, reader, quiz_course):
     attempt = start_attempt(db, reader, quiz_course)
     converse(db, attempt, ("start.a", "opt-out.b"))  # ignored: 50% of 2 points
@@ -195,6 +235,8 @@ def test_a_course_without_quiz_completes_when_read(db, make_user, tmp_path):
     user = make_user()
     version = current_version(db, user, find_course(db, SLUG))
     assert version.quiz is None
+    with pytest.raises(NotFound, match="no assessment"):
+        require_quiz(version)
     for module in version.modules:
         mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
     db.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import event, func, insert, select
 
 from app.errors import DomainError
 from app.models import AuditEvent, Invitation, Role, User, UserRole
+from app.people.accounts import deactivate_account
 from app.people.directory import (
     MAX_FILE_BYTES,
     MAX_ROWS,
@@ -22,8 +23,9 @@ from app.people.directory import (
     ImportInvalid,
     PlanChanged,
     apply_import,
+    applying,
     create_employee,
-    deactivate_employee,
+    editing,
     plan_import,
     read_employee_csv,
     update_employee,
@@ -31,6 +33,14 @@ from app.people.directory import (
 from app.people.invitations import token_hash
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def spy_assignments(monkeypatch, module=applying) -> list:
+    """Record whom the directory hands to apply_assignments_to (and apply nothing)."""
+    seen: list = []
+    monkeypatch.setattr(module, "apply_assignments_to",
+                        lambda session, user, now=None: seen.append(user) or 0)
+    return seen
 HEADER = "email,name,employee_id,department,manager_email,roles"
 BASE = "https://candor.example"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -286,7 +296,7 @@ def test_reimporting_the_same_people_changes_nothing(db, again):
     assert count(db, Invitation) == 5
 
 
-def test_changes_are_listed_old_to_new_and_applied(db):
+def test_changes_are_listed_old_to_new_and_applied(db, monkeypatch):
     run_import(db, read("employees-good.csv"))
     zoe = by_email(db, "zoe@example.com")
     changed = csv_file(
@@ -304,8 +314,8 @@ def test_changes_are_listed_old_to_new_and_applied(db):
             FieldChange("manager_email", "alan@example.com", "grace@example.com")),
         5: (FieldChange("manager_email", "alan@example.com", None),),
     }
-    seen = []
-    result = apply_import(db, None, plan, invite_base_url=BASE, on_person=seen.append)
+    seen = spy_assignments(monkeypatch)
+    result = apply_import(db, None, plan, invite_base_url=BASE)
     db.commit()
     alan, grace = by_email(db, "alan@example.com"), by_email(db, "grace@example.com")
     db.refresh(zoe)
@@ -321,9 +331,9 @@ def test_changes_are_listed_old_to_new_and_applied(db):
     assert not plan_import(db, changed).has_changes
 
 
-def test_on_person_sees_every_new_account(db):
-    seen: list[User] = []
-    run_import(db, read("employees-good.csv"), on_person=seen.append)
+def test_every_new_account_gets_its_assignments(db, monkeypatch):
+    seen = spy_assignments(monkeypatch)
+    run_import(db, read("employees-good.csv"))
     assert sorted(u.email for u in seen) == sorted(r[1] for r in GOOD_ROWS)
     assert all(u.id is not None for u in seen)
 
@@ -514,17 +524,19 @@ def test_apply_refuses_a_plan_made_for_someone_else(db, make_user):
         apply_import(db, other, plan, invite_base_url=BASE)
 
 
-def test_apply_writes_nothing_when_it_fails_midway(app, db):
+def test_apply_writes_nothing_when_it_fails_midway(app, db, monkeypatch):
     plan = plan_import(db, read("employees-good.csv"))
     calls = []
 
-    def assign(user):
+    def assign(session, user, now=None):
         calls.append(user)
         if len(calls) == 2:
             raise RuntimeError("assignment service failed")
+        return 0
 
+    monkeypatch.setattr(applying, "apply_assignments_to", assign)
     with pytest.raises(RuntimeError):
-        apply_import(db, None, plan, invite_base_url=BASE, on_person=assign)
+        apply_import(db, None, plan, invite_base_url=BASE)
     with app.extensions["candor.sessionmaker"]() as other:  # nothing was committed
         assert count(other, User) == 0
     db.rollback()  # what the view's or command's teardown does
@@ -594,13 +606,13 @@ def test_ten_thousand_rows_are_planned_in_a_fixed_number_of_queries(db):
 # By hand ------------------------------------------------------------------------------------
 
 
-def test_create_employee_checks_like_the_import_and_invites(db, make_user):
+def test_create_employee_checks_like_the_import_and_invites(db, make_user, monkeypatch):
     hr = make_user(roles={Role.HR})
     boss = make_user(email="boss@example.com", name="Boss")
-    seen = []
+    seen = spy_assignments(monkeypatch, editing)
     new = create_employee(db, hr, email=" Kim@Example.com ", name="Kim", employee_id="K1",
                           department="Sales", manager_email="boss@example.com",
-                          invite_base_url=BASE, now=NOW, on_person=seen.append)
+                          invite_base_url=BASE, now=NOW)
     db.commit()
     user = new.user
     assert (user.email, user.manager_id, user.roles, user.password_hash) == (
@@ -630,12 +642,12 @@ def test_create_employee_checks_like_the_import_and_invites(db, make_user):
                                             "an account.")
 
 
-def test_update_employee_changes_only_what_is_given(db, make_user):
+def test_update_employee_changes_only_what_is_given(db, make_user, monkeypatch):
     hr = make_user(roles={Role.HR})
     person = make_user(email="kim@example.com", name="Kim", department="Sales",
                        employee_id="K1")
-    seen = []
-    update_employee(db, hr, person.id, department="Support", on_person=seen.append)
+    seen = spy_assignments(monkeypatch, editing)
+    update_employee(db, hr, person.id, department="Support")
     db.commit()
     assert (person.department, person.name, person.employee_id) == ("Support", "Kim", "K1")
     assert seen == [person]
@@ -663,6 +675,6 @@ def test_hr_cannot_change_or_deactivate_an_admin(db, make_user):
     with pytest.raises(EmployeeInvalid, match="give the admin role"):
         update_employee(db, hr, hr.id, roles="hr;admin")
     with pytest.raises(DomainError, match="Only an administrator can deactivate"):
-        deactivate_employee(db, hr, admin.id)
+        deactivate_account(db, hr, admin.id)
     other_admin = make_user(roles={Role.ADMIN})
-    assert not deactivate_employee(db, other_admin, admin.id).active
+    assert not deactivate_account(db, other_admin, admin.id).active

@@ -9,6 +9,13 @@ from sqlalchemy import func, select
 from app.content.loader import load_tree
 from app.content.problems import ContentError
 from app.content.sync import sync_courses
+from app.content.versions import (
+    find_asset,
+    newest_version,
+    newest_version_by_slug,
+    newest_versions,
+)
+from app.errors import NotFound
 from app.models import AuditEvent, Course, CourseVersion, Module
 
 FLAGSHIP = "ai-in-the-contact-center"
@@ -63,6 +70,11 @@ def test_a_change_makes_a_new_version_and_leaves_the_old_one_intact(db, course_t
     assert [m.html for m in old.modules] == first_html
     assert "One more paragraph." in new.modules[0].html
 
+    assert newest_version(db, new.course_id) == new
+    assert newest_version_by_slug(db, FLAGSHIP) == new
+    newest = {v.course_id: v for v in db.scalars(newest_versions())}
+    assert newest[new.course_id] == new and len(newest) == 2
+
 
 def test_invalid_tree_writes_nothing(db, course_tree):
     (course_tree / FLAGSHIP / "99-broken.md").write_text("no title\n")
@@ -95,3 +107,8 @@ def test_course_assets_are_stored_with_the_version(db, course_tree):
     db.commit()
     (version,) = versions(db)
     assert '<img alt="A phone call" src="assets/call.png">' in version.modules[0].html
+    assert find_asset(db, FLAGSHIP, 1, "call.png").media_type == "image/png"
+    for slug, number, name in ((FLAGSHIP, 1, "other.png"), (FLAGSHIP, 2, "call.png"),
+                               ("nothing", 1, "call.png")):
+        with pytest.raises(NotFound, match="no such image"):
+            find_asset(db, slug, number, name)

@@ -31,8 +31,8 @@ from weasyprint.urls import FatalURLFetchingError
 
 from app.certificates import pdf as certificate_pdf
 from app.certificates.facts import CertificateFacts
-from app.fields import NAME_MAX, TITLE_MAX
 from app.certificates.pdf import BundledAssetFetcher, render_certificate
+from app.fields import NAME_MAX, TITLE_MAX
 
 VERIFY_URL = "https://candor.example.test/verify/7KQ4-M9XD-2HRT-W8PN-C3VB"
 SIGNED = b'{"facts":{"code":"7KQ4-M9XD-2HRT-W8PN-C3VB"},"signature":{"alg":"Ed25519"}}'

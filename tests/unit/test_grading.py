@@ -20,7 +20,6 @@ from app.quizzes.grading import (
     format_points,
     grade,
     missing,
-    next_in_conversation,
     plan_attempt,
 )
 
@@ -365,20 +364,6 @@ def test_conversation_points_are_exact_fractions_of_its_worth():
     assert result.percent == 75
     assert result.passed(75)
     assert format_points(result.points_earned) == "4.5"
-
-
-def test_next_in_conversation_follows_a_choice_and_refuses_foreign_ones(quiz):
-    assert next_in_conversation(quiz, CONV, "start", f"{CONV}.start.a") == "opt-out"
-    assert next_in_conversation(quiz, CONV, "opt-out", f"{CONV}.opt-out.b") == "half"
-    assert next_in_conversation(quiz, CONV, "start", f"{CONV}.start.c") == "start"
-    with pytest.raises(AnswerError, match="is not a choice at step 'start'"):
-        next_in_conversation(quiz, CONV, "start", f"{CONV}.opt-out.a")
-    with pytest.raises(AnswerError, match="is not a choice at step"):
-        next_in_conversation(quiz, CONV, "start", f"{Q1}.a")
-    with pytest.raises(AnswerError, match="is not a step of conversation"):
-        next_in_conversation(quiz, CONV, "honest", f"{CONV}.start.a")
-    with pytest.raises(AnswerError, match="is not a conversation of this quiz"):
-        next_in_conversation(quiz, Q1, "start", f"{CONV}.start.a")
 
 
 def test_conversation_state_walks_one_choice_at_a_time_in_the_planned_order(quiz, plan):

@@ -83,7 +83,8 @@ def test_a_single_course_folder_can_be_checked(tmp_path):
         (GOOD_TOML.replace('"Handling call data"', '"  "'),
          "call-data/course.toml:1: title must not be empty"),
         (GOOD_TOML.replace('"Handling call data"', '"Call \u202edata"'),
-         "call-data/course.toml:1: title contains invisible or text-direction control"),
+         "call-data/course.toml:1: title contains a control, invisible or text-direction "
+         "character (U+202E)"),
         (GOOD_TOML.replace('"Handling call data"', '"' + "x" * 201 + '"'),
          "call-data/course.toml:1: title is 201 characters long; at most 200"),
         (GOOD_TOML.replace("material = true", "material = 'yes'"),
@@ -138,8 +139,46 @@ def test_front_matter_problems(tmp_path):
     found = problems(tmp_path)
     assert "call-data/01-intro.md:2: min_minutes must be a whole number" in found
     assert any(p.startswith("call-data/01-intro.md:3: unknown key 'speed'") for p in found)
-    assert "call-data/02-open.md:1: front matter opened with +++ is never closed" in found
-    assert any(p.startswith("call-data/03-bad.md:2: invalid TOML") for p in found)
+    assert "call-data/02-open.md:1: front matter opened with +++ on line 1 is never closed: " \
+           "add a line with +++ after the settings" in found
+    assert "call-data/03-bad.md:2: invalid TOML: Invalid value" in found
+    assert not any(p.startswith("call-data/02-open.md:3") for p in found)  # no noise after it
+
+
+QUIZ_BODY = "## Q?\n- [x] right\n- [ ] wrong\n"
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "message"),
+    [
+        pytest.param("+++\nmin_minutes = 1\n", 1, "front matter opened with +++ on line 1 is "
+                     "never closed: add a line with +++ after the settings", id="unclosed"),
+        pytest.param("+++\n\nshuffle = = 2\n+++\n", 3, "invalid TOML: Invalid value",
+                     id="bad-toml"),
+        pytest.param("+++\nspeed = \n+++\n", 2, "invalid TOML: Invalid value", id="no-value"),
+        pytest.param('+++\nmin_minutes = 1\nx = "abc\n+++\n', 3,
+                     "invalid TOML: Unterminated string", id="at-end-of-document"),
+        pytest.param("---\nmin_minutes: 1\n---\n", 1,
+                     "front matter is TOML between +++ lines, not YAML between ---", id="yaml"),
+    ],
+)
+def test_a_module_and_the_quiz_report_bad_front_matter_alike(tmp_path, front, line, message):
+    write_course(tmp_path, files={"01-intro.md": front + "# Intro\n",
+                                  "quiz.md": front + QUIZ_BODY})
+    found = problems(tmp_path)
+    assert f"call-data/01-intro.md:{line}: {message}" in found, found
+    assert f"call-data/quiz.md:{line}: {message}" in found, found
+
+
+def test_a_module_and_the_quiz_report_unknown_keys_alike(tmp_path):
+    front = "+++\n\nmin_minute = 2\n+++\n"
+    write_course(tmp_path, files={"01-intro.md": front + "# Intro\n",
+                                  "quiz.md": front + QUIZ_BODY})
+    found = problems(tmp_path)
+    assert "call-data/01-intro.md:3: unknown key 'min_minute': did you mean min_minutes? " \
+           "(known keys: min_minutes)" in found, found
+    assert "call-data/quiz.md:3: unknown key 'min_minute' (known keys: draw, max_attempts, " \
+           "pass_mark, shuffle)" in found, found
 
 
 def test_images_must_be_the_courses_own_assets(tmp_path):

@@ -325,7 +325,8 @@ def test_problem_strings_are_path_line_message():
     ("text", "expected"),
     [
         pytest.param("+++\nshufle = true\n+++\n## Q?\n" + TWO,
-                     [(2, "unknown front matter key 'shufle': did you mean shuffle?")],
+                     [(2, "unknown key 'shufle': did you mean shuffle? (known keys: draw, "
+                          "max_attempts, pass_mark, shuffle)")],
                      id="unknown-key"),
         pytest.param("+++\nshuffle = 'yes'\n+++\n## Q?\n" + TWO,
                      [(2, "shuffle must be true or false")], id="shuffle-type"),
@@ -339,9 +340,9 @@ def test_problem_strings_are_path_line_message():
                      [(2, "max_attempts must be a whole number from 0 to 100")],
                      id="max-attempts"),
         pytest.param("+++\n[limits]\nx = 1\n+++\n## Q?\n" + TWO,
-                     [(2, "unknown front matter key 'limits'")], id="table"),
+                     [(2, "unknown key 'limits'")], id="table"),
         pytest.param("+++\nshuffle = true\ndraw = = 2\n+++\n## Q?\n" + TWO,
-                     [(3, "front matter is not valid TOML: Invalid value")], id="bad-toml"),
+                     [(3, "invalid TOML: Invalid value")], id="bad-toml"),
         pytest.param("+++\nshuffle = true\n\n## Q?\n" + TWO,
                      [(1, "front matter opened with +++ on line 1 is never closed")],
                      id="unclosed"),

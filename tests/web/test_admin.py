@@ -115,3 +115,26 @@ def test_unknown_user_is_not_found(client, db, admin, action):
     response = post(client, f"/admin/users/999999/{action}")
     assert response.status_code == 404
     assert events(db, f"user.{action}d") == []
+
+
+@pytest.mark.parametrize("path", ["/admin/users/{id}/deactivate",
+                                  "/hr/employees/{id}/deactivate"])
+def test_both_screens_apply_the_same_deactivation_rules(client, db, admin, make_user, path):
+    other_admin = make_user(roles={Role.ADMIN})
+    assert post(client, path.format(id=other_admin.id)).status_code == 303
+    assert fresh(db, User, other_admin.id).active is False
+    own = post(client, path.format(id=admin.id))
+    assert own.status_code == 409 and "your own account" in own.get_data(as_text=True)
+    assert fresh(db, User, admin.id).active is True
+
+
+def test_hr_cannot_deactivate_or_reactivate_an_admin(client, db, signed_in, make_user):
+    signed_in(roles={Role.HR})
+    admin = make_user(roles={Role.ADMIN})
+    refused = post(client, f"/hr/employees/{admin.id}/deactivate")
+    assert refused.status_code == 403
+    assert "Only an administrator can deactivate" in refused.get_data(as_text=True)
+    assert fresh(db, User, admin.id).active is True
+    dormant = make_user(roles={Role.ADMIN}, active=False)
+    assert post(client, f"/hr/employees/{dormant.id}/reactivate").status_code == 403
+    assert fresh(db, User, dormant.id).active is False

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.db import utcnow
-from app.models import Completion, QuizAttempt
+from app.models import Completion, Enrollment, QuizAttempt
 from app.progress.reading import current_version, find_course, mark_read
 
 # The form sends option positions as shown (the quiz course does not shuffle).
@@ -114,6 +114,34 @@ def test_failing_shows_feedback_and_offers_a_retake_then_stops(client, learner):
     course_page = client.get(f"/courses/{SLUG}").get_data(as_text=True)
     assert "You have used all 2 attempts" in course_page
     assert post(client, f"/courses/{SLUG}/assessment").status_code == 409
+
+
+def test_an_attempt_from_an_earlier_cycle_offers_no_retake(client, learner, db):
+    failed = start(client)
+    converse(client, failed, ("start.b",))
+    submit(client, failed, WRONG)
+    assert "Take the assessment again" in client.get(failed).get_data(as_text=True)
+    passed = start(client)
+    converse(client, passed)
+    submit(client, passed, RIGHT)
+
+    # What a renewal or a retraining does: a new cycle, read again from the start.
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == learner.id))
+    enrollment.cycle += 1
+    enrollment.version_id = enrollment.started_at = enrollment.completed_at = None
+    db.commit()
+    version = current_version(db, learner, find_course(db, SLUG))
+    for module in version.modules:
+        mark_read(db, learner, module, opened_at=utcnow() - timedelta(minutes=5))
+    db.commit()
+
+    assert "2 attempts left" in client.get(f"/courses/{SLUG}").get_data(as_text=True)
+    page = client.get(failed).get_data(as_text=True)
+    assert "Attempt 1: not passed" in page
+    assert "Take the assessment again" not in page
+    assert "no attempts left" not in page  # the learner has 2 in the new round
+    assert "belongs to an earlier round of this training" in page
+    assert "Correct answer" in page  # no retake from here, so the right answers are shown
 
 
 def test_unanswered_questions_are_announced_and_answers_kept(client, learner):

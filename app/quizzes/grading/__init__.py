@@ -1,0 +1,70 @@
+"""Planning quiz attempts and grading them: pure functions over a parsed ``Quiz``.
+
+Contract:
+
+- ``plan_attempt(quiz, seed)`` is deterministic for its arguments. It draws whole units (a
+  standalone question, a scenario or a conversation counts as one) and, when the quiz says
+  ``shuffle``, shuffles unit order and the options of every question and conversation step; a
+  scenario's questions keep their authored order. Store ``plan.to_dict()`` with the attempt and
+  grade against the stored plan; never recompute it.
+- ``grade`` checks every answer before it scores anything, and raises ``AnswerError`` (HTTP
+  400) for tampered input, so a caller that stores only after ``grade`` returns stores nothing
+  when it raises. A missing answer is not an error: it scores zero (``missing`` lists them).
+  A conversation's answer is its whole path of choice ids, in order; a path that stops before
+  an outcome is refused, so take a conversation step by step with ``conversation_state`` and
+  submit it once finished (``missing(plan, answers, quiz)`` lists unfinished ones).
+- Points: a question is worth 1 and is right only when exactly its ``[x]`` options are chosen
+  (partly right is wrong). A conversation is worth its ``points`` (default 2) times its
+  outcome's score / 100. Points are exact ``Fraction`` values (always whole hundredths);
+  ``Grade.percent`` rounds down, and a grade passes iff ``earned * 100 >= pass_mark * possible``.
+- A plan that does not fit the quiz (another version) is a caller bug: ``ValueError``.
+
+No Flask and no database here. Modules: ``plans`` (drawing and ordering), ``answers``
+(checking answers, walking conversations) and ``grades`` (points and results).
+"""
+
+from app.quizzes.grading.answers import (
+    AnswerError,
+    ConversationState,
+    check_answers,
+    conversation_state,
+    missing,
+)
+from app.quizzes.grading.grades import (
+    ConversationResult,
+    Grade,
+    OptionResult,
+    PathStep,
+    QuestionResult,
+    Result,
+    format_points,
+    grade,
+)
+from app.quizzes.grading.plans import (
+    AttemptPlan,
+    PlannedQuestion,
+    PlannedStep,
+    PlannedUnit,
+    plan_attempt,
+)
+
+__all__ = [
+    "AnswerError",
+    "AttemptPlan",
+    "ConversationResult",
+    "ConversationState",
+    "Grade",
+    "OptionResult",
+    "PathStep",
+    "PlannedQuestion",
+    "PlannedStep",
+    "PlannedUnit",
+    "QuestionResult",
+    "Result",
+    "check_answers",
+    "conversation_state",
+    "format_points",
+    "grade",
+    "missing",
+    "plan_attempt",
+]
