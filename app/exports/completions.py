@@ -96,13 +96,15 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
         .outerjoin(certificate, certificate.c.completion_id == done.c.id)
         .outerjoin(tries, and_(tries.c.enrollment_id == enrollment.c.id,
                                tries.c.cycle == enrollment.c.cycle))
-        # Inner: a course with no published version has no rows, as in the matrix.
-        .join(current, current.c.course_id == enrollment.c.course_id)
+        .outerjoin(current, current.c.course_id == enrollment.c.course_id)
         .outerjoin(pinned, pinned.c.id == func.coalesce(done.c.version_id,
                                                         enrollment.c.version_id))
     )
     completed_at = func.coalesce(done.c.completed_at, enrollment.c.completed_at)
     where = record_filter.criteria(person, enrollment.c.course_id, completed_at)
+    # A course with no published version has no rows, as in the matrix. (Said this way
+    # rather than as an inner join to ``current``: SQLite then plans the join worse.)
+    where.append(enrollment.c.course_id.in_(select(version.c.course_id)))
     columns = (
         person.c.employee_id, person.c.name, person.c.email, person.c.department,
         manager.c.name, current.c.title, pinned.c.number,
@@ -137,6 +139,7 @@ def completion_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> I
 
 def _completion_stream(bind: Bind, statement: Select[Any], record_filter: RecordFilter,
                        now: datetime) -> Iterator[tuple]:
+    admits = record_filter.admits
     result = bind.execute(statement)
     try:
         for (employee_id, name, email, department, manager, course, version_number,
@@ -146,7 +149,7 @@ def _completion_stream(bind: Bind, statement: Select[Any], record_filter: Record
             facts = StatusFacts(assigned_at=assigned_at, due_at=due_at, started_at=started_at,
                                 completed_at=completed_at, expires_at=expires_at)
             status = course_status(facts, now)
-            if not record_filter.admits(status):
+            if not admits(status):
                 continue
             yield (
                 employee_id, name, email, department, manager, course, version_number,
