@@ -16,7 +16,7 @@ from app.db import get_engine, get_session
 from app.errors import DomainError
 from app.models import Role
 from app.people.accounts import create_user
-from app.people.demo import create_demo
+from app.training.demo import create_demo
 
 db_cli = AppGroup("db", help="Migrate the database schema.")
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -206,7 +206,7 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
 def reminders_send(dry_run: bool) -> None:
     """E-mail everyone whose courses are due soon or overdue (managers copied when overdue),
     at most once per person per day. Meant for cron."""
-    from app.people.reminders import MailSettings, send_reminders
+    from app.training.reminders import MailSettings, send_reminders
 
     config = current_app.config
     mail = MailSettings(host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]),

@@ -140,9 +140,10 @@ def export_sql() -> str:
     """The export's own SELECT, with its one parameter inlined, for the sqlite3 CLI."""
     from sqlalchemy.dialects import sqlite
 
-    from app.exports.completions import ExportFilter, _completion_query, _rows_statement
+    from app.exports.completions import _completion_query, _rows_statement
+    from app.training.filters import RecordFilter
 
-    statement = _rows_statement(_completion_query(ExportFilter()))
+    statement = _rows_statement(_completion_query(RecordFilter()))
     return str(statement.compile(dialect=sqlite.dialect(),
                                  compile_kwargs={"literal_binds": True}))
 
@@ -160,8 +161,9 @@ def measure(kind: str, db_path: str, out_path: str) -> dict:
     from sqlalchemy.orm import Session
 
     from app.db import make_engine
-    from app.exports.completions import ExportFilter, completion_rows, count_rows
+    from app.exports.completions import completion_rows, count_rows
     from app.models import Course
+    from app.training.filters import RecordFilter
 
     engine = make_engine(f"sqlite:///{db_path}")
     started = time.perf_counter()
@@ -170,12 +172,12 @@ def measure(kind: str, db_path: str, out_path: str) -> dict:
         if kind == "baseline":
             session.execute(select(Course.id).limit(1)).all()
         elif kind == "count":
-            size = count_rows(session, ExportFilter(), NOW)
+            size = count_rows(session, RecordFilter(), NOW)
         elif kind == "count-department":
-            size = count_rows(session, ExportFilter(department=DEPARTMENTS[1]), NOW)
+            size = count_rows(session, RecordFilter(department=DEPARTMENTS[1]), NOW)
         else:
             department = DEPARTMENTS[1] if kind == "csv-department" else None
-            rows = completion_rows(session, ExportFilter(department=department), NOW)
+            rows = completion_rows(session, RecordFilter(department=department), NOW)
             if kind == "xlsx":
                 from app.exports.xlsx import xlsx_stream
 

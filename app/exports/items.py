@@ -11,16 +11,17 @@ wrong, and its points as an exact decimal. Callers own the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import Select, select
 
+from app.content.versions import newest_versions
 from app.errors import DomainError
-from app.exports.completions import YIELD_PER, Bind, ExportFilter, start_of_day
-from app.models import AttemptStatus, Course, CourseVersion, QuizAttempt, User
+from app.exports.completions import YIELD_PER, Bind
+from app.models import AttemptStatus, CourseVersion, QuizAttempt, User
+from app.training.filters import RecordFilter
 
 ITEM_COLUMNS: Final = (
     "employee_id", "name", "email", "department", "course", "course_version", "attempt",
@@ -28,46 +29,26 @@ ITEM_COLUMNS: Final = (
 )
 
 
-def _item_statement(export_filter: ExportFilter) -> Select[Any]:
-    if export_filter.status is not None:
+def _item_statement(record_filter: RecordFilter) -> Select[Any]:
+    if record_filter.status is not None:
         raise DomainError("The item export cannot be filtered by status; filter by course, "
                           "department, manager or dates instead.")
     person = User.__table__.alias("person")
     attempt = QuizAttempt.__table__.alias("attempt")
-    version = CourseVersion.__table__
-    course = Course.__table__
-    pinned = version.alias("pinned")  # the version the attempt was on
-    newest = (
-        select(version.c.course_id, func.max(version.c.number).label("number"))
-        .group_by(version.c.course_id)
-        .subquery("newest")
-    )
-    current = version.alias("current")  # the newest version: the course's title today
+    pinned = CourseVersion.__table__.alias("pinned")  # the version the attempt was on
+    current = newest_versions().subquery("current")  # the course's title today
     source = (
         attempt
         .join(person, person.c.id == attempt.c.user_id)
         .join(pinned, pinned.c.id == attempt.c.version_id)
-        .join(course, course.c.id == pinned.c.course_id)
-        .outerjoin(newest, newest.c.course_id == pinned.c.course_id)
-        .outerjoin(current, and_(current.c.course_id == newest.c.course_id,
-                                 current.c.number == newest.c.number))
+        .join(current, current.c.course_id == pinned.c.course_id)
     )
-    where: list[ColumnElement[bool]] = [attempt.c.status == AttemptStatus.SUBMITTED]
-    if export_filter.course_id is not None:
-        where.append(pinned.c.course_id == export_filter.course_id)
-    if export_filter.department is not None:
-        where.append(person.c.department == export_filter.department)
-    if export_filter.manager_id is not None:
-        where.append(person.c.manager_id == export_filter.manager_id)
     # For answers, the date range applies to when the attempt was submitted.
-    if export_filter.completed_from is not None:
-        where.append(attempt.c.submitted_at >= start_of_day(export_filter.completed_from))
-    if export_filter.completed_to is not None:
-        where.append(attempt.c.submitted_at
-                     < start_of_day(export_filter.completed_to + timedelta(days=1)))
+    where = [attempt.c.status == AttemptStatus.SUBMITTED,
+             *record_filter.criteria(person, pinned.c.course_id, attempt.c.submitted_at)]
     return (
         select(person.c.employee_id, person.c.name, person.c.email, person.c.department,
-               func.coalesce(current.c.title, course.c.slug), pinned.c.number,
+               current.c.title, pinned.c.number,
                attempt.c.number, attempt.c.submitted_at, attempt.c.result)
         .select_from(source).where(*where)
         .order_by(person.c.name, person.c.id, pinned.c.course_id, attempt.c.submitted_at,
@@ -99,10 +80,10 @@ def _items(result: dict[str, Any] | None) -> Iterator[tuple[object, ...]]:
                    _points(item["points_earned"]))
 
 
-def item_rows(bind: Bind, export_filter: ExportFilter) -> Iterator[tuple]:
+def item_rows(bind: Bind, record_filter: RecordFilter) -> Iterator[tuple]:
     """Stream one row per answer of each submitted attempt, with the columns of ITEM_COLUMNS."""
     # Built now, so a refused filter raises before a streamed response has sent its status.
-    return _item_stream(bind, _item_statement(export_filter))
+    return _item_stream(bind, _item_statement(record_filter))
 
 
 def _item_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
@@ -118,11 +99,11 @@ def _item_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
         result.close()
 
 
-def count_item_rows(bind: Bind, export_filter: ExportFilter) -> int:
+def count_item_rows(bind: Bind, record_filter: RecordFilter) -> int:
     """How many rows ``item_rows`` gives for the same filter; one query."""
     # Answers live inside each attempt's JSON, so count them from it (the same loop as
     # item_rows, without building rows) rather than with dialect-specific JSON SQL.
-    result = bind.execute(_item_statement(export_filter))
+    result = bind.execute(_item_statement(record_filter))
     try:
         return sum(len((grade or {}).get("results", ())) for *_, grade in result)
     finally:

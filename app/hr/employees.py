@@ -7,7 +7,6 @@ import binascii
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 
 from app.db import get_or_404, get_session
 from app.errors import DomainError
@@ -23,8 +22,7 @@ from app.people.directory import (
     replan_import,
     update_employee,
 )
-
-PAGE = 100
+from app.people.directory_queries import search_people
 
 
 def _base_url() -> str:
@@ -40,20 +38,10 @@ def _fields(form: EmployeeForm) -> dict:
 
 @bp.get("/employees")
 def employees():
-    db = get_session()
-    q = (request.args.get("q") or "").strip()[:100]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    query = select(User)
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like),
-                                func.lower(User.employee_id).like(like),
-                                func.lower(User.department).like(like)))
-    total = db.scalar(select(func.count()).select_from(query.subquery()))
-    people = db.scalars(query.order_by(User.name, User.id).limit(PAGE)
-                        .offset((page - 1) * PAGE)).all()
-    return render_template("hr/employees.html", people=people, q=q, page=page, total=total,
-                           page_size=PAGE)
+    found = search_people(get_session(), request.args.get("q", ""),
+                          request.args.get("page", 1, type=int) or 1)
+    return render_template("hr/employees.html", people=found.people, q=found.text,
+                           page=found.page, total=found.total, page_size=found.page_size)
 
 
 @bp.route("/employees/new", methods=["GET", "POST"])

@@ -12,7 +12,6 @@ from app.content.versions import find_asset
 from app.db import get_session, utcnow
 from app.errors import DomainError
 from app.models import Role
-from app.people.assignments import start_renewal, status_rows
 from app.progress.reading import (
     TooEarly,
     current_version,
@@ -24,6 +23,9 @@ from app.progress.reading import (
 )
 from app.quizzes.attempts import assessment_status
 from app.security import restrict_to
+from app.training.filters import RecordFilter
+from app.training.matrix import status_rows
+from app.training.renewal import start_renewal
 
 bp = Blueprint("learn", __name__)
 restrict_to(bp, Role.LEARNER)
@@ -63,7 +65,8 @@ def course(slug: str):
     db = get_session()
     version = current_version(db, current_user, find_course(db, slug))
     progress = progress_by_module(db, current_user, version)
-    standing = status_rows(db, user_id=current_user.id, course_id=version.course_id).rows
+    standing = status_rows(db, RecordFilter(course_id=version.course_id),
+                           user_id=current_user.id).rows
     return render_template("learn/course.html", version=version, progress=progress,
                            assessment=assessment_status(db, current_user, version),
                            standing=standing[0] if standing else None,

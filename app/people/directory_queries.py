@@ -1,17 +1,57 @@
-"""Look-ups for HR forms and filters: courses, departments, managers. Read-only."""
+"""Look-ups for HR forms, filters and the employee search: courses, departments, managers,
+people. Read-only."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from app.content.versions import newest_versions
 from app.models import CourseVersion, User
-from app.progress.reading import latest_versions_query
+
+SEARCH_PAGE_SIZE = 100
+SEARCH_MAX = 100  # characters of search text; the rest is ignored
+
+
+@dataclass(frozen=True)
+class PeopleSearch:
+    """One page of the people matching a search, and how many match in all."""
+
+    people: list[User]
+    total: int
+    text: str  # the text searched for, as used (trimmed, cut at SEARCH_MAX)
+    page: int  # 1-based
+    page_size: int = SEARCH_PAGE_SIZE
+
+
+def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
+    """Everyone (active or not) whose name, e-mail, employee id or department contains
+    ``text``, case-insensitively, by name; page ``page`` of them and the total."""
+    text = (text or "").strip()[:SEARCH_MAX]
+    page = max(1, page)
+    query = select(User)
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like),
+                                func.lower(User.employee_id).like(like),
+                                func.lower(User.department).like(like)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    people = session.scalars(query.order_by(User.name, User.id).limit(SEARCH_PAGE_SIZE)
+                             .offset((page - 1) * SEARCH_PAGE_SIZE)).all()
+    return PeopleSearch(list(people), total, text, page)
 
 
 def list_courses(session: Session) -> list[CourseVersion]:
     """The newest version of every published course, by title."""
-    return sorted(session.scalars(latest_versions_query()), key=lambda v: v.title.casefold())
+    return sorted(session.scalars(newest_versions()), key=lambda v: v.title.casefold())
+
+
+def list_versions(session: Session) -> list[CourseVersion]:
+    """Every published version, by course, newest first within each course."""
+    return list(session.scalars(select(CourseVersion).order_by(CourseVersion.course_id,
+                                                                CourseVersion.number.desc())))
 
 
 def list_departments(session: Session) -> list[str]:
@@ -29,3 +69,8 @@ def list_managers(session: Session) -> list[User]:
             report.active.is_(True), report.manager_id.is_not(None))))
         .order_by(User.name)))
 
+
+
+def list_active_people(session: Session) -> list[User]:
+    """Every active person, by name (to choose whom to assign a course to)."""
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))

@@ -19,17 +19,12 @@ from app.models import (
     Enrollment,
     User,
 )
-from app.people import assignments as service
-from app.people.assignments import (
-    apply_assignments_to,
-    assign,
-    end_of_day,
-    require_retraining,
-    start_renewal,
-    status_rows,
-    summary,
-)
-from app.people.status import Status
+from app.training import assignments as service
+from app.training.assignments import apply_assignments_to, assign, end_of_day
+from app.training.filters import RecordFilter
+from app.training.matrix import status_rows, summary
+from app.training.renewal import require_retraining, start_renewal
+from app.training.status import Status
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 FLAGSHIP = "ai-in-the-contact-center"
@@ -387,7 +382,8 @@ def test_a_material_version_restarts_holders_of_older_versions(db, make_user, hr
     assert enrollment_of(db, current, course).completed_at is not None
     [event_] = events(db, "course.retraining_required")
     assert event_.details["enrollments"] == 1 and event_.details["version_number"] == 2
-    rows = {r.user_id: r for r in status_rows(db, course_id=course.id, now=NOW).rows}
+    rows = {r.user_id: r for r in status_rows(db, RecordFilter(course_id=course.id),
+                                              now=NOW).rows}
     assert rows[holder.id].status is Status.NOT_STARTED and rows[holder.id].version_number == 2
 
 
@@ -497,12 +493,20 @@ def test_status_rows_filter_sort_and_page(db, matrix, courses):
     boss, _ = matrix
     assert [r.name for r in status_rows(db, now=NOW).rows] == ["Dora", "Ezra", "Olga", "Rita",
                                                                 "Sam"]
-    assert [r.name for r in status_rows(db, department="Sales", now=NOW).rows] == ["Olga", "Sam"]
-    assert [r.name for r in status_rows(db, manager_id=boss.id, now=NOW).rows] == ["Olga", "Sam"]
-    assert status_rows(db, course_id=courses[REFRESHER].id, now=NOW).total == 0
-    late = status_rows(db, status={Status.OVERDUE, Status.EXPIRED}, sort="status", now=NOW)
-    assert [r.name for r in late.rows] == ["Olga", "Ezra"]
-    assert [r.name for r in status_rows(db, status="due_soon", now=NOW).rows] == ["Sam"]
+    def names(**filters):
+        return [r.name for r in status_rows(db, RecordFilter(**filters), now=NOW).rows]
+
+    assert names(department="Sales") == ["Olga", "Sam"]
+    assert names(manager_id=boss.id) == ["Olga", "Sam"]
+    assert status_rows(db, RecordFilter(course_id=courses[REFRESHER].id), now=NOW).total == 0
+    by_status = status_rows(db, sort="status", now=NOW).rows
+    assert [r.name for r in by_status][:2] == ["Olga", "Ezra"]  # most urgent first
+    assert names(status="due_soon") == ["Sam"] == names(status=Status.DUE_SOON)
+    # Completed between two UTC days, both included, by the current cycle's completion.
+    dora_day = (NOW - timedelta(days=20)).date()
+    assert names(completed_from=dora_day, completed_to=dora_day) == ["Dora"]
+    assert names(completed_to=dora_day) == ["Dora", "Ezra"]
+    assert names(completed_from=dora_day + timedelta(days=1)) == []
     by_due = status_rows(db, sort="due", now=NOW).rows
     assert [r.name for r in by_due] == ["Olga", "Sam", "Rita", "Dora", "Ezra"]  # blanks last
     by_due_desc = status_rows(db, sort="-due", now=NOW).rows
@@ -511,8 +515,18 @@ def test_status_rows_filter_sort_and_page(db, matrix, courses):
     assert page.total == 5 and [r.name for r in page.rows] == ["Rita", "Olga"]
     with pytest.raises(DomainError, match="Unknown sort"):
         status_rows(db, sort="password_hash")
-    with pytest.raises(ValueError):
-        status_rows(db, status="lost")
+    with pytest.raises(DomainError, match="Unknown status 'lost'"):
+        status_rows(db, RecordFilter(status="lost"))
+
+
+def test_status_rows_list_deactivated_people_only_when_asked(db, matrix, courses):
+    _, people = matrix
+    people["expired"].active = False
+    db.commit()
+    assert "Ezra" not in {r.name for r in status_rows(db, now=NOW).rows}
+    everyone = status_rows(db, RecordFilter(include_inactive=True), now=NOW).rows
+    assert [r.name for r in everyone] == ["Dora", "Ezra", "Olga", "Rita", "Sam"]
+    assert summary(db, NOW).overall.total == 4  # the dashboard counts active people
 
 
 def test_summary_by_department(db, matrix):

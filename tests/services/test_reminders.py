@@ -15,9 +15,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import func, select
 
 from app.models import Completion, Course, CourseVersion, Enrollment, Reminder, Role, User
-from app.people import reminders as service
-from app.people.assignments import assign
-from app.people.reminders import MailSettings, send_reminders
+from app.training import reminders as service
+from app.training.assignments import assign
+from app.training.reminders import MailSettings, send_reminders
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 FLAGSHIP = "ai-in-the-contact-center"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.dates import expiry_of
-from app.people.status import Status, StatusFacts, course_status, label
+from app.training.status import Status, StatusFacts, course_status, label
 
 SECOND = timedelta(seconds=1)
 ASSIGNED = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)

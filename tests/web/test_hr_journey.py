@@ -33,7 +33,8 @@ def test_every_hr_page_answers(client, make_user, synced):
 def test_bad_matrix_filters_are_refused(client, make_user, synced):
     login(client, make_user(roles={Role.HR}))
     assert client.get("/hr/status?status=bogus").status_code == 400
-    assert client.get("/hr/status?course=abc").status_code == 400
+    assert client.get("/hr/status?course_id=abc").status_code == 400
+    assert client.get("/hr/status?course=1").status_code == 400  # unknown key: refused
     assert client.get("/hr/status?sort=password").status_code == 400
 
 
@@ -46,7 +47,8 @@ def test_assigning_to_everyone_shows_in_the_matrix_and_dashboard(client, db, mak
                                                     "audience": "everyone", "due_kind": "days",
                                                     "due_days": "30"})
     assert response.status_code == 303
-    matrix = text(client.get(f"/hr/status?course={course.id}"))
+    assert response.location == f"/hr/status?course_id={course.id}"
+    matrix = text(client.get(response.location))
     assert matrix.count("Not started") >= 2 and "2 records" in matrix
     dashboard = text(client.get("/hr/"))
     assert "<svg" in dashboard and "Status by department" in dashboard

@@ -16,11 +16,11 @@ from sqlalchemy.orm.util import identity_key
 from app.db import utcnow
 from app.errors import DomainError
 from app.models import AuditEvent, Invitation, Role, User, UserRole
-from app.people.assignments import apply_assignments_to
 from app.people.directory.planning import Action, ImportPlan, PlanChanged, RowPlan, plan_import
 from app.people.directory.reading import ImportInvalid
 from app.people.invitations import VALID_DAYS, InvitationLink, invitation_url, invitation_values
 from app.people.sessions import ended_sessions
+from app.training.assignments import apply_assignments_to
 
 _CHUNK = 500
 

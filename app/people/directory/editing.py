@@ -15,9 +15,9 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import sentence, shown
 from app.models import Role, User
-from app.people.assignments import apply_assignments_to
 from app.people.directory.checks import COLUMNS, check_person, privilege_problem, roles_text
 from app.people.invitations import VALID_DAYS, InvitationLink, create_invitation, invitation_url
+from app.training.assignments import apply_assignments_to
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.content.versions import newest_version_by_slug
 from app.db import utcnow
-from app.models import Course, CourseVersion, Enrollment, Module, ModuleProgress, Role
+from app.models import Enrollment, Module, ModuleProgress, Role, User
 from app.people.accounts import create_user, find_user_by_email
 
 DEMO_ACCOUNTS = [
@@ -48,11 +49,8 @@ def create_demo(session: Session) -> list[DemoAccount]:
     return accounts
 
 
-def _start_course(session: Session, user) -> None:
-    version = session.scalar(
-        select(CourseVersion).join(Course).where(Course.slug == DEMO_COURSE)
-        .order_by(CourseVersion.number.desc()).limit(1)
-    )
+def _start_course(session: Session, user: User) -> None:
+    version = newest_version_by_slug(session, DEMO_COURSE)
     if version is None:
         return
     now = utcnow()

@@ -1,4 +1,5 @@
-"""HR: assigning courses to everyone, a department, or chosen people."""
+"""HR: assigning courses to everyone, a department, or chosen people; the courses and their
+versions, and requiring retraining after a material change."""
 
 from __future__ import annotations
 
@@ -6,16 +7,22 @@ from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.dates import format_date
-from app.db import get_session
-from app.errors import DomainError, NotFound
+from app.db import get_or_404, get_session
+from app.errors import DomainError
 from app.hr.forms import AssignmentForm
+from app.hr.matrix_page import matrix_url
 from app.hr.views import bp
-from app.models import Assignment, Course, CourseVersion, User
-from app.people.assignments import assign, require_retraining
-from app.people.directory_queries import list_courses, list_departments
+from app.models import Course, CourseVersion
+from app.people.directory_queries import (
+    list_active_people,
+    list_courses,
+    list_departments,
+    list_versions,
+)
+from app.training.assignments import assign, list_assignments
+from app.training.renewal import require_retraining
 
 
 def _form() -> AssignmentForm:
@@ -23,16 +30,13 @@ def _form() -> AssignmentForm:
     form = AssignmentForm()
     form.course.choices = [(str(v.course_id), v.title) for v in list_courses(db)]
     form.department.choices = [(d, d) for d in list_departments(db)]
-    form.people.choices = [(str(u.id), f"{u.name} ({u.email})") for u in db.scalars(
-        select(User).where(User.active.is_(True)).order_by(User.name))]
+    form.people.choices = [(str(u.id), f"{u.name} ({u.email})") for u in list_active_people(db)]
     return form
 
 
 @bp.get("/assignments")
 def assignments():
-    rules = get_session().scalars(select(Assignment).order_by(Assignment.created_at.desc())
-                                  .limit(200)).all()
-    return render_template("hr/assignments.html", rules=rules)
+    return render_template("hr/assignments.html", rules=list_assignments(get_session()))
 
 
 @bp.route("/assignments/new", methods=["GET", "POST"])
@@ -42,7 +46,7 @@ def new_assignment():
         return render_template("hr/assignment_form.html", form=form), \
             400 if request.method == "POST" else 200
     db = get_session()
-    course = db.get(Course, int(form.course.data))
+    course = get_or_404(db, Course, int(form.course.data), "There is no such course.")
     try:
         result = assign(
             db, current_user, course, form.audience.data,
@@ -58,23 +62,18 @@ def new_assignment():
     db.commit()
     flash(f"Assigned to {result.assigned} people ({result.already_assigned} already had it, "
           f"{result.skipped_completed} have a valid completion).", "info")
-    return redirect(url_for("hr.matrix", course=course.id), code=303)
+    return redirect(matrix_url(course_id=course.id), code=303)
 
 
 @bp.get("/courses")
 def courses():
-    versions = get_session().scalars(
-        select(CourseVersion).order_by(CourseVersion.course_id, CourseVersion.number.desc())
-    ).all()
-    return render_template("hr/courses.html", versions=versions)
+    return render_template("hr/courses.html", versions=list_versions(get_session()))
 
 
 @bp.post("/courses/versions/<int:version_id>/retraining")
 def retraining(version_id: int):
     db = get_session()
-    version = db.get(CourseVersion, version_id)
-    if version is None:
-        raise NotFound("There is no such course version.")
+    version = get_or_404(db, CourseVersion, version_id, "There is no such course version.")
     try:
         due_on = date.fromisoformat(request.form.get("due_on", ""))
     except ValueError:

@@ -1,5 +1,6 @@
-"""HR exports: completion records as CSV or XLSX, answers item by item. Every export is
-audited (who, when, filter, rows) and committed before the first byte is sent.
+"""HR downloads: completion records as CSV or XLSX, answers item by item, holding the records
+a ``RecordFilter`` admits, as the matrix lists them. Every export is audited (who, when,
+filter, rows) and committed before the first byte is sent.
 
 Exports are POSTs (with a CSRF token): writing the audit record is a change, and GET never
 changes anything, so a link prefetched or planted elsewhere exports nothing.
@@ -11,17 +12,12 @@ from flask import Response, request, stream_with_context
 from flask_login import current_user
 
 from app.db import get_session, utcnow
-from app.exports.completions import (
-    ExportFilter,
-    completion_rows,
-    count_rows,
-    export_filename,
-    record_export,
-)
+from app.exports.completions import completion_rows, count_rows, export_filename, record_export
 from app.exports.csv import csv_stream
 from app.exports.items import ITEM_COLUMNS, count_item_rows, item_rows
 from app.exports.xlsx import check_fits, xlsx_stream
 from app.hr.views import bp
+from app.training.filters import RecordFilter
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -36,9 +32,9 @@ def _attachment(chunks, kind: str, now) -> Response:
     return response
 
 
-def _filter() -> ExportFilter:
-    fields = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    return ExportFilter.from_args(fields)  # DomainError (400) on bad input
+def _filter() -> RecordFilter:
+    # The matrix's filter keys (the forms on the matrix page post them); DomainError (400).
+    return RecordFilter.from_args(request.form, other_keys=("csrf_token",))
 
 
 @bp.post("/exports/completions.csv")

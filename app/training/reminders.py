@@ -27,17 +27,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.fields import EMAIL_MAX, TITLE_MAX, UNSAFE_IN_LINE, one_line
 from app.models import Reminder, User
-from app.people.assignments import CHUNK, StatusRow, status_rows
-from app.people.status import DUE_SOON_DAYS, Status
+from app.training.cycles import CHUNK
+from app.training.matrix import StatusRow, status_rows
+from app.training.status import DUE_SOON_DAYS, Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
-MAX_NAME = 100
-MAX_TITLE = 200
 REMINDED = frozenset({Status.DUE_SOON, Status.OVERDUE})
-# C0 and C1 controls, Unicode line and paragraph separators, and bidirectional overrides:
-# nothing a name or a title needs, and each could break a line or disguise the text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A name in a greeting or a header is cut shorter than the field allows (fields.NAME_MAX):
+# the message stays readable whatever the directory holds.
+SHOWN_NAME_MAX = 100
+REASON_MAX = 200  # a failure's reason, as the report prints it
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,6 @@ class ReminderReport:
         return "\n".join(lines)
 
 
-def plain(text: str | None, limit: int) -> str:
-    """Text safe for one line of a plain-text message or a header: no controls, bounded."""
-    text = " ".join(_CONTROL.sub(" ", text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 @cache
 def _environment() -> Environment:
     # Our own environment: plain text is not HTML-escaped; an .html template would be.
@@ -112,9 +107,9 @@ def _environment() -> Environment:
 
 
 def _address(name: str, email: str) -> Address:
-    if _CONTROL.search(email) or any(c.isspace() for c in email):
+    if UNSAFE_IN_LINE.search(email) or any(c.isspace() for c in email):
         raise ValueError("the e-mail address contains spaces or control characters")
-    return Address(display_name=plain(name, MAX_NAME), addr_spec=email)
+    return Address(display_name=one_line(name, SHOWN_NAME_MAX), addr_spec=email)
 
 
 def _usable(email: str) -> bool:
@@ -154,12 +149,12 @@ def compose(mail: MailSettings, person: StatusRow, rows: Sequence[StatusRow],
     message["Message-ID"] = make_msgid(domain=_domain(mail.sender))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     body = _environment().get_template("reminder.txt").render(
-        name=plain(person.name, MAX_NAME),
+        name=one_line(person.name, SHOWN_NAME_MAX),
         overdue=overdue,
         manager_copied=manager is not None,
         base_url=base,
-        organisation=plain(mail.organisation, MAX_TITLE),
-        courses=[{"title": plain(r.course_title, MAX_TITLE), "label": r.label,
+        organisation=one_line(mail.organisation, TITLE_MAX),
+        courses=[{"title": one_line(r.course_title, TITLE_MAX), "label": r.label,
                   "url": f"{base}/courses/{r.course_slug}"} for r in rows],
     )
     message.set_content(body)
@@ -222,7 +217,7 @@ def _reason(exc: BaseException) -> str:
         return f"recipient refused by the server ({', '.join(codes)})"
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"refused by the server ({exc.smtp_code})"
-    return plain(str(exc) or type(exc).__name__, 200)
+    return one_line(str(exc) or type(exc).__name__, REASON_MAX)
 
 
 def _reminded_on(session: Session, day: date) -> set[int]:
@@ -235,11 +230,11 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
     now = now or utcnow()
     today = now.date()
     report = ReminderReport(dry_run=dry_run)
-    due = status_rows(session, status=REMINDED, now=now, due_soon_days=due_soon_days,
-                      sort=None).rows
+    everyone = status_rows(session, now=now, due_soon_days=due_soon_days, sort=None).rows
     by_person: dict[int, list[StatusRow]] = defaultdict(list)
-    for row in due:
-        by_person[row.user_id].append(row)
+    for row in everyone:
+        if row.status in REMINDED:
+            by_person[row.user_id].append(row)
     if not by_person:
         return report
     reminded = _reminded_on(session, today)
@@ -265,7 +260,7 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
         try:
             message = compose(mail, person, rows, manager, now)
         except ValueError as exc:
-            report.failed.append(ReminderFailure(user_id, plain(person.email, 254),
+            report.failed.append(ReminderFailure(user_id, one_line(person.email, EMAIL_MAX),
                                                  f"unusable address: {exc}"))
             continue
         meta = ReminderMessage(user_id=user_id, to=person.email,

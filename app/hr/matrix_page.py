@@ -1,0 +1,72 @@
+"""HR: the people x courses matrix. Which records it lists is the shared ``RecordFilter``
+(app/training/filters.py, its keys documented there); this page adds only its view: the
+sort order and the page. Its "export these records" forms post the same filter keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from flask import render_template, request, url_for
+
+from app.db import get_session
+from app.errors import DomainError
+from app.hr.views import bp
+from app.people.directory_queries import list_courses, list_departments, list_managers
+from app.training.filters import RecordFilter
+from app.training.matrix import SORTS, status_rows
+from app.training.status import Status
+
+PAGE_SIZE = 50
+VIEW_KEYS = ("sort", "page")
+
+
+@dataclass(frozen=True)
+class MatrixQuery:
+    """The matrix's query string: the records to list, then how to show them."""
+
+    records: RecordFilter = field(default_factory=RecordFilter)
+    sort: str = "name"  # a key of app.training.matrix.SORTS
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> MatrixQuery:
+        """The filter and view in ``args``; DomainError (400) for anything the page cannot
+        send, with the same message an export gives for the same filter."""
+        sort = (args.get("sort") or "name").strip()
+        if sort not in SORTS:
+            raise DomainError("Unknown sort order.")
+        page = (args.get("page") or "").strip()
+        if page and (not page.isdigit() or len(page) > 9):
+            raise DomainError("Page must be chosen from the list.")
+        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort,
+                   max(1, int(page or 1)))
+
+    def args(self, **changes: Any) -> dict[str, str]:
+        """The query string for this page with ``changes`` to sort or page (for links)."""
+        view = replace(self, **changes)
+        values = {**view.records.args(), "sort": view.sort}
+        if view.page != 1:
+            values["page"] = str(view.page)
+        return values
+
+
+@bp.app_template_global("hr_matrix_url")
+def matrix_url(**filters: Any) -> str:
+    """The matrix listing the records of ``RecordFilter(**filters)``, for links from pages
+    (``hr_matrix_url(status="overdue")`` in templates) and redirects."""
+    args: dict[str, Any] = RecordFilter(**filters).args()
+    return url_for("hr.matrix", **args)
+
+
+@bp.get("/status")
+def matrix():
+    db = get_session()
+    query = MatrixQuery.from_args(request.args)
+    page = status_rows(db, query.records, sort=query.sort, limit=PAGE_SIZE,
+                       offset=(query.page - 1) * PAGE_SIZE)
+    return render_template("hr/matrix.html", page=page, query=query, page_size=PAGE_SIZE,
+                           courses=list_courses(db), departments=list_departments(db),
+                           managers=list_managers(db), statuses=list(Status))
