@@ -19,7 +19,7 @@ from app.content.hashing import content_hash
 from app.content.loader import CourseSource, LoadedTree
 from app.content.markdown import render_markdown
 from app.content.problems import ContentError
-from app.content.versions import newest_version, newest_version_by_slug
+from app.content.versions import newest_version
 from app.models import Asset, Course, CourseVersion, Module, User
 
 
@@ -56,8 +56,6 @@ def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) 
     return report
 
 
-# The older name, kept for callers outside this package.
-find_latest_version = newest_version_by_slug
 
 
 def _sync_course(session: Session, source: CourseSource,

@@ -67,8 +67,6 @@ class CourseCard:
         return self.modules_read * 100 // self.modules_total if self.modules_total else 0
 
 
-# The older name, kept for callers outside this package.
-latest_versions_query = newest_versions
 
 
 def list_course_cards(session: Session, user: User) -> list[CourseCard]:

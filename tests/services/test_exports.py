@@ -15,7 +15,8 @@ from sqlalchemy import event, select
 
 from app.certificates.codes import grouped, new_code
 from app.content.loader import load_tree
-from app.content.sync import find_latest_version, sync_courses
+from app.content.sync import sync_courses
+from app.content.versions import newest_version_by_slug
 from app.errors import DomainError
 from app.exports.completions import (
     COLUMNS,
@@ -125,8 +126,8 @@ def complete(db, enrollment, *, days, score=None, expires=None, cycle=None,
 @pytest.fixture
 def world(db, make_person, synced):
     """Seven enrollments, one in each status (two due soon), on the shipped courses."""
-    contact = find_latest_version(db, CONTACT)
-    refresher = find_latest_version(db, REFRESHER)
+    contact = newest_version_by_slug(db, CONTACT)
+    refresher = newest_version_by_slug(db, REFRESHER)
     mona = make_person(name="Mona Manager", employee_id="M-1", department="Management",
                      roles={Role.HR})
     ana = make_person(name="Ana Silva", employee_id="E-1", department="Sales", manager_id=mona.id)
@@ -317,7 +318,7 @@ HOSTILE = {
 @pytest.fixture
 def hostile(db, make_person, synced):
     """One person whose every free-text field, and their course's title, is a formula."""
-    contact = find_latest_version(db, CONTACT)
+    contact = newest_version_by_slug(db, CONTACT)
     boss = make_person(name=HOSTILE["manager"])
     user = make_person(name=HOSTILE["name"], employee_id=HOSTILE["employee_id"],
                      email=HOSTILE["email"], department=HOSTILE["department"],
@@ -449,8 +450,8 @@ def populate(db, make_person, contact, refresher, count: int) -> None:
 
 
 def test_the_number_of_queries_does_not_grow_with_the_rows(db, make_person, synced):
-    contact = find_latest_version(db, CONTACT)
-    refresher = find_latest_version(db, REFRESHER)
+    contact = newest_version_by_slug(db, CONTACT)
+    refresher = newest_version_by_slug(db, REFRESHER)
     engine = db.get_bind()
     counts = []
     for size in (5, 50):
@@ -496,7 +497,7 @@ def answered(db, make_person, tmp_path):
     """Two graded attempts at the quiz demo course: one failed, one passed."""
     write_quiz_course(tmp_path / "courses")
     sync_courses(db, load_tree(tmp_path / "courses"))
-    version = find_latest_version(db, SLUG)
+    version = newest_version_by_slug(db, SLUG)
     quiz = quiz_of(version)
     boss = make_person(name="Mona Manager")
     user = make_person(name="=Ana", employee_id="E-9", department="Sales", manager_id=boss.id)
