@@ -11,24 +11,17 @@ from dataclasses import dataclass
 
 from app.content.problems import ContentError, Problem
 from app.fields import normalise_email, shown
-from app.models import Role
-from app.people.directory.checks import COLUMNS, check_person
+from app.people.directory.checks import COLUMNS, PersonValues, check_person
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 
 
 @dataclass(frozen=True)
-class EmployeeRow:
-    """One valid data row; ``None`` for ``employee_id`` or ``roles`` means the cell was empty."""
+class EmployeeRow(PersonValues):
+    """One valid data row: a person's checked values and the file line they are on."""
 
     line: int
-    email: str
-    name: str
-    employee_id: str | None
-    department: str | None
-    manager_email: str | None
-    roles: frozenset[Role] | None
 
 
 @dataclass(frozen=True)
@@ -110,8 +103,7 @@ def read_employee_csv(data: bytes, source: str) -> EmployeeFile:
                     f"the {label} {shown(value)} is also on line {earlier}")))
                 duplicate = True
         if not duplicate:
-            rows.append(EmployeeRow(line, fields.email, fields.name, fields.employee_id,
-                                    fields.department, fields.manager_email, fields.roles))
+            rows.append(EmployeeRow(**vars(fields), line=line))
     return EmployeeFile(source, tuple(rows), tuple(sorted(problems)), delimiter,
                         frozenset(mentioned_emails - {""}), frozenset(mentioned_ids))
 
