@@ -66,10 +66,17 @@ def db_current() -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="Full name as it should appear on certificates.")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice([r.value for r in Role]), help="Repeat for several roles.")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from standard input (first line).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Repeat for several roles.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (first line)."
+)
 def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool) -> None:
     """Create an account. Without --password-stdin it has no password and cannot sign in yet."""
     password = None
@@ -86,8 +93,11 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
 @users_cli.command("import")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--apply", "apply_", is_flag=True, help="Apply the plan (default: dry run).")
-@click.option("--deactivate-missing", is_flag=True,
-              help="Deactivate active people who are not in the file (admins excepted).")
+@click.option(
+    "--deactivate-missing",
+    is_flag=True,
+    help="Deactivate active people who are not in the file (admins excepted).",
+)
 def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
     """Import employees from CSV: shows what would change; --apply does it in one transaction."""
     from app.people.directory import MAX_FILE_BYTES, apply_import, plan_import, read_employee_csv
@@ -95,8 +105,9 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
     db = get_session()
     with source.open("rb") as stream:
         data = stream.read(MAX_FILE_BYTES + 1)  # read_employee_csv refuses anything larger
-    plan = plan_import(db, read_employee_csv(data, str(source)),
-                       deactivate_missing=deactivate_missing)
+    plan = plan_import(
+        db, read_employee_csv(data, str(source)), deactivate_missing=deactivate_missing
+    )
     for row in plan.creates:
         click.echo(f"create  line {row.line}: {row.row.email}")
     for row in plan.changes:
@@ -158,15 +169,20 @@ def courses_sync(path: Path) -> None:
         get_session().commit()
     except IntegrityError:
         get_session().rollback()
-        raise click.ClickException("Another sync published at the same time; nothing was "
-                                   "written. Run the sync again.") from None
+        raise click.ClickException(
+            "Another sync published at the same time; nothing was written. Run the sync again."
+        ) from None
     click.echo(report.summary())
 
 
 @courses_cli.command("convert-gift")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write quiz.md here instead of printing it.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write quiz.md here instead of printing it.",
+)
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None:
     """Convert a Moodle GIFT file to Candor's quiz.md; unsupported questions are listed."""
@@ -180,8 +196,9 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise click.ClickException(f"{source}:{line}: not valid UTF-8: save the file as UTF-8") \
-            from None
+        raise click.ClickException(
+            f"{source}:{line}: not valid UTF-8: save the file as UTF-8"
+        ) from None
     result = convert_gift(text, str(source))
     for problem in result.skipped + result.notes:
         click.echo(str(problem), err=True)
@@ -197,8 +214,11 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
         raise click.ClickException(f"{output} exists; use --force to replace it.")
     else:
         output.write_text(result.markdown, encoding="utf-8")
-    click.echo(f"Converted {result.converted} question{'s' if result.converted != 1 else ''}; "
-               f"skipped {len(result.skipped)}.", err=True)
+    click.echo(
+        f"Converted {result.converted} question{'s' if result.converted != 1 else ''}; "
+        f"skipped {len(result.skipped)}.",
+        err=True,
+    )
 
 
 @reminders_cli.command("send")
@@ -209,10 +229,16 @@ def reminders_send(dry_run: bool) -> None:
     from app.training.reminders import MailSettings, send_reminders
 
     config = current_app.config
-    mail = MailSettings(host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]),
-                        username=config["SMTP_USERNAME"], password=config["SMTP_PASSWORD"],
-                        use_tls=bool(config["SMTP_STARTTLS"]), sender=config["SMTP_SENDER"],
-                        base_url=config["BASE_URL"], organisation=config["ORGANISATION_NAME"])
+    mail = MailSettings(
+        host=config["SMTP_HOST"],
+        port=int(config["SMTP_PORT"]),
+        username=config["SMTP_USERNAME"],
+        password=config["SMTP_PASSWORD"],
+        use_tls=bool(config["SMTP_STARTTLS"]),
+        sender=config["SMTP_SENDER"],
+        base_url=config["BASE_URL"],
+        organisation=config["ORGANISATION_NAME"],
+    )
     report = send_reminders(get_session(), mail, dry_run=dry_run)
     get_session().commit()
     verb = "would send" if dry_run else "sent"
@@ -221,8 +247,10 @@ def reminders_send(dry_run: bool) -> None:
         click.echo(f"{verb}: {message.to}{cc}: {message.subject}")
     for failure in report.failed:
         click.echo(f"failed: {failure.to}: {failure.reason}", err=True)
-    click.echo(f"{len(report.sent)} {verb}, {len(report.failed)} failed, "
-               f"{report.already_reminded} already reminded today.")
+    click.echo(
+        f"{len(report.sent)} {verb}, {len(report.failed)} failed, "
+        f"{report.already_reminded} already reminded today."
+    )
     if report.failed:
         sys.exit(1)
 
@@ -232,8 +260,12 @@ VERIFY_EXIT = {"valid": 0, "forged": 1, "altered": 1, "unknown": 1, "revoked": 2
 
 @certificates_cli.command("verify")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--public-key", "key_file", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="keys.json (or one key of it) to check against, offline.")
+@click.option(
+    "--public-key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="keys.json (or one key of it) to check against, offline.",
+)
 def certificates_verify(pdf: Path, key_file: Path | None) -> None:
     """Check a certificate PDF: its signature, that its text matches, and its status.
 
@@ -244,8 +276,10 @@ def certificates_verify(pdf: Path, key_file: Path | None) -> None:
     verdict = check_pdf(pdf.read_bytes(), _verifier(key_file), _status_lookup())
     if verdict.facts is not None:
         facts = verdict.facts
-        click.echo(f"Certificate {facts.code}: {facts.holder_name}, {facts.course_title} "
-                   f"(version {facts.version_number}), completed {facts.completed_on}.")
+        click.echo(
+            f"Certificate {facts.code}: {facts.holder_name}, {facts.course_title} "
+            f"(version {facts.version_number}), completed {facts.completed_on}."
+        )
     click.echo(f"{verdict.status.upper()}: {verdict.message}")
     sys.exit(VERIFY_EXIT[verdict.status])
 

@@ -73,7 +73,8 @@ def load_config(app, overrides: dict | None) -> None:
     )
     if unknown:
         raise RuntimeError(
-            "Unknown configuration: " + ", ".join(f"CANDOR_{k}" for k in unknown)
+            "Unknown configuration: "
+            + ", ".join(f"CANDOR_{k}" for k in unknown)
             + ". See the configuration table in README.md."
         )
     app.config.from_prefixed_env("CANDOR")

@@ -14,8 +14,20 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, date, datetime, time
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

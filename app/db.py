@@ -136,8 +136,7 @@ def get_session() -> Session:
     return g.db_session
 
 
-def get_or_404(session: Session, model: type[T], ident: object,
-               message: str = "Not found.") -> T:
+def get_or_404(session: Session, model: type[T], ident: object, message: str = "Not found.") -> T:
     """The row of ``model`` with primary key ``ident``; NotFound (404) when there is none."""
     row = session.get(model, ident)
     if row is None:

@@ -40,8 +40,9 @@ def register_handlers(app) -> None:
 
     def page(title: str, message: str, status: int, reference: str | None = None):
         return (
-            render_template("error.html", title=title, message=message, status=status,
-                            reference=reference),
+            render_template(
+                "error.html", title=title, message=message, status=status, reference=reference
+            ),
             status,
         )
 
@@ -51,13 +52,20 @@ def register_handlers(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return page("Form expired", "The form was missing its security token or it had "
-                    "expired. Go back, reload the page and try again.", 400)
+        return page(
+            "Form expired",
+            "The form was missing its security token or it had "
+            "expired. Go back, reload the page and try again.",
+            400,
+        )
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
-        return page("Too many attempts", "Too many attempts in a short time. Wait a few "
-                    "minutes, then try again.", 429)
+        return page(
+            "Too many attempts",
+            "Too many attempts in a short time. Wait a few minutes, then try again.",
+            429,
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -67,10 +75,14 @@ def register_handlers(app) -> None:
     @app.errorhandler(Exception)
     def internal_error(error: Exception):
         reference = secrets.token_hex(6)
-        app.logger.exception("unhandled error %s on %s %r", reference, request.method,
-                             request.path)
-        return page("Something went wrong", "Something went wrong on our side. If it "
-                    "happens again, tell your administrator this reference.", 500, reference)
+        app.logger.exception("unhandled error %s on %s %r", reference, request.method, request.path)
+        return page(
+            "Something went wrong",
+            "Something went wrong on our side. If it "
+            "happens again, tell your administrator this reference.",
+            500,
+            reference,
+        )
 
 
 _TITLES = {

@@ -32,8 +32,9 @@ SLUG_MAX = 64
 # paragraph separators, bidirectional embeddings, overrides and isolates, the word joiner and
 # the byte-order mark. Zero-width (non-)joiners stay allowed: Persian and Indic names and
 # emoji need them. Tab and line feed are allowed only where text may span lines.
-_UNSAFE = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060"
-           "\u2066-\u2069\ufeff")
+_UNSAFE = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff"
+)
 UNSAFE_IN_LINE = re.compile(f"[\t\n{_UNSAFE}]")
 UNSAFE_IN_TEXT = re.compile(f"[{_UNSAFE}]")
 
@@ -48,8 +49,10 @@ def unsafe_problem(label: str, value: str, *, multiline: bool = False) -> str | 
     """Why ``value`` cannot be stored because of the characters in it, or None."""
     if (found := find_unsafe(value, multiline=multiline)) is None:
         return None
-    return (f"the {label} contains a control, invisible or text-direction character "
-            f"(U+{ord(found):04X})")
+    return (
+        f"the {label} contains a control, invisible or text-direction character "
+        f"(U+{ord(found):04X})"
+    )
 
 
 def one_line(text: str, limit: int | None = None) -> str:
@@ -74,8 +77,9 @@ def sentence(message: str) -> str:
     return message if message.endswith((".", "?", "!")) else message + "."
 
 
-def text_problem(label: str, value: str, limit: int, *, required: bool = True,
-                 multiline: bool = False) -> str | None:
+def text_problem(
+    label: str, value: str, limit: int, *, required: bool = True, multiline: bool = False
+) -> str | None:
     """Why a free-text value is not acceptable (missing, too long, unsafe), or None."""
     if not value.strip():
         return f"the {label} is missing" if required else None
@@ -107,9 +111,11 @@ def _email_reason(value: str) -> str | None:
     if len(value.partition("@")[0]) > EMAIL_LOCAL_MAX:
         # RFC 5321's limit, which email-validator no longer enforces by default.
         return f"the part before the @-sign is longer than {EMAIL_LOCAL_MAX} characters"
-    if (_PLAIN_EMAIL.fullmatch(value)
-            and "--" not in value.partition("@")[2]
-            and value.rpartition(".")[2] not in _SPECIAL_USE_DOMAINS):
+    if (
+        _PLAIN_EMAIL.fullmatch(value)
+        and "--" not in value.partition("@")[2]
+        and value.rpartition(".")[2] not in _SPECIAL_USE_DOMAINS
+    ):
         return None
     try:
         # test_environment lets *.test addresses through; nothing is looked up in DNS.

@@ -5,18 +5,20 @@ from __future__ import annotations
 from flask import Response, request
 
 # Everything Candor shows comes from Candor: no CDN, no third-party script, font or image.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "img-src 'self'",
-    "style-src 'self'",
-    "script-src 'self'",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self'",
+        "style-src 'self'",
+        "script-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 def add_security_headers(response: Response) -> Response:

@@ -10,7 +10,7 @@ import os
 
 from flask import Flask
 
-HEAD = "<!doctype html>\n<html lang=\"en\"><head><title>Bare</title></head><body><p>"
+HEAD = '<!doctype html>\n<html lang="en"><head><title>Bare</title></head><body><p>'
 TAIL = "</p></body></html>\n"
 
 

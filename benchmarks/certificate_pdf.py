@@ -35,12 +35,26 @@ from app.certificates.facts import CertificateFacts  # noqa: E402
 FLOOR_HTML = "<p>Floor</p>"
 SIGNED = b'{"facts":{},"signature":{"alg":"Ed25519","value":"' + b"A" * 86 + b'"}}'
 FACTS = CertificateFacts(
-    code="", holder_name="", course_title="AI in the Contact Centre: Handling Customer Data",
-    course_slug="ai-in-the-contact-center", version_number=3, content_hash="1a2b3c4d5e6f",
-    score=92, completed_on=date(2025, 3, 12), issued_on=date(2025, 3, 14),
-    expires_on=date(2027, 3, 12), issuer="Northwind Customer Services Ltd")
-NAMES = ("Amélie Nakamura-Okafor", "Jo Li", "Siobhán Ní Bhriain", "Wolfgang Amadeus Bauer",
-         "Zoë Papadopoulou-Schmidt", "Ngozi Adichie")
+    code="",
+    holder_name="",
+    course_title="AI in the Contact Centre: Handling Customer Data",
+    course_slug="ai-in-the-contact-center",
+    version_number=3,
+    content_hash="1a2b3c4d5e6f",
+    score=92,
+    completed_on=date(2025, 3, 12),
+    issued_on=date(2025, 3, 14),
+    expires_on=date(2027, 3, 12),
+    issuer="Northwind Customer Services Ltd",
+)
+NAMES = (
+    "Amélie Nakamura-Okafor",
+    "Jo Li",
+    "Siobhán Ní Bhriain",
+    "Wolfgang Amadeus Bauer",
+    "Zoë Papadopoulou-Schmidt",
+    "Ngozi Adichie",
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,8 +88,11 @@ def timed(function, *args) -> tuple[float, float, object]:
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"mean": statistics.fmean(ordered), "p50": statistics.median(ordered),
-            "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]}
+    return {
+        "mean": statistics.fmean(ordered),
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+    }
 
 
 def main() -> int:
@@ -111,16 +128,22 @@ def main() -> int:
     rss_after = rss_along[-1][1]
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"certificate PDF: {args.count} renders after {args.warmup} warm-up, interleaved "
-          f"with the floor ({FLOOR_HTML!r}, same FontConfiguration)")
-    print(f"Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}, "
-          f"{os.cpu_count()} CPUs, load average {load}")
+    print(
+        f"certificate PDF: {args.count} renders after {args.warmup} warm-up, interleaved "
+        f"with the floor ({FLOOR_HTML!r}, same FontConfiguration)"
+    )
+    print(
+        f"Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {load}"
+    )
     print(f"\n  {'ms per PDF':16} {'mean':>7} {'p50':>7} {'p95':>7} {'CPU p50':>8}")
     rows = (("certificate", cert_wall, cert_cpu), ("floor", floor_wall, floor_cpu))
     for label, wall, cpu in rows:
         stats = summary(wall)
-        print(f"  {label:16} {stats['mean']:7.1f} {stats['p50']:7.1f} {stats['p95']:7.1f} "
-              f"{statistics.median(cpu):8.1f}")
+        print(
+            f"  {label:16} {stats['mean']:7.1f} {stats['p50']:7.1f} {stats['p95']:7.1f} "
+            f"{statistics.median(cpu):8.1f}"
+        )
     wall_ratio = statistics.median(cert_wall) / statistics.median(floor_wall)
     cpu_ratio = statistics.median(cert_cpu) / statistics.median(floor_cpu)
     print(f"  certificate / floor (p50): {wall_ratio:.1f}x wall, {cpu_ratio:.1f}x CPU")
@@ -132,8 +155,10 @@ def main() -> int:
     (first_index, first_rss) = rss_along[0]
     if len(rss_along) > 1 and args.count > first_index:
         steady = (rss_after - first_rss) * 100 / (args.count - first_index)
-        print(f"  steady state (renders {first_index} to {args.count}): {steady:+.2f} MiB "
-              "per 100 renders")
+        print(
+            f"  steady state (renders {first_index} to {args.count}): {steady:+.2f} MiB "
+            "per 100 renders"
+        )
     return 0
 
 

@@ -79,24 +79,67 @@ def build_database(path: Path, rows: int) -> None:
     people = (rows + 1) // 2
     t0 = NOW - timedelta(days=200)
     with engine.begin() as db:
-        db.execute(insert(Course), [{"id": 1, "slug": "contact-centre", "created_at": t0},
-                                    {"id": 2, "slug": "data-refresher", "created_at": t0}])
-        version = {"summary": "", "estimated_minutes": 30, "pass_mark": 80, "max_attempts": 3,
-                   "recertify_months": 12, "metadata_source": "", "published_at": t0,
-                   "obligations": [], "release_notes": "", "material": True}
-        db.execute(insert(CourseVersion), [
-            {**version, "id": 1, "course_id": 1, "number": 1, "content_hash": "a" * 64,
-             "title": "AI in the contact centre"},
-            {**version, "id": 2, "course_id": 1, "number": 2, "content_hash": "b" * 64,
-             "title": "AI in the contact centre (2026)"},
-            {**version, "id": 3, "course_id": 2, "number": 1, "content_hash": "c" * 64,
-             "title": "AI and customer data: a refresher"},
-        ])
+        db.execute(
+            insert(Course),
+            [
+                {"id": 1, "slug": "contact-centre", "created_at": t0},
+                {"id": 2, "slug": "data-refresher", "created_at": t0},
+            ],
+        )
+        version = {
+            "summary": "",
+            "estimated_minutes": 30,
+            "pass_mark": 80,
+            "max_attempts": 3,
+            "recertify_months": 12,
+            "metadata_source": "",
+            "published_at": t0,
+            "obligations": [],
+            "release_notes": "",
+            "material": True,
+        }
+        db.execute(
+            insert(CourseVersion),
+            [
+                {
+                    **version,
+                    "id": 1,
+                    "course_id": 1,
+                    "number": 1,
+                    "content_hash": "a" * 64,
+                    "title": "AI in the contact centre",
+                },
+                {
+                    **version,
+                    "id": 2,
+                    "course_id": 1,
+                    "number": 2,
+                    "content_hash": "b" * 64,
+                    "title": "AI in the contact centre (2026)",
+                },
+                {
+                    **version,
+                    "id": 3,
+                    "course_id": 2,
+                    "number": 1,
+                    "content_hash": "c" * 64,
+                    "title": "AI and customer data: a refresher",
+                },
+            ],
+        )
         for batch in _batched(
-            {"id": i, "email": f"person{i}@example.test", "name": f"Person {i:07d}",
-             "employee_id": f"E{i:07d}", "department": DEPARTMENTS[i % len(DEPARTMENTS)],
-             "manager_id": (i - 1) // 20 * 20 + 1 if (i - 1) % 20 else None, "locale": "en",
-             "active": True, "session_generation": "x", "created_at": t0}
+            {
+                "id": i,
+                "email": f"person{i}@example.test",
+                "name": f"Person {i:07d}",
+                "employee_id": f"E{i:07d}",
+                "department": DEPARTMENTS[i % len(DEPARTMENTS)],
+                "manager_id": (i - 1) // 20 * 20 + 1 if (i - 1) % 20 else None,
+                "locale": "en",
+                "active": True,
+                "session_generation": "x",
+                "created_at": t0,
+            }
             for i in range(1, people + 1)
         ):
             db.execute(insert(User), batch)
@@ -109,28 +152,73 @@ def build_database(path: Path, rows: int) -> None:
             started = assigned + timedelta(days=1) if version_id else None
             done = assigned + timedelta(days=3) if state < 5 else None
             due = NOW + timedelta(days=-10 if state == 6 else 5 if state == 9 else 60)
-            enrollments.append({"id": n, "user_id": user_id, "course_id": course_id,
-                                "version_id": version_id, "created_at": assigned,
-                                "assigned_at": assigned, "due_at": due, "started_at": started,
-                                "cycle": 1, "completed_at": done})
+            enrollments.append(
+                {
+                    "id": n,
+                    "user_id": user_id,
+                    "course_id": course_id,
+                    "version_id": version_id,
+                    "created_at": assigned,
+                    "assigned_at": assigned,
+                    "due_at": due,
+                    "started_at": started,
+                    "cycle": 1,
+                    "completed_at": done,
+                }
+            )
             if version_id is not None and state != 9:
                 for number in range(1, 3 if state in (0, 5) else 2):
-                    attempts.append({"id": len(attempts) + 1, "enrollment_id": n,
-                                     "user_id": user_id, "version_id": version_id, "cycle": 1,
-                                     "number": number, "seed": n, "plan": {}, "paths": {},
-                                     "status": "submitted", "started_at": started,
-                                     "submitted_at": started, "percent": 85, "passed": True})
+                    attempts.append(
+                        {
+                            "id": len(attempts) + 1,
+                            "enrollment_id": n,
+                            "user_id": user_id,
+                            "version_id": version_id,
+                            "cycle": 1,
+                            "number": number,
+                            "seed": n,
+                            "plan": {},
+                            "paths": {},
+                            "status": "submitted",
+                            "started_at": started,
+                            "submitted_at": started,
+                            "percent": 85,
+                            "passed": True,
+                        }
+                    )
             if done is not None:
-                completions.append({"id": n, "user_id": user_id, "course_id": course_id,
-                                    "version_id": version_id, "enrollment_id": n, "cycle": 1,
-                                    "attempt_id": len(attempts), "completed_at": done,
-                                    "score": 80 + n % 21})
-                certificates.append({"code": f"{n:020d}", "completion_id": n,
-                                     "user_id": user_id, "facts": {}, "signature": "x",
-                                     "key_id": "k", "issued_at": done,
-                                     "expires_at": done + timedelta(days=365), "pdf": b""})
-        for model, data in ((Enrollment, enrollments), (QuizAttempt, attempts),
-                            (Completion, completions), (Certificate, certificates)):
+                completions.append(
+                    {
+                        "id": n,
+                        "user_id": user_id,
+                        "course_id": course_id,
+                        "version_id": version_id,
+                        "enrollment_id": n,
+                        "cycle": 1,
+                        "attempt_id": len(attempts),
+                        "completed_at": done,
+                        "score": 80 + n % 21,
+                    }
+                )
+                certificates.append(
+                    {
+                        "code": f"{n:020d}",
+                        "completion_id": n,
+                        "user_id": user_id,
+                        "facts": {},
+                        "signature": "x",
+                        "key_id": "k",
+                        "issued_at": done,
+                        "expires_at": done + timedelta(days=365),
+                        "pdf": b"",
+                    }
+                )
+        for model, data in (
+            (Enrollment, enrollments),
+            (QuizAttempt, attempts),
+            (Completion, completions),
+            (Certificate, certificates),
+        ):
             for batch in _batched(data):
                 db.execute(insert(model), batch)
     engine.dispose()
@@ -144,8 +232,7 @@ def export_sql() -> str:
     from app.training.filters import RecordFilter
 
     statement = _rows_statement(_completion_query(RecordFilter()))
-    return str(statement.compile(dialect=sqlite.dialect(),
-                                 compile_kwargs={"literal_binds": True}))
+    return str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,8 +302,9 @@ def spawn(argv: list[str], stdout_path: Path | None = None) -> Run:
     if sink:
         sink.close()
     if process.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {process.returncode}: "
-                           f"{errors.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"{argv[0]} exited {process.returncode}: {errors.decode(errors='replace')[-2000:]}"
+        )
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output)
 
 
@@ -241,14 +329,15 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="candor-bench-exports-"))
     try:
         db_path = workdir / "bench.sqlite3"
-        built = spawn([*me, "--measure", "build", "--db", str(db_path), "--out",
-                       str(args.rows)])
+        built = spawn([*me, "--measure", "build", "--db", str(db_path), "--out", str(args.rows)])
         sql_path = workdir / "export.sql"
         sql_path.write_text(json.loads(built.stdout)["sql"] + ";\n")
-        print(f"built {args.rows:,} enrollments in {built.wall:.1f} s "
-              f"({db_path.stat().st_size / 2**20:.0f} MiB); Python {platform.python_version()}, "
-              f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.1f}")
+        print(
+            f"built {args.rows:,} enrollments in {built.wall:.1f} s "
+            f"({db_path.stat().st_size / 2**20:.0f} MiB); Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
         table = []  # label, rows, export seconds, wall, cpu, peak MiB, file MiB
         counts: dict[str, int] = {}
         for kind in ("count", "count-department"):
@@ -259,24 +348,40 @@ def main() -> int:
             run = spawn([*me, "--measure", kind, "--db", str(db_path), "--out", str(out)])
             report = json.loads(run.stdout)
             rows = {"baseline": None, "csv-department": counts["count-department"]}.get(
-                kind, counts["count"])
+                kind, counts["count"]
+            )
             size = out.stat().st_size / 2**20 if kind not in ("baseline", "count") else None
-            table.append((label, rows, report["seconds"], run.wall, run.cpu, run.peak_mib,
-                          size))
+            table.append((label, rows, report["seconds"], run.wall, run.cpu, run.peak_mib, size))
         if shutil.which(SQLITE_CLI):
             out = workdir / "sqlite3.csv"
-            run = spawn([SQLITE_CLI, "-csv", "-header", str(db_path), f".read {sql_path}"],
-                        stdout_path=out)
-            table.insert(1, ("sqlite3 -csv, the same SELECT (floor)", counts["count"],
-                             run.wall, run.wall, run.cpu, run.peak_mib,
-                             out.stat().st_size / 2**20))
-        print(f"\n{'export':40} {'rows':>8} {'export s':>9} {'process s':>10} {'CPU s':>7} "
-              f"{'peak RSS MiB':>13} {'file MiB':>9}")
+            run = spawn(
+                [SQLITE_CLI, "-csv", "-header", str(db_path), f".read {sql_path}"], stdout_path=out
+            )
+            table.insert(
+                1,
+                (
+                    "sqlite3 -csv, the same SELECT (floor)",
+                    counts["count"],
+                    run.wall,
+                    run.wall,
+                    run.cpu,
+                    run.peak_mib,
+                    out.stat().st_size / 2**20,
+                ),
+            )
+        print(
+            f"\n{'export':40} {'rows':>8} {'export s':>9} {'process s':>10} {'CPU s':>7} "
+            f"{'peak RSS MiB':>13} {'file MiB':>9}"
+        )
         for label, rows, seconds, wall, cpu, peak, size in table:
-            print(f"{label:40} {'-' if rows is None else rows:>8} {seconds:9.2f} {wall:10.2f} "
-                  f"{cpu:7.2f} {peak:13.1f} {'-' if size is None else f'{size:.1f}':>9}")
-        print("\nexport s: the export alone, by the child's clock; process s and CPU s: the "
-              "whole process (start-up and imports included); peak RSS: the whole process.")
+            print(
+                f"{label:40} {'-' if rows is None else rows:>8} {seconds:9.2f} {wall:10.2f} "
+                f"{cpu:7.2f} {peak:13.1f} {'-' if size is None else f'{size:.1f}':>9}"
+            )
+        print(
+            "\nexport s: the export alone, by the child's clock; process s and CPU s: the "
+            "whole process (start-up and imports included); peak RSS: the whole process."
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

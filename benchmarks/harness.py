@@ -63,9 +63,25 @@ def gunicorn(app_spec: str, env: dict[str, str], *extra: str):
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="candor-bench-gunicorn-", suffix=".log")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", "sync",
-         "-b", f"{HOST}:{port}", *_no_control_socket(), *extra, app_spec],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(WORKERS),
+            "-k",
+            "sync",
+            "-b",
+            f"{HOST}:{port}",
+            *_no_control_socket(),
+            *extra,
+            app_spec,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         _wait_until_answering(process, port, log.name)
@@ -144,6 +160,7 @@ def _ms(value: str) -> float:
 
 def parse_wrk(output: str) -> WrkResult:
     """Requests/sec, the 50% and 99% latency lines, and any errors wrk reports."""
+
     def find(pattern: str) -> str:
         match = re.search(pattern, output, re.MULTILINE)
         if match is None:
@@ -166,8 +183,16 @@ def wrk_path() -> str | None:
     return shutil.which("wrk") or (os.path.exists("/usr/bin/wrk") and "/usr/bin/wrk") or None
 
 
-def wrk(port: int, path: str, *, duration: int, connections: int, threads: int,
-        warmup: int, headers: tuple[str, ...] = ()) -> dict:
+def wrk(
+    port: int,
+    path: str,
+    *,
+    duration: int,
+    connections: int,
+    threads: int,
+    warmup: int,
+    headers: tuple[str, ...] = (),
+) -> dict:
     """A discarded warm-up run, then the measured one; the parsed figures as a dict."""
     command = [wrk_path(), f"-c{connections}", f"-t{threads}", "--latency"]
     for header in headers:
@@ -176,8 +201,9 @@ def wrk(port: int, path: str, *, duration: int, connections: int, threads: int,
     try:
         if warmup > 0:
             subprocess.run([*command, f"-d{warmup}s", url], check=True, capture_output=True)
-        done = subprocess.run([*command, f"-d{duration}s", url], check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [*command, f"-d{duration}s", url], check=True, capture_output=True, text=True
+        )
     except subprocess.CalledProcessError as error:
         raise BenchError(f"wrk failed ({error.returncode}): {error.stderr}") from None
     result = parse_wrk(done.stdout)

@@ -66,8 +66,14 @@ class Unavailable(Exception):
 
 
 def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT,
-                          env=env, input=stdin, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise BenchError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
@@ -77,8 +83,18 @@ def prepare(env: dict[str, str]) -> str:
     password = secrets.token_urlsafe(18)
     _flask(env, "db", "upgrade")
     _flask(env, "courses", "sync", "courses/")
-    _flask(env, "users", "create", EMAIL, "--name", "Bench Learner", "--role", "learner",
-           "--password-stdin", stdin=password + "\n")
+    _flask(
+        env,
+        "users",
+        "create",
+        EMAIL,
+        "--name",
+        "Bench Learner",
+        "--role",
+        "learner",
+        "--password-stdin",
+        stdin=password + "\n",
+    )
     return password
 
 
@@ -87,8 +103,11 @@ def sign_in(browser: Browser, password: str) -> None:
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if status != 200 or token is None:
         raise BenchError(f"GET /login gave {status} without a csrf_token")
-    status, headers, _ = browser.request("POST", "/login", form={
-        "csrf_token": token.group(1), "email": EMAIL, "password": password, "next": ""})
+    status, headers, _ = browser.request(
+        "POST",
+        "/login",
+        form={"csrf_token": token.group(1), "email": EMAIL, "password": password, "next": ""},
+    )
     if status != 303 or headers.get("Location", "").endswith("/login"):
         raise BenchError(f"POST /login gave {status} (Location: {headers.get('Location')})")
 
@@ -111,8 +130,10 @@ def fetch_checked(browser: Browser, path: str, title: str) -> int:
     """GET the module page; it must be a 200 showing the module's title. Returns its size."""
     status, _, page = browser.request("GET", path)
     if status != 200 or f"<h1>{title}</h1>" not in page:
-        raise BenchError(f"GET {path} gave {status} without the title {html.unescape(title)!r}"
-                         " (a redirect to sign-in, or an error page?)")
+        raise BenchError(
+            f"GET {path} gave {status} without the title {html.unescape(title)!r}"
+            " (a redirect to sign-in, or an error page?)"
+        )
     return len(page.encode("utf-8"))
 
 
@@ -132,12 +153,18 @@ def run(database, *, wrk_options: dict) -> dict:
             fetch_checked(browser, path, title)  # still signed in after the run
     bare_env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     bare_env["BENCH_PAGE_BYTES"] = str(size)
-    with gunicorn("bare_app:create_app()", bare_env,
-                  "--pythonpath", str(Path(__file__).parent)) as port:
+    with gunicorn(
+        "bare_app:create_app()", bare_env, "--pythonpath", str(Path(__file__).parent)
+    ) as port:
         status, _, page = Browser(port).request("GET", "/")
         if status != 200 or len(page.encode()) != size:
             raise BenchError(f"the bare app gave {status} with {len(page)} bytes, not {size}")
         bare = wrk(port, "/", **wrk_options)
-    return {"path": path, "module_title": html.unescape(title), "page_bytes": size,
-            "candor": candor, "bare": bare,
-            "ratio": round(candor["requests_per_s"] / bare["requests_per_s"], 3)}
+    return {
+        "path": path,
+        "module_title": html.unescape(title),
+        "page_bytes": size,
+        "candor": candor,
+        "bare": bare,
+        "ratio": round(candor["requests_per_s"] / bare["requests_per_s"], 3),
+    }

@@ -45,10 +45,14 @@ def print_table(name: str, result: dict, settings: str) -> None:
     print(f"  {'':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for label, row in (("candor", candor), ("bare", bare)):
         print(f"  {label:8} {row['requests_per_s']:9.1f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f}")
-    print(f"  ratio (candor/bare req/s): {result['ratio']:.2f}   "
-          f"target >= {TARGET_RATIO}: {verdict(result['targets']['ratio_met'])}")
-    print(f"  candor p99: {candor['p99_ms']:.1f} ms   "
-          f"target < {TARGET_P99_MS:g} ms: {verdict(result['targets']['p99_met'])}")
+    print(
+        f"  ratio (candor/bare req/s): {result['ratio']:.2f}   "
+        f"target >= {TARGET_RATIO}: {verdict(result['targets']['ratio_met'])}"
+    )
+    print(
+        f"  candor p99: {candor['p99_ms']:.1f} ms   "
+        f"target < {TARGET_P99_MS:g} ms: {verdict(result['targets']['p99_met'])}"
+    )
     for label, row in (("candor", candor), ("bare", bare)):
         if row["socket_errors"]:
             print(f"  note: wrk saw socket errors on {label}: {row['socket_errors']}")
@@ -59,15 +63,24 @@ def main() -> int:
     if wrk_path() is None:
         print("wrk is not installed. On Debian/Ubuntu: sudo apt-get install wrk", file=sys.stderr)
         return 2
-    wrk_options = dict(duration=args.duration, warmup=args.warmup,
-                       connections=args.connections, threads=args.threads)
-    settings = (f"gunicorn -w {WORKERS} (sync), wrk -c{args.connections} -t{args.threads} "
-                f"-d{args.duration}s after {args.warmup}s warm-up")
+    wrk_options = dict(
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        threads=args.threads,
+    )
+    settings = (
+        f"gunicorn -w {WORKERS} (sync), wrk -c{args.connections} -t{args.threads} "
+        f"-d{args.duration}s after {args.warmup}s warm-up"
+    )
     report = {
         "benchmark": "module_page",
         "finished_at": None,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "settings": {"workers": WORKERS, **wrk_options},
         "targets": {"ratio_at_least": TARGET_RATIO, "p99_ms_below": TARGET_P99_MS},
         "backends": {},
@@ -75,8 +88,10 @@ def main() -> int:
     load = os.getloadavg()[0]
     report["machine"]["load_before"] = round(load, 2)
     if load > 0.5:
-        print(f"note: the machine is busy (1-min load average {load:.1f} on {os.cpu_count()} "
-              "cores); the figures may be low and noisy.")
+        print(
+            f"note: the machine is busy (1-min load average {load:.1f} on {os.cpu_count()} "
+            "cores); the figures may be low and noisy."
+        )
     names = list(BACKENDS) if args.backend == "all" else [args.backend]
     failed = False
     for name in names:

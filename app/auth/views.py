@@ -82,8 +82,14 @@ def login():
     session["signed_in_at"] = int(time.time())
     login_user(user)
     response = redirect(safe_next(form.next.data) or home_for(user), code=303)
-    response.set_cookie(DEVICE_COOKIE, device_cookie_for(user), max_age=DEVICE_MAX_AGE,
-                        httponly=True, samesite="Lax", secure=request.is_secure)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie_for(user),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
     return response
 
 
@@ -113,8 +119,10 @@ def password():
         return render_template("auth/account.html", password_form=form), 400
     get_session().commit()
     sign_out_here()
-    flash("Your password is changed and every session has ended. Sign in with the new "
-          "password.", "info")
+    flash(
+        "Your password is changed and every session has ended. Sign in with the new password.",
+        "info",
+    )
     return redirect(url_for("auth.login"), code=303)
 
 

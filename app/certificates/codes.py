@@ -23,7 +23,7 @@ def new_code() -> str:
 
 def grouped(code: str) -> str:
     """The code as printed, in groups of four: 7KQ4-M9XD-2HBT-Q8RE-5WZN."""
-    return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
+    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 
 def normalise(typed: str) -> str | None:

@@ -13,6 +13,7 @@ from datetime import date
 
 FORMAT = "candor-certificate/1"
 
+
 @dataclass(frozen=True)
 class CertificateFacts:
     """Everything a certificate says, and nothing more (no e-mail, no employee id)."""
@@ -53,5 +54,6 @@ class CertificateFacts:
 
     def canonical_json(self) -> bytes:
         """The bytes that are signed."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode("utf-8")
+        return json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")

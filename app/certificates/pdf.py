@@ -56,8 +56,10 @@ _URL_SIZES = ((90, "size-l"), (MAX_URL, "size-s"))
 
 def _font_assets() -> dict[str, tuple[bytes, str]]:
     names = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
-    return {f"{ASSET_SCHEME}:fonts/{name}": ((ASSETS / "fonts" / name).read_bytes(), "font/ttf")
-            for name in names}
+    return {
+        f"{ASSET_SCHEME}:fonts/{name}": ((ASSETS / "fonts" / name).read_bytes(), "font/ttf")
+        for name in names
+    }
 
 
 # Read once at import: after this, rendering touches no file.
@@ -66,8 +68,13 @@ _STYLESHEET = (ASSETS / "certificate.css").read_text("utf-8")
 # Our own drawing, shipped with the code: safe to insert as markup.
 _MARK = Markup((ASSETS / "candor-mark.svg").read_text("utf-8").strip())  # noqa: S704  # nosec B704
 
-_templates = Environment(loader=PackageLoader("app", "templates"), autoescape=True,
-                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_templates = Environment(
+    loader=PackageLoader("app", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 class BundledAssetFetcher(URLFetcher):
@@ -78,8 +85,9 @@ class BundledAssetFetcher(URLFetcher):
     """
 
     def __init__(self, assets: Mapping[str, tuple[bytes, str]]) -> None:
-        super().__init__(timeout=1, allowed_protocols=frozenset(), allow_redirects=False,
-                         fail_on_errors=True)
+        super().__init__(
+            timeout=1, allowed_protocols=frozenset(), allow_redirects=False, fail_on_errors=True
+        )
         # URLFetcher registers urllib's file, HTTP(S), FTP and data handlers; re-initialise the
         # opener without any, so that nothing but fetch() below could ever answer a URL.
         request.OpenerDirector.__init__(self)
@@ -135,16 +143,21 @@ def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: by
         raise ValueError(f"verify_url is longer than {MAX_URL} characters")
     printed, qr = _printed(facts, verify_url), _qr_svg(verify_url)
     issued = datetime.combine(facts.issued_on, time(), tzinfo=UTC)  # no clock: same bytes
-    attachment = Attachment(string=bytes(signed_json), name=ATTACHMENT_NAME,
-                            description="The certificate's facts and their signature",
-                            created=issued, modified=issued, relationship="Data",
-                            url_fetcher=FETCHER)
+    attachment = Attachment(
+        string=bytes(signed_json),
+        name=ATTACHMENT_NAME,
+        description="The certificate's facts and their signature",
+        created=issued,
+        modified=issued,
+        relationship="Data",
+        url_fetcher=FETCHER,
+    )
     with _lock:
         engine = _get_engine()
         html = engine.template.render(c=printed, mark=_MARK, qr=qr)
         document = HTML(string=html, url_fetcher=FETCHER).render(
-            font_config=engine.fonts, stylesheets=[engine.stylesheet],
-            presentational_hints=False)
+            font_config=engine.fonts, stylesheets=[engine.stylesheet], presentational_hints=False
+        )
         if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
             raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
         return document.write_pdf(attachments=[attachment])
@@ -167,8 +180,9 @@ def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
         "content_hash": one_line(facts.content_hash, MAX_SHORT),
         "score": None if facts.score is None else f"{int(facts.score)}%",
         "completed_on": format_date(facts.completed_on),
-        "expires_on": ("Does not expire" if facts.expires_on is None
-                       else format_date(facts.expires_on)),
+        "expires_on": (
+            "Does not expire" if facts.expires_on is None else format_date(facts.expires_on)
+        ),
         "issued_on": format_date(facts.issued_on),
         "created": facts.issued_on.isoformat(),
         "issuer": issuer,
@@ -178,8 +192,12 @@ def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
         "verify_url": url,
         "url_size": _size(url, _URL_SIZES),
         "verify_link": _is_web_url(verify_url),
-        "layout": "roomy" if all(_size(text, steps) == "size-l" for text, steps in (
-            (issuer, _ISSUER_SIZES), (code, _CODE_SIZES), (url, _URL_SIZES))) else "",
+        "layout": "roomy"
+        if all(
+            _size(text, steps) == "size-l"
+            for text, steps in ((issuer, _ISSUER_SIZES), (code, _CODE_SIZES), (url, _URL_SIZES))
+        )
+        else "",
     }
 
 
@@ -193,8 +211,12 @@ def _is_web_url(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return (parts.scheme in ("http", "https") and bool(parts.netloc)
-            and url.isprintable() and " " not in url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and url.isprintable()
+        and " " not in url
+    )
 
 
 def _qr_svg(url: str) -> Markup:
@@ -216,13 +238,14 @@ def render_transcript(context: dict) -> bytes:
     bundled fonts only, the same deny-by-default fetcher, autoescaped fields, bounded size."""
     with _lock:
         engine = _get_engine()
-        html = _templates.get_template("certificates/transcript.html").render(mark=_MARK,
-                                                                              **context)
+        html = _templates.get_template("certificates/transcript.html").render(mark=_MARK, **context)
         document = HTML(string=html, url_fetcher=FETCHER).render(
             font_config=engine.fonts,
-            stylesheets=[CSS(string=_TRANSCRIPT_CSS, font_config=engine.fonts,
-                             url_fetcher=FETCHER)],
-            presentational_hints=False)
+            stylesheets=[
+                CSS(string=_TRANSCRIPT_CSS, font_config=engine.fonts, url_fetcher=FETCHER)
+            ],
+            presentational_hints=False,
+        )
         if len(document.pages) > MAX_TRANSCRIPT_PAGES:
             raise RuntimeError(f"transcript laid out on {len(document.pages)} pages")
         return document.write_pdf()

@@ -30,8 +30,9 @@ def embedded_document(pdf: bytes) -> bytes | None:
 def printed_text(pdf: bytes) -> str:
     """The PDF's text with all white space removed (line breaks may fall anywhere)."""
     try:
-        return "".join("".join(page.extract_text().split()) for page in
-                       PdfReader(io.BytesIO(pdf)).pages)
+        return "".join(
+            "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages
+        )
     except (PdfReadError, ValueError, KeyError, TypeError):
         return ""
 
@@ -40,8 +41,9 @@ def _compact(text: str) -> str:
     return "".join(text.split())
 
 
-def check_pdf(pdf: bytes, verifier: Verifier,
-              current_status: Callable[[str], str | None] | None = None) -> Verdict:
+def check_pdf(
+    pdf: bytes, verifier: Verifier, current_status: Callable[[str], str | None] | None = None
+) -> Verdict:
     """The verdict on a PDF: forged, altered, revoked, expired or valid."""
     document = embedded_document(pdf)
     if document is None:
@@ -51,15 +53,19 @@ def check_pdf(pdf: bytes, verifier: Verifier,
         return verdict
     text = printed_text(pdf)
     if _compact(facts.code) not in text or _compact(facts.holder_name) not in text:
-        return Verdict(False, "altered", "The printed certificate does not match its signed "
-                       "data: the PDF was altered or belongs to another certificate.", facts)
+        return Verdict(
+            False,
+            "altered",
+            "The printed certificate does not match its signed "
+            "data: the PDF was altered or belongs to another certificate.",
+            facts,
+        )
     status = current_status(facts.code) if current_status else None
     if status == "revoked":
         return Verdict(False, "revoked", "The issuer has revoked this certificate.", facts)
     if status == "unknown":
         return Verdict(False, "forged", "The issuer has no certificate with this code.", facts)
     if is_expired(facts.expires_on, utcnow()):
-        return Verdict(False, "expired", f"It expired on {format_date(facts.expires_on)}.",
-                       facts)
+        return Verdict(False, "expired", f"It expired on {format_date(facts.expires_on)}.", facts)
     where = "checked with the issuer" if status else "offline: status not checked"
     return Verdict(True, "valid", f"The signature is valid ({where}).", facts)

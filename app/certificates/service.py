@@ -82,8 +82,13 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
         signature = issuer.signer.sign(signed)
         document = signed_document(facts, signature, issuer.signer.verifier.key_id)
         certificate = Certificate(
-            code=code, completion_id=completion.id, user_id=holder.id, facts=facts.to_dict(),
-            signature=signature, key_id=issuer.signer.verifier.key_id, issued_at=now,
+            code=code,
+            completion_id=completion.id,
+            user_id=holder.id,
+            facts=facts.to_dict(),
+            signature=signature,
+            key_id=issuer.signer.verifier.key_id,
+            issued_at=now,
             expires_at=expires,
             pdf=render_certificate(facts, issuer.verify_url(code), document),
         )
@@ -93,12 +98,18 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
         except IntegrityError:
             # A code collision (1 in 2^100) or a concurrent issue for the same completion.
             existing = session.scalar(
-                select(Certificate).where(Certificate.completion_id == completion.id))
+                select(Certificate).where(Certificate.completion_id == completion.id)
+            )
             if existing is not None:
                 return existing
             continue
-        record(session, "certificate.issued", actor=holder, subject=certificate,
-               completion_id=completion.id)
+        record(
+            session,
+            "certificate.issued",
+            actor=holder,
+            subject=certificate,
+            completion_id=completion.id,
+        )
         return certificate
     raise DomainError("Could not issue a certificate; try again.", status=503)
 
@@ -106,9 +117,13 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
 def signed_document(facts: CertificateFacts, signature: str, kid: str) -> bytes:
     """The JSON embedded in the PDF: the facts and their signature, verifiable on its own."""
     return json.dumps(
-        {"certificate": facts.to_dict(),
-         "signature": {"alg": "EdDSA", "crv": "Ed25519", "kid": kid, "value": signature}},
-        indent=2, ensure_ascii=False, sort_keys=True,
+        {
+            "certificate": facts.to_dict(),
+            "signature": {"alg": "EdDSA", "crv": "Ed25519", "kid": kid, "value": signature},
+        },
+        indent=2,
+        ensure_ascii=False,
+        sort_keys=True,
     ).encode("utf-8")
 
 
@@ -133,10 +148,13 @@ def find_by_code(session: Session, typed: str) -> Certificate:
 
 def list_certificates(session: Session, user_id: int) -> list[Certificate]:
     """Every certificate of a person, newest first (old ones are kept)."""
-    return list(session.scalars(
-        select(Certificate).where(Certificate.user_id == user_id)
-        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.user_id == user_id)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        )
+    )
 
 
 def find_own_certificate(session: Session, user: User, certificate_id: int) -> Certificate:
@@ -147,8 +165,9 @@ def find_own_certificate(session: Session, user: User, certificate_id: int) -> C
     return certificate
 
 
-def revoke_certificate(session: Session, actor: User, certificate_id: int, reason: str,
-                       note: str = "") -> Certificate:
+def revoke_certificate(
+    session: Session, actor: User, certificate_id: int, reason: str, note: str = ""
+) -> Certificate:
     """Revoke a certificate with a reason; the verification page says so from then on."""
     certificate = session.get(Certificate, certificate_id)
     if certificate is None:
@@ -156,7 +175,7 @@ def revoke_certificate(session: Session, actor: User, certificate_id: int, reaso
     if reason not in REVOCATION_REASONS:
         raise DomainError("Choose a reason for the revocation.")
     note = note.strip()
-    if (problem := text_problem("note", note, NOTE_MAX, required=False, multiline=True)):
+    if problem := text_problem("note", note, NOTE_MAX, required=False, multiline=True):
         raise DomainError(sentence(problem))
     if certificate.revoked_at is not None:
         raise DomainError("This certificate is already revoked.", status=409)
@@ -188,6 +207,10 @@ def verify_document(document: bytes, verifier: Verifier) -> Verdict:
     if not isinstance(signature, dict) or signature.get("kid") != verifier.key_id:
         return Verdict(False, "forged", "It is not signed with the issuer's key.", facts)
     if not verifier.verify(facts.canonical_json(), str(signature.get("value", ""))):
-        return Verdict(False, "forged", "The signature does not match: the certificate was "
-                       "altered or forged.", facts)
+        return Verdict(
+            False,
+            "forged",
+            "The signature does not match: the certificate was altered or forged.",
+            facts,
+        )
     return Verdict(True, "valid", "The signature is valid.", facts)

@@ -58,8 +58,14 @@ class Verifier:
 
     def jwk(self) -> dict:
         """The key as a JSON Web Key (RFC 8037), for /verify/keys.json."""
-        return {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
-                "kid": self.key_id, "x": b64url(_raw(self.public_key))}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "alg": "EdDSA",
+            "use": "sig",
+            "kid": self.key_id,
+            "x": b64url(_raw(self.public_key)),
+        }
 
     @classmethod
     def from_jwk(cls, data: dict) -> Verifier:
@@ -96,14 +102,15 @@ def load_signer(configured: str | None, instance_path: str) -> Signer:
         try:
             return Signer(_parse_key(configured))
         except ValueError as error:
-            raise RuntimeError(f"CANDOR_CERTIFICATE_SIGNING_KEY is not usable: {error}") \
-                from None
+            raise RuntimeError(f"CANDOR_CERTIFICATE_SIGNING_KEY is not usable: {error}") from None
     path = Path(instance_path) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         try:
             # O_EXCL: of two processes starting at once, one writes and both use its key.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -38,27 +38,34 @@ class FrontMatter:
         return key_line(self.lines, key, first_line=FIRST_SETTING_LINE)
 
 
-def split_front_matter(lines: Sequence[str], path: str,
-                       found: list[Problem]) -> FrontMatter | None:
+def split_front_matter(lines: Sequence[str], path: str, found: list[Problem]) -> FrontMatter | None:
     """The front matter at the top of ``lines`` (empty if there is none); None, with a problem,
     if it is never closed."""
     if not lines or lines[0].strip() != FENCE:
         if lines and lines[0].strip() == "---":
-            found.append(Problem(path, 1, "front matter is TOML between +++ lines, not YAML "
-                                          "between ---"))
+            found.append(
+                Problem(path, 1, "front matter is TOML between +++ lines, not YAML between ---")
+            )
         return FrontMatter()
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == FENCE), None)
     if end is None:
-        found.append(Problem(path, 1, "front matter opened with +++ on line 1 is never closed: "
-                                      "add a line with +++ after the settings"))
+        found.append(
+            Problem(
+                path,
+                1,
+                "front matter opened with +++ on line 1 is never closed: "
+                "add a line with +++ after the settings",
+            )
+        )
         return None
     source = tuple(lines[1:end])
     data = parse_toml("\n".join(source), path, found, first_line=FIRST_SETTING_LINE)
     return FrontMatter(data or {}, source, end + 1)
 
 
-def parse_toml(text: str, path: str, found: list[Problem], *,
-               first_line: int = 1) -> dict[str, Any] | None:
+def parse_toml(
+    text: str, path: str, found: list[Problem], *, first_line: int = 1
+) -> dict[str, Any] | None:
     """The TOML ``text`` (starting on line ``first_line`` of the file), or None with a problem
     at the line of the error."""
     try:
@@ -72,13 +79,14 @@ def parse_toml(text: str, path: str, found: list[Problem], *,
             line = first_line + int(where.group(1)) - 1
         else:  # at the end of the document: its last line
             line = first_line + text.count("\n")
-        reason = message[:where.start()] if where else message
+        reason = message[: where.start()] if where else message
         found.append(Problem(path, line, f"invalid TOML: {reason}"))
         return None
 
 
-def key_line(lines: Sequence[str], key: str, *, first_line: int = 1,
-             table: str | None = None) -> int:
+def key_line(
+    lines: Sequence[str], key: str, *, first_line: int = 1, table: str | None = None
+) -> int:
     """The line on which ``key`` is set (in ``[table]`` if given); failing that, the table's
     own line, else the line before ``first_line`` (the opening +++), at least 1."""
     setting = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[=.]")
@@ -96,9 +104,16 @@ def key_line(lines: Sequence[str], key: str, *, first_line: int = 1,
     return max(first_line - 1, 1)
 
 
-def report_unknown_keys(data: dict[str, Any], known: Collection[str], lines: Sequence[str],
-                        path: str, found: list[Problem], *, first_line: int = 1,
-                        table: str | None = None) -> None:
+def report_unknown_keys(
+    data: dict[str, Any],
+    known: Collection[str],
+    lines: Sequence[str],
+    path: str,
+    found: list[Problem],
+    *,
+    first_line: int = 1,
+    table: str | None = None,
+) -> None:
     """Report each key of ``data`` that is not ``known``, at its line, naming the likeliest
     key meant."""
     where = f"[{table}] " if table else ""
@@ -108,5 +123,10 @@ def report_unknown_keys(data: dict[str, Any], known: Collection[str], lines: Seq
             continue
         close = difflib.get_close_matches(key, names, n=1)
         hint = f": did you mean {close[0]}?" if close else ""
-        found.append(Problem(path, key_line(lines, key, first_line=first_line, table=table),
-                             f"unknown key {where}{key!r}{hint} (known keys: {', '.join(names)})"))
+        found.append(
+            Problem(
+                path,
+                key_line(lines, key, first_line=first_line, table=table),
+                f"unknown key {where}{key!r}{hint} (known keys: {', '.join(names)})",
+            )
+        )

@@ -134,8 +134,13 @@ RELEASE_KEYS = {
     "material": (bool, False, None),
 }
 MODULE_KEYS = {"min_minutes": (int, False, _int_range(0, 120))}
-TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
-              dict: "a table"}
+TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def load_tree(path: Path) -> LoadedTree:
@@ -174,9 +179,14 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
     found: list[Problem] = []
     slug = folder.name
     if not SLUG.match(slug):
-        found.append(Problem(_rel(folder, root), 0,
-                             f'"{slug}" is not a valid course slug: use 1-64 lowercase '
-                             "letters, digits and hyphens"))
+        found.append(
+            Problem(
+                _rel(folder, root),
+                0,
+                f'"{slug}" is not a valid course slug: use 1-64 lowercase '
+                "letters, digits and hyphens",
+            )
+        )
     toml_path = folder / "course.toml"
     if not toml_path.is_file():
         found.append(Problem(_rel(toml_path, root), 0, "missing: every course needs course.toml"))
@@ -207,16 +217,34 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
             if number == 0:
                 found.append(Problem(rel, 0, "module numbers start at 01"))
             elif number in module_files:
-                found.append(Problem(rel, 0, f"module number {match.group(1)} is already used by "
-                                             f"{module_files[number].name}"))
+                found.append(
+                    Problem(
+                        rel,
+                        0,
+                        f"module number {match.group(1)} is already used by "
+                        f"{module_files[number].name}",
+                    )
+                )
             else:
                 module_files[number] = entry
         elif entry.suffix == ".md":
-            found.append(Problem(rel, 0, "module files must be named NN-slug.md (two digits, "
-                                         "a hyphen, lowercase letters, digits, hyphens)"))
+            found.append(
+                Problem(
+                    rel,
+                    0,
+                    "module files must be named NN-slug.md (two digits, "
+                    "a hyphen, lowercase letters, digits, hyphens)",
+                )
+            )
         else:
-            found.append(Problem(rel, 0, "unexpected file: a course holds course.toml, "
-                                         "NN-slug.md modules, quiz.md and assets/"))
+            found.append(
+                Problem(
+                    rel,
+                    0,
+                    "unexpected file: a course holds course.toml, "
+                    "NN-slug.md modules, quiz.md and assets/",
+                )
+            )
 
     assets = _load_assets(asset_dir, root, found) if asset_dir else {}
     module_stems = {p.stem for p in module_files.values()}
@@ -226,8 +254,13 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
         if module is not None:
             modules.append(module)
     if not module_files:
-        found.append(Problem(_rel(folder, root), 0, "a course needs at least one module "
-                                                    "(a file such as 01-introduction.md)"))
+        found.append(
+            Problem(
+                _rel(folder, root),
+                0,
+                "a course needs at least one module (a file such as 01-introduction.md)",
+            )
+        )
 
     quiz_text: str | None = None
     quiz: Quiz | None = None
@@ -250,8 +283,13 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
     )
 
 
-def _load_quiz(text: str, rel: str, assets: dict[str, AssetSource], module_stems: set[str],
-               found: list[Problem]) -> Quiz | None:
+def _load_quiz(
+    text: str,
+    rel: str,
+    assets: dict[str, AssetSource],
+    module_stems: set[str],
+    found: list[Problem],
+) -> Quiz | None:
     _check_references(text, rel, 0, assets, module_stems, found)
     quiz, quiz_problems = parse_quiz(text, rel)
     found.extend(quiz_problems)
@@ -276,8 +314,16 @@ def _read_text(path: Path, root: Path, limit: int, found: list[Problem]) -> str 
     return text.rstrip("\n") + "\n"
 
 
-def _check_keys(data: dict, spec: dict, lines: Sequence[str], rel: str, found: list[Problem], *,
-                first_line: int = 1, table: str | None = None) -> dict:
+def _check_keys(
+    data: dict,
+    spec: dict,
+    lines: Sequence[str],
+    rel: str,
+    found: list[Problem],
+    *,
+    first_line: int = 1,
+    table: str | None = None,
+) -> dict:
     """Check ``data`` against ``spec``; return the valid values."""
     valid = {}
     where = f"[{table}] " if table else ""
@@ -328,8 +374,9 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
     front = split_front_matter(lines, rel, found)
     if front is None:
         return None  # never closed: the whole file would be read as settings
-    settings = _check_keys(front.data, MODULE_KEYS, front.lines, rel, found,
-                           first_line=FIRST_SETTING_LINE)
+    settings = _check_keys(
+        front.data, MODULE_KEYS, front.lines, rel, found, first_line=FIRST_SETTING_LINE
+    )
     offset = front.body_start
     body_lines = lines[offset:]
     rest = "\n".join(body_lines)
@@ -338,8 +385,9 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
     if first is None:
         found.append(Problem(rel, offset + 1, "module is empty: start it with a '# Title' line"))
     elif not re.match(r"^# \S", body_lines[first]):
-        found.append(Problem(rel, offset + first + 1,
-                             "a module starts with its title as a '# Title' line"))
+        found.append(
+            Problem(rel, offset + first + 1, "a module starts with its title as a '# Title' line")
+        )
     else:
         title = body_lines[first][2:].strip()
         if error := _text(200)(title):
@@ -347,7 +395,7 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
     _check_references(rest, rel, offset, assets, module_stems, found)
     if len(found) > before or first is None:
         return None
-    body = "\n".join(body_lines[first + 1:]).strip("\n") + "\n"
+    body = "\n".join(body_lines[first + 1 :]).strip("\n") + "\n"
     return ModuleSource(
         position=number,
         stem=path.stem,
@@ -362,8 +410,11 @@ _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _INLINE_TARGET = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
 _REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
-_HTML_URL = re.compile(r"<\s*(?:img|a|iframe|script|link|source)\b[^>]*?(?:src|href)\s*=\s*"
-                       r"[\"']?([^\"'\s>]+)", re.IGNORECASE)
+_HTML_URL = re.compile(
+    r"<\s*(?:img|a|iframe|script|link|source)\b[^>]*?(?:src|href)\s*=\s*"
+    r"[\"']?([^\"'\s>]+)",
+    re.IGNORECASE,
+)
 
 
 def _code_blanked(text: str) -> list[str]:
@@ -386,14 +437,26 @@ def _code_blanked(text: str) -> list[str]:
 def _check_brackets(text: str, rel: str, line_offset: int, found: list[Problem]) -> None:
     total = text.count("[")
     if total > MAX_BRACKETS_PER_FILE:
-        found.append(Problem(rel, line_offset + 1, f"the file has {total:,} '[' characters; at "
-                             f"most {MAX_BRACKETS_PER_FILE:,} are allowed"))
+        found.append(
+            Problem(
+                rel,
+                line_offset + 1,
+                f"the file has {total:,} '[' characters; at "
+                f"most {MAX_BRACKETS_PER_FILE:,} are allowed",
+            )
+        )
         return
     line = line_offset + 1
     for block in text.split("\n\n"):
         if block.count("[") > MAX_BRACKETS_PER_BLOCK:
-            found.append(Problem(rel, line, f"this paragraph has {block.count('['):,} '[' "
-                                 f"characters; at most {MAX_BRACKETS_PER_BLOCK} are allowed"))
+            found.append(
+                Problem(
+                    rel,
+                    line,
+                    f"this paragraph has {block.count('['):,} '[' "
+                    f"characters; at most {MAX_BRACKETS_PER_BLOCK} are allowed",
+                )
+            )
         line += block.count("\n") + 2
 
 
@@ -405,8 +468,14 @@ def _check_references(text, rel, line_offset, assets, module_stems, found) -> No
         if definition := _REFERENCE_DEFINITION.match(line):
             targets.append((False, definition.group(1)))
         for url in _HTML_URL.findall(line):
-            found.append(Problem(rel, number, f"raw HTML link or image ({url}) is not allowed: "
-                                              "use Markdown and the assets/ folder"))
+            found.append(
+                Problem(
+                    rel,
+                    number,
+                    f"raw HTML link or image ({url}) is not allowed: "
+                    "use Markdown and the assets/ folder",
+                )
+            )
         for is_image, url in targets:
             if message := _reference_problem(is_image, url, assets, module_stems):
                 found.append(Problem(rel, number, message))
@@ -415,7 +484,7 @@ def _check_references(text, rel, line_offset, assets, module_stems, found) -> No
 def _reference_problem(is_image: bool, url: str, assets, module_stems) -> str | None:
     lowered = url.lower()
     if url.startswith("assets/"):
-        name = url[len("assets/"):]
+        name = url[len("assets/") :]
         if not ASSET_NAME.match(name):
             return f"{url}: asset names are letters, digits and ._- with .png, .jpg or .webp"
         if name not in assets:
@@ -424,8 +493,10 @@ def _reference_problem(is_image: bool, url: str, assets, module_stems) -> str | 
         return None
     if is_image:
         if re.match(r"^[a-z][a-z0-9+.-]*:|^//", lowered):
-            return (f"remote image {url}: images must come from the course's assets/ folder "
-                    "(a remote image tells a third party who is reading)")
+            return (
+                f"remote image {url}: images must come from the course's assets/ folder "
+                "(a remote image tells a third party who is reading)"
+            )
         return f"image {url}: images must be referenced as assets/NAME"
     if lowered.startswith(("http://", "https://", "mailto:")) or url.startswith("#"):
         return None
@@ -435,8 +506,10 @@ def _reference_problem(is_image: bool, url: str, assets, module_stems) -> str | 
         return None
     if re.match(r"^[a-z][a-z0-9+.-]*:", lowered.replace("\t", "").replace("\n", "")):
         return f"link {url}: only http, https and mailto links are allowed"
-    return (f"link {url}: link to http(s) or mailto addresses, #anchors, assets/ files or "
-            "sibling modules (NN-slug.md)")
+    return (
+        f"link {url}: link to http(s) or mailto addresses, #anchors, assets/ files or "
+        "sibling modules (NN-slug.md)"
+    )
 
 
 def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, AssetSource]:
@@ -449,13 +522,19 @@ def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, As
             found.append(Problem(rel, 0, "assets/ holds image files only (no links or folders)"))
             continue
         if not ASSET_NAME.match(entry.name):
-            found.append(Problem(rel, 0, "asset names are letters, digits and ._-, ending in "
-                                         ".png, .jpg, .jpeg or .webp"))
+            found.append(
+                Problem(
+                    rel,
+                    0,
+                    "asset names are letters, digits and ._-, ending in .png, .jpg, .jpeg or .webp",
+                )
+            )
             continue
         size = entry.stat().st_size
         if size > MAX_ASSET_BYTES:
-            found.append(Problem(rel, 0, f"file is {size:,} bytes; at most "
-                                         f"{MAX_ASSET_BYTES:,} are allowed"))
+            found.append(
+                Problem(rel, 0, f"file is {size:,} bytes; at most {MAX_ASSET_BYTES:,} are allowed")
+            )
             continue
         data = entry.read_bytes()
         extension = entry.suffix.lower().lstrip(".")

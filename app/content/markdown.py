@@ -38,10 +38,49 @@ _EXTENSION_CONFIGS = {
 }
 
 _TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
-    "li", "mark", "ol", "p", "pre", "s", "strong", "sub", "summary", "sup", "table", "tbody", "td",
-    "th", "thead", "tr", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 _ATTRIBUTES = {
     "a": {"href", "title"},
@@ -49,7 +88,12 @@ _ATTRIBUTES = {
     "th": {"align"},
     "td": {"align"},
     "ol": {"start"},
-    "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
+    "h1": {"id"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "h5": {"id"},
+    "h6": {"id"},
     "details": {"open"},
 }
 _CLASSES = {
@@ -61,8 +105,8 @@ _CLASSES = {
 
 def asset_reference(url: str) -> str | None:
     """The asset name a relative ``assets/NAME`` URL points at, or None if it is not one."""
-    if url.startswith("assets/") and ASSET_NAME.match(url[len("assets/"):]):
-        return url[len("assets/"):]
+    if url.startswith("assets/") and ASSET_NAME.match(url[len("assets/") :]):
+        return url[len("assets/") :]
     return None
 
 
@@ -102,8 +146,9 @@ def _converter() -> md.Markdown:
     # quiz renders hundreds of fragments, so each thread keeps one instead of one per call.
     converter = getattr(_local, "converter", None)
     if converter is None:
-        converter = _local.converter = md.Markdown(extensions=_EXTENSIONS,
-                                                   extension_configs=_EXTENSION_CONFIGS)
+        converter = _local.converter = md.Markdown(
+            extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS
+        )
     return converter.reset()
 
 

@@ -56,10 +56,9 @@ def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) 
     return report
 
 
-
-
-def _sync_course(session: Session, source: CourseSource,
-                 actor: User | None) -> tuple[CourseVersion, bool]:
+def _sync_course(
+    session: Session, source: CourseSource, actor: User | None
+) -> tuple[CourseVersion, bool]:
     """The course's newest version, and whether it was published just now."""
     digest = content_hash(source)
     course = session.scalar(select(Course).where(Course.slug == source.slug))
@@ -104,11 +103,25 @@ def _sync_course(session: Session, source: CourseSource,
     session.add(version)
     session.flush()
     for asset in source.assets:
-        session.add(Asset(version_id=version.id, name=asset.name, media_type=asset.media_type,
-                          sha256=_sha256(asset.data), data=asset.data))
-    record(session, "course.version_published", actor=actor, subject=version,
-           slug=source.slug, number=version.number, content_hash=digest,
-           material=version.material)
+        session.add(
+            Asset(
+                version_id=version.id,
+                name=asset.name,
+                media_type=asset.media_type,
+                sha256=_sha256(asset.data),
+                data=asset.data,
+            )
+        )
+    record(
+        session,
+        "course.version_published",
+        actor=actor,
+        subject=version,
+        slug=source.slug,
+        number=version.number,
+        content_hash=digest,
+        material=version.material,
+    )
     return version, True
 
 

@@ -16,24 +16,28 @@ from app.models import Asset, Course, CourseVersion
 def newest_version(session: Session, course_id: int) -> CourseVersion | None:
     """The course's newest published version, or None if it has none."""
     return session.scalar(
-        select(CourseVersion).where(CourseVersion.course_id == course_id)
-        .order_by(CourseVersion.number.desc()).limit(1)
+        select(CourseVersion)
+        .where(CourseVersion.course_id == course_id)
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
     )
 
 
 def newest_version_by_slug(session: Session, slug: str) -> CourseVersion | None:
     """The newest published version of the course ``slug``, or None."""
     return session.scalar(
-        select(CourseVersion).join(Course).where(Course.slug == slug)
-        .order_by(CourseVersion.number.desc()).limit(1)
+        select(CourseVersion)
+        .join(Course)
+        .where(Course.slug == slug)
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
     )
 
 
 def newest_numbers() -> Select[int, int]:
     """``(course_id, number)`` of every course's newest version, to join as a subquery."""
-    return (
-        select(CourseVersion.course_id, func.max(CourseVersion.number).label("number"))
-        .group_by(CourseVersion.course_id)
+    return select(CourseVersion.course_id, func.max(CourseVersion.number).label("number")).group_by(
+        CourseVersion.course_id
     )
 
 
@@ -49,7 +53,9 @@ def newest_versions() -> Select[CourseVersion]:
 def find_asset(session: Session, slug: str, number: int, name: str) -> Asset:
     """The image ``name`` of version ``number`` of the course ``slug``; NotFound otherwise."""
     asset = session.scalar(
-        select(Asset).join(CourseVersion).join(Course)
+        select(Asset)
+        .join(CourseVersion)
+        .join(Course)
         .where(Course.slug == slug, CourseVersion.number == number, Asset.name == name)
     )
     if asset is None:

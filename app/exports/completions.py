@@ -37,9 +37,23 @@ from app.training.filters import RecordFilter
 from app.training.status import StatusFacts, course_status
 
 COLUMNS: Final = (
-    "employee_id", "name", "email", "department", "manager", "course", "course_version",
-    "content_hash", "status", "assigned_at", "due_at", "started_at", "completed_at", "score",
-    "attempts", "certificate_code", "expires_at",
+    "employee_id",
+    "name",
+    "email",
+    "department",
+    "manager",
+    "course",
+    "course_version",
+    "content_hash",
+    "status",
+    "assigned_at",
+    "due_at",
+    "started_at",
+    "completed_at",
+    "score",
+    "attempts",
+    "certificate_code",
+    "expires_at",
 )
 EXPORT_KINDS: Final = ("completions.csv", "completions.xlsx", "items.csv")
 YIELD_PER: Final = 1000
@@ -70,8 +84,9 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
     # Aggregates per (enrollment, cycle) are grouped once over their tables and joined, so a
     # row costs no query of its own, and no correlated subquery runs per row either.
     latest = (
-        select(completion.c.enrollment_id, completion.c.cycle,
-               func.max(completion.c.id).label("id"))
+        select(
+            completion.c.enrollment_id, completion.c.cycle, func.max(completion.c.id).label("id")
+        )
         .group_by(completion.c.enrollment_id, completion.c.cycle)
         .subquery("latest")
     )
@@ -87,18 +102,20 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
     certificate = Certificate.__table__.alias("certificate")
 
     source = (
-        enrollment
-        .join(person, person.c.id == enrollment.c.user_id)
+        enrollment.join(person, person.c.id == enrollment.c.user_id)
         .outerjoin(manager, manager.c.id == person.c.manager_id)
-        .outerjoin(latest, and_(latest.c.enrollment_id == enrollment.c.id,
-                                latest.c.cycle == enrollment.c.cycle))
+        .outerjoin(
+            latest,
+            and_(latest.c.enrollment_id == enrollment.c.id, latest.c.cycle == enrollment.c.cycle),
+        )
         .outerjoin(done, done.c.id == latest.c.id)
         .outerjoin(certificate, certificate.c.completion_id == done.c.id)
-        .outerjoin(tries, and_(tries.c.enrollment_id == enrollment.c.id,
-                               tries.c.cycle == enrollment.c.cycle))
+        .outerjoin(
+            tries,
+            and_(tries.c.enrollment_id == enrollment.c.id, tries.c.cycle == enrollment.c.cycle),
+        )
         .outerjoin(current, current.c.course_id == enrollment.c.course_id)
-        .outerjoin(pinned, pinned.c.id == func.coalesce(done.c.version_id,
-                                                        enrollment.c.version_id))
+        .outerjoin(pinned, pinned.c.id == func.coalesce(done.c.version_id, enrollment.c.version_id))
     )
     completed_at = func.coalesce(done.c.completed_at, enrollment.c.completed_at)
     where = record_filter.criteria(person, enrollment.c.course_id, completed_at)
@@ -106,19 +123,33 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
     # rather than as an inner join to ``current``: SQLite then plans the join worse.)
     where.append(enrollment.c.course_id.in_(select(version.c.course_id)))
     columns = (
-        person.c.employee_id, person.c.name, person.c.email, person.c.department,
-        manager.c.name, current.c.title, pinned.c.number,
-        pinned.c.content_hash, enrollment.c.assigned_at, enrollment.c.due_at,
-        enrollment.c.started_at, completed_at, done.c.score, func.coalesce(tries.c.n, 0),
-        certificate.c.code, certificate.c.expires_at,
+        person.c.employee_id,
+        person.c.name,
+        person.c.email,
+        person.c.department,
+        manager.c.name,
+        current.c.title,
+        pinned.c.number,
+        pinned.c.content_hash,
+        enrollment.c.assigned_at,
+        enrollment.c.due_at,
+        enrollment.c.started_at,
+        completed_at,
+        done.c.score,
+        func.coalesce(tries.c.n, 0),
+        certificate.c.code,
+        certificate.c.expires_at,
     )
-    return _Query(source, tuple(where), columns,
-                  order_by=(person.c.name, person.c.id, enrollment.c.course_id))
+    return _Query(
+        source, tuple(where), columns, order_by=(person.c.name, person.c.id, enrollment.c.course_id)
+    )
 
 
 def _rows_statement(query: _Query) -> Select[Any]:
     return (
-        select(*query.columns).select_from(query.source).where(*query.where)
+        select(*query.columns)
+        .select_from(query.source)
+        .where(*query.where)
         .order_by(*query.order_by)
         .execution_options(yield_per=YIELD_PER)
     )
@@ -133,29 +164,64 @@ def completion_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> I
     """Stream one row per enrollment matching the filter, with the columns of ``COLUMNS``."""
     # Checked now, not at the first row: a streamed response has sent its status by then.
     _check_now(now)
-    return _completion_stream(bind, _rows_statement(_completion_query(record_filter)),
-                              record_filter, now)
+    return _completion_stream(
+        bind, _rows_statement(_completion_query(record_filter)), record_filter, now
+    )
 
 
-def _completion_stream(bind: Bind, statement: Select[Any], record_filter: RecordFilter,
-                       now: datetime) -> Iterator[tuple]:
+def _completion_stream(
+    bind: Bind, statement: Select[Any], record_filter: RecordFilter, now: datetime
+) -> Iterator[tuple]:
     admits = record_filter.admits
     result = bind.execute(statement)
     try:
-        for (employee_id, name, email, department, manager, course, version_number,
-             content_hash, assigned_at, due_at, started_at, completed_at, score, attempts,
-             code, expires_at) in result:
+        for (
+            employee_id,
+            name,
+            email,
+            department,
+            manager,
+            course,
+            version_number,
+            content_hash,
+            assigned_at,
+            due_at,
+            started_at,
+            completed_at,
+            score,
+            attempts,
+            code,
+            expires_at,
+        ) in result:
             # The one status rule of app/training/status, as pages and reminders use it.
-            facts = StatusFacts(assigned_at=assigned_at, due_at=due_at, started_at=started_at,
-                                completed_at=completed_at, expires_at=expires_at)
+            facts = StatusFacts(
+                assigned_at=assigned_at,
+                due_at=due_at,
+                started_at=started_at,
+                completed_at=completed_at,
+                expires_at=expires_at,
+            )
             status = course_status(facts, now)
             if not admits(status):
                 continue
             yield (
-                employee_id, name, email, department, manager, course, version_number,
-                content_hash[:SHORT_HASH] if content_hash else None, status.value, assigned_at,
-                due_at, started_at, completed_at, score, attempts,
-                grouped(code) if code else None, expires_at,
+                employee_id,
+                name,
+                email,
+                department,
+                manager,
+                course,
+                version_number,
+                content_hash[:SHORT_HASH] if content_hash else None,
+                status.value,
+                assigned_at,
+                due_at,
+                started_at,
+                completed_at,
+                score,
+                attempts,
+                grouped(code) if code else None,
+                expires_at,
             )
     finally:
         # Also when the client goes away mid-download: frees the server-side cursor.
@@ -170,22 +236,31 @@ def count_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> int:
         # apply different rules.
         return sum(1 for _ in completion_rows(bind, record_filter, now))
     query = _completion_query(record_filter)
-    return int(bind.execute(
-        select(func.count()).select_from(query.source).where(*query.where)
-    ).scalar_one())
+    return int(
+        bind.execute(
+            select(func.count()).select_from(query.source).where(*query.where)
+        ).scalar_one()
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Audit and delivery
 
 
-def record_export(session: Session, actor: User, kind: str, record_filter: RecordFilter,
-                  row_count: int) -> AuditEvent:
+def record_export(
+    session: Session, actor: User, kind: str, record_filter: RecordFilter, row_count: int
+) -> AuditEvent:
     """Record who exported which records with which filter, and how many rows."""
     if kind not in EXPORT_KINDS:
         raise ValueError(f"unknown export kind {kind!r}")
-    return record(session, "export.created", actor=actor, kind=kind,
-                  filter=record_filter.to_dict(), row_count=row_count)
+    return record(
+        session,
+        "export.created",
+        actor=actor,
+        kind=kind,
+        filter=record_filter.to_dict(),
+        row_count=row_count,
+    )
 
 
 def counted(rows: Iterable[T], on_done: Callable[[int], object]) -> Iterator[T]:

@@ -90,8 +90,9 @@ def _cell(value: object) -> object:
     return escape_formula(str(value))
 
 
-def csv_stream(rows: Iterable[Sequence[object]], header: Sequence[str] = COLUMNS,
-               chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def csv_stream(
+    rows: Iterable[Sequence[object]], header: Sequence[str] = COLUMNS, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
     """Encode ``rows`` under ``header`` as CSV bytes: BOM first, then chunks of ~64 KiB."""
     buffer = io.StringIO()
     # QUOTE_NONNUMERIC quotes every str and leaves int, float and Decimal bare.

@@ -24,35 +24,59 @@ from app.models import AttemptStatus, CourseVersion, QuizAttempt, User
 from app.training.filters import RecordFilter
 
 ITEM_COLUMNS: Final = (
-    "employee_id", "name", "email", "department", "course", "course_version", "attempt",
-    "submitted_at", "item_id", "kind", "chosen", "correct", "points",
+    "employee_id",
+    "name",
+    "email",
+    "department",
+    "course",
+    "course_version",
+    "attempt",
+    "submitted_at",
+    "item_id",
+    "kind",
+    "chosen",
+    "correct",
+    "points",
 )
 
 
 def _item_statement(record_filter: RecordFilter) -> Select[Any]:
     if record_filter.status is not None:
-        raise DomainError("The item export cannot be filtered by status; filter by course, "
-                          "department, manager or dates instead.")
+        raise DomainError(
+            "The item export cannot be filtered by status; filter by course, "
+            "department, manager or dates instead."
+        )
     person = User.__table__.alias("person")
     attempt = QuizAttempt.__table__.alias("attempt")
     pinned = CourseVersion.__table__.alias("pinned")  # the version the attempt was on
     current = newest_versions().subquery("current")  # the course's title today
     source = (
-        attempt
-        .join(person, person.c.id == attempt.c.user_id)
+        attempt.join(person, person.c.id == attempt.c.user_id)
         .join(pinned, pinned.c.id == attempt.c.version_id)
         .join(current, current.c.course_id == pinned.c.course_id)
     )
     # For answers, the date range applies to when the attempt was submitted.
-    where = [attempt.c.status == AttemptStatus.SUBMITTED,
-             *record_filter.criteria(person, pinned.c.course_id, attempt.c.submitted_at)]
+    where = [
+        attempt.c.status == AttemptStatus.SUBMITTED,
+        *record_filter.criteria(person, pinned.c.course_id, attempt.c.submitted_at),
+    ]
     return (
-        select(person.c.employee_id, person.c.name, person.c.email, person.c.department,
-               current.c.title, pinned.c.number,
-               attempt.c.number, attempt.c.submitted_at, attempt.c.result)
-        .select_from(source).where(*where)
-        .order_by(person.c.name, person.c.id, pinned.c.course_id, attempt.c.submitted_at,
-                  attempt.c.id)
+        select(
+            person.c.employee_id,
+            person.c.name,
+            person.c.email,
+            person.c.department,
+            current.c.title,
+            pinned.c.number,
+            attempt.c.number,
+            attempt.c.submitted_at,
+            attempt.c.result,
+        )
+        .select_from(source)
+        .where(*where)
+        .order_by(
+            person.c.name, person.c.id, pinned.c.course_id, attempt.c.submitted_at, attempt.c.id
+        )
         .execution_options(yield_per=YIELD_PER)
     )
 
@@ -72,12 +96,22 @@ def _items(result: dict[str, Any] | None) -> Iterator[tuple[object, ...]]:
     for item in (result or {}).get("results", ()):
         if item["kind"] == "conversation":
             path = " > ".join(step["choice_id"] for step in item["path"])
-            yield (item["conversation_id"], "conversation", path, None,
-                   _points(item["points_earned"]))
+            yield (
+                item["conversation_id"],
+                "conversation",
+                path,
+                None,
+                _points(item["points_earned"]),
+            )
         else:
             chosen = " ".join(option["id"] for option in item["options"] if option["chosen"])
-            yield (item["question_id"], "question", chosen, bool(item["correct"]),
-                   _points(item["points_earned"]))
+            yield (
+                item["question_id"],
+                "question",
+                chosen,
+                bool(item["correct"]),
+                _points(item["points_earned"]),
+            )
 
 
 def item_rows(bind: Bind, record_filter: RecordFilter) -> Iterator[tuple]:
@@ -89,10 +123,27 @@ def item_rows(bind: Bind, record_filter: RecordFilter) -> Iterator[tuple]:
 def _item_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
     result = bind.execute(statement)
     try:
-        for (employee_id, name, email, department, course, version_number, number,
-             submitted_at, grade) in result:
-            person = (employee_id, name, email, department, course, version_number, number,
-                      submitted_at)
+        for (
+            employee_id,
+            name,
+            email,
+            department,
+            course,
+            version_number,
+            number,
+            submitted_at,
+            grade,
+        ) in result:
+            person = (
+                employee_id,
+                name,
+                email,
+                department,
+                course,
+                version_number,
+                number,
+                submitted_at,
+            )
             for item in _items(grade):
                 yield person + item
     finally:

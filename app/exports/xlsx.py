@@ -37,14 +37,35 @@ DATE_FORMAT: Final = "yyyy-mm-dd"
 DEFAULT_WIDTH: Final = 14
 # Column widths in characters, by column name; times and the rest get what fits them.
 WIDTHS: Final[Mapping[str, int]] = {
-    "employee_id": 12, "name": 26, "email": 32, "department": 18, "manager": 24,
-    "course": 36, "course_version": 9, "content_hash": 14, "status": 12, "score": 7,
-    "attempts": 9, "certificate_code": 26, "item_id": 36, "kind": 13, "chosen": 36,
-    "attempt": 8, "correct": 8, "points": 7,
+    "employee_id": 12,
+    "name": 26,
+    "email": 32,
+    "department": 18,
+    "manager": 24,
+    "course": 36,
+    "course_version": 9,
+    "content_hash": 14,
+    "status": 12,
+    "score": 7,
+    "attempts": 9,
+    "certificate_code": 26,
+    "item_id": 36,
+    "kind": 13,
+    "chosen": 36,
+    "attempt": 8,
+    "correct": 8,
+    "points": 7,
 }
-TIME_COLUMNS: Final = frozenset({
-    "assigned_at", "due_at", "started_at", "completed_at", "expires_at", "submitted_at",
-})
+TIME_COLUMNS: Final = frozenset(
+    {
+        "assigned_at",
+        "due_at",
+        "started_at",
+        "completed_at",
+        "expires_at",
+        "submitted_at",
+    }
+)
 TIME_WIDTH: Final = 20
 
 
@@ -57,8 +78,10 @@ class TooManyRows(DomainError):
 def check_fits(row_count: int) -> None:
     """Raise TooManyRows unless ``row_count`` data rows fit on one sheet."""
     if row_count > XLSX_MAX_ROWS:
-        raise TooManyRows(f"{row_count:,} rows do not fit in a spreadsheet (at most "
-                          f"{XLSX_MAX_ROWS:,}): narrow the filter, or export CSV.")
+        raise TooManyRows(
+            f"{row_count:,} rows do not fit in a spreadsheet (at most "
+            f"{XLSX_MAX_ROWS:,}): narrow the filter, or export CSV."
+        )
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -67,15 +90,22 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment
 
 
-def write_workbook(target: str | IO[bytes], rows: Iterable[Sequence[object]],
-                   header: Sequence[str] = COLUMNS, sheet_name: str = "Export") -> int:
+def write_workbook(
+    target: str | IO[bytes],
+    rows: Iterable[Sequence[object]],
+    header: Sequence[str] = COLUMNS,
+    sheet_name: str = "Export",
+) -> int:
     """Write ``rows`` under ``header`` as an XLSX workbook to ``target``; return the row count."""
-    workbook = xlsxwriter.Workbook(target, {
-        "constant_memory": True,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-    })
+    workbook = xlsxwriter.Workbook(
+        target,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     try:
         sheet = workbook.add_worksheet(sheet_name)
         bold = workbook.add_format({"bold": True})
@@ -103,8 +133,9 @@ def write_workbook(target: str | IO[bytes], rows: Iterable[Sequence[object]],
     return count
 
 
-def _write_cell(sheet: Any, row: int, col: int, value: object, quoted: Any, stamp: Any,
-                day: Any) -> None:
+def _write_cell(
+    sheet: Any, row: int, col: int, value: object, quoted: Any, stamp: Any, day: Any
+) -> None:
     if value is None:
         return
     kind = value.__class__
@@ -129,8 +160,9 @@ def _write_cell(sheet: Any, row: int, col: int, value: object, quoted: Any, stam
         sheet.write_string(row, col, text, quoted if needs_escape(text) else None)
 
 
-def xlsx_stream(rows: Iterable[Sequence[object]], header: Sequence[str] = COLUMNS,
-                chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def xlsx_stream(
+    rows: Iterable[Sequence[object]], header: Sequence[str] = COLUMNS, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
     """Write the workbook to a temporary file, then yield it in chunks of ``chunk_size``."""
     with tempfile.TemporaryFile(prefix="candor-export-", suffix=".xlsx") as spool:
         write_workbook(spool, rows, header)

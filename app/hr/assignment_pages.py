@@ -43,16 +43,21 @@ def assignments():
 def new_assignment():
     form = _form()
     if not form.validate_on_submit():
-        return render_template("hr/assignment_form.html", form=form), \
-            400 if request.method == "POST" else 200
+        return render_template(
+            "hr/assignment_form.html", form=form
+        ), 400 if request.method == "POST" else 200
     db = get_session()
     course = get_or_404(db, Course, int(form.course.data), "There is no such course.")
     try:
         result = assign(
-            db, current_user, course, form.audience.data,
+            db,
+            current_user,
+            course,
+            form.audience.data,
             department=form.department.data if form.audience.data == "department" else None,
             user_ids=[int(i) for i in form.people.data if i.isdigit()]
-            if form.audience.data == "people" else (),
+            if form.audience.data == "people"
+            else (),
             due_on=form.due_on.data if form.due_kind.data == "date" else None,
             due_days=form.due_days.data if form.due_kind.data == "days" else None,
         )
@@ -60,8 +65,11 @@ def new_assignment():
         form.form_errors.append(error.message)
         return render_template("hr/assignment_form.html", form=form), error.status
     db.commit()
-    flash(f"Assigned to {result.assigned} people ({result.already_assigned} already had it, "
-          f"{result.skipped_completed} have a valid completion).", "info")
+    flash(
+        f"Assigned to {result.assigned} people ({result.already_assigned} already had it, "
+        f"{result.skipped_completed} have a valid completion).",
+        "info",
+    )
     return redirect(matrix_url(course_id=course.id), code=303)
 
 
@@ -80,6 +88,9 @@ def retraining(version_id: int):
         raise DomainError("Give the date by which people must retrain.") from None
     count = require_retraining(db, current_user, version, due_on)
     db.commit()
-    flash(f"{count} people trained on earlier versions must now take version "
-          f"{version.number}, by {format_date(due_on)}.", "info")
+    flash(
+        f"{count} people trained on earlier versions must now take version "
+        f"{version.number}, by {format_date(due_on)}.",
+        "info",
+    )
     return redirect(url_for("hr.courses"), code=303)

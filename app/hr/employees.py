@@ -31,47 +31,63 @@ def _base_url() -> str:
 
 def _fields(form: EmployeeForm) -> dict:
     """The form's values as the directory service takes them (empty text, never None)."""
-    return {"email": form.email.data, "name": form.name.data,
-            "employee_id": form.employee_id.data or "", "department": form.department.data or "",
-            "manager_email": form.manager_email.data or "", "roles": form.roles.data}
+    return {
+        "email": form.email.data,
+        "name": form.name.data,
+        "employee_id": form.employee_id.data or "",
+        "department": form.department.data or "",
+        "manager_email": form.manager_email.data or "",
+        "roles": form.roles.data,
+    }
 
 
 @bp.get("/employees")
 def employees():
-    found = search_people(get_session(), request.args.get("q", ""),
-                          request.args.get("page", 1, type=int) or 1)
-    return render_template("hr/employees.html", people=found.people, q=found.text,
-                           page=found.page, total=found.total, page_size=found.page_size)
+    found = search_people(
+        get_session(), request.args.get("q", ""), request.args.get("page", 1, type=int) or 1
+    )
+    return render_template(
+        "hr/employees.html",
+        people=found.people,
+        q=found.text,
+        page=found.page,
+        total=found.total,
+        page_size=found.page_size,
+    )
 
 
 @bp.route("/employees/new", methods=["GET", "POST"])
 def new_employee():
     form = EmployeeForm()
     if not form.validate_on_submit():
-        return render_template("hr/employee_form.html", form=form, person=None), \
-            400 if request.method == "POST" else 200
+        return render_template(
+            "hr/employee_form.html", form=form, person=None
+        ), 400 if request.method == "POST" else 200
     db = get_session()
     try:
-        created = create_employee(db, current_user, **_fields(form),
-                                  invite_base_url=_base_url())
+        created = create_employee(db, current_user, **_fields(form), invite_base_url=_base_url())
     except DomainError as error:
         form.form_errors.append(error.message)
         return render_template("hr/employee_form.html", form=form, person=None), error.status
     db.commit()
-    return render_template("hr/employee_created.html", person=created.user,
-                           link=created.invitation.url)
+    return render_template(
+        "hr/employee_created.html", person=created.user, link=created.invitation.url
+    )
 
 
 @bp.route("/employees/<int:user_id>/edit", methods=["GET", "POST"])
 def edit_employee(user_id: int):
     db = get_session()
     person = get_or_404(db, User, user_id, "There is no such person.")
-    form = EmployeeForm(obj=None if request.method == "POST" else person,
-                        manager_email=person.manager.email if person.manager else "",
-                        roles=sorted(r.value for r in person.roles))
+    form = EmployeeForm(
+        obj=None if request.method == "POST" else person,
+        manager_email=person.manager.email if person.manager else "",
+        roles=sorted(r.value for r in person.roles),
+    )
     if request.method == "GET" or not form.validate_on_submit():
-        return render_template("hr/employee_form.html", form=form, person=person), \
-            400 if request.method == "POST" else 200
+        return render_template(
+            "hr/employee_form.html", form=form, person=person
+        ), 400 if request.method == "POST" else 200
     try:
         update_employee(db, current_user, person.id, **_fields(form))
     except DomainError as error:
@@ -103,13 +119,19 @@ def import_employees():
     """Step 1: upload and check. Nothing is written; the plan is shown with every problem."""
     form = ImportForm()
     if not form.validate_on_submit():
-        return render_template("hr/import.html", form=form, plan=None), \
-            400 if request.method == "POST" else 200
+        return render_template(
+            "hr/import.html", form=form, plan=None
+        ), 400 if request.method == "POST" else 200
     data = form.file.data.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
-    plan = plan_import(get_session(), read_employee_csv(data, form.file.data.filename or "csv"),
-                       actor=current_user, deactivate_missing=form.deactivate_missing.data)
-    return render_template("hr/import.html", form=form, plan=plan,
-                           data=base64.b64encode(data).decode("ascii"))
+    plan = plan_import(
+        get_session(),
+        read_employee_csv(data, form.file.data.filename or "csv"),
+        actor=current_user,
+        deactivate_missing=form.deactivate_missing.data,
+    )
+    return render_template(
+        "hr/import.html", form=form, plan=plan, data=base64.b64encode(data).decode("ascii")
+    )
 
 
 @bp.post("/import/apply")
@@ -121,11 +143,15 @@ def apply_employees():
     try:
         data = base64.b64decode(request.form.get("data", ""), validate=True)
     except (binascii.Error, ValueError):
-        raise DomainError("The checked file did not come back intact; upload it again.") \
-            from None
-    plan = replan_import(db, data, request.form.get("source", "csv")[:200], actor=current_user,
-                         deactivate_missing=request.form.get("deactivate_missing") == "1",
-                         fingerprint=request.form.get("fingerprint", ""))
+        raise DomainError("The checked file did not come back intact; upload it again.") from None
+    plan = replan_import(
+        db,
+        data,
+        request.form.get("source", "csv")[:200],
+        actor=current_user,
+        deactivate_missing=request.form.get("deactivate_missing") == "1",
+        fingerprint=request.form.get("fingerprint", ""),
+    )
     result = apply_import(db, current_user, plan, invite_base_url=_base_url())
     db.commit()
     return render_template("hr/import_done.html", result=result)

@@ -30,11 +30,14 @@ REASON_LABELS = {
 
 
 class RevokeForm(FlaskForm):
-    reason = SelectField("Reason (shown in general terms on the verification page)",
-                         choices=[SelectChoice(k, REASON_LABELS[k]) for k in REVOCATION_REASONS],
-                         validators=[DataRequired()])
-    note = TextAreaField("Note for the audit trail (not shown publicly)",
-                         validators=[Length(max=NOTE_MAX)])
+    reason = SelectField(
+        "Reason (shown in general terms on the verification page)",
+        choices=[SelectChoice(k, REASON_LABELS[k]) for k in REVOCATION_REASONS],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField(
+        "Note for the audit trail (not shown publicly)", validators=[Length(max=NOTE_MAX)]
+    )
 
 
 class EmployeeForm(FlaskForm):
@@ -43,27 +46,41 @@ class EmployeeForm(FlaskForm):
     employee_id = StringField("Employee id", validators=[Length(max=EMPLOYEE_ID_MAX)])
     department = StringField("Department", validators=[Length(max=DEPARTMENT_MAX)])
     manager_email = EmailField("Manager's e-mail", validators=[Length(max=EMAIL_MAX)])
-    roles = SelectMultipleField("Roles", choices=[SelectChoice(r.value, r.value.capitalize())
-                                                  for r in Role],
-                                default=[Role.LEARNER.value])
+    roles = SelectMultipleField(
+        "Roles",
+        choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role],
+        default=[Role.LEARNER.value],
+    )
 
 
 class ImportForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired()],
-                     description="Columns: email, name, employee_id, department, manager_email, "
-                     "roles (header required; comma or semicolon; UTF-8).")
+    file = FileField(
+        "CSV file",
+        validators=[FileRequired()],
+        description="Columns: email, name, employee_id, department, manager_email, "
+        "roles (header required; comma or semicolon; UTF-8).",
+    )
     deactivate_missing = BooleanField("Deactivate active people who are not in the file")
 
 
 class AssignmentForm(FlaskForm):
     course = SelectField("Course", validators=[DataRequired()])
-    audience = SelectField("Who", choices=[SelectChoice("everyone", "Everyone"),
-                                           SelectChoice("department", "A department"),
-                                           SelectChoice("people", "Chosen people")])
+    audience = SelectField(
+        "Who",
+        choices=[
+            SelectChoice("everyone", "Everyone"),
+            SelectChoice("department", "A department"),
+            SelectChoice("people", "Chosen people"),
+        ],
+    )
     department = SelectField("Department", validate_choice=False)
     people = SelectMultipleField("People", validate_choice=False)
-    due_kind = SelectField("Due", choices=[SelectChoice("days", "A number of days after "
-                                                        "assignment"),
-                                           SelectChoice("date", "On a date")])
+    due_kind = SelectField(
+        "Due",
+        choices=[
+            SelectChoice("days", "A number of days after assignment"),
+            SelectChoice("date", "On a date"),
+        ],
+    )
     due_days = IntegerField("Days", default=30, validators=[Optional(), NumberRange(1, 365)])
     due_on = DateField("Date", validators=[Optional()])

@@ -41,8 +41,7 @@ class MatrixQuery:
         page = (args.get("page") or "").strip()
         if page and (not page.isdigit() or len(page) > 9):
             raise DomainError("Page must be chosen from the list.")
-        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort,
-                   max(1, int(page or 1)))
+        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort, max(1, int(page or 1)))
 
     def args(self, **changes: Any) -> dict[str, str]:
         """The query string for this page with ``changes`` to sort or page (for links)."""
@@ -65,8 +64,16 @@ def matrix_url(**filters: Any) -> str:
 def matrix():
     db = get_session()
     query = MatrixQuery.from_args(request.args)
-    page = status_rows(db, query.records, sort=query.sort, limit=PAGE_SIZE,
-                       offset=(query.page - 1) * PAGE_SIZE)
-    return render_template("hr/matrix.html", page=page, query=query, page_size=PAGE_SIZE,
-                           courses=list_courses(db), departments=list_departments(db),
-                           managers=list_managers(db), statuses=list(Status))
+    page = status_rows(
+        db, query.records, sort=query.sort, limit=PAGE_SIZE, offset=(query.page - 1) * PAGE_SIZE
+    )
+    return render_template(
+        "hr/matrix.html",
+        page=page,
+        query=query,
+        page_size=PAGE_SIZE,
+        courses=list_courses(db),
+        departments=list_departments(db),
+        managers=list_managers(db),
+        statuses=list(Status),
+    )

@@ -26,18 +26,22 @@ restrict_to(bp, Role.HR)
 @bp.get("/")
 def dashboard():
     db = get_session()
-    return render_template("hr/dashboard.html", summary=summary(db),
-                           weeks=completions_by_week(db))
+    return render_template("hr/dashboard.html", summary=summary(db), weeks=completions_by_week(db))
 
 
 @bp.get("/people/<int:user_id>")
 def person(user_id: int):
     db = get_session()
     user = get_or_404(db, User, user_id, "There is no such person.")
-    return render_template("hr/person.html", person=user,
-                           courses=status_rows(db, user_id=user.id).rows,
-                           certificates=list_certificates(db, user.id), status_of=status_of,
-                           grouped=grouped, form=RevokeForm())
+    return render_template(
+        "hr/person.html",
+        person=user,
+        courses=status_rows(db, user_id=user.id).rows,
+        certificates=list_certificates(db, user.id),
+        status_of=status_of,
+        grouped=grouped,
+        form=RevokeForm(),
+    )
 
 
 @bp.post("/certificates/<int:certificate_id>/revoke")
@@ -60,9 +64,14 @@ def transcript(user_id: int):
 
     db = get_session()
     user = get_or_404(db, User, user_id, "There is no such person.")
-    pdf = render_transcript(transcript_context(
-        db, user, organisation=current_app.config["ORGANISATION_NAME"],
-        base_url=current_app.config["BASE_URL"]))
+    pdf = render_transcript(
+        transcript_context(
+            db,
+            user,
+            organisation=current_app.config["ORGANISATION_NAME"],
+            base_url=current_app.config["BASE_URL"],
+        )
+    )
     response = current_app.response_class(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="transcript-{user.id}.pdf"'
     response.headers["Cache-Control"] = "no-store"

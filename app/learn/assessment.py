@@ -60,12 +60,18 @@ def attempt(attempt_id: int):
 def converse(attempt_id: int, conversation_id: str):
     db = get_session()
     attempt = find_attempt(db, current_user, attempt_id)
-    choice = decode_choice(require_quiz(attempt.version), plan_of(attempt), conversation_id,
-                           attempt.paths.get(conversation_id, []), request.form.get("choice", ""))
+    choice = decode_choice(
+        require_quiz(attempt.version),
+        plan_of(attempt),
+        conversation_id,
+        attempt.paths.get(conversation_id, []),
+        request.form.get("choice", ""),
+    )
     choose(db, attempt, conversation_id, choice)
     db.commit()
-    return redirect(url_for("learn.attempt", attempt_id=attempt.id,
-                            _anchor=f"unit-{conversation_id}"), code=303)
+    return redirect(
+        url_for("learn.attempt", attempt_id=attempt.id, _anchor=f"unit-{conversation_id}"), code=303
+    )
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
@@ -76,8 +82,9 @@ def submit(attempt_id: int):
     try:
         submit_attempt(db, attempt, decode_answers(plan_of(attempt), answers))
     except Incomplete as error:
-        return _render_sheet(attempt, answers=answers, missing=error.missing,
-                             error=error.message, status=400)
+        return _render_sheet(
+            attempt, answers=answers, missing=error.missing, error=error.message, status=400
+        )
     db.commit()
     return redirect(url_for("learn.attempt", attempt_id=attempt.id), code=303)
 

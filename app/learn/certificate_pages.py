@@ -14,8 +14,9 @@ from app.learn.views import bp
 @bp.get("/certificates")
 def certificates():
     owned = list_certificates(get_session(), current_user.id)
-    return render_template("learn/certificates.html", certificates=owned, status_of=status_of,
-                           grouped=grouped)
+    return render_template(
+        "learn/certificates.html", certificates=owned, status_of=status_of, grouped=grouped
+    )
 
 
 @bp.get("/certificates/<int:certificate_id>.pdf")

@@ -44,11 +44,13 @@ def _opened_token(module) -> str:
 
 def _opened_at(token: str, module) -> datetime:
     try:
-        ids, signed_at = _opened_serializer().loads(token, max_age=OPENED_MAX_AGE,
-                                                    return_timestamp=True)
+        ids, signed_at = _opened_serializer().loads(
+            token, max_age=OPENED_MAX_AGE, return_timestamp=True
+        )
     except BadData:
-        raise DomainError("This page is too old to record your reading. Reload it and "
-                          "try again.") from None
+        raise DomainError(
+            "This page is too old to record your reading. Reload it and try again."
+        ) from None
     if ids != [current_user.id, module.id]:
         raise DomainError("This form belongs to another page. Reload it and try again.")
     return signed_at.astimezone(UTC)
@@ -65,12 +67,17 @@ def course(slug: str):
     db = get_session()
     version = current_version(db, current_user, find_course(db, slug))
     progress = progress_by_module(db, current_user, version)
-    standing = status_rows(db, RecordFilter(course_id=version.course_id),
-                           user_id=current_user.id).rows
-    return render_template("learn/course.html", version=version, progress=progress,
-                           assessment=assessment_status(db, current_user, version),
-                           standing=standing[0] if standing else None,
-                           contact=current_app.config["SUPPORT_CONTACT"])
+    standing = status_rows(
+        db, RecordFilter(course_id=version.course_id), user_id=current_user.id
+    ).rows
+    return render_template(
+        "learn/course.html",
+        version=version,
+        progress=progress,
+        assessment=assessment_status(db, current_user, version),
+        standing=standing[0] if standing else None,
+        contact=current_app.config["SUPPORT_CONTACT"],
+    )
 
 
 @bp.post("/courses/<slug>/renew")
@@ -118,8 +125,9 @@ def read(slug: str, number: int, stem: str):
     if following is None:
         flash("That was the last module.", "success")
         return redirect(url_for("learn.course", slug=slug), code=303)
-    return redirect(url_for("learn.module", slug=slug, number=number, stem=following.stem),
-                    code=303)
+    return redirect(
+        url_for("learn.module", slug=slug, number=number, stem=following.stem), code=303
+    )
 
 
 @bp.get("/courses/<slug>/v<int:number>/assets/<name>")

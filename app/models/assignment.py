@@ -31,8 +31,14 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
     audience: Mapped[Audience] = mapped_column(
-        Enum(Audience, values_callable=_enum_values, native_enum=False, length=16,
-             validate_strings=True))
+        Enum(
+            Audience,
+            values_callable=_enum_values,
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+        )
+    )
     department: Mapped[str | None] = mapped_column(String(DEPARTMENT_MAX))
     due_on: Mapped[date | None]  # a fixed date, or
     due_days: Mapped[int | None]  # days after each person is assigned
@@ -48,9 +54,11 @@ class AssignmentPerson(Base):
     __tablename__ = "assignment_people"
 
     assignment_id: Mapped[int] = mapped_column(
-        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
 
     user: Mapped[User] = relationship()
 

@@ -49,9 +49,7 @@ class CourseVersion(Base):
     quiz_source: Mapped[str | None] = mapped_column(Text, deferred=True)
     quiz: Mapped[dict | None] = mapped_column(deferred=True)
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
-    published_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="RESTRICT")
-    )
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     course: Mapped[Course] = relationship(back_populates="versions")
     modules: Mapped[list[Module]] = relationship(

@@ -31,7 +31,8 @@ class Enrollment(Base):
     due_at: Mapped[datetime | None]
     # The assignment that put the person on the course (None: they took it up themselves).
     assignment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("assignments.id", ondelete="SET NULL"))
+        ForeignKey("assignments.id", ondelete="SET NULL")
+    )
     started_at: Mapped[datetime | None]
     # A cycle is one round of training: it ends with a completion, and a new one starts when
     # the learner must retrain (expiry, a material new version).

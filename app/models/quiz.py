@@ -40,8 +40,13 @@ class QuizAttempt(Base):
     # Choices made so far in each conversation, in order: {conversation id: [option ids]}.
     paths: Mapped[dict] = mapped_column(default=dict)
     status: Mapped[AttemptStatus] = mapped_column(
-        Enum(AttemptStatus, values_callable=_enum_values, native_enum=False, length=16,
-             validate_strings=True),
+        Enum(
+            AttemptStatus,
+            values_callable=_enum_values,
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+        ),
         default=AttemptStatus.IN_PROGRESS,
     )
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -75,9 +75,7 @@ class User(Base):
         self.password_hash = generate_password_hash(password, method="scrypt")
 
     def check_password(self, password: str) -> bool:
-        return self.password_hash is not None and check_password_hash(
-            self.password_hash, password
-        )
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
     # Flask-Login protocol: the id in the cookie carries the session generation.
     @property
@@ -103,8 +101,9 @@ class UserRole(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(
-        Enum(Role, values_callable=_enum_values, native_enum=False, length=16,
-             validate_strings=True),
+        Enum(
+            Role, values_callable=_enum_values, native_enum=False, length=16, validate_strings=True
+        ),
         primary_key=True,
     )
 

@@ -55,8 +55,13 @@ def create_user(
         user.set_password(password)
     session.add(user)
     session.flush()
-    record(session, "user.created", actor=actor, subject=user,
-           roles=sorted(r.value for r in user.roles))
+    record(
+        session,
+        "user.created",
+        actor=actor,
+        subject=user,
+        roles=sorted(r.value for r in user.roles),
+    )
     return user
 
 
@@ -68,8 +73,12 @@ def authenticate(session: Session, email: str, password: str) -> User:
         record(session, "user.login_failed", reason="unknown")
         raise InvalidCredentials()
     if not user.check_password(password) or not user.active:
-        record(session, "user.login_failed", subject=user,
-               reason="password" if user.active else "inactive")
+        record(
+            session,
+            "user.login_failed",
+            subject=user,
+            reason="password" if user.active else "inactive",
+        )
         raise InvalidCredentials()
     record(session, "user.login", actor=user, subject=user)
     return user
@@ -95,8 +104,9 @@ def _account_for(session: Session, actor: User, user_id: int, verb: str) -> User
     if user is None:
         raise NotFound("There is no such person.")
     if Role.ADMIN in user.roles and Role.ADMIN not in actor.roles:
-        raise DomainError(f"Only an administrator can {verb} an administrator's account.",
-                          status=403)
+        raise DomainError(
+            f"Only an administrator can {verb} an administrator's account.", status=403
+        )
     return user
 
 

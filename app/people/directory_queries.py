@@ -34,12 +34,20 @@ def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
     query = select(User)
     if text:
         like = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like),
-                                func.lower(User.employee_id).like(like),
-                                func.lower(User.department).like(like)))
+        query = query.where(
+            or_(
+                func.lower(User.name).like(like),
+                User.email.like(like),
+                func.lower(User.employee_id).like(like),
+                func.lower(User.department).like(like),
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    people = session.scalars(query.order_by(User.name, User.id).limit(SEARCH_PAGE_SIZE)
-                             .offset((page - 1) * SEARCH_PAGE_SIZE)).all()
+    people = session.scalars(
+        query.order_by(User.name, User.id)
+        .limit(SEARCH_PAGE_SIZE)
+        .offset((page - 1) * SEARCH_PAGE_SIZE)
+    ).all()
     return PeopleSearch(list(people), total, text, page)
 
 
@@ -50,25 +58,40 @@ def list_courses(session: Session) -> list[CourseVersion]:
 
 def list_versions(session: Session) -> list[CourseVersion]:
     """Every published version, by course, newest first within each course."""
-    return list(session.scalars(select(CourseVersion).order_by(CourseVersion.course_id,
-                                                                CourseVersion.number.desc())))
+    return list(
+        session.scalars(
+            select(CourseVersion).order_by(CourseVersion.course_id, CourseVersion.number.desc())
+        )
+    )
 
 
 def list_departments(session: Session) -> list[str]:
     """Every department an active person is in, sorted."""
-    return sorted(session.scalars(
-        select(User.department).distinct().where(User.active.is_(True),
-                                                 User.department.is_not(None))))
+    return sorted(
+        session.scalars(
+            select(User.department)
+            .distinct()
+            .where(User.active.is_(True), User.department.is_not(None))
+        )
+    )
 
 
 def list_managers(session: Session) -> list[User]:
     """Everyone who manages at least one active person."""
     report = aliased(User)
-    return list(session.scalars(
-        select(User).where(User.id.in_(select(report.manager_id).where(
-            report.active.is_(True), report.manager_id.is_not(None))))
-        .order_by(User.name)))
-
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.id.in_(
+                    select(report.manager_id).where(
+                        report.active.is_(True), report.manager_id.is_not(None)
+                    )
+                )
+            )
+            .order_by(User.name)
+        )
+    )
 
 
 def list_active_people(session: Session) -> list[User]:

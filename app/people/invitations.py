@@ -39,9 +39,11 @@ class InvitationInvalid(DomainError):
     status = 404
 
     def __init__(self) -> None:
-        super().__init__("This invitation link is not valid, or it has already been used. "
-                         "If you have set your password, sign in; otherwise ask your HR team "
-                         "for a new link.")
+        super().__init__(
+            "This invitation link is not valid, or it has already been used. "
+            "If you have set your password, sign in; otherwise ask your HR team "
+            "for a new link."
+        )
 
 
 class InvitationExpired(DomainError):
@@ -50,8 +52,10 @@ class InvitationExpired(DomainError):
     status = 410
 
     def __init__(self) -> None:
-        super().__init__("This invitation link has expired or was replaced by a newer one. "
-                         "Ask your HR team for a new link.")
+        super().__init__(
+            "This invitation link has expired or was replaced by a newer one. "
+            "Ask your HR team for a new link."
+        )
 
 
 class InvitationForInactiveAccount(DomainError):
@@ -60,8 +64,10 @@ class InvitationForInactiveAccount(DomainError):
     status = 403
 
     def __init__(self) -> None:
-        super().__init__("The account this invitation is for has been deactivated. Ask your "
-                         "HR team if you think this is a mistake.")
+        super().__init__(
+            "The account this invitation is for has been deactivated. Ask your "
+            "HR team if you think this is a mistake."
+        )
 
 
 @dataclass(frozen=True)
@@ -84,24 +90,37 @@ def invitation_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/invite/{token}"
 
 
-def invitation_values(user_id: int, *, now: datetime, valid_days: int = VALID_DAYS
-                      ) -> tuple[str, dict[str, Any]]:
+def invitation_values(
+    user_id: int, *, now: datetime, valid_days: int = VALID_DAYS
+) -> tuple[str, dict[str, Any]]:
     """A fresh token and the column values of its invitation (for bulk inserts)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    return token, {"user_id": user_id, "token_hash": token_hash(token), "created_at": now,
-                   "expires_at": now + timedelta(days=valid_days)}
+    return token, {
+        "user_id": user_id,
+        "token_hash": token_hash(token),
+        "created_at": now,
+        "expires_at": now + timedelta(days=valid_days),
+    }
 
 
-def create_invitation(session: Session, user: User, *, now: datetime | None = None,
-                      valid_days: int = VALID_DAYS, actor: User | None = None) -> str:
+def create_invitation(
+    session: Session,
+    user: User,
+    *,
+    now: datetime | None = None,
+    valid_days: int = VALID_DAYS,
+    actor: User | None = None,
+) -> str:
     """Invite ``user`` to set a first password, replacing older links; returns the token."""
     now = now or utcnow()
     if user.active is False:
         raise InvitationForInactiveAccount()
     if user.password_hash is not None:
         # An invitation on an account with a password would be a way to take it over.
-        raise DomainError("This account already has a password; invitations are only for "
-                          "setting a first one.", status=409)
+        raise DomainError(
+            "This account already has a password; invitations are only for setting a first one.",
+            status=409,
+        )
     if valid_days < 1:
         raise DomainError("An invitation must be valid for at least a day.")
     session.flush()  # the user needs its id
@@ -110,8 +129,14 @@ def create_invitation(session: Session, user: User, *, now: datetime | None = No
     invitation = Invitation(**values)
     session.add(invitation)
     session.flush()
-    record(session, "user.invited", actor=actor, subject=user, invitation_id=invitation.id,
-           expires_at=invitation.expires_at.isoformat())
+    record(
+        session,
+        "user.invited",
+        actor=actor,
+        subject=user,
+        invitation_id=invitation.id,
+        expires_at=invitation.expires_at.isoformat(),
+    )
     return token
 
 
@@ -120,8 +145,11 @@ def _replace_open_invitations(session: Session, user_ids: list[int], now: dateti
     # redeem_invitation checks expires_at, so a replaced link cannot be redeemed in a race.
     session.execute(
         update(Invitation)
-        .where(Invitation.user_id.in_(user_ids), Invitation.used_at.is_(None),
-               Invitation.expires_at > now)
+        .where(
+            Invitation.user_id.in_(user_ids),
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > now,
+        )
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -151,21 +179,27 @@ def find_invitation(session: Session, token: str, now: datetime | None = None) -
     return invitation
 
 
-def redeem_invitation(session: Session, token: str, password: str, *,
-                      now: datetime | None = None) -> User:
+def redeem_invitation(
+    session: Session, token: str, password: str, *, now: datetime | None = None
+) -> User:
     """Set the first password through an invitation, once; returns the account."""
     now = now or utcnow()
     invitation = find_invitation(session, token, now)
     check_password_policy(password)  # before the claim, so a refused password keeps the link
     # The conditional UPDATE is the guard: of two redemptions at once, one claims the row and
     # the other changes nothing and is refused.
-    claimed = rowcount(session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None),
-               Invitation.expires_at > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ))
+    claimed = rowcount(
+        session.execute(
+            update(Invitation)
+            .where(
+                Invitation.id == invitation.id,
+                Invitation.used_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if claimed != 1:
         raise InvitationInvalid()
     session.refresh(invitation)
@@ -175,6 +209,7 @@ def redeem_invitation(session: Session, token: str, password: str, *,
     user.set_password(password)
     end_all_sessions(user)
     session.flush()
-    record(session, "user.invitation_redeemed", actor=user, subject=user,
-           invitation_id=invitation.id)
+    record(
+        session, "user.invitation_redeemed", actor=user, subject=user, invitation_id=invitation.id
+    )
     return user

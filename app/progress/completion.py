@@ -25,32 +25,45 @@ def read_in_cycle(enrollment: Enrollment | None):
     return condition & (ModuleProgress.completed_at >= enrollment.started_at)
 
 
-def all_modules_read(session: Session, user: User, version_id: int,
-                     enrollment: Enrollment | None) -> bool:
+def all_modules_read(
+    session: Session, user: User, version_id: int, enrollment: Enrollment | None
+) -> bool:
     """True when ``user`` has read every module of the version in the current cycle."""
-    total = session.execute(select(func.count()).select_from(Module)
-                            .where(Module.version_id == version_id)).scalar_one()
+    total = session.execute(
+        select(func.count()).select_from(Module).where(Module.version_id == version_id)
+    ).scalar_one()
     read = session.execute(
-        select(func.count()).select_from(ModuleProgress).join(Module)
-        .where(Module.version_id == version_id, ModuleProgress.user_id == user.id,
-               read_in_cycle(enrollment))
+        select(func.count())
+        .select_from(ModuleProgress)
+        .join(Module)
+        .where(
+            Module.version_id == version_id,
+            ModuleProgress.user_id == user.id,
+            read_in_cycle(enrollment),
+        )
     ).scalar_one()
     return total > 0 and read >= total
 
 
-def complete_course(session: Session, user: User, enrollment: Enrollment,
-                    attempt: QuizAttempt | None = None) -> Completion | None:
+def complete_course(
+    session: Session, user: User, enrollment: Enrollment, attempt: QuizAttempt | None = None
+) -> Completion | None:
     """Record the completion of the learner's current cycle, once; None if already recorded."""
     now = utcnow()
     # The conditional UPDATE is the guard: of two requests completing at once, one changes the
     # row and records the completion, the other changes nothing.
-    claimed = rowcount(session.execute(
-        update(Enrollment)
-        .where(Enrollment.id == enrollment.id, Enrollment.cycle == enrollment.cycle,
-               Enrollment.completed_at.is_(None))
-        .values(completed_at=now)
-        .execution_options(synchronize_session=False)
-    ))
+    claimed = rowcount(
+        session.execute(
+            update(Enrollment)
+            .where(
+                Enrollment.id == enrollment.id,
+                Enrollment.cycle == enrollment.cycle,
+                Enrollment.completed_at.is_(None),
+            )
+            .values(completed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if claimed != 1:
         return None
     session.refresh(enrollment)
@@ -66,8 +79,14 @@ def complete_course(session: Session, user: User, enrollment: Enrollment,
     )
     session.add(completion)
     session.flush()
-    record(session, "course.completed", actor=user, subject=completion,
-           version_id=completion.version_id, attempt_id=completion.attempt_id,
-           score=completion.score)
+    record(
+        session,
+        "course.completed",
+        actor=user,
+        subject=completion,
+        version_id=completion.version_id,
+        attempt_id=completion.attempt_id,
+        score=completion.score,
+    )
     issue_certificate(session, completion)  # never a completion without its certificate
     return completion

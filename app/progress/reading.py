@@ -67,8 +67,6 @@ class CourseCard:
         return self.modules_read * 100 // self.modules_total if self.modules_total else 0
 
 
-
-
 def list_course_cards(session: Session, user: User) -> list[CourseCard]:
     """Every course the user can take, assigned first (by due date), with their progress."""
     enrollments = {
@@ -82,42 +80,50 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
     if not versions:
         return []
     version_ids = [v.id for v in versions.values()]
-    totals = dict(session.execute(
-        select(Module.version_id, func.count()).where(Module.version_id.in_(version_ids))
-        .group_by(Module.version_id)
-    ).all())
+    totals = dict(
+        session.execute(
+            select(Module.version_id, func.count())
+            .where(Module.version_id.in_(version_ids))
+            .group_by(Module.version_id)
+        ).all()
+    )
     course_of = {v.id: course_id for course_id, v in versions.items()}
     read: dict[int, int] = {}
     for version_id, completed_at in session.execute(
         select(Module.version_id, ModuleProgress.completed_at)
         .join(ModuleProgress, ModuleProgress.module_id == Module.id)
-        .where(Module.version_id.in_(version_ids), ModuleProgress.user_id == user.id,
-               ModuleProgress.completed_at.is_not(None))
+        .where(
+            Module.version_id.in_(version_ids),
+            ModuleProgress.user_id == user.id,
+            ModuleProgress.completed_at.is_not(None),
+        )
     ):
         reader = enrollments.get(course_of[version_id])
         start = reader.started_at if reader else None
         # reads of earlier cycles do not count
         if start is not None and completed_at is not None and completed_at >= start:
             read[version_id] = read.get(version_id, 0) + 1
-    slugs = dict(session.execute(
-        select(Course.id, Course.slug).where(Course.id.in_(list(versions)))
-    ).all())
+    slugs = dict(
+        session.execute(select(Course.id, Course.slug).where(Course.id.in_(list(versions)))).all()
+    )
     cards = []
     for course_id, version in versions.items():
         taken = enrollments.get(course_id)
-        cards.append(CourseCard(
-            slug=slugs[course_id],
-            title=version.title,
-            summary=version.summary,
-            estimated_minutes=version.estimated_minutes,
-            version_number=version.number,
-            modules_total=totals.get(version.id, 0),
-            modules_read=read.get(version.id, 0),
-            assigned=taken is not None and taken.assigned_at is not None,
-            due_at=taken.due_at if taken else None,
-            started=taken is not None and taken.version_id is not None,
-            completed_at=taken.completed_at if taken else None,
-        ))
+        cards.append(
+            CourseCard(
+                slug=slugs[course_id],
+                title=version.title,
+                summary=version.summary,
+                estimated_minutes=version.estimated_minutes,
+                version_number=version.number,
+                modules_total=totals.get(version.id, 0),
+                modules_read=read.get(version.id, 0),
+                assigned=taken is not None and taken.assigned_at is not None,
+                due_at=taken.due_at if taken else None,
+                started=taken is not None and taken.version_id is not None,
+                completed_at=taken.completed_at if taken else None,
+            )
+        )
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
     return cards
@@ -154,21 +160,27 @@ def find_module(session: Session, user: User, slug: str, number: int, stem: str)
     version = current_version(session, user, find_course(session, slug))
     if version.number != number:
         raise NotFound("That version of the course is not the one you are on.")
-    module = session.scalar(select(Module).where(Module.version_id == version.id,
-                                                 Module.stem == stem))
+    module = session.scalar(
+        select(Module).where(Module.version_id == version.id, Module.stem == stem)
+    )
     if module is None:
         raise NotFound("There is no such module.")
     return module
 
 
-def progress_by_module(session: Session, user: User, version: CourseVersion
-                       ) -> dict[int, ModuleProgress]:
+def progress_by_module(
+    session: Session, user: User, version: CourseVersion
+) -> dict[int, ModuleProgress]:
     """The user's reads of each module of ``version`` in the current cycle, by module id."""
     enrollment = find_enrollment(session, user, version.course)
     rows = session.scalars(
-        select(ModuleProgress).join(Module)
-        .where(Module.version_id == version.id, ModuleProgress.user_id == user.id,
-               read_in_cycle(enrollment))
+        select(ModuleProgress)
+        .join(Module)
+        .where(
+            Module.version_id == version.id,
+            ModuleProgress.user_id == user.id,
+            read_in_cycle(enrollment),
+        )
     )
     return {p.module_id: p for p in rows}
 
@@ -188,8 +200,9 @@ def _get_or_create(session: Session, find: Callable[[], object | None], make: Ca
         return find()
 
 
-def mark_read(session: Session, user: User, module: Module, opened_at: datetime,
-              now: datetime | None = None) -> ModuleProgress:
+def mark_read(
+    session: Session, user: User, module: Module, opened_at: datetime, now: datetime | None = None
+) -> ModuleProgress:
     """Record that ``user`` finished reading ``module``; starting the course pins its version."""
     now = now or utcnow()
     opened_at = min(opened_at, now)
@@ -208,12 +221,16 @@ def mark_read(session: Session, user: User, module: Module, opened_at: datetime,
         raise NotFound("That version of the course is not the one you are on.")
     progress = _get_or_create(
         session,
-        lambda: session.scalar(select(ModuleProgress).where(
-            ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id)),
+        lambda: session.scalar(
+            select(ModuleProgress).where(
+                ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id
+            )
+        ),
         lambda: ModuleProgress(user_id=user.id, module_id=module.id, first_opened_at=opened_at),
     )
     if progress.completed_at is not None and (
-            enrollment.started_at is None or progress.completed_at >= enrollment.started_at):
+        enrollment.started_at is None or progress.completed_at >= enrollment.started_at
+    ):
         return progress  # already read in this cycle
     if spent < required:
         raise TooEarly(module, required - spent)

@@ -48,8 +48,10 @@ class Incomplete(DomainError):
 
     def __init__(self, missing_ids: list[str]) -> None:
         count = len(missing_ids)
-        super().__init__(f"{count} question{'s' if count != 1 else ''} still "
-                         f"need{'s' if count == 1 else ''} an answer.")
+        super().__init__(
+            f"{count} question{'s' if count != 1 else ''} still "
+            f"need{'s' if count == 1 else ''} an answer."
+        )
         self.missing = missing_ids
 
 
@@ -82,12 +84,15 @@ def attempt_limit(version: CourseVersion, quiz: Quiz) -> int:
 
 def list_attempts(session: Session, enrollment: Enrollment) -> list[QuizAttempt]:
     """The attempts of the enrollment's current cycle, oldest first."""
-    return list(session.scalars(
-        select(QuizAttempt)
-        .where(QuizAttempt.enrollment_id == enrollment.id,
-               QuizAttempt.cycle == enrollment.cycle)
-        .order_by(QuizAttempt.number)
-    ))
+    return list(
+        session.scalars(
+            select(QuizAttempt)
+            .where(
+                QuizAttempt.enrollment_id == enrollment.id, QuizAttempt.cycle == enrollment.cycle
+            )
+            .order_by(QuizAttempt.number)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -116,15 +121,24 @@ class AssessmentStatus:
     @property
     def can_start(self) -> bool:
         """True when the learner may continue an attempt or start a new one."""
-        return (self.has_quiz and self.ready and not self.completed
-                and (self.open_attempt is not None or self.attempts_left != 0))
+        return (
+            self.has_quiz
+            and self.ready
+            and not self.completed
+            and (self.open_attempt is not None or self.attempts_left != 0)
+        )
 
     def may_retake(self, attempt: QuizAttempt) -> bool:
         """True when the learner may try again after ``attempt``: it failed, it belongs to the
         current cycle (not one before a renewal), the course is not completed and attempts are
         left."""
-        return (not attempt.passed and self.cycle is not None and attempt.cycle == self.cycle
-                and not self.completed and self.attempts_left != 0)
+        return (
+            not attempt.passed
+            and self.cycle is not None
+            and attempt.cycle == self.cycle
+            and not self.completed
+            and self.attempts_left != 0
+        )
 
 
 def assessment_status(session: Session, user: User, version: CourseVersion) -> AssessmentStatus:
@@ -134,14 +148,17 @@ def assessment_status(session: Session, user: User, version: CourseVersion) -> A
         return AssessmentStatus(has_quiz=False)
     enrollment = find_enrollment(session, user, version.course)
     if enrollment is None or enrollment.version_id != version.id:
-        return AssessmentStatus(has_quiz=True, limit=attempt_limit(version, quiz),
-                                completed=enrollment is not None
-                                and enrollment.completed_at is not None)
+        return AssessmentStatus(
+            has_quiz=True,
+            limit=attempt_limit(version, quiz),
+            completed=enrollment is not None and enrollment.completed_at is not None,
+        )
     return _standing(session, user, enrollment, version, quiz)
 
 
-def _standing(session: Session, user: User, enrollment: Enrollment, version: CourseVersion,
-              quiz: Quiz) -> AssessmentStatus:
+def _standing(
+    session: Session, user: User, enrollment: Enrollment, version: CourseVersion, quiz: Quiz
+) -> AssessmentStatus:
     return AssessmentStatus(
         has_quiz=True,
         attempts=tuple(list_attempts(session, enrollment)),
@@ -170,9 +187,14 @@ def start_attempt(session: Session, user: User, course: Course) -> QuizAttempt:
         raise NotEligible(f"You have used all {status.limit} attempts at this assessment.")
     seed = secrets.randbits(62)
     attempt = QuizAttempt(
-        enrollment_id=enrollment.id, user_id=user.id, version_id=version.id,
-        cycle=enrollment.cycle, number=len(status.attempts) + 1, seed=seed,
-        plan=plan_attempt(quiz, seed).to_dict(), paths={},
+        enrollment_id=enrollment.id,
+        user_id=user.id,
+        version_id=version.id,
+        cycle=enrollment.cycle,
+        number=len(status.attempts) + 1,
+        seed=seed,
+        plan=plan_attempt(quiz, seed).to_dict(),
+        paths={},
     )
     try:
         with session.begin_nested():
@@ -182,10 +204,17 @@ def start_attempt(session: Session, user: User, course: Course) -> QuizAttempt:
         winner = list_attempts(session, enrollment)[-1]
         if winner.status == AttemptStatus.IN_PROGRESS:
             return winner
-        raise NotEligible("Another attempt was just started or submitted. Reload the course "
-                          "page.") from None
-    record(session, "quiz.attempt_started", actor=user, subject=attempt,
-           version_id=version.id, number=attempt.number)
+        raise NotEligible(
+            "Another attempt was just started or submitted. Reload the course page."
+        ) from None
+    record(
+        session,
+        "quiz.attempt_started",
+        actor=user,
+        subject=attempt,
+        version_id=version.id,
+        number=attempt.number,
+    )
     return attempt
 
 
@@ -217,8 +246,9 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
     session.flush()
 
 
-def submit_attempt(session: Session, attempt: QuizAttempt,
-                   answers: Mapping[str, Sequence[str]]) -> QuizAttempt:
+def submit_attempt(
+    session: Session, attempt: QuizAttempt, answers: Mapping[str, Sequence[str]]
+) -> QuizAttempt:
     """Grade the attempt once; a repeated or concurrent submission gets the same result."""
     if attempt.status == AttemptStatus.SUBMITTED:
         return attempt
@@ -232,23 +262,35 @@ def submit_attempt(session: Session, attempt: QuizAttempt,
         raise Incomplete(gaps)
     result: Grade = grade(quiz, plan, merged)
     passed = result.passed(pass_mark(version, quiz))
-    claimed = rowcount(session.execute(
-        update(QuizAttempt)
-        .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
-        .values(status=AttemptStatus.SUBMITTED, submitted_at=utcnow(),
-                answers={k: list(v) for k, v in merged.items()}, percent=result.percent,
-                passed=passed, result=result.to_dict())
-        .execution_options(synchronize_session=False)
-    ))
+    claimed = rowcount(
+        session.execute(
+            update(QuizAttempt)
+            .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
+            .values(
+                status=AttemptStatus.SUBMITTED,
+                submitted_at=utcnow(),
+                answers={k: list(v) for k, v in merged.items()},
+                percent=result.percent,
+                passed=passed,
+                result=result.to_dict(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.refresh(attempt)
     if claimed != 1:
         return attempt  # graded by a concurrent submission: show that result
     user = session.get_one(User, attempt.user_id)
-    record(session, "quiz.attempt_submitted", actor=user, subject=attempt,
-           percent=result.percent, passed=passed)
+    record(
+        session,
+        "quiz.attempt_submitted",
+        actor=user,
+        subject=attempt,
+        percent=result.percent,
+        passed=passed,
+    )
     if passed:
-        complete_course(session, user, session.get_one(Enrollment, attempt.enrollment_id),
-                        attempt)
+        complete_course(session, user, session.get_one(Enrollment, attempt.enrollment_id), attempt)
     return attempt
 
 
@@ -259,8 +301,10 @@ def grade_of(attempt: QuizAttempt) -> Grade | None:
 
 def list_submitted_attempts(session: Session, user_id: int) -> list[QuizAttempt]:
     """Every graded attempt of a person, newest first (for their transcript)."""
-    return list(session.scalars(
-        select(QuizAttempt)
-        .where(QuizAttempt.user_id == user_id, QuizAttempt.status == AttemptStatus.SUBMITTED)
-        .order_by(QuizAttempt.submitted_at.desc())
-    ))
+    return list(
+        session.scalars(
+            select(QuizAttempt)
+            .where(QuizAttempt.user_id == user_id, QuizAttempt.status == AttemptStatus.SUBMITTED)
+            .order_by(QuizAttempt.submitted_at.desc())
+        )
+    )

@@ -56,18 +56,25 @@ def build_sheet(quiz: Quiz, plan: AttemptPlan, paths: dict[str, list[str]]) -> S
     units = []
     for planned in plan.units:
         if planned.kind == "conversation":
-            units.append(ShownUnit("conversation", planned.id,
-                                   conversation=_conversation(quiz, plan, planned.id, paths)))
+            units.append(
+                ShownUnit(
+                    "conversation",
+                    planned.id,
+                    conversation=_conversation(quiz, plan, planned.id, paths),
+                )
+            )
             continue
         questions = []
         for pq in planned.questions:
             question = _in_quiz(quiz.question(pq.id), pq.id)
             options = tuple(_in_quiz(question.option(o), o) for o in pq.option_ids)
             questions.append(ShownQuestion(question, options))
-        scenario = (_in_quiz(quiz.scenario(planned.id), planned.id)
-                    if planned.kind == "scenario" else None)
-        units.append(ShownUnit(planned.kind, planned.id, scenario=scenario,
-                               questions=tuple(questions)))
+        scenario = (
+            _in_quiz(quiz.scenario(planned.id), planned.id) if planned.kind == "scenario" else None
+        )
+        units.append(
+            ShownUnit(planned.kind, planned.id, scenario=scenario, questions=tuple(questions))
+        )
     open_ids = tuple(u.id for u in units if u.conversation and not u.conversation.finished)
     return Sheet(tuple(units), open_ids)
 
@@ -79,8 +86,9 @@ def _in_quiz(found: T | None, what: str) -> T:
     return found
 
 
-def _conversation(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
-                  paths: dict[str, list[str]]) -> ShownConversation:
+def _conversation(
+    quiz: Quiz, plan: AttemptPlan, conversation_id: str, paths: dict[str, list[str]]
+) -> ShownConversation:
     conversation = _in_quiz(quiz.conversation(conversation_id), conversation_id)
     path = paths.get(conversation_id, [])
     state = conversation_state(quiz, plan, conversation_id, path)  # checks the path
@@ -94,15 +102,23 @@ def _conversation(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
     if state.step_id is None:  # an outcome is reached
         return ShownConversation(conversation, tuple(transcript), None, ())
     step = _in_quiz(conversation.step(state.step_id), state.step_id)
-    return ShownConversation(conversation, tuple(transcript), step,
-                             tuple(_in_quiz(step.choice(c), c) for c in state.choice_ids))
+    return ShownConversation(
+        conversation,
+        tuple(transcript),
+        step,
+        tuple(_in_quiz(step.choice(c), c) for c in state.choice_ids),
+    )
 
 
 def _by_position(ids: tuple[str, ...], positions: list[str], what: str) -> list[str]:
     chosen = []
     for position in positions:
-        if not (isinstance(position, str) and position.isdigit() and len(position) <= 3
-                and 1 <= int(position) <= len(ids)):
+        if not (
+            isinstance(position, str)
+            and position.isdigit()
+            and len(position) <= 3
+            and 1 <= int(position) <= len(ids)
+        ):
             raise AnswerError(f"{what}: {position[:20]!r} is not one of the options shown")
         chosen.append(ids[int(position) - 1])
     return chosen
@@ -124,8 +140,9 @@ def decode_answers(plan: AttemptPlan, submitted: Mapping[str, list[str]]) -> dic
     return answers
 
 
-def decode_choice(quiz: Quiz, plan: AttemptPlan, conversation_id: str, path: list[str],
-                  position: str) -> str:
+def decode_choice(
+    quiz: Quiz, plan: AttemptPlan, conversation_id: str, path: list[str], position: str
+) -> str:
     """The choice id at ``position`` (1-based, as shown) of the conversation's current step."""
     state = conversation_state(quiz, plan, conversation_id, path)
     return _by_position(state.choice_ids, [position], "reply")[0]

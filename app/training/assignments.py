@@ -79,7 +79,8 @@ def _check_due(due_on: date | None, due_days: int | None, now: datetime) -> None
     if (due_on is None) == (due_days is None):
         raise DomainError("Give either a due date or a number of days, not both.")
     if due_days is not None and (
-        isinstance(due_days, bool) or not isinstance(due_days, int)
+        isinstance(due_days, bool)
+        or not isinstance(due_days, int)
         or not 1 <= due_days <= MAX_DUE_DAYS
     ):
         raise DomainError(f"The number of days must be between 1 and {MAX_DUE_DAYS}.")
@@ -114,8 +115,9 @@ def _active_user_ids(session: Session, *criteria: ColumnElement[bool]) -> list[i
     return list(session.scalars(select(User.id).where(User.active, *criteria).order_by(User.id)))
 
 
-def _targets(session: Session, audience: Audience, department: str, user_ids: Iterable[int]
-             ) -> list[int]:
+def _targets(
+    session: Session, audience: Audience, department: str, user_ids: Iterable[int]
+) -> list[int]:
     if audience is Audience.EVERYONE:
         if department or list(user_ids):
             raise DomainError("An assignment to everyone takes no department or people.")
@@ -167,32 +169,58 @@ def assign(
     except ValueError:
         raise DomainError("Choose who the course is for.") from None
     _check_due(due_on, due_days, now)
-    if session.scalar(select(CourseVersion.id).where(CourseVersion.course_id == course.id)
-                      .limit(1)) is None:
+    if (
+        session.scalar(
+            select(CourseVersion.id).where(CourseVersion.course_id == course.id).limit(1)
+        )
+        is None
+    ):
         raise DomainError("This course has no published version yet.", status=409)
     department = _clean(department)
     user_ids = list(user_ids)
     session.flush()
     targets = _targets(session, audience, department, user_ids)
     assignment = Assignment(
-        course_id=course.id, audience=audience,
+        course_id=course.id,
+        audience=audience,
         department=department if audience is Audience.DEPARTMENT else None,
-        due_on=due_on, due_days=due_days, created_at=now, created_by_id=actor.id,
+        due_on=due_on,
+        due_days=due_days,
+        created_at=now,
+        created_by_id=actor.id,
     )
     session.add(assignment)
     session.flush()
     if audience is Audience.PEOPLE:
-        _insert_rows(session, AssignmentPerson.__table__,
-                     [{"assignment_id": assignment.id, "user_id": i} for i in targets])
+        _insert_rows(
+            session,
+            AssignmentPerson.__table__,
+            [{"assignment_id": assignment.id, "user_id": i} for i in targets],
+        )
     counts = _apply(session, assignment, targets, _due_at(assignment, now), now, actor.id)
-    record(session, "assignment.created", actor=actor, subject=assignment,
-           course_id=course.id, audience=audience.value, department=assignment.department,
-           people=len(targets), due_on=due_on.isoformat() if due_on else None,
-           due_days=due_days, assigned=counts.assigned,
-           already_assigned=counts.already_assigned,
-           skipped_completed=counts.skipped_completed, restarted=counts.restarted)
-    return AssignmentResult(assignment, counts.assigned, counts.already_assigned,
-                            counts.skipped_completed, counts.restarted)
+    record(
+        session,
+        "assignment.created",
+        actor=actor,
+        subject=assignment,
+        course_id=course.id,
+        audience=audience.value,
+        department=assignment.department,
+        people=len(targets),
+        due_on=due_on.isoformat() if due_on else None,
+        due_days=due_days,
+        assigned=counts.assigned,
+        already_assigned=counts.already_assigned,
+        skipped_completed=counts.skipped_completed,
+        restarted=counts.restarted,
+    )
+    return AssignmentResult(
+        assignment,
+        counts.assigned,
+        counts.already_assigned,
+        counts.skipped_completed,
+        counts.restarted,
+    )
 
 
 def apply_assignments_to(session: Session, user: User, now: datetime | None = None) -> int:
@@ -201,15 +229,24 @@ def apply_assignments_to(session: Session, user: User, now: datetime | None = No
     if not user.active:
         return 0
     session.flush()
-    covers = [Assignment.audience == Audience.EVERYONE,
-              and_(Assignment.audience == Audience.PEOPLE, Assignment.id.in_(
-                  select(AssignmentPerson.assignment_id)
-                  .where(AssignmentPerson.user_id == user.id)))]
+    covers = [
+        Assignment.audience == Audience.EVERYONE,
+        and_(
+            Assignment.audience == Audience.PEOPLE,
+            Assignment.id.in_(
+                select(AssignmentPerson.assignment_id).where(AssignmentPerson.user_id == user.id)
+            ),
+        ),
+    ]
     if user.department:
-        covers.append(and_(Assignment.audience == Audience.DEPARTMENT,
-                           Assignment.department == user.department))
+        covers.append(
+            and_(
+                Assignment.audience == Audience.DEPARTMENT, Assignment.department == user.department
+            )
+        )
     assignments = session.scalars(
-        select(Assignment).where(Assignment.active, or_(*covers))
+        select(Assignment)
+        .where(Assignment.active, or_(*covers))
         .order_by(Assignment.created_at, Assignment.id)
     ).all()
     applied, given = [], 0
@@ -220,8 +257,7 @@ def apply_assignments_to(session: Session, user: User, now: datetime | None = No
             applied.append(assignment.id)
         given += counts.assigned
     if given:
-        record(session, "assignment.applied", subject=user, assignment_ids=applied,
-               assigned=given)
+        record(session, "assignment.applied", subject=user, assignment_ids=applied, assigned=given)
     return given
 
 
@@ -234,10 +270,16 @@ class _Existing:
     completed_at: datetime | None
 
 
-def _load_existing(session: Session, course_id: int, user_ids: Sequence[int]
-                   ) -> dict[int, _Existing]:
-    columns = (Enrollment.id, Enrollment.user_id, Enrollment.version_id,
-               Enrollment.assigned_at, Enrollment.completed_at)
+def _load_existing(
+    session: Session, course_id: int, user_ids: Sequence[int]
+) -> dict[int, _Existing]:
+    columns = (
+        Enrollment.id,
+        Enrollment.user_id,
+        Enrollment.version_id,
+        Enrollment.assigned_at,
+        Enrollment.completed_at,
+    )
     base = select(*columns).where(Enrollment.course_id == course_id)
     if len(user_ids) > CHUNK:
         # Many people: one query for the whole course beats a long list of ids.
@@ -255,8 +297,14 @@ def _load_existing(session: Session, course_id: int, user_ids: Sequence[int]
     return existing
 
 
-def _apply(session: Session, assignment: Assignment, user_ids: Sequence[int], due: datetime,
-           now: datetime, assigned_by_id: int | None) -> _Counts:
+def _apply(
+    session: Session,
+    assignment: Assignment,
+    user_ids: Sequence[int],
+    due: datetime,
+    now: datetime,
+    assigned_by_id: int | None,
+) -> _Counts:
     """Apply ``assignment`` to ``user_ids``: set-based, race-safe on the unique enrollment."""
     counts = _Counts()
     months = recertify_months(session, assignment.course_id)
@@ -270,8 +318,10 @@ def _apply(session: Session, assignment: Assignment, user_ids: Sequence[int], du
             if row is None:
                 missing.append(user_id)
             elif row.completed_at is not None:
-                facts = StatusFacts(completed_at=row.completed_at, expires_at=expiry_of(
-                    row.completed_at, months.get(row.version_id or 0, 0)))
+                facts = StatusFacts(
+                    completed_at=row.completed_at,
+                    expires_at=expiry_of(row.completed_at, months.get(row.version_id or 0, 0)),
+                )
                 if course_status(facts, now) is Status.EXPIRED:
                     restart.append(row.id)
                 else:
@@ -282,28 +332,60 @@ def _apply(session: Session, assignment: Assignment, user_ids: Sequence[int], du
                 tighten.append(row.id)
                 counts.already_assigned += 1
         for chunk in chunks(adopt):
-            session.execute(update(_enrollments).where(
-                _enrollments.c.id.in_(chunk), _enrollments.c.assigned_at.is_(None),
-                _enrollments.c.completed_at.is_(None)).values(assigned_at=now, **governs))
+            session.execute(
+                update(_enrollments)
+                .where(
+                    _enrollments.c.id.in_(chunk),
+                    _enrollments.c.assigned_at.is_(None),
+                    _enrollments.c.completed_at.is_(None),
+                )
+                .values(assigned_at=now, **governs)
+            )
         for chunk in chunks(adopt + tighten):
             # The guard in the statement, not only in Python: a due date never moves later.
-            session.execute(update(_enrollments).where(
-                _enrollments.c.id.in_(chunk), _enrollments.c.completed_at.is_(None),
-                or_(_enrollments.c.due_at.is_(None), _enrollments.c.due_at > due),
-            ).values(due_at=due, **governs))
+            session.execute(
+                update(_enrollments)
+                .where(
+                    _enrollments.c.id.in_(chunk),
+                    _enrollments.c.completed_at.is_(None),
+                    or_(_enrollments.c.due_at.is_(None), _enrollments.c.due_at > due),
+                )
+                .values(due_at=due, **governs)
+            )
         for chunk in chunks(restart):
-            session.execute(update(_enrollments).where(
-                _enrollments.c.id.in_(chunk), _enrollments.c.completed_at.is_not(None),
-            ).values(cycle=_enrollments.c.cycle + 1, version_id=None, started_at=None,
-                     completed_at=None, assigned_at=now, due_at=due, **governs))
+            session.execute(
+                update(_enrollments)
+                .where(
+                    _enrollments.c.id.in_(chunk),
+                    _enrollments.c.completed_at.is_not(None),
+                )
+                .values(
+                    cycle=_enrollments.c.cycle + 1,
+                    version_id=None,
+                    started_at=None,
+                    completed_at=None,
+                    assigned_at=now,
+                    due_at=due,
+                    **governs,
+                )
+            )
         counts.assigned += len(adopt) + len(restart)
         counts.restarted += len(restart)
         _expire_enrollments(session, set(adopt + tighten + restart))
         if not missing:
             return counts
-        rows = [{"user_id": user_id, "course_id": assignment.course_id, "created_at": now,
-                 "assigned_at": now, "due_at": due, "cycle": 1, **governs}
-                for user_id in missing]
+        rows = [
+            {
+                "user_id": user_id,
+                "course_id": assignment.course_id,
+                "created_at": now,
+                "assigned_at": now,
+                "due_at": due,
+                "cycle": 1,
+                **governs,
+            }
+            for user_id in missing
+        ]
         try:
             with session.begin_nested():
                 _insert_rows(session, _enrollments, rows)
@@ -314,8 +396,9 @@ def _apply(session: Session, assignment: Assignment, user_ids: Sequence[int], du
             continue
         counts.assigned += len(missing)
         return counts
-    raise DomainError("Enrollments changed while the course was being assigned; try again.",
-                      status=409)
+    raise DomainError(
+        "Enrollments changed while the course was being assigned; try again.", status=409
+    )
 
 
 def _insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -334,8 +417,8 @@ def _expire_enrollments(session: Session, ids: Collection[int]) -> None:
             session.expire(obj)
 
 
-
 def list_assignments(session: Session, limit: int = 200) -> list[Assignment]:
     """The most recent assignments, newest first."""
-    return list(session.scalars(select(Assignment).order_by(Assignment.created_at.desc())
-                                .limit(limit)))
+    return list(
+        session.scalars(select(Assignment).order_by(Assignment.created_at.desc()).limit(limit))
+    )

@@ -20,7 +20,7 @@ CHUNK = 1000
 def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     """``ids`` in slices of at most ``CHUNK``, one IN (...) list each."""
     for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+        yield ids[start : start + CHUNK]
 
 
 def recertify_months(session: Session, course_id: int | None = None) -> dict[int, int]:
@@ -31,14 +31,17 @@ def recertify_months(session: Session, course_id: int | None = None) -> dict[int
     return {vid: months for vid, months in session.execute(query)}
 
 
-def cycle_completions(session: Session, *criteria: ColumnElement[bool]
-                      ) -> dict[int, tuple[datetime, int]]:
+def cycle_completions(
+    session: Session, *criteria: ColumnElement[bool]
+) -> dict[int, tuple[datetime, int]]:
     """The latest completion of each enrollment's current cycle: (completed_at, version_id),
     by enrollment id, for enrollments matching ``criteria`` (over Enrollment and User)."""
     rows = session.execute(
         select(Completion.enrollment_id, Completion.completed_at, Completion.version_id)
-        .join(Enrollment, and_(Enrollment.id == Completion.enrollment_id,
-                               Enrollment.cycle == Completion.cycle))
+        .join(
+            Enrollment,
+            and_(Enrollment.id == Completion.enrollment_id, Enrollment.cycle == Completion.cycle),
+        )
         .join(User, User.id == Enrollment.user_id)
         .where(*criteria)
         .order_by(Completion.id)

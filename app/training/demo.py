@@ -54,13 +54,27 @@ def _start_course(session: Session, user: User) -> None:
     if version is None:
         return
     now = utcnow()
-    session.add(Enrollment(user_id=user.id, course_id=version.course_id, version_id=version.id,
-                           started_at=now - timedelta(days=1), assigned_at=now - timedelta(days=2),
-                           due_at=now + timedelta(days=14)))
-    first = session.scalar(select(Module).where(Module.version_id == version.id)
-                           .order_by(Module.position).limit(1))
+    session.add(
+        Enrollment(
+            user_id=user.id,
+            course_id=version.course_id,
+            version_id=version.id,
+            started_at=now - timedelta(days=1),
+            assigned_at=now - timedelta(days=2),
+            due_at=now + timedelta(days=14),
+        )
+    )
+    first = session.scalar(
+        select(Module).where(Module.version_id == version.id).order_by(Module.position).limit(1)
+    )
     if first is not None:
-        session.add(ModuleProgress(user_id=user.id, module_id=first.id,
-                                   first_opened_at=now - timedelta(days=1, minutes=9),
-                                   completed_at=now - timedelta(days=1), seconds_spent=540))
+        session.add(
+            ModuleProgress(
+                user_id=user.id,
+                module_id=first.id,
+                first_opened_at=now - timedelta(days=1, minutes=9),
+                completed_at=now - timedelta(days=1),
+                seconds_spent=540,
+            )
+        )
     session.flush()

@@ -59,14 +59,20 @@ class RecordFilter:
             object.__setattr__(self, "status", _status(str(self.status)))
         if self.department is not None and (problem := department_problem(self.department)):
             raise DomainError(sentence(problem))
-        if (self.completed_from is not None and self.completed_to is not None
-                and self.completed_from > self.completed_to):
-            raise DomainError(f"completed_from ({self.completed_from.isoformat()}) is after "
-                              f"completed_to ({self.completed_to.isoformat()}).")
+        if (
+            self.completed_from is not None
+            and self.completed_to is not None
+            and self.completed_from > self.completed_to
+        ):
+            raise DomainError(
+                f"completed_from ({self.completed_from.isoformat()}) is after "
+                f"completed_to ({self.completed_to.isoformat()})."
+            )
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any], *, other_keys: Collection[str] = ()
-                  ) -> RecordFilter:
+    def from_args(
+        cls, args: Mapping[str, Any], *, other_keys: Collection[str] = ()
+    ) -> RecordFilter:
         """Parse query-string or form arguments; DomainError (400) names the first bad one.
 
         ``other_keys`` are keys the caller reads itself (a page's sort, a CSRF token): they
@@ -75,8 +81,7 @@ class RecordFilter:
         known = keys()
         for key in args:
             if key not in known and key not in other_keys:
-                raise DomainError(f"Unknown filter {shown(str(key), 40)}: use "
-                                  f"{', '.join(known)}.")
+                raise DomainError(f"Unknown filter {shown(str(key), 40)}: use {', '.join(known)}.")
         values: dict[str, str] = {}
         getlist = getattr(args, "getlist", None)
         for key in known:
@@ -101,8 +106,7 @@ class RecordFilter:
     def args(self) -> dict[str, str]:
         """The filter as query-string arguments, only the keys set: ``from_args`` reads it
         back as it is (for links and for the matrix's export forms)."""
-        return {key: "1" if value is True else str(value)
-                for key, value in self.to_dict().items()}
+        return {key: "1" if value is True else str(value) for key, value in self.to_dict().items()}
 
     def to_dict(self) -> dict[str, Any]:
         """The filter as JSON for the audit log: only the keys set, dates as ISO strings."""
@@ -118,8 +122,12 @@ class RecordFilter:
             out[f.name] = value
         return out
 
-    def criteria(self, person: Any, course_id: ColumnElement[Any] | InstrumentedAttribute[Any],
-                 completed_at: ColumnElement[Any] | None = None) -> list[ColumnElement[bool]]:
+    def criteria(
+        self,
+        person: Any,
+        course_id: ColumnElement[Any] | InstrumentedAttribute[Any],
+        completed_at: ColumnElement[Any] | None = None,
+    ) -> list[ColumnElement[bool]]:
         """The filter as SQL over a users table (or alias) ``person``, the column holding the
         course's id and, if given, the column holding the completion moment.
 
@@ -148,8 +156,11 @@ class RecordFilter:
         start, end = self._completed_bounds()
         if start is None and end is None:
             return True
-        return (completed_at is not None and (start is None or completed_at >= start)
-                and (end is None or completed_at < end))
+        return (
+            completed_at is not None
+            and (start is None or completed_at >= start)
+            and (end is None or completed_at < end)
+        )
 
     def admits(self, status: Status) -> bool:
         """Whether a record with ``status`` passes the status filter."""
@@ -159,8 +170,7 @@ class RecordFilter:
         # Whole UTC days, both included: from the first moment of the first day up to, not
         # including, the first moment of the day after the last.
         start = start_of_day(self.completed_from) if self.completed_from else None
-        end = (start_of_day(self.completed_to + timedelta(days=1)) if self.completed_to
-               else None)
+        end = start_of_day(self.completed_to + timedelta(days=1)) if self.completed_to else None
         return start, end
 
 
@@ -171,8 +181,7 @@ def keys() -> tuple[str, ...]:
 
 def _status(text: str) -> Status:
     if text not in STATUSES:
-        raise DomainError(f"Unknown status {shown(text, 40)}: use one of "
-                          f"{', '.join(STATUSES)}.")
+        raise DomainError(f"Unknown status {shown(text, 40)}: use one of {', '.join(STATUSES)}.")
     return Status(text)
 
 
@@ -182,8 +191,9 @@ def _parse_id(values: Mapping[str, str], key: str) -> int | None:
         return None
     # int() would also take " 1", "1_0" and non-ASCII digits: accept plain digits only.
     if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
-        raise DomainError(f"{key} must be a whole number from 1 to {MAX_ID}, not "
-                          f"{shown(text, 40)}.")
+        raise DomainError(
+            f"{key} must be a whole number from 1 to {MAX_ID}, not {shown(text, 40)}."
+        )
     return int(text)
 
 
@@ -193,8 +203,9 @@ def _parse_date(values: Mapping[str, str], key: str) -> date | None:
         return None
     # date.fromisoformat also takes "20261201" and week dates: accept one spelling only.
     if not _ISO_DATE.fullmatch(text):
-        raise DomainError(f"{key} must be a date written YYYY-MM-DD, like 2026-12-01, not "
-                          f"{shown(text, 40)}.")
+        raise DomainError(
+            f"{key} must be a date written YYYY-MM-DD, like 2026-12-01, not {shown(text, 40)}."
+        )
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -28,9 +28,19 @@ from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_statu
 _users = cast(Table, User.__table__)
 
 # Most urgent first, when sorting by status.
-STATUS_ORDER = {s: i for i, s in enumerate((
-    Status.OVERDUE, Status.EXPIRED, Status.DUE_SOON, Status.IN_PROGRESS, Status.NOT_STARTED,
-    Status.COMPLETED))}
+STATUS_ORDER = {
+    s: i
+    for i, s in enumerate(
+        (
+            Status.OVERDUE,
+            Status.EXPIRED,
+            Status.DUE_SOON,
+            Status.IN_PROGRESS,
+            Status.NOT_STARTED,
+            Status.COMPLETED,
+        )
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +65,9 @@ class StatusRow:
 
     @property
     def facts(self) -> StatusFacts:
-        return StatusFacts(self.assigned_at, self.due_at, self.started_at, self.completed_at,
-                           self.expires_at)
+        return StatusFacts(
+            self.assigned_at, self.due_at, self.started_at, self.completed_at, self.expires_at
+        )
 
     @property
     def label(self) -> str:
@@ -123,17 +134,33 @@ def status_rows(
     if user_id is not None:
         criteria.append(User.id == user_id)
 
-    versions = session.execute(select(
-        CourseVersion.id, CourseVersion.number, CourseVersion.title,
-        CourseVersion.recertify_months)).all()
+    versions = session.execute(
+        select(
+            CourseVersion.id,
+            CourseVersion.number,
+            CourseVersion.title,
+            CourseVersion.recertify_months,
+        )
+    ).all()
     by_id: dict[int, Any] = {v.id: v for v in versions}
     newest = {v.course_id: v for v in session.scalars(newest_versions())}
     completions = cycle_completions(session, *criteria)
     enrolled = session.execute(
-        select(User.id, User.name, User.email, User.department, User.manager_id,
-               Enrollment.id, Enrollment.course_id,
-               Enrollment.version_id, Enrollment.assigned_at, Enrollment.due_at,
-               Enrollment.started_at, Enrollment.completed_at, Course.slug)
+        select(
+            User.id,
+            User.name,
+            User.email,
+            User.department,
+            User.manager_id,
+            Enrollment.id,
+            Enrollment.course_id,
+            Enrollment.version_id,
+            Enrollment.assigned_at,
+            Enrollment.due_at,
+            Enrollment.started_at,
+            Enrollment.completed_at,
+            Course.slug,
+        )
         .select_from(Enrollment)
         .join(User, User.id == Enrollment.user_id)
         .join(Course, Course.id == Enrollment.course_id)
@@ -141,8 +168,21 @@ def status_rows(
     )
     rows: list[StatusRow] = []
     # Plain tuple unpacking: attribute access on 20,000 result rows costs more than the query.
-    for (person_id, name, email, department, manager_id, enrollment_id, enrolled_on,
-         version_id, assigned_at, due_at, started_at, completed_at, slug) in enrolled:
+    for (
+        person_id,
+        name,
+        email,
+        department,
+        manager_id,
+        enrollment_id,
+        enrolled_on,
+        version_id,
+        assigned_at,
+        due_at,
+        started_at,
+        completed_at,
+        slug,
+    ) in enrolled:
         done_on = version_id
         if completed_at is not None and enrollment_id in completions:
             completed_at, done_on = completions[enrollment_id]
@@ -157,11 +197,25 @@ def status_rows(
         row_status = course_status(facts, now, due_soon_days)
         if not record_filter.admits(row_status):
             continue
-        rows.append(StatusRow(
-            person_id, name, email, department, manager_id, enrolled_on, slug,
-            version.title, version.number, assigned_at, due_at, started_at, completed_at,
-            expires, row_status,
-        ))
+        rows.append(
+            StatusRow(
+                person_id,
+                name,
+                email,
+                department,
+                manager_id,
+                enrolled_on,
+                slug,
+                version.title,
+                version.number,
+                assigned_at,
+                due_at,
+                started_at,
+                completed_at,
+                expires,
+                row_status,
+            )
+        )
     if sort is not None:
         rows = _sorted(rows, sort)
     end = None if limit is None else offset + limit
@@ -206,13 +260,16 @@ class Summary:
 def summary(session: Session, now: datetime | None = None) -> Summary:
     """The completion rate overall and by department, and how much is overdue."""
     # Count combinations first: a handful of keys, however many rows.
-    combinations = Counter((row.department, row.status, row.completed_at is not None)
-                           for row in status_rows(session, now=now, sort=None).rows)
+    combinations = Counter(
+        (row.department, row.status, row.completed_at is not None)
+        for row in status_rows(session, now=now, sort=None).rows
+    )
     result = Summary()
     departments: dict[str | None, Tally] = defaultdict(Tally)
     for (department, status, completed), count in combinations.items():
         result.overall.add(status, completed, count)
         departments[department].add(status, completed, count)
-    result.by_department = dict(sorted(departments.items(),
-                                       key=lambda item: (item[0] is None, item[0] or "")))
+    result.by_department = dict(
+        sorted(departments.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    )
     return result

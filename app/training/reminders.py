@@ -88,8 +88,10 @@ class ReminderReport:
         """A few lines for the command line."""
         verb = "Would send" if self.dry_run else "Sent"
         copied = sum(m.cc is not None for m in self.sent)
-        lines = [f"{verb} {len(self.sent)} reminder(s), {copied} with the manager copied; "
-                 f"{len(self.failed)} failed; {self.already_reminded} already reminded today."]
+        lines = [
+            f"{verb} {len(self.sent)} reminder(s), {copied} with the manager copied; "
+            f"{len(self.failed)} failed; {self.already_reminded} already reminded today."
+        ]
         lines += [f"failed: user {f.user_id} <{f.to}>: {f.reason}" for f in self.failed]
         return "\n".join(lines)
 
@@ -99,9 +101,10 @@ def _environment() -> Environment:
     # Our own environment: plain text is not HTML-escaped; an .html template would be.
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html", "xml"),
-                                     default_for_string=False),
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=select_autoescape(enabled_extensions=("html", "xml"), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
         keep_trailing_newline=True,
     )
 
@@ -131,16 +134,22 @@ def _urgency(row: StatusRow) -> tuple:
     return (row.status is not Status.OVERDUE, moment is None, moment, row.course_title)
 
 
-def compose(mail: MailSettings, person: StatusRow, rows: Sequence[StatusRow],
-            manager: User | None, now: datetime) -> EmailMessage:
+def compose(
+    mail: MailSettings,
+    person: StatusRow,
+    rows: Sequence[StatusRow],
+    manager: User | None,
+    now: datetime,
+) -> EmailMessage:
     """The reminder for one person; raises ValueError for an address that cannot be used."""
     rows = sorted(rows, key=_urgency)
     overdue = any(r.status is Status.OVERDUE for r in rows)
     base = mail.base_url.rstrip("/")
     count = f"{len(rows)} course" + ("s" if len(rows) != 1 else "")
     message = EmailMessage()
-    message["Subject"] = (f"Overdue training: {count} to complete" if overdue
-                          else f"Training due soon: {count}")
+    message["Subject"] = (
+        f"Overdue training: {count} to complete" if overdue else f"Training due soon: {count}"
+    )
     message["From"] = mail.sender
     message["To"] = _address(person.name, person.email)
     if manager is not None:
@@ -148,14 +157,24 @@ def compose(mail: MailSettings, person: StatusRow, rows: Sequence[StatusRow],
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=_domain(mail.sender))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    body = _environment().get_template("reminder.txt").render(
-        name=one_line(person.name, SHOWN_NAME_MAX),
-        overdue=overdue,
-        manager_copied=manager is not None,
-        base_url=base,
-        organisation=one_line(mail.organisation, TITLE_MAX),
-        courses=[{"title": one_line(r.course_title, TITLE_MAX), "label": r.label,
-                  "url": f"{base}/courses/{r.course_slug}"} for r in rows],
+    body = (
+        _environment()
+        .get_template("reminder.txt")
+        .render(
+            name=one_line(person.name, SHOWN_NAME_MAX),
+            overdue=overdue,
+            manager_copied=manager is not None,
+            base_url=base,
+            organisation=one_line(mail.organisation, TITLE_MAX),
+            courses=[
+                {
+                    "title": one_line(r.course_title, TITLE_MAX),
+                    "label": r.label,
+                    "url": f"{base}/courses/{r.course_slug}",
+                }
+                for r in rows
+            ],
+        )
     )
     message.set_content(body)
     return message
@@ -176,8 +195,9 @@ class _Smtp:
         try:
             connection = smtplib.SMTP(self.mail.host, self.mail.port, timeout=self.mail.timeout)
         except OSError as exc:
-            raise _Unavailable(f"cannot connect to {self.mail.host}:{self.mail.port}: "
-                               f"{exc}") from exc
+            raise _Unavailable(
+                f"cannot connect to {self.mail.host}:{self.mail.port}: {exc}"
+            ) from exc
         try:
             connection.ehlo()
             if self.mail.use_tls:
@@ -195,8 +215,7 @@ class _Smtp:
             self.connection = self._connect()
         try:
             self.connection.send_message(message)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-                smtplib.SMTPDataError):
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
             raise  # refused by the server: the connection itself is fine
         except (smtplib.SMTPException, OSError):
             self.close()  # the session is in an unknown state: start afresh next time
@@ -224,8 +243,13 @@ def _reminded_on(session: Session, day: date) -> set[int]:
     return set(session.scalars(select(Reminder.user_id).where(Reminder.sent_on == day)))
 
 
-def send_reminders(session: Session, mail: MailSettings, now: datetime | None = None,
-                   dry_run: bool = False, due_soon_days: int = DUE_SOON_DAYS) -> ReminderReport:
+def send_reminders(
+    session: Session,
+    mail: MailSettings,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    due_soon_days: int = DUE_SOON_DAYS,
+) -> ReminderReport:
     """E-mail each person with training due soon or overdue, once a day; manager copied if late."""
     now = now or utcnow()
     today = now.date()
@@ -238,14 +262,20 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
     if not by_person:
         return report
     reminded = _reminded_on(session, today)
-    late_managers = sorted({rows[0].manager_id for rows in by_person.values()
-                            if rows[0].manager_id is not None
-                            and any(r.status is Status.OVERDUE for r in rows)})
+    late_managers = sorted(
+        {
+            rows[0].manager_id
+            for rows in by_person.values()
+            if rows[0].manager_id is not None and any(r.status is Status.OVERDUE for r in rows)
+        }
+    )
     managers: dict[int, User] = {}
     for start in range(0, len(late_managers), CHUNK):
-        chunk = late_managers[start:start + CHUNK]
-        managers.update((m.id, m) for m in session.scalars(
-            select(User).where(User.id.in_(chunk), User.active.is_(True))))
+        chunk = late_managers[start : start + CHUNK]
+        managers.update(
+            (m.id, m)
+            for m in session.scalars(select(User).where(User.id.in_(chunk), User.active.is_(True)))
+        )
 
     outbox: list[tuple[ReminderMessage, EmailMessage]] = []
     for user_id, rows in sorted(by_person.items()):
@@ -260,14 +290,20 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
         try:
             message = compose(mail, person, rows, manager, now)
         except ValueError as exc:
-            report.failed.append(ReminderFailure(user_id, one_line(person.email, EMAIL_MAX),
-                                                 f"unusable address: {exc}"))
+            report.failed.append(
+                ReminderFailure(
+                    user_id, one_line(person.email, EMAIL_MAX), f"unusable address: {exc}"
+                )
+            )
             continue
-        meta = ReminderMessage(user_id=user_id, to=person.email,
-                               cc=manager.email if manager else None,
-                               subject=str(message["Subject"]),
-                               course_ids=tuple(sorted(r.course_id for r in rows)),
-                               overdue=overdue)
+        meta = ReminderMessage(
+            user_id=user_id,
+            to=person.email,
+            cc=manager.email if manager else None,
+            subject=str(message["Subject"]),
+            course_ids=tuple(sorted(r.course_id for r in rows)),
+            overdue=overdue,
+        )
         outbox.append((meta, message))
 
     if dry_run:
@@ -278,16 +314,23 @@ def send_reminders(session: Session, mail: MailSettings, now: datetime | None = 
         for position, (meta, message) in enumerate(outbox):
             try:
                 with session.begin_nested():
-                    session.add(Reminder(user_id=meta.user_id, sent_on=today, sent_at=now,
-                                         courses=list(meta.course_ids),
-                                         manager_copied=meta.cc is not None))
+                    session.add(
+                        Reminder(
+                            user_id=meta.user_id,
+                            sent_on=today,
+                            sent_at=now,
+                            courses=list(meta.course_ids),
+                            manager_copied=meta.cc is not None,
+                        )
+                    )
                     session.flush()  # claims today's reminder, or fails if already claimed
                     smtp.send(message)  # an exception here rolls the claim back
             except IntegrityError:
                 report.already_reminded += 1
             except _Unavailable as exc:
-                report.failed.extend(ReminderFailure(m.user_id, m.to, str(exc))
-                                     for m, _ in outbox[position:])
+                report.failed.extend(
+                    ReminderFailure(m.user_id, m.to, str(exc)) for m, _ in outbox[position:]
+                )
                 break
             except (smtplib.SMTPException, OSError) as exc:
                 report.failed.append(ReminderFailure(meta.user_id, meta.to, _reason(exc)))

@@ -26,47 +26,71 @@ from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_statu
 _enrollments = cast(Table, Enrollment.__table__)  # set-based statements use the table
 
 
-def require_retraining(session: Session, actor: User, version: CourseVersion, due_on: date,
-                       now: datetime | None = None) -> int:
+def require_retraining(
+    session: Session, actor: User, version: CourseVersion, due_on: date, now: datetime | None = None
+) -> int:
     """Start a new cycle for everyone whose current completion is of an older version."""
     now = now or utcnow()
     if not version.material:
-        raise DomainError(f"Version {version.number} is not a material change: completions "
-                          "of earlier versions stay valid.")
+        raise DomainError(
+            f"Version {version.number} is not a material change: completions "
+            "of earlier versions stay valid."
+        )
     check_due_on(due_on, now)
     session.flush()
-    older = select(CourseVersion.id).where(CourseVersion.course_id == version.course_id,
-                                           CourseVersion.number < version.number)
-    changed = rowcount(session.execute(
-        update(_enrollments)
-        .where(_enrollments.c.course_id == version.course_id,
-               _enrollments.c.completed_at.is_not(None),
-               _enrollments.c.version_id.in_(older.scalar_subquery()))
-        .values(cycle=_enrollments.c.cycle + 1, version_id=None, started_at=None,
-                completed_at=None, due_at=end_of_day(due_on), assigned_at=now,
-                assigned_by_id=actor.id)
-    ))
+    older = select(CourseVersion.id).where(
+        CourseVersion.course_id == version.course_id, CourseVersion.number < version.number
+    )
+    changed = rowcount(
+        session.execute(
+            update(_enrollments)
+            .where(
+                _enrollments.c.course_id == version.course_id,
+                _enrollments.c.completed_at.is_not(None),
+                _enrollments.c.version_id.in_(older.scalar_subquery()),
+            )
+            .values(
+                cycle=_enrollments.c.cycle + 1,
+                version_id=None,
+                started_at=None,
+                completed_at=None,
+                due_at=end_of_day(due_on),
+                assigned_at=now,
+                assigned_by_id=actor.id,
+            )
+        )
+    )
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Enrollment) and obj.course_id == version.course_id:
             session.expire(obj)
-    record(session, "course.retraining_required", actor=actor, subject=version,
-           course_id=version.course_id, version_number=version.number,
-           due_on=due_on.isoformat(), enrollments=changed)
+    record(
+        session,
+        "course.retraining_required",
+        actor=actor,
+        subject=version,
+        course_id=version.course_id,
+        version_number=version.number,
+        due_on=due_on.isoformat(),
+        enrollments=changed,
+    )
     return changed
 
 
-def start_renewal(session: Session, user: User, course: Course, now: datetime | None = None
-                  ) -> Enrollment:
+def start_renewal(
+    session: Session, user: User, course: Course, now: datetime | None = None
+) -> Enrollment:
     """Start a new cycle, on the newest version, for a completion due for renewal or expired."""
     now = now or utcnow()
     session.flush()
-    enrollment = session.scalar(select(Enrollment).where(
-        Enrollment.user_id == user.id, Enrollment.course_id == course.id))
+    enrollment = session.scalar(
+        select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+    )
     if enrollment is None or enrollment.completed_at is None:
         raise DomainError("You have no completion of this course to renew.", status=409)
     completions = cycle_completions(session, Enrollment.id == enrollment.id)
     completed_at, version_id = completions.get(
-        enrollment.id, (enrollment.completed_at, enrollment.version_id or 0))
+        enrollment.id, (enrollment.completed_at, enrollment.version_id or 0)
+    )
     months = recertify_months(session, course.id).get(version_id, 0)
     expires = expiry_of(completed_at, months)
     facts = StatusFacts(completed_at=completed_at, expires_at=expires)
@@ -74,21 +98,37 @@ def start_renewal(session: Session, user: User, course: Course, now: datetime | 
         raise DomainError("Your completion of this course does not expire.", status=409)
     if course_status(facts, now) not in (Status.DUE_SOON, Status.EXPIRED):
         opens = expires - timedelta(days=DUE_SOON_DAYS)
-        raise DomainError(f"Your completion expires on {format_date(expires)}; you can "
-                          f"renew it from {format_date(opens)}.", status=409)
+        raise DomainError(
+            f"Your completion expires on {format_date(expires)}; you can "
+            f"renew it from {format_date(opens)}.",
+            status=409,
+        )
     # Due by the last moment the old completion is valid (the end of the day before expiry).
     due = expires - timedelta(seconds=1) if expires > now else now + timedelta(days=GRACE_DAYS)
     old_cycle = enrollment.cycle
     # Guarded by the cycle: of two renewals at once, one starts the cycle, the other no-ops.
-    claimed = rowcount(session.execute(
-        update(_enrollments)
-        .where(_enrollments.c.id == enrollment.id, _enrollments.c.cycle == old_cycle,
-               _enrollments.c.completed_at.is_not(None))
-        .values(cycle=old_cycle + 1, version_id=None, started_at=None, completed_at=None,
-                due_at=due)
-    ))
+    claimed = rowcount(
+        session.execute(
+            update(_enrollments)
+            .where(
+                _enrollments.c.id == enrollment.id,
+                _enrollments.c.cycle == old_cycle,
+                _enrollments.c.completed_at.is_not(None),
+            )
+            .values(
+                cycle=old_cycle + 1, version_id=None, started_at=None, completed_at=None, due_at=due
+            )
+        )
+    )
     session.refresh(enrollment)
     if claimed == 1:
-        record(session, "course.renewal_started", actor=user, subject=enrollment,
-               course_id=course.id, cycle=enrollment.cycle, due_at=due.isoformat())
+        record(
+            session,
+            "course.renewal_started",
+            actor=user,
+            subject=enrollment,
+            course_id=course.id,
+            cycle=enrollment.cycle,
+            due_at=due.isoformat(),
+        )
     return enrollment

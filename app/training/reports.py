@@ -19,8 +19,9 @@ class Bar:
     value: int
 
 
-def completions_by_week(session: Session, weeks: int = 12, now: datetime | None = None
-                        ) -> list[Bar]:
+def completions_by_week(
+    session: Session, weeks: int = 12, now: datetime | None = None
+) -> list[Bar]:
     """Completions in each of the last ``weeks`` weeks (Monday to Sunday), oldest first."""
     now = now or utcnow()
     this_monday = now.date() - timedelta(days=now.weekday())

@@ -36,8 +36,7 @@ class StatusFacts:
     expires_at: datetime | None = None
 
 
-def course_status(facts: StatusFacts, now: datetime, due_soon_days: int = DUE_SOON_DAYS
-                  ) -> Status:
+def course_status(facts: StatusFacts, now: datetime, due_soon_days: int = DUE_SOON_DAYS) -> Status:
     """The status of a cycle at ``now``; boundaries: due_at itself is still due soon, not late."""
     soon = timedelta(days=due_soon_days)
     if facts.completed_at is not None:

@@ -17,14 +17,18 @@ from app.quizzes.attempts import list_submitted_attempts
 from app.training.matrix import status_rows
 
 
-def transcript_context(session: Session, person: User, *, organisation: str, base_url: str,
-                       now: datetime | None = None) -> dict[str, Any]:
+def transcript_context(
+    session: Session, person: User, *, organisation: str, base_url: str, now: datetime | None = None
+) -> dict[str, Any]:
     """The values ``render_transcript`` lays out for ``person``, as of ``now``."""
     now = now or utcnow()
     return {
-        "person": person, "courses": status_rows(session, user_id=person.id, now=now).rows,
+        "person": person,
+        "courses": status_rows(session, user_id=person.id, now=now).rows,
         "certificates": list_certificates(session, person.id),
         "status_of": lambda certificate: status_of(certificate, now),
         "attempts": list_submitted_attempts(session, person.id),
-        "organisation": organisation, "base_url": base_url, "generated": format_date(now),
+        "organisation": organisation,
+        "base_url": base_url,
+        "generated": format_date(now),
     }

@@ -31,9 +31,11 @@ def form():
         return render_template("verify/form.html")
     code = normalise(typed)
     if code is None:
-        return render_template("verify/form.html", typed=typed,
-                               error="A code has 20 letters and digits, like "
-                               "7KQ4-M9XD-2HBT-Q8RE-5WZN."), 400
+        return render_template(
+            "verify/form.html",
+            typed=typed,
+            error="A code has 20 letters and digits, like 7KQ4-M9XD-2HBT-Q8RE-5WZN.",
+        ), 400
     return redirect(url_for("verify.certificate", code=grouped(code)), code=303)
 
 
@@ -48,12 +50,16 @@ def _describe(certificate) -> dict:
     return {
         "status": status_of(certificate),
         "certificate": certificate.facts,
-        "signature": {"alg": "EdDSA", "crv": "Ed25519", "kid": certificate.key_id,
-                      "value": certificate.signature},
-        "revoked_on": certificate.revoked_at.date().isoformat()
-        if certificate.revoked_at else None,
+        "signature": {
+            "alg": "EdDSA",
+            "crv": "Ed25519",
+            "kid": certificate.key_id,
+            "value": certificate.signature,
+        },
+        "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at else None,
         "revocation_reason": REVOCATION_REASONS.get(certificate.revocation_reason)
-        if certificate.revoked_at else None,
+        if certificate.revoked_at
+        else None,
     }
 
 
@@ -71,5 +77,6 @@ def certificate_json(code: str):
 @public
 def certificate(code: str):
     certificate = find_by_code(get_session(), code)
-    return render_template("verify/certificate.html", **_describe(certificate),
-                           code=grouped(certificate.code))
+    return render_template(
+        "verify/certificate.html", **_describe(certificate), code=grouped(certificate.code)
+    )

@@ -24,8 +24,15 @@ SKIP_REASONS = {
 # While the structure is read, escaped GIFT characters are private-use placeholders, so an
 # escaped "~" or "}" can never be taken for syntax; they become the characters again at the end.
 # (A file that itself holds U+E000-U+E007, which no text needs, would have them read as these.)
-_ESCAPED = {":": "\ue000", "#": "\ue001", "=": "\ue002", "{": "\ue003", "}": "\ue004",
-            "~": "\ue005", "n": "\ue006"}
+_ESCAPED = {
+    ":": "\ue000",
+    "#": "\ue001",
+    "=": "\ue002",
+    "{": "\ue003",
+    "}": "\ue004",
+    "~": "\ue005",
+    "n": "\ue006",
+}
 _RESTORE = str.maketrans({v: ("\n" if k == "n" else k) for k, v in _ESCAPED.items()})
 _FORMATS = ("html", "moodle", "plain", "markdown")
 _WEIGHT = re.compile(r"%(-?\d+(?:\.\d*)?)%")
@@ -43,7 +50,7 @@ def _protect(line: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(line):
-        pair = line[i:i + 2]
+        pair = line[i : i + 2]
         if pair == "\\\\":
             out.append("\\")
             i += 2
@@ -69,8 +76,6 @@ class _Block:
 
     def line_at(self, offset: int) -> int:
         return self.numbers[self.text.count("\n", 0, offset)]
-
-
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,24 @@ def split_blocks(lines: list[str], path: str, notes: list[Problem]) -> list[_Blo
             continue
         protected = _protect(line)
         if texts and texts[0].startswith(_CATEGORY):
-            notes.append(Problem(path, number, "no blank line after the category line above: "
-                                               "read this as the start of a question"))
+            notes.append(
+                Problem(
+                    path,
+                    number,
+                    "no blank line after the category line above: "
+                    "read this as the start of a question",
+                )
+            )
             flush()
         elif texts and closed and balance == 0 and protected.startswith(("::", _CATEGORY)):
-            notes.append(Problem(path, number, "no blank line after the question above: read "
-                                               "this as the start of a new question"))
+            notes.append(
+                Problem(
+                    path,
+                    number,
+                    "no blank line after the question above: read "
+                    "this as the start of a new question",
+                )
+            )
             flush()
         numbers.append(number)
         texts.append(protected)
@@ -138,7 +155,7 @@ def _with_format(text: str, default: str) -> Text:
     text = text.strip()
     fmt = default
     if text.startswith("[") and (end := text.find("]")) > 0 and text[1:end] in _FORMATS:
-        fmt, text = text[1:end], text[end + 1:]
+        fmt, text = text[1:end], text[end + 1 :]
     return Text(fmt, text.translate(_RESTORE).strip())
 
 
@@ -186,16 +203,18 @@ class Reader:
     def question(self, block: _Block) -> GiftQuestion | None:
         s = block.text
         if s.startswith(_CATEGORY):
-            name = " ".join(s[len(_CATEGORY):].translate(_RESTORE).split())
-            self.note(block.line, f'category "{name}" not kept: Candor quizzes have no '
-                                  "categories")
+            name = " ".join(s[len(_CATEGORY) :].translate(_RESTORE).split())
+            self.note(block.line, f'category "{name}" not kept: Candor quizzes have no categories')
             return None
         start, title = 0, None
         if s.startswith("::"):
             end = s.find("::", 2)
             if end < 0:
-                raise _Malformed(block.line, "the question title opened with :: is never "
-                                             "closed with :: (write \\: for a literal colon)")
+                raise _Malformed(
+                    block.line,
+                    "the question title opened with :: is never "
+                    "closed with :: (write \\: for a literal colon)",
+                )
             title = " ".join(s[2:end].translate(_RESTORE).split()) or None
             start = end + 2
         opens = [i for i in range(start, len(s)) if s[i] == "{"]
@@ -205,29 +224,34 @@ class Reader:
             self.skip(block.line, "description", title, stem)
             return None
         if not closes:
-            raise _Malformed(block.line_at(opens[0]), "the answer block opened with { is "
-                                                      "never closed with }")
+            raise _Malformed(
+                block.line_at(opens[0]), "the answer block opened with { is never closed with }"
+            )
         if not opens or closes[0] < opens[0]:
-            raise _Malformed(block.line_at(closes[0]), "} without an answer block opened by "
-                                                       "{ before it (write \\} for a literal "
-                                                       "brace)")
+            raise _Malformed(
+                block.line_at(closes[0]),
+                "} without an answer block opened by { before it (write \\} for a literal brace)",
+            )
         first, last = opens[0], closes[0]
         if len(opens) > 1 and opens[1] < last:
-            raise _Malformed(block.line_at(opens[1]), "{ inside an answer block (write \\{ "
-                                                      "for a literal brace)")
+            raise _Malformed(
+                block.line_at(opens[1]), "{ inside an answer block (write \\{ for a literal brace)"
+            )
         if len(opens) > 1 or len(closes) > 1:
             at = min(opens[1:] + closes[1:])
-            raise _Malformed(block.line_at(at), "a second answer block in one question: "
-                                                "separate questions with a blank line, and "
-                                                "write \\{ and \\} for literal braces")
+            raise _Malformed(
+                block.line_at(at),
+                "a second answer block in one question: "
+                "separate questions with a blank line, and "
+                "write \\{ and \\} for literal braces",
+            )
 
-        after = s[last + 1:]
-        stem = _with_format(s[start:first] + (BLANK + after if after.strip() else ""),
-                            "moodle")
+        after = s[last + 1 :]
+        stem = _with_format(s[start:first] + (BLANK + after if after.strip() else ""), "moodle")
         a0, a1 = first + 1, last
         general = None
         if (cut := s.rfind("####", a0, a1)) >= 0:
-            general = _optional(s[cut + 4:a1], stem.fmt)
+            general = _optional(s[cut + 4 : a1], stem.fmt)
             a1 = cut
         kind = _classify(s[a0:a1].strip())
         if kind == "multiple-choice":
@@ -239,7 +263,11 @@ class Reader:
             self.check_has_answers(block, kind, answers)
             hint = ""
             if kind == "short-answer" and answers.split("#", 1)[0].strip().upper() in (
-                    "T", "TRUE", "F", "FALSE"):
+                "T",
+                "TRUE",
+                "F",
+                "FALSE",
+            ):
                 hint = " (a true/false answer is written T, TRUE, F or FALSE, in capitals)"
             self.skip(block.line, kind, title, stem, hint)
             return None
@@ -250,8 +278,9 @@ class Reader:
     def skip(self, line: int, kind: str, title: str | None, stem: Text, hint: str = "") -> None:
         label = question_label(title, stem)
         what = "description" if kind == "description" else f"{kind} question"
-        self.skipped.append(Problem(self.path, line, f'skipped {what} "{label}" — '
-                                                     f"{SKIP_REASONS[kind]}{hint}"))
+        self.skipped.append(
+            Problem(self.path, line, f'skipped {what} "{label}" — {SKIP_REASONS[kind]}{hint}')
+        )
 
     def check_has_answers(self, block: _Block, kind: str, answers: str) -> None:
         if kind == "numerical":
@@ -263,24 +292,27 @@ class Reader:
         if not any(p.strip() for p in pieces):
             raise _Malformed(block.line, "the answer block has no answers")
 
-    def choices(self, block: _Block, a0: int, a1: int, fmt: str, title: str | None,
-                stem: Text) -> tuple[GiftOption, ...]:
+    def choices(
+        self, block: _Block, a0: int, a1: int, fmt: str, title: str | None, stem: Text
+    ) -> tuple[GiftOption, ...]:
         s = block.text
         marks = [i for i in range(a0, a1) if s[i] in "~="]
-        lead = s[a0:marks[0]]
+        lead = s[a0 : marks[0]]
         if lead.strip():
             at = a0 + len(lead) - len(lead.lstrip())
-            raise _Malformed(block.line_at(at), "text before the first answer: start every "
-                                                "answer with = (right) or ~ (wrong)")
+            raise _Malformed(
+                block.line_at(at),
+                "text before the first answer: start every answer with = (right) or ~ (wrong)",
+            )
         single = any(s[i] == "=" for i in marks)  # Moodle: no "=" makes it multiple-answer
         parsed: list[tuple[int, float | None, bool, str]] = []
         for index, mark in enumerate(marks):
             end = marks[index + 1] if index + 1 < len(marks) else a1
-            content = s[mark + 1:end].strip()
+            content = s[mark + 1 : end].strip()
             weight = None
             if match := _WEIGHT.match(content):
                 weight = float(match.group(1))
-                content = content[match.end():]
+                content = content[match.end() :]
             if weight is None:
                 correct = s[mark] == "="
             else:
@@ -288,11 +320,12 @@ class Reader:
             parsed.append((block.line_at(mark), weight, correct, content))
 
         if len(parsed) < 2:
-            raise _Malformed(block.line, "a multiple-choice question needs at least two "
-                                         "answers")
+            raise _Malformed(block.line, "a multiple-choice question needs at least two answers")
         if len(parsed) > MAX_OPTIONS:
-            raise _Malformed(block.line, f"the question has {len(parsed)} answers; Candor "
-                                         f"allows at most {MAX_OPTIONS}")
+            raise _Malformed(
+                block.line,
+                f"the question has {len(parsed)} answers; Candor allows at most {MAX_OPTIONS}",
+            )
         options: list[GiftOption] = []
         seen: dict[str, int] = {}
         for line, _weight, correct, content in parsed:
@@ -302,28 +335,43 @@ class Reader:
                 raise _Malformed(line, "an answer has no text")
             key = plain_of(option.text).casefold()  # as Candor compares options
             if key in seen:
-                raise _Malformed(line, f"this answer repeats the one on line {seen[key]}; "
-                                       "Candor needs every option to be different")
+                raise _Malformed(
+                    line,
+                    f"this answer repeats the one on line {seen[key]}; "
+                    "Candor needs every option to be different",
+                )
             seen[key] = line
             options.append(option)
 
         label = question_label(title, stem)
         right = sum(o.correct for o in options)
         if not right:
-            raise _Malformed(block.line, "no answer is right: mark one with = (or, for "
-                                         "several, give them positive %weights%)")
+            raise _Malformed(
+                block.line,
+                "no answer is right: mark one with = (or, for "
+                "several, give them positive %weights%)",
+            )
         weights = [w for _, w, _, _ in parsed if w is not None]
         if not single:
-            self.note(block.line, f'multiple-answer question "{label}": answer weights are '
-                                  "not kept; Candor counts it right only when exactly the "
-                                  "options with a positive weight are chosen")
+            self.note(
+                block.line,
+                f'multiple-answer question "{label}": answer weights are '
+                "not kept; Candor counts it right only when exactly the "
+                "options with a positive weight are chosen",
+            )
         elif any(w not in (0, 100) for w in weights):
-            self.note(block.line, f'question "{label}": partial credit and penalties are not '
-                                  "kept; Candor counts only the fully right answer(s) as right")
+            self.note(
+                block.line,
+                f'question "{label}": partial credit and penalties are not '
+                "kept; Candor counts only the fully right answer(s) as right",
+            )
         if single and right > 1:
-            self.note(block.line, f'question "{label}" accepts any of {right} right answers in '
-                                  "Moodle; in Candor it becomes a multiple-answer question "
-                                  "where all of them must be chosen")
+            self.note(
+                block.line,
+                f'question "{label}" accepts any of {right} right answers in '
+                "Moodle; in Candor it becomes a multiple-answer question "
+                "where all of them must be chosen",
+            )
         return tuple(options)
 
     def true_false(self, block: _Block, answers: str, fmt: str) -> tuple[GiftOption, ...]:
@@ -333,7 +381,7 @@ class Reader:
         line = block.line
         return (
             GiftOption(Text("plain", "True"), is_true, right_fb if is_true else wrong_fb, line),
-            GiftOption(Text("plain", "False"), not is_true, wrong_fb if is_true else right_fb,
-                       line),
+            GiftOption(
+                Text("plain", "False"), not is_true, wrong_fb if is_true else right_fb, line
+            ),
         )
-

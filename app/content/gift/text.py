@@ -37,8 +37,11 @@ TAG = re.compile(r"<!--.*?-->|</?([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?/?>", re.DO
 _BLOCK_LEVEL = frozenset(markdown.Markdown().block_level_elements)
 # Candor refuses raw HTML links and images (a course uses Markdown and its own assets/), and
 # embedded content has no place in a quiz
-EMBEDDED = re.compile(r"<(script|style|iframe|object|video|audio)\b.*?</\1\s*>"
-                      r"|<(?:link|source|embed|iframe|script)\b[^<>]*>", re.DOTALL | re.I)
+EMBEDDED = re.compile(
+    r"<(script|style|iframe|object|video|audio)\b.*?</\1\s*>"
+    r"|<(?:link|source|embed|iframe|script)\b[^<>]*>",
+    re.DOTALL | re.I,
+)
 IMAGE = re.compile(r"<img\b[^<>]*>", re.I)
 _LINK_URL = re.compile(r"^(?:https?://|mailto:)[^\s()<>\[\]]+$", re.I)
 WRAPPING_P = re.compile(r"^<p(?:\s[^<>]*)?>((?:(?!</?p\b).)*)</p>$", re.DOTALL | re.I)
@@ -48,8 +51,10 @@ _ENTITY = re.compile(r"&(?=#\d+;|#[xX][0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]*;)")
 _MD_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
 # what Candor would take for a checkbox: "- [x]", "- (x)", "1. [ ]", "[x]"...
 _MD_BOX = re.compile(r"^( {0,3}(?:[-*+]|\d{1,9}[.)])?[ \t]*)([\[(])(?=[^\])]{0,3}[\])](?![(\[]))")
-MD_BLOCK_START = re.compile(r"^ {0,3}(?:#|>|[-*+][ \t]|\d{1,9}[.)][ \t]|```|~~~|\||<|!!!|\?\?\?)"
-                            r"| {4}")
+MD_BLOCK_START = re.compile(
+    r"^ {0,3}(?:#|>|[-*+][ \t]|\d{1,9}[.)][ \t]|```|~~~|\||<|!!!|\?\?\?)"
+    r"| {4}"
+)
 _MD_INLINE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|\*\*|__|[*`]|(?<![^\W_])_|_(?![^\W_])")
 SENTENCE_END = re.compile(r"(?<=[.?!])\s")
 
@@ -60,10 +65,12 @@ def restore_blank(text: str) -> str:
 
 
 def _html_to_plain(fragment: str) -> str:
-    text = IMAGE.sub(lambda m: html.escape(_attribute(m.group(), "alt") or ""),
-                     EMBEDDED.sub("", fragment))
-    text = TAG.sub(lambda m: " " if (m.group(1) or "").lower() in _BLOCK_LEVEL | {"br"}
-                   else "", text)
+    text = IMAGE.sub(
+        lambda m: html.escape(_attribute(m.group(), "alt") or ""), EMBEDDED.sub("", fragment)
+    )
+    text = TAG.sub(
+        lambda m: " " if (m.group(1) or "").lower() in _BLOCK_LEVEL | {"br"} else "", text
+    )
     return html.unescape(text)
 
 
@@ -78,8 +85,10 @@ def plain_of(text: Text) -> str:
         plain = _html_to_plain(text.raw)
     elif kind == "markdown":
         plain = _MD_INLINE.sub(lambda m: m.group(1) or "", text.raw)
-        plain = "\n".join(re.sub(r"^\s*(?:#{1,6}\s|>\s?|[-*+]\s|\d+[.)]\s)", "", line)
-                          for line in plain.split("\n"))
+        plain = "\n".join(
+            re.sub(r"^\s*(?:#{1,6}\s|>\s?|[-*+]\s|\d+[.)]\s)", "", line)
+            for line in plain.split("\n")
+        )
     else:
         plain = text.raw
     return " ".join(plain.split())
@@ -100,7 +109,7 @@ def cut_text(text: str, limit: int) -> str:
     """The text, or its start cut at a space to fit ``limit`` characters with "…"."""
     if len(text) <= limit:
         return text
-    head = text[:limit - 1].rsplit(" ", 1)[0] if " " in text[:limit - 1] else text[:limit - 1]
+    head = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
     return head.rstrip(" ,;:-") + "…"
 
 
@@ -118,7 +127,7 @@ def escape_md(text: str, *, keep_entities: bool, keep_tags: bool) -> str:
 def guard_line(line: str) -> str:
     """Escape what would start a Markdown block (list, quote, rule...) at the start of a line."""
     if match := re.match(r"\d+(?=\.(?:\s|$))", line):
-        return match.group() + "\\" + line[match.end():]
+        return match.group() + "\\" + line[match.end() :]
     if re.match(r"[-+](?:\s|$)|>|!!!|-[-\s]*$", line):
         return "\\" + line
     if line.startswith("???"):
@@ -157,7 +166,7 @@ def _html_one_line(fragment: str, *, escape_text: bool) -> str:
     pos = 0
     fragment = EMBEDDED.sub("", fragment)
     for match in TAG.finditer(fragment):
-        out.append(_html_text(fragment[pos:match.start()], in_pre > 0, escape_text))
+        out.append(_html_text(fragment[pos : match.start()], in_pre > 0, escape_text))
         pos = match.end()
         tag, name = match.group(), (match.group(1) or "").lower()
         closing = tag.startswith("</")
@@ -169,8 +178,11 @@ def _html_one_line(fragment: str, *, escape_text: bool) -> str:
             out.append(_link_end(links.pop() if links else None, escape_text))
         elif name == "img":
             alt = " ".join((_attribute(tag, "alt") or "").split())
-            out.append(escape_md(alt, keep_entities=False, keep_tags=False) if escape_text
-                       else html.escape(alt, quote=False))
+            out.append(
+                escape_md(alt, keep_entities=False, keep_tags=False)
+                if escape_text
+                else html.escape(alt, quote=False)
+            )
         else:
             out.append(tag.replace("\n", " ") if tag.startswith("<!--") else " ".join(tag.split()))
             if name == "pre":
@@ -219,8 +231,9 @@ def inline_md(text: Text) -> str:
         line = restore_blank(" ".join(text.raw.split()))
         line = "\\" + line if line.startswith("[") else line
     else:
-        line = restore_blank(escape_md(" ".join(text.raw.split()),
-                                       keep_entities=kind == "moodle", keep_tags=False))
+        line = restore_blank(
+            escape_md(" ".join(text.raw.split()), keep_entities=kind == "moodle", keep_tags=False)
+        )
     return guard_line(line)
 
 
@@ -240,8 +253,11 @@ def body_md(text: Text) -> list[str]:
     if kind == "html":
         line = _html_md(text.raw)
         # Candor reads a line that starts with <!-- as a trainer's comment: keep it in a block
-        return [f"<div>{_html_one_line(text.raw, escape_text=False)}</div>"
-                if line.startswith("<!--") else line]
+        return [
+            f"<div>{_html_one_line(text.raw, escape_text=False)}</div>"
+            if line.startswith("<!--")
+            else line
+        ]
     if kind != "markdown":
         return _escape_text_lines(text)
     lines = [restore_blank(line.rstrip()) for line in text.raw.split("\n")]
@@ -257,9 +273,8 @@ def body_md(text: Text) -> list[str]:
             line = f"**{match.group(1)}**" if match.group(1) else ""
         elif match := _MD_BOX.match(line):
             if match.group(1).strip() or match.group(2) == "[":
-                line = match.group(1) + "\\" + line[match.end(1):]
-        elif line.lstrip().startswith("<!--") and not any("-->" in rest
-                                                          for rest in lines[index:]):
+                line = match.group(1) + "\\" + line[match.end(1) :]
+        elif line.lstrip().startswith("<!--") and not any("-->" in rest for rest in lines[index:]):
             line = "&lt;" + line.lstrip()[1:]
         out.append(line)
     if fence:

@@ -41,8 +41,9 @@ def _escape_heading(plain: str) -> str:
 
 def _defuse_kind(heading: str) -> str:
     # "Scenario:", "Step:"... would start another kind of unit; &#58; shows the same colon
-    return re.sub(r"^((?:scenario|conversation|step|outcome)[ \t]*):", r"\1&#58;", heading,
-                  flags=re.I)
+    return re.sub(
+        r"^((?:scenario|conversation|step|outcome)[ \t]*):", r"\1&#58;", heading, flags=re.I
+    )
 
 
 def _fits_heading(text: Text, plain: str) -> bool:
@@ -94,8 +95,10 @@ def _html_left_out(question: GiftQuestion) -> list[str]:
     html_texts = [t.raw for t in texts if t is not None and t.kind == "html"]
     left_out = []
     if any(IMAGE.search(raw) for raw in html_texts):
-        left_out.append("images (a GIFT file does not carry Moodle's files: add them to the "
-                        "course's assets/ and insert them as ![description](assets/NAME))")
+        left_out.append(
+            "images (a GIFT file does not carry Moodle's files: add them to the "
+            "course's assets/ and insert them as ![description](assets/NAME))"
+        )
     if any(EMBEDDED.search(raw) for raw in html_texts):
         left_out.append("embedded content (scripts, frames, media)")
     return left_out
@@ -117,16 +120,22 @@ class Writer:
         if not slugify(plain):
             heading = plain = f"Question at line {question.line}"
             body = body or body_md(question.stem)
-            notes.append(f'question "{label}" has no letters or digits to make a heading id '
-                         f'from: headed "{heading}"')
+            notes.append(
+                f'question "{label}" has no letters or digits to make a heading id '
+                f'from: headed "{heading}"'
+            )
         base, base_plain, base_id = heading, plain, ""
         while True:
             markdown = _render(question, heading, body)
             quiz, found = parse_quiz(markdown, self.reader.path)
             if quiz is None or found:
-                self.reader.problems.append(Problem(
-                    self.reader.path, question.line,
-                    f'question "{label}" would not be valid in Candor: {found[0].message}'))
+                self.reader.problems.append(
+                    Problem(
+                        self.reader.path,
+                        question.line,
+                        f'question "{label}" would not be valid in Candor: {found[0].message}',
+                    )
+                )
                 return None
             question_id = quiz.questions[0].id  # the id Candor makes of the heading
             base_id = base_id or question_id
@@ -139,11 +148,12 @@ class Writer:
                 plain = f"{cut_text(base_plain, 45)} ({number})"
                 heading = _escape_heading(plain)
         if heading != base:
-            notes.append(f'heading "{base_plain}" is already used by the question on line '
-                         f'{self.ids[base_id]}: renamed to "{plain}"')
+            notes.append(
+                f'heading "{base_plain}" is already used by the question on line '
+                f'{self.ids[base_id]}: renamed to "{plain}"'
+            )
         self.ids[question_id] = question.line
         notes += [f'question "{label}": {what} left out' for what in _html_left_out(question)]
         for message in notes:
             self.reader.note(question.line, message)
         return markdown
-

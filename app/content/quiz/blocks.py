@@ -40,7 +40,6 @@ class RawBlock:
     plain_items: bool = False
 
 
-
 def letters() -> Iterator[str]:
     """Option letters in order: their ids are ``<question-id>.<letter>``."""
     return iter("abcdefghijklmnopqrstuvwxyz")
@@ -79,8 +78,11 @@ class BlockGrammar:
             self.problem(raw.line, "option has no visible text once unsafe markup is removed")
         key = plain_text(text_html).casefold()
         if key and key in seen:
-            self.problem(raw.line, f"option repeats the one on line {seen[key] + self.offset}: "
-                                   "each option must be different")
+            self.problem(
+                raw.line,
+                f"option repeats the one on line {seen[key] + self.offset}: "
+                "each option must be different",
+            )
         elif key:
             seen[key] = raw.line
         return text_html
@@ -91,23 +93,34 @@ class BlockGrammar:
             return  # the malformed checkbox is the problem; counting would only add noise
         hint = " (list items need a checkbox: - [ ] or - [x])" if block.plain_items else ""
         if not block.options:
-            self.problem(heading.number, f"{what} has no options: list them under it, "
-                                         f"- [x] for a correct one and - [ ] for a wrong one"
-                                         f"{hint}")
+            self.problem(
+                heading.number,
+                f"{what} has no options: list them under it, "
+                f"- [x] for a correct one and - [ ] for a wrong one"
+                f"{hint}",
+            )
         elif len(block.options) == 1:
-            self.problem(heading.number, f"{what} has only one option: add at least one more "
-                                         "(- [ ] for a wrong one)")
+            self.problem(
+                heading.number,
+                f"{what} has only one option: add at least one more (- [ ] for a wrong one)",
+            )
         elif len(block.options) > MAX_OPTIONS:
-            self.problem(heading.number, f"{what} has {len(block.options)} options, at most "
-                                         f"{MAX_OPTIONS} are allowed")
+            self.problem(
+                heading.number,
+                f"{what} has {len(block.options)} options, at most {MAX_OPTIONS} are allowed",
+            )
         elif not correct:
             if what == "question":
-                self.problem(heading.number, "question has no correct option: mark at least "
-                                             "one with - [x]")
+                self.problem(
+                    heading.number, "question has no correct option: mark at least one with - [x]"
+                )
             else:
-                self.problem(heading.number, "step has no recommended choice: mark the best "
-                                             "one(s) with - [x] (the review shows them; the "
-                                             "score comes from the outcome)")
+                self.problem(
+                    heading.number,
+                    "step has no recommended choice: mark the best "
+                    "one(s) with - [x] (the review shows them; the "
+                    "score comes from the outcome)",
+                )
 
     def quote(self, lines: list[str], line: int, what: str) -> str | None:
         """Render a feedback or explanation blockquote, reporting it if it is empty."""
@@ -143,18 +156,24 @@ class BlockGrammar:
                 stray = False
                 if phase == "explanation":
                     block.malformed = True  # counting the options would only add noise
-                    self.problem(token.number, "option after the explanation: the explanation "
-                                               "(> at the start of the line) comes after the "
-                                               "last option; if it is feedback for the option "
-                                               "above, indent it by two spaces")
+                    self.problem(
+                        token.number,
+                        "option after the explanation: the explanation "
+                        "(> at the start of the line) comes after the "
+                        "last option; if it is feedback for the option "
+                        "above, indent it by two spaces",
+                    )
                     continue
                 phase = "options"
                 mark = token.mark if token.kind == "option" else None
                 if mark is None:
                     block.malformed = True
-                    self.problem(token.number, f"malformed checkbox in {token.content[:40]!r}: "
-                                               "write - [x] for a correct option or - [ ] for "
-                                               "a wrong one, then a space and the text")
+                    self.problem(
+                        token.number,
+                        f"malformed checkbox in {token.content[:40]!r}: "
+                        "write - [x] for a correct option or - [ ] for "
+                        "a wrong one, then a space and the text",
+                    )
                     text = ""
                 else:
                     text = token.content
@@ -181,30 +200,44 @@ class BlockGrammar:
                 stray = False
             elif token.kind == "text" and not after_blank and not stray:
                 # Markdown's lazy continuation: the line goes on with what is above it
-                target = {"text": current.text, "feedback": current.feedback,
-                          "explanation": block.explanation}[last]
+                target = {
+                    "text": current.text,
+                    "feedback": current.feedback,
+                    "explanation": block.explanation,
+                }[last]
                 target.append(token.raw.strip())
             elif token.kind == "text" and phase == "options" and token.indent >= 2:
                 if current.feedback_line:
-                    self.problem(token.number, "text under an option after its feedback: the "
-                                               "feedback blockquote must come last in the "
-                                               "option")
+                    self.problem(
+                        token.number,
+                        "text under an option after its feedback: the "
+                        "feedback blockquote must come last in the "
+                        "option",
+                    )
                 else:
                     current.text.extend(["", token.raw.strip()])
             elif token.kind == "item" and phase == "options":
-                self.problem(token.number, "list item without a checkbox among the options: "
-                                           "write - [x] for a correct option or - [ ] for a "
-                                           "wrong one")
+                self.problem(
+                    token.number,
+                    "list item without a checkbox among the options: "
+                    "write - [x] for a correct option or - [ ] for a "
+                    "wrong one",
+                )
             elif not stray:
                 stray = True
                 if phase == "options":
-                    self.problem(token.number, f"text after the options of this {what}: indent "
-                                               "it by two spaces to continue the option above, "
-                                               "start it with > to make it the explanation, or "
-                                               "move it under the next heading")
+                    self.problem(
+                        token.number,
+                        f"text after the options of this {what}: indent "
+                        "it by two spaces to continue the option above, "
+                        "start it with > to make it the explanation, or "
+                        "move it under the next heading",
+                    )
                 else:
-                    self.problem(token.number, f"text after the explanation of this {what}: "
-                                               "start each explanation line with >, or move the "
-                                               "text under the next heading")
+                    self.problem(
+                        token.number,
+                        f"text after the explanation of this {what}: "
+                        "start each explanation line with >, or move the "
+                        "text under the next heading",
+                    )
         return block
-

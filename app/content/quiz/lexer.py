@@ -64,18 +64,30 @@ def _classify(number: int, raw: str) -> Line:
         return Line(number, raw, "blank")
     indent = _indent(raw)
     if match := _HEADING.match(raw):
-        return Line(number, raw, "heading", level=len(match.group(1)),
-                    content=_heading_text(match.group(2) or ""))
+        return Line(
+            number,
+            raw,
+            "heading",
+            level=len(match.group(1)),
+            content=_heading_text(match.group(2) or ""),
+        )
     if match := _OPTION.match(raw):
-        return Line(number, raw, "option", indent, content=(match.group(2) or "").strip(),
-                    mark=match.group(1))
+        return Line(
+            number,
+            raw,
+            "option",
+            indent,
+            content=(match.group(2) or "").strip(),
+            mark=match.group(1),
+        )
     if _BAD_BOX.match(raw):
         return Line(number, raw, "badbox", indent, content=raw.strip())
     stripped = raw.lstrip()
     if stripped.startswith(">"):
         content = stripped[1:]
-        return Line(number, raw, "quote", indent, content=content[1:] if content[:1] == " "
-                    else content)
+        return Line(
+            number, raw, "quote", indent, content=content[1:] if content[:1] == " " else content
+        )
     if _ITEM.match(raw):
         return Line(number, raw, "item", indent)
     return Line(number, raw, "text", indent)
@@ -105,7 +117,6 @@ def tokenize(lines: list[str], start: int) -> list[Line]:
             continue
         tokens.append(_classify(number, raw))
     return tokens
-
 
 
 def join_lines(lines: Iterable[str]) -> str:
@@ -138,4 +149,3 @@ def split_sections(tokens: list[Line], level: int) -> tuple[list[Line], list[Sec
         else:
             head.append(token)
     return head, sections
-

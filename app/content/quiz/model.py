@@ -13,7 +13,6 @@ from typing import Any
 FORMAT_VERSION = 1
 
 
-
 @dataclass(frozen=True)
 class QuizSettings:
     """Front-matter settings; ``None`` means "not set here" (all units / the course's value)."""
@@ -381,4 +380,3 @@ class Quiz:
             return cls(settings=QuizSettings.from_dict(d["settings"]), items=items)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a stored quiz: {exc!r}") from exc
-

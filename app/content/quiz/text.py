@@ -27,4 +27,3 @@ def plain_text(fragment_html: str) -> str:
 def visible(fragment_html: str) -> bool:
     """True when the HTML shows something: text or an image."""
     return bool(plain_text(fragment_html)) or "<img" in fragment_html
-

@@ -51,8 +51,10 @@ def parse_roles(value: str) -> tuple[frozenset[Role] | None, str | None]:
         return None, None
     unknown = [name for name in names if name not in _ROLES]
     if unknown:
-        return None, (f"unknown role {shown(unknown[0])} (roles are learner, trainer, hr and "
-                      "admin, separated by ; or |)")
+        return None, (
+            f"unknown role {shown(unknown[0])} (roles are learner, trainer, hr and "
+            "admin, separated by ; or |)"
+        )
     return frozenset(_ROLES[name] for name in names), None
 
 
@@ -90,19 +92,32 @@ def check_person(values: Mapping[str, str]) -> tuple[PersonValues | None, dict[s
     return PersonValues(email, name, employee_id, department, manager_email, roles), errors
 
 
-def privilege_problem(actor: User | None, *, current: frozenset[Role] | None,
-                      wanted: frozenset[Role] | None, changes: bool,
-                      is_actor: bool) -> str | None:
+def privilege_problem(
+    actor: User | None,
+    *,
+    current: frozenset[Role] | None,
+    wanted: frozenset[Role] | None,
+    changes: bool,
+    is_actor: bool,
+) -> str | None:
     """Why ``actor`` may not make this change, or None. ``current`` is None for a new account."""
     if actor is None:  # the command line: whoever runs it owns the installation
         return None
     if Role.ADMIN not in actor.roles:
         if current is not None and Role.ADMIN in current and changes:
             return "only an administrator can change an administrator's account"
-        if wanted is not None and Role.ADMIN in wanted and (current is None
-                                                           or Role.ADMIN not in current):
+        if (
+            wanted is not None
+            and Role.ADMIN in wanted
+            and (current is None or Role.ADMIN not in current)
+        ):
             return "only an administrator can give the admin role"
-    elif (is_actor and current is not None and Role.ADMIN in current and wanted is not None
-          and Role.ADMIN not in wanted):
+    elif (
+        is_actor
+        and current is not None
+        and Role.ADMIN in current
+        and wanted is not None
+        and Role.ADMIN not in wanted
+    ):
         return "you cannot remove your own admin role"
     return None

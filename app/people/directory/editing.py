@@ -38,7 +38,6 @@ class EmployeeInvalid(DomainError):
         super().__init__(" ".join(sentence(m) for m in self.errors.values()))
 
 
-
 _FORM_FIELDS = frozenset(COLUMNS)
 
 
@@ -57,14 +56,14 @@ def _form_values(fields: Mapping[str, object]) -> dict[str, str]:
     return values
 
 
-def _manager_for(session: Session, manager_email: str | None, user_id: int | None,
-                 errors: dict[str, str]) -> int | None:
+def _manager_for(
+    session: Session, manager_email: str | None, user_id: int | None, errors: dict[str, str]
+) -> int | None:
     if manager_email is None:
         return None
     manager = session.scalar(select(User).where(User.email == manager_email))
     if manager is None:
-        errors["manager_email"] = (f"the manager {shown(manager_email)} is not an existing "
-                                   "account")
+        errors["manager_email"] = f"the manager {shown(manager_email)} is not an existing account"
         return None
     if manager.id == user_id:
         errors["manager_email"] = "a person cannot be their own manager"
@@ -78,56 +77,102 @@ def _taken(session: Session, column, value: str | None, user_id: int | None) -> 
     return holder is not None and holder != user_id
 
 
-def create_employee(session: Session, actor: User | None, *, email: str, name: str,
-                    employee_id: str = "", department: str = "", manager_email: str = "",
-                    roles: str | Iterable[Role | str] = (), invite_base_url: str,
-                    now: datetime | None = None,
-                    valid_days: int = VALID_DAYS) -> NewEmployee:
+def create_employee(
+    session: Session,
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    employee_id: str = "",
+    department: str = "",
+    manager_email: str = "",
+    roles: str | Iterable[Role | str] = (),
+    invite_base_url: str,
+    now: datetime | None = None,
+    valid_days: int = VALID_DAYS,
+) -> NewEmployee:
     """Create an account without a password, with an invitation link to set one."""
     now = now or utcnow()
-    values = _form_values({"email": email, "name": name, "employee_id": employee_id,
-                           "department": department, "manager_email": manager_email,
-                           "roles": roles})
+    values = _form_values(
+        {
+            "email": email,
+            "name": name,
+            "employee_id": employee_id,
+            "department": department,
+            "manager_email": manager_email,
+            "roles": roles,
+        }
+    )
     fields, errors = check_person(values)
     if fields is None:
         raise EmployeeInvalid(errors)
     if _taken(session, User.email, fields.email, None):
         errors["email"] = f"the e-mail address {shown(fields.email)} already has an account"
     if _taken(session, User.employee_id, fields.employee_id, None):
-        errors["employee_id"] = (f"the employee id {shown(fields.employee_id or '')} already "
-                                 "belongs to another account")
+        errors["employee_id"] = (
+            f"the employee id {shown(fields.employee_id or '')} already belongs to another account"
+        )
     manager_id = _manager_for(session, fields.manager_email, None, errors)
     roles_wanted = fields.roles or frozenset({Role.LEARNER})
-    if (message := privilege_problem(actor, current=None, wanted=roles_wanted, changes=True,
-                                      is_actor=False)) is not None:
+    if (
+        message := privilege_problem(
+            actor, current=None, wanted=roles_wanted, changes=True, is_actor=False
+        )
+    ) is not None:
         errors["roles"] = message
     if errors:
         raise EmployeeInvalid(errors)
-    user = User(email=fields.email, name=fields.name, employee_id=fields.employee_id,
-                department=fields.department, manager_id=manager_id, password_hash=None)
+    user = User(
+        email=fields.email,
+        name=fields.name,
+        employee_id=fields.employee_id,
+        department=fields.department,
+        manager_id=manager_id,
+        password_hash=None,
+    )
     user.roles = roles_wanted
     session.add(user)
     session.flush()
-    record(session, "user.created", actor=actor, subject=user, via="form",
-           roles=sorted(r.value for r in user.roles))
+    record(
+        session,
+        "user.created",
+        actor=actor,
+        subject=user,
+        via="form",
+        roles=sorted(r.value for r in user.roles),
+    )
     token = create_invitation(session, user, now=now, valid_days=valid_days, actor=actor)
-    link = InvitationLink(user.id, user.email, invitation_url(invite_base_url, token),
-                          now + timedelta(days=valid_days))
+    link = InvitationLink(
+        user.id,
+        user.email,
+        invitation_url(invite_base_url, token),
+        now + timedelta(days=valid_days),
+    )
     apply_assignments_to(session, user, now)
     return NewEmployee(user, link)
 
 
-def update_employee(session: Session, actor: User | None, user_id: int, *,
-                    now: datetime | None = None, **fields: object) -> User:
+def update_employee(
+    session: Session,
+    actor: User | None,
+    user_id: int,
+    *,
+    now: datetime | None = None,
+    **fields: object,
+) -> User:
     """Change the given fields of an account, checked as an imported row would be."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("There is no such person.")
     manager = session.get(User, user.manager_id) if user.manager_id is not None else None
-    current = {"email": user.email, "name": user.name, "employee_id": user.employee_id or "",
-               "department": user.department or "",
-               "manager_email": manager.email if manager is not None else "",
-               "roles": roles_text(user.roles)}
+    current = {
+        "email": user.email,
+        "name": user.name,
+        "employee_id": user.employee_id or "",
+        "department": user.department or "",
+        "manager_email": manager.email if manager is not None else "",
+        "roles": roles_text(user.roles),
+    }
     given = _form_values(fields)
     checked, errors = check_person({**current, **given})
     if checked is None:
@@ -135,20 +180,37 @@ def update_employee(session: Session, actor: User | None, user_id: int, *,
     if _taken(session, User.email, checked.email, user.id):
         errors["email"] = f"the e-mail address {shown(checked.email)} already has an account"
     if _taken(session, User.employee_id, checked.employee_id, user.id):
-        errors["employee_id"] = (f"the employee id {shown(checked.employee_id or '')} already "
-                                 "belongs to another account")
+        errors["employee_id"] = (
+            f"the employee id {shown(checked.employee_id or '')} already belongs to another account"
+        )
     manager_id = _manager_for(session, checked.manager_email, user.id, errors)
-    roles_wanted = (checked.roles or frozenset({Role.LEARNER})) if "roles" in given else (
-        user.roles)
-    new = {"email": checked.email, "name": checked.name, "employee_id": checked.employee_id,
-           "department": checked.department, "manager_id": manager_id, "roles": roles_wanted}
-    old = {"email": user.email, "name": user.name, "employee_id": user.employee_id or None,
-           "department": user.department or None, "manager_id": user.manager_id,
-           "roles": user.roles}
+    roles_wanted = (
+        (checked.roles or frozenset({Role.LEARNER})) if "roles" in given else (user.roles)
+    )
+    new = {
+        "email": checked.email,
+        "name": checked.name,
+        "employee_id": checked.employee_id,
+        "department": checked.department,
+        "manager_id": manager_id,
+        "roles": roles_wanted,
+    }
+    old = {
+        "email": user.email,
+        "name": user.name,
+        "employee_id": user.employee_id or None,
+        "department": user.department or None,
+        "manager_id": user.manager_id,
+        "roles": user.roles,
+    }
     changed = [key for key in new if new[key] != old[key]]
-    if (message := privilege_problem(actor, current=user.roles, wanted=roles_wanted,
-                                      changes=bool(changed),
-                                      is_actor=actor is not None and actor.id == user.id)):
+    if message := privilege_problem(
+        actor,
+        current=user.roles,
+        wanted=roles_wanted,
+        changes=bool(changed),
+        is_actor=actor is not None and actor.id == user.id,
+    ):
         errors["roles" if "role" in message else "account"] = message
     if errors:
         raise EmployeeInvalid(errors)

@@ -115,11 +115,21 @@ class ImportPlan:
         facts = {
             "actor": self.actor_id,
             "deactivate_missing": self.deactivate_missing,
-            "rows": [[r.line, r.action.value, r.user_id, [[c.field, c.old, c.new]
-                      for c in r.changes], r.row.email, r.row.name, r.row.employee_id,
-                      r.row.department, r.row.manager_email,
-                      sorted(r.row.roles) if r.row.roles is not None else None]
-                     for r in self.rows],
+            "rows": [
+                [
+                    r.line,
+                    r.action.value,
+                    r.user_id,
+                    [[c.field, c.old, c.new] for c in r.changes],
+                    r.row.email,
+                    r.row.name,
+                    r.row.employee_id,
+                    r.row.department,
+                    r.row.manager_email,
+                    sorted(r.row.roles) if r.row.roles is not None else None,
+                ]
+                for r in self.rows
+            ],
             "deactivations": [d.user_id for d in self.deactivations],
             "problems": [[p.line, p.message] for p in self.problems],
         }
@@ -128,8 +138,10 @@ class ImportPlan:
 
     def summary(self) -> str:
         """One line: how many accounts would be created, changed, deactivated and kept."""
-        text = (f"{len(self.creates)} to create, {len(self.changes)} to change, "
-                f"{len(self.deactivations)} to deactivate, {len(self.unchanged)} unchanged")
+        text = (
+            f"{len(self.creates)} to create, {len(self.changes)} to change, "
+            f"{len(self.deactivations)} to deactivate, {len(self.unchanged)} unchanged"
+        )
         if self.problems:
             text += f"; {_plural(len(self.problems), 'problem')} to fix first"
         return text + "."
@@ -141,13 +153,14 @@ class PlanChanged(DomainError):
     status = 409
 
     def __init__(self) -> None:
-        super().__init__("The accounts changed since this import was checked; nothing was "
-                         "written. Check the file again and review the new plan.")
+        super().__init__(
+            "The accounts changed since this import was checked; nothing was "
+            "written. Check the file again and review the new plan."
+        )
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
 
 
 @dataclass(frozen=True)
@@ -167,18 +180,39 @@ def _load_people(session: Session) -> dict[int, _Person]:
     roles: dict[int, set[Role]] = {}
     for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
         roles.setdefault(user_id, set()).add(role)
-    rows = session.execute(select(User.id, User.email, User.name, User.employee_id,
-                                  User.department, User.manager_id, User.active))
+    rows = session.execute(
+        select(
+            User.id,
+            User.email,
+            User.name,
+            User.employee_id,
+            User.department,
+            User.manager_id,
+            User.active,
+        )
+    )
     return {
-        row.id: _Person(row.id, row.email, row.name, row.employee_id or None,
-                        row.department or None, row.manager_id, row.active,
-                        frozenset(roles.get(row.id, ())))
+        row.id: _Person(
+            row.id,
+            row.email,
+            row.name,
+            row.employee_id or None,
+            row.department or None,
+            row.manager_id,
+            row.active,
+            frozenset(roles.get(row.id, ())),
+        )
         for row in rows
     }
 
 
-def plan_import(session: Session, employee_file: EmployeeFile, *, actor: User | None = None,
-                deactivate_missing: bool = False) -> ImportPlan:
+def plan_import(
+    session: Session,
+    employee_file: EmployeeFile,
+    *,
+    actor: User | None = None,
+    deactivate_missing: bool = False,
+) -> ImportPlan:
     """What importing the file would create, change and deactivate; writes nothing."""
     # Rows match an account by employee id, then by e-mail address. Every account is read
     # once, as plain values, in two queries whatever their number.
@@ -205,9 +239,12 @@ def plan_import(session: Session, employee_file: EmployeeFile, *, actor: User | 
             continue
         if row.employee_id is not None and person.employee_id is not None:
             # Matching would merge two people's training records: a person decides.
-            refuse(row, f"the e-mail address {shown(row.email)} belongs to the account with "
-                        f"employee id {shown(person.employee_id)}, but this row has employee "
-                        f"id {shown(row.employee_id)}; correct one of them by hand first")
+            refuse(
+                row,
+                f"the e-mail address {shown(row.email)} belongs to the account with "
+                f"employee id {shown(person.employee_id)}, but this row has employee "
+                f"id {shown(row.employee_id)}; correct one of them by hand first",
+            )
             continue
         matched[row.line], claimed[person.id] = person, row.line
 
@@ -218,10 +255,16 @@ def plan_import(session: Session, employee_file: EmployeeFile, *, actor: User | 
             continue
         person = matched.get(row.line)
         owner = by_email.get(row.email)
-        if owner is not None and owner.id not in claimed and (person is None
-                                                              or owner.id != person.id):
-            refuse(row, f"the e-mail address {shown(row.email)} already belongs to another "
-                        f"account (#{owner.id}) that is not in this file")
+        if (
+            owner is not None
+            and owner.id not in claimed
+            and (person is None or owner.id != person.id)
+        ):
+            refuse(
+                row,
+                f"the e-mail address {shown(row.email)} already belongs to another "
+                f"account (#{owner.id}) that is not in this file",
+            )
         manager_user_id, manager_line, manager_known = None, None, True
         if row.manager_email is not None:
             manager_row = row_by_email.get(row.manager_email)
@@ -236,60 +279,113 @@ def plan_import(session: Session, employee_file: EmployeeFile, *, actor: User | 
             elif row.manager_email in employee_file.mentioned_emails:
                 manager_known = False  # the manager's own row is rejected: reported there
             elif holder is not None:
-                refuse(row, f"the manager {shown(row.manager_email)} is given a new e-mail "
-                            "address in this file: use the new one")
+                refuse(
+                    row,
+                    f"the manager {shown(row.manager_email)} is given a new e-mail "
+                    "address in this file: use the new one",
+                )
             else:
-                refuse(row, f"the manager {shown(row.manager_email)} is neither in the file "
-                            "nor an existing account")
+                refuse(
+                    row,
+                    f"the manager {shown(row.manager_email)} is neither in the file "
+                    "nor an existing account",
+                )
             if person is not None and manager_user_id == person.id:
                 refuse(row, "a person cannot be their own manager")
         if row.line in rejected or not manager_known:
             continue
         if person is None:
-            if (message := privilege_problem(actor, current=None, wanted=row.roles,
-                                              changes=True, is_actor=False)) is not None:
+            if (
+                message := privilege_problem(
+                    actor, current=None, wanted=row.roles, changes=True, is_actor=False
+                )
+            ) is not None:
                 refuse(row, message)
                 continue
-            planned.append(RowPlan(row.line, Action.CREATE, row, manager_user_id=manager_user_id,
-                                   manager_line=manager_line))
+            planned.append(
+                RowPlan(
+                    row.line,
+                    Action.CREATE,
+                    row,
+                    manager_user_id=manager_user_id,
+                    manager_line=manager_line,
+                )
+            )
             continue
         changes = _changes(person, row, people, manager_user_id, manager_line)
-        if (message := privilege_problem(
-                actor, current=person.roles, wanted=row.roles, changes=bool(changes),
-                is_actor=actor is not None and actor.id == person.id)) is not None:
+        if (
+            message := privilege_problem(
+                actor,
+                current=person.roles,
+                wanted=row.roles,
+                changes=bool(changes),
+                is_actor=actor is not None and actor.id == person.id,
+            )
+        ) is not None:
             refuse(row, message)
             continue
-        planned.append(RowPlan(row.line, Action.CHANGE if changes else Action.UNCHANGED, row,
-                               user_id=person.id, changes=changes, inactive=not person.active,
-                               manager_user_id=manager_user_id, manager_line=manager_line))
+        planned.append(
+            RowPlan(
+                row.line,
+                Action.CHANGE if changes else Action.UNCHANGED,
+                row,
+                user_id=person.id,
+                changes=changes,
+                inactive=not person.active,
+                manager_user_id=manager_user_id,
+                manager_line=manager_line,
+            )
+        )
 
     deactivations: list[Deactivation] = []
     if deactivate_missing:
         actor_id = actor.id if actor is not None else None
         for person in sorted(people.values(), key=lambda p: p.id):
-            if (person.active and person.id not in claimed and Role.ADMIN not in person.roles
-                    and person.id != actor_id
-                    and person.email.lower() not in employee_file.mentioned_emails
-                    and person.employee_id not in employee_file.mentioned_employee_ids):
+            if (
+                person.active
+                and person.id not in claimed
+                and Role.ADMIN not in person.roles
+                and person.id != actor_id
+                and person.email.lower() not in employee_file.mentioned_emails
+                and person.employee_id not in employee_file.mentioned_employee_ids
+            ):
                 deactivations.append(Deactivation(person.id, person.email, person.name))
-    return ImportPlan(employee_file, tuple(planned), tuple(deactivations),
-                      tuple(sorted(set(problems))), actor.id if actor is not None else None,
-                      deactivate_missing)
+    return ImportPlan(
+        employee_file,
+        tuple(planned),
+        tuple(deactivations),
+        tuple(sorted(set(problems))),
+        actor.id if actor is not None else None,
+        deactivate_missing,
+    )
 
 
-def replan_import(session: Session, data: bytes, source: str, *, actor: User | None,
-                  deactivate_missing: bool, fingerprint: str) -> ImportPlan:
+def replan_import(
+    session: Session,
+    data: bytes,
+    source: str,
+    *,
+    actor: User | None,
+    deactivate_missing: bool,
+    fingerprint: str,
+) -> ImportPlan:
     """Plan a file again before applying it; PlanChanged unless the plan is the very one that
     was shown (same file, same accounts, same person checking)."""
-    plan = plan_import(session, read_employee_csv(data, source), actor=actor,
-                       deactivate_missing=deactivate_missing)
+    plan = plan_import(
+        session, read_employee_csv(data, source), actor=actor, deactivate_missing=deactivate_missing
+    )
     if plan.fingerprint != fingerprint:
         raise PlanChanged()
     return plan
 
 
-def _changes(person: _Person, row: EmployeeRow, people: Mapping[int, _Person],
-             manager_user_id: int | None, manager_line: int | None) -> tuple[FieldChange, ...]:
+def _changes(
+    person: _Person,
+    row: EmployeeRow,
+    people: Mapping[int, _Person],
+    manager_user_id: int | None,
+    manager_line: int | None,
+) -> tuple[FieldChange, ...]:
     changes = []
     if row.email != person.email:
         changes.append(FieldChange("email", person.email, row.email))
@@ -303,6 +399,7 @@ def _changes(person: _Person, row: EmployeeRow, people: Mapping[int, _Person],
         changes.append(FieldChange("roles", roles_text(person.roles), roles_text(row.roles)))
     if manager_line is not None or manager_user_id != person.manager_id:
         current = people.get(person.manager_id) if person.manager_id is not None else None
-        changes.append(FieldChange("manager_email", current.email if current else None,
-                                   row.manager_email))
+        changes.append(
+            FieldChange("manager_email", current.email if current else None, row.manager_email)
+        )
     return tuple(changes)

@@ -46,17 +46,20 @@ class ImportInvalid(ContentError):
     """The file has problems; nothing is imported until every one is fixed."""
 
 
-
 def read_employee_csv(data: bytes, source: str) -> EmployeeFile:
     """Parse and check an employee CSV; every problem is reported with its physical line."""
+
     def fatal(line: int, message: str) -> EmployeeFile:
         return EmployeeFile(source, (), (Problem(source, line, message),))
 
     if len(data) > MAX_FILE_BYTES:
-        return fatal(0, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; "
-                        "split it into smaller files")
+        return fatal(
+            0,
+            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; "
+            "split it into smaller files",
+        )
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -67,22 +70,39 @@ def read_employee_csv(data: bytes, source: str) -> EmployeeFile:
     delimiter = _delimiter(text)
     records, problems = _records(text, delimiter, source)
     if not records:
-        return EmployeeFile(source, (), tuple(problems) or (
-            Problem(source, 0, "the file has no header line: " + ",".join(COLUMNS)),), delimiter)
+        return EmployeeFile(
+            source,
+            (),
+            tuple(problems)
+            or (Problem(source, 0, "the file has no header line: " + ",".join(COLUMNS)),),
+            delimiter,
+        )
     header_line, header_cells = records[0]
     columns, header_problems = _header(header_cells)
     if header_problems:
-        return EmployeeFile(source, (), tuple(sorted(Problem(source, header_line, m)
-                                                     for m in header_problems)), delimiter)
+        return EmployeeFile(
+            source,
+            (),
+            tuple(sorted(Problem(source, header_line, m) for m in header_problems)),
+            delimiter,
+        )
     rows: list[EmployeeRow] = []
     first_line_of: dict[tuple[str, str], int] = {}
     mentioned_emails: set[str] = set()
     mentioned_ids: set[str] = set()
     for line, cells in records[1:]:
         if len(cells) != len(columns):
-            problems.append(Problem(source, line, (
-                f"this row has {len(cells)} fields but the header has {len(columns)}; quote "
-                f"values that contain {'a comma' if delimiter == ',' else 'a semicolon'}")))
+            problems.append(
+                Problem(
+                    source,
+                    line,
+                    (
+                        f"this row has {len(cells)} fields but the header has {len(columns)}; "
+                        "quote values that contain "
+                        f"{'a comma' if delimiter == ',' else 'a semicolon'}"
+                    ),
+                )
+            )
             continue
         values = dict(zip(columns, cells, strict=True))
         mentioned_emails.add(normalise_email(values["email"]))
@@ -94,18 +114,27 @@ def read_employee_csv(data: bytes, source: str) -> EmployeeFile:
         if fields is None:
             continue
         duplicate = False
-        for key, value, label in (("email", fields.email, "e-mail address"),
-                                  ("employee_id", fields.employee_id, "employee id")):
+        for key, value, label in (
+            ("email", fields.email, "e-mail address"),
+            ("employee_id", fields.employee_id, "employee id"),
+        ):
             if value is None:
                 continue
             if (earlier := first_line_of.setdefault((key, value), line)) != line:
-                problems.append(Problem(source, line, (
-                    f"the {label} {shown(value)} is also on line {earlier}")))
+                problems.append(
+                    Problem(source, line, (f"the {label} {shown(value)} is also on line {earlier}"))
+                )
                 duplicate = True
         if not duplicate:
             rows.append(EmployeeRow(**vars(fields), line=line))
-    return EmployeeFile(source, tuple(rows), tuple(sorted(problems)), delimiter,
-                        frozenset(mentioned_emails - {""}), frozenset(mentioned_ids))
+    return EmployeeFile(
+        source,
+        tuple(rows),
+        tuple(sorted(problems)),
+        delimiter,
+        frozenset(mentioned_emails - {""}),
+        frozenset(mentioned_ids),
+    )
 
 
 def _delimiter(text: str) -> str:
@@ -114,8 +143,9 @@ def _delimiter(text: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def _records(text: str, delimiter: str, source: str
-             ) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+def _records(
+    text: str, delimiter: str, source: str
+) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
     """Non-blank records with the physical line each starts on (quoted newlines counted)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -127,21 +157,32 @@ def _records(text: str, delimiter: str, source: str
             if not any(cell.strip() for cell in cells):
                 continue
             if len(records) > MAX_ROWS:  # the header plus MAX_ROWS rows are allowed
-                problems.append(Problem(source, line, (
-                    f"the file has more than {MAX_ROWS} rows; split it into smaller files")))
+                problems.append(
+                    Problem(
+                        source,
+                        line,
+                        (f"the file has more than {MAX_ROWS} rows; split it into smaller files"),
+                    )
+                )
                 break
             records.append((line, cells))
     except csv.Error as error:
-        problems.append(Problem(source, start, (
-            f"the CSV is malformed from this line ({error}): check its quotes")))
+        problems.append(
+            Problem(
+                source, start, (f"the CSV is malformed from this line ({error}): check its quotes")
+            )
+        )
     return records, problems
 
 
 def _header(cells: list[str]) -> tuple[list[str], list[str]]:
     columns = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
     if not set(columns) & set(COLUMNS):
-        return columns, ["the first line must be the header, naming the columns "
-                         + ",".join(COLUMNS) + " (in any order)"]
+        return columns, [
+            "the first line must be the header, naming the columns "
+            + ",".join(COLUMNS)
+            + " (in any order)"
+        ]
     problems = []
     seen: set[str] = set()
     for number, column in enumerate(columns, start=1):
@@ -152,8 +193,13 @@ def _header(cells: list[str]) -> tuple[list[str], list[str]]:
             problems.append(f"the column {shown(column)} appears twice in the header")
         seen.add(column)
         if column not in COLUMNS:
-            problems.append(f"unknown column {shown(column)} in the header (the columns are "
-                            f"{', '.join(COLUMNS)})")
-    problems.extend(f"the header has no column '{column}' (the columns are "
-                    f"{', '.join(COLUMNS)})" for column in COLUMNS if column not in seen)
+            problems.append(
+                f"unknown column {shown(column)} in the header (the columns are "
+                f"{', '.join(COLUMNS)})"
+            )
+    problems.extend(
+        f"the header has no column '{column}' (the columns are {', '.join(COLUMNS)})"
+        for column in COLUMNS
+        if column not in seen
+    )
     return columns, problems

@@ -24,7 +24,6 @@ class AnswerError(DomainError):
     status = 400
 
 
-
 def shown(value: str) -> str:
     """A client-sent id, quoted and cut short, safe to put in a message."""
     return repr(value[:60] + ("…" if len(value) > 60 else ""))
@@ -48,20 +47,25 @@ def _id_list(value: object, key: str, ordered: bool) -> tuple[str, ...]:
     return tuple(_check_id(item, "an option id") for item in value)
 
 
-def _check_question(question: Question, planned: PlannedQuestion,
-                    chosen: tuple[str, ...]) -> tuple[str, ...]:
+def _check_question(
+    question: Question, planned: PlannedQuestion, chosen: tuple[str, ...]
+) -> tuple[str, ...]:
     seen: set[str] = set()
     for option_id in chosen:
         if option_id not in planned.option_ids:
-            raise AnswerError(f"option {shown(option_id)} does not belong to question "
-                              f"{shown(question.id)}")
+            raise AnswerError(
+                f"option {shown(option_id)} does not belong to question {shown(question.id)}"
+            )
         if option_id in seen:
-            raise AnswerError(f"option {shown(option_id)} is chosen twice for question "
-                              f"{shown(question.id)}")
+            raise AnswerError(
+                f"option {shown(option_id)} is chosen twice for question {shown(question.id)}"
+            )
         seen.add(option_id)
     if len(chosen) > 1 and not question.multiple:
-        raise AnswerError(f"question {shown(question.id)} takes a single answer, but "
-                          f"{len(chosen)} options were chosen")
+        raise AnswerError(
+            f"question {shown(question.id)} takes a single answer, but "
+            f"{len(chosen)} options were chosen"
+        )
     return tuple(o for o in planned.option_ids if o in seen)  # in the order shown
 
 
@@ -88,18 +92,23 @@ def _walk(conversation: Conversation, path: tuple[str, ...]) -> str:
     for choice_id in path:
         step = conversation.step(node)
         if step is None:
-            raise AnswerError(f"the path of conversation {shown(conversation.id)} goes on "
-                              "after it has reached an outcome")
+            raise AnswerError(
+                f"the path of conversation {shown(conversation.id)} goes on "
+                "after it has reached an outcome"
+            )
         choice = step.choice(choice_id)
         if choice is None:
-            raise AnswerError(f"{shown(choice_id)} is not a choice at step {shown(step.id)} "
-                              f"of conversation {shown(conversation.id)}")
+            raise AnswerError(
+                f"{shown(choice_id)} is not a choice at step {shown(step.id)} "
+                f"of conversation {shown(conversation.id)}"
+            )
         node = choice.next_id
     return node
 
 
-def _planned_conversation(quiz: Quiz, plan: AttemptPlan,
-                          conversation_id: object) -> tuple[Conversation, PlannedUnit]:
+def _planned_conversation(
+    quiz: Quiz, plan: AttemptPlan, conversation_id: object
+) -> tuple[Conversation, PlannedUnit]:
     conversation_id = _check_id(conversation_id, "a conversation id")
     unit = plan.unit(conversation_id)
     conversation = quiz.conversation(conversation_id)
@@ -108,8 +117,9 @@ def _planned_conversation(quiz: Quiz, plan: AttemptPlan,
     return conversation, unit
 
 
-def conversation_state(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
-                       path: Sequence[str]) -> ConversationState:
+def conversation_state(
+    quiz: Quiz, plan: AttemptPlan, conversation_id: str, path: Sequence[str]
+) -> ConversationState:
     """Follow the choices made so far; raise AnswerError if they are not a path of the plan."""
     check_plan(quiz, plan)
     conversation, unit = _planned_conversation(quiz, plan, conversation_id)
@@ -118,13 +128,14 @@ def conversation_state(quiz: Quiz, plan: AttemptPlan, conversation_id: str,
     if conversation.outcome(node) is not None:
         return ConversationState(conversation.id, choices, None, (), node)
     planned = unit.step(node)
-    return ConversationState(conversation.id, choices, node,
-                             planned.choice_ids if planned else (), None)
+    return ConversationState(
+        conversation.id, choices, node, planned.choice_ids if planned else (), None
+    )
 
 
-
-def check_answers(quiz: Quiz, plan: AttemptPlan,
-                  answers: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+def check_answers(
+    quiz: Quiz, plan: AttemptPlan, answers: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, ...]]:
     """The answers, checked against the plan (AnswerError if tampered), empty ones left out."""
     check_plan(quiz, plan)
     if not isinstance(answers, Mapping):
@@ -148,14 +159,16 @@ def check_answers(quiz: Quiz, plan: AttemptPlan,
             continue
         node = _walk(conversation, path)
         if conversation.outcome(node) is None:
-            raise AnswerError(f"conversation {shown(key)} is unfinished: its path stops at "
-                              f"step {shown(node)}")
+            raise AnswerError(
+                f"conversation {shown(key)} is unfinished: its path stops at step {shown(node)}"
+            )
         checked[key] = path
     return checked
 
 
-def missing(plan: AttemptPlan, answers: Mapping[str, Sequence[str]],
-            quiz: Quiz | None = None) -> list[str]:
+def missing(
+    plan: AttemptPlan, answers: Mapping[str, Sequence[str]], quiz: Quiz | None = None
+) -> list[str]:
     """Ids of the plan's questions and conversations still unanswered, in plan order."""
     # With the quiz, an unfinished conversation counts too. Never raises: refusing tampered
     # answers is grade's job.
@@ -174,4 +187,3 @@ def missing(plan: AttemptPlan, answers: Mapping[str, Sequence[str]],
             except AnswerError:
                 pass
     return unanswered
-

@@ -80,8 +80,13 @@ class QuestionResult:
             "prompt_html": self.prompt_html,
             "multiple": self.multiple,
             "options": [
-                {"id": o.id, "text_html": o.text_html, "correct": o.correct, "chosen": o.chosen,
-                 "feedback_html": o.feedback_html}
+                {
+                    "id": o.id,
+                    "text_html": o.text_html,
+                    "correct": o.correct,
+                    "chosen": o.chosen,
+                    "feedback_html": o.feedback_html,
+                }
                 for o in self.options
             ],
             "answered": self.answered,
@@ -99,9 +104,16 @@ class QuestionResult:
             scenario_id=d["scenario_id"],
             prompt_html=d["prompt_html"],
             multiple=bool(d["multiple"]),
-            options=tuple(OptionResult(o["id"], o["text_html"], bool(o["correct"]),
-                                       bool(o["chosen"]), o["feedback_html"])
-                          for o in d["options"]),
+            options=tuple(
+                OptionResult(
+                    o["id"],
+                    o["text_html"],
+                    bool(o["correct"]),
+                    bool(o["chosen"]),
+                    o["feedback_html"],
+                )
+                for o in d["options"]
+            ),
             answered=bool(d["answered"]),
             correct=bool(d["correct"]),
             explanation_html=d["explanation_html"],
@@ -147,10 +159,16 @@ class ConversationResult:
             "title": self.title,
             "answered": self.answered,
             "path": [
-                {"step_id": p.step_id, "step_title": p.step_title,
-                 "customer_html": p.customer_html, "choice_id": p.choice_id,
-                 "choice_html": p.choice_html, "recommended": p.recommended,
-                 "reaction_html": p.reaction_html, "note_html": p.note_html}
+                {
+                    "step_id": p.step_id,
+                    "step_title": p.step_title,
+                    "customer_html": p.customer_html,
+                    "choice_id": p.choice_id,
+                    "choice_html": p.choice_html,
+                    "recommended": p.recommended,
+                    "reaction_html": p.reaction_html,
+                    "note_html": p.note_html,
+                }
                 for p in self.path
             ],
             "outcome_id": self.outcome_id,
@@ -168,9 +186,19 @@ class ConversationResult:
             conversation_id=d["conversation_id"],
             title=d["title"],
             answered=bool(d["answered"]),
-            path=tuple(PathStep(p["step_id"], p["step_title"], p["customer_html"],
-                                p["choice_id"], p["choice_html"], bool(p["recommended"]),
-                                p["reaction_html"], p["note_html"]) for p in d["path"]),
+            path=tuple(
+                PathStep(
+                    p["step_id"],
+                    p["step_title"],
+                    p["customer_html"],
+                    p["choice_id"],
+                    p["choice_html"],
+                    bool(p["recommended"]),
+                    p["reaction_html"],
+                    p["note_html"],
+                )
+                for p in d["path"]
+            ),
             outcome_id=d["outcome_id"],
             outcome_title=d["outcome_title"],
             outcome_score=d["outcome_score"],
@@ -220,7 +248,8 @@ class Grade:
             if d["format"] != FORMAT_VERSION:
                 raise ValueError(f"unsupported stored grade format {d['format']!r}")
             results = tuple(
-                QuestionResult.from_dict(r) if r["kind"] == "question"
+                QuestionResult.from_dict(r)
+                if r["kind"] == "question"
                 else ConversationResult.from_dict(r)
                 for r in d["results"]
             )
@@ -229,8 +258,9 @@ class Grade:
             raise ValueError(f"not a stored grade: {exc!r}") from exc
 
 
-def _question_result(question: Question, planned: PlannedQuestion, scenario_id: str | None,
-                     chosen: tuple[str, ...]) -> QuestionResult:
+def _question_result(
+    question: Question, planned: PlannedQuestion, scenario_id: str | None, chosen: tuple[str, ...]
+) -> QuestionResult:
     by_id = {o.id: o for o in question.options}
     options = tuple(
         OptionResult(o.id, o.text_html, o.correct, o.id in chosen, o.feedback_html)
@@ -257,11 +287,21 @@ def _conversation_result(conversation: Conversation, path: tuple[str, ...]) -> C
         step = conversation.step(node)
         choice = step.choice(choice_id) if step else None
         if step is None or choice is None:
-            raise AnswerError(f"{shown(choice_id)} is not on a path of conversation "
-                              f"{shown(conversation.id)}")
-        taken.append(PathStep(step.id, step.title, step.customer_html, choice.id,
-                              choice.text_html, choice.recommended, choice.reaction_html,
-                              step.note_html))
+            raise AnswerError(
+                f"{shown(choice_id)} is not on a path of conversation {shown(conversation.id)}"
+            )
+        taken.append(
+            PathStep(
+                step.id,
+                step.title,
+                step.customer_html,
+                choice.id,
+                choice.text_html,
+                choice.recommended,
+                choice.reaction_html,
+                step.note_html,
+            )
+        )
         node = choice.next_id
     outcome = conversation.outcome(node) if path else None
     return ConversationResult(
@@ -273,7 +313,8 @@ def _conversation_result(conversation: Conversation, path: tuple[str, ...]) -> C
         outcome_title=outcome.title if outcome else None,
         outcome_score=outcome.score if outcome else None,
         outcome_explanation_html=outcome.explanation_html if outcome else None,
-        points_earned=Fraction(outcome.score * conversation.points, 100) if outcome
+        points_earned=Fraction(outcome.score * conversation.points, 100)
+        if outcome
         else Fraction(0),
         points_possible=conversation.points,
     )
@@ -295,8 +336,11 @@ def grade(quiz: Quiz, plan: AttemptPlan, answers: Mapping[str, Sequence[str]]) -
         else:
             raise ValueError(f"the attempt plan does not fit this quiz (unit {unit.id!r})")
         for planned in unit.questions:
-            results.append(_question_result(questions[planned.id], planned, scenario_id,
-                                            chosen.get(planned.id, ())))
+            results.append(
+                _question_result(
+                    questions[planned.id], planned, scenario_id, chosen.get(planned.id, ())
+                )
+            )
     earned = sum((Fraction(r.points_earned) for r in results), Fraction(0))
     possible = sum(r.points_possible for r in results)
     return Grade(points_earned=earned, points_possible=possible, results=tuple(results))

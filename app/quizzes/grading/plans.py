@@ -60,8 +60,7 @@ class PlannedUnit:
         return cls(
             kind=d["kind"],
             id=d["id"],
-            questions=tuple(PlannedQuestion(q["id"], tuple(q["options"]))
-                            for q in d["questions"]),
+            questions=tuple(PlannedQuestion(q["id"], tuple(q["options"])) for q in d["questions"]),
             steps=tuple(PlannedStep(s["id"], tuple(s["choices"])) for s in d["steps"]),
         )
 
@@ -110,8 +109,9 @@ class AttemptPlan:
         try:
             if d["format"] != FORMAT_VERSION:
                 raise ValueError(f"unsupported stored plan format {d['format']!r}")
-            return cls(seed=int(d["seed"]),
-                       units=tuple(PlannedUnit.from_dict(u) for u in d["units"]))
+            return cls(
+                seed=int(d["seed"]), units=tuple(PlannedUnit.from_dict(u) for u in d["units"])
+            )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a stored attempt plan: {exc!r}") from exc
 
@@ -134,11 +134,15 @@ def plan_attempt(quiz: Quiz, seed: int) -> AttemptPlan:
         if isinstance(item, Question):
             units.append(PlannedUnit("question", item.id, (_plan_question(item, shuffler),)))
         elif isinstance(item, Scenario):
-            units.append(PlannedUnit("scenario", item.id,
-                                     tuple(_plan_question(q, shuffler) for q in item.questions)))
+            units.append(
+                PlannedUnit(
+                    "scenario", item.id, tuple(_plan_question(q, shuffler) for q in item.questions)
+                )
+            )
         else:
-            steps = tuple(PlannedStep(s.id, _order([c.id for c in s.choices], shuffler))
-                          for s in item.steps)
+            steps = tuple(
+                PlannedStep(s.id, _order([c.id for c in s.choices], shuffler)) for s in item.steps
+            )
             units.append(PlannedUnit("conversation", item.id, steps=steps))
     return AttemptPlan(seed=seed, units=tuple(units))
 
@@ -158,17 +162,16 @@ def check_plan(quiz: Quiz, plan: AttemptPlan) -> None:
     for unit in plan.units:
         item = quiz.unit(unit.id)
         if isinstance(item, Conversation):
-            fits = unit.kind == "conversation" and [(s.id, set(s.choice_ids)) for s in unit.steps
-                                                    ] == [(s.id, {c.id for c in s.choices})
-                                                          for s in item.steps]
+            fits = unit.kind == "conversation" and [
+                (s.id, set(s.choice_ids)) for s in unit.steps
+            ] == [(s.id, {c.id for c in s.choices}) for s in item.steps]
         elif isinstance(item, Question | Scenario):
             kind = "question" if isinstance(item, Question) else "scenario"
             questions = (item,) if isinstance(item, Question) else item.questions
-            fits = unit.kind == kind and [(q.id, set(q.option_ids)) for q in unit.questions
-                                          ] == [(q.id, {o.id for o in q.options})
-                                                for q in questions]
+            fits = unit.kind == kind and [(q.id, set(q.option_ids)) for q in unit.questions] == [
+                (q.id, {o.id for o in q.options}) for q in questions
+            ]
         else:
             fits = False
         if not fits:
             raise ValueError(f"the attempt plan does not fit this quiz (unit {unit.id!r})")
-
