@@ -1,5 +1,11 @@
 """Shared fixtures: an app on a fresh database per test, on SQLite and (when
-``CANDOR_TEST_POSTGRES_URL`` is set) on PostgreSQL; factories for users and courses."""
+``CANDOR_TEST_POSTGRES_URL`` is set) on PostgreSQL; factories for users and courses.
+
+What costs the same for every test is done once per run: the scrypt hash of
+``helpers.PASSWORD`` (slow on purpose), the shipped ``courses/`` read into immutable objects,
+and, on SQLite, the empty schema and the schema with the shipped courses published, each
+built once into a template file that every test copies.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,20 @@ import gc
 import itertools
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from helpers import PASSWORD, login
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from app import create_app
-from app.content.loader import load_tree
-from app.content.sync import sync_courses
+from app.content.loader import LoadedTree, load_tree
+from app.content.sync import SyncReport, sync_courses
 from app.db import Base, make_engine
-from app.models import Role, User
+from app.models import CourseVersion, Role, User
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSES = ROOT / "courses"
@@ -65,15 +73,68 @@ def _truncate_postgres(engine) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The hash of PASSWORD, made once by the app's own ``set_password``: scrypt is slow on
+    purpose (about 0.1 s of CPU a hash), and every test user shares this password."""
+    user = User()
+    user.set_password(PASSWORD)
+    return user.password_hash
+
+
+@pytest.fixture(scope="session")
+def shipped_courses() -> LoadedTree:
+    """The shipped courses/, read once: the loader returns immutable objects."""
+    tree = load_tree(COURSES)
+    assert not tree.problems, "\n".join(str(p) for p in tree.problems)
+    return tree
+
+
+@dataclass(frozen=True)
+class SQLiteTemplates:
+    empty: Path
+    published: Path  # the shipped courses synced into an empty database
+    report_lines: tuple[str, ...]  # what that sync reported
+    published_ids: tuple[int, ...]  # the course versions it published
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory, shipped_courses) -> SQLiteTemplates:
+    """Two SQLite files every test starts from a copy of: creating the schema and publishing
+    the courses cost far more than copying a file."""
+    folder = tmp_path_factory.mktemp("sqlite-templates")
+    empty, published = folder / "empty.sqlite3", folder / "published.sqlite3"
+    for path in (empty, published):
+        engine = make_engine(f"sqlite:///{path}")
+        Base.metadata.create_all(engine)
+        if path == published:
+            with Session(engine) as session:
+                report = sync_courses(session, shipped_courses)
+                session.commit()
+                published_ids = tuple(version.id for version in report.published)
+        engine.dispose()  # the last connection checkpoints the WAL back into the file
+        assert not path.with_name(path.name + "-wal").exists()
+    return SQLiteTemplates(empty=empty, published=published, report_lines=tuple(report.lines),
+                           published_ids=published_ids)
+
+
+def _starts_published(request) -> bool:
+    """True when a test's SQLite database is copied with the shipped courses already in it,
+    which is the state ``synced`` promises."""
+    return "synced" in request.fixturenames and request.node.callspec.params.get(
+        "database_url") == "sqlite"
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
-    """A URL for an empty database with the current schema."""
+    """A URL for an empty database with the current schema (with the shipped courses
+    published, on SQLite, when the test asks for ``synced``)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'candor.sqlite3'}"
-        engine = make_engine(url)
-        Base.metadata.create_all(engine)
-        engine.dispose()
-        return url
+        templates = request.getfixturevalue("sqlite_templates")
+        path = tmp_path / "candor.sqlite3"
+        shutil.copyfile(templates.published if _starts_published(request) else templates.empty,
+                        path)
+        return f"sqlite:///{path}"
     engine = request.getfixturevalue("postgres_engine")
     _truncate_postgres(engine)
     return POSTGRES_URL
@@ -107,7 +168,7 @@ def client(app):
 
 
 @pytest.fixture
-def make_user(db):
+def make_user(db, password_hash):
     """Factory: ``make_user(roles={Role.HR})`` returns a saved user whose password is PASSWORD."""
     serial = itertools.count(1)
 
@@ -117,7 +178,7 @@ def make_user(db):
         fields.setdefault("name", f"Test User {number}")
         user = User(**fields)
         user.roles = set(roles)
-        user.set_password(PASSWORD)
+        user.password_hash = password_hash
         db.add(user)
         db.commit()
         return user
@@ -134,9 +195,19 @@ def course_tree(tmp_path):
 
 
 @pytest.fixture
-def synced(db):
-    """Publish the shipped courses; returns the sync report."""
-    report = sync_courses(db, load_tree(COURSES))
+def synced(request, db, shipped_courses):
+    """Publish the shipped courses; returns the sync report.
+
+    On SQLite the test's database was copied from a template that has them published already
+    (see ``database_url``), so only the report is left to give.
+    """
+    if _starts_published(request):
+        templates = request.getfixturevalue("sqlite_templates")
+        report = SyncReport(lines=list(templates.report_lines),
+                            published=[db.get(CourseVersion, i) for i in templates.published_ids])
+        db.commit()  # as after a sync: no transaction left open to hide what the app writes
+        return report
+    report = sync_courses(db, shipped_courses)
     db.commit()
     return report
 
