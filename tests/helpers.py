@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 PASSWORD = "correct horse battery"
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -33,3 +31,11 @@ def post(client, path: str, data: dict | None = None, **kwargs):
     """
     kwargs.setdefault("buffered", True)
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+def assert_sent_to_login(response, path: str) -> None:
+    """The request was answered with the way to the sign-in page, not with ``path``."""
+    assert response.status_code == 303, response.status_code
+    target = urlsplit(response.location)
+    assert target.path == "/login"
+    assert parse_qs(target.query).get("next") == [path]

@@ -7,7 +7,7 @@ import logging
 import re
 
 import pytest
-from helpers import PASSWORD, csrf_token, login, post
+from helpers import PASSWORD, assert_sent_to_login, csrf_token, login, post
 from sqlalchemy import select
 
 from app.models import AuditEvent, Role
@@ -35,8 +35,13 @@ def field_error(response, field: str) -> str:
 
 
 def is_signed_in(client) -> bool:
+    """True if the account page opens, False if it sends the client to sign in (nothing else
+    passes)."""
     response = client.get("/account")
-    return response.status_code == 200
+    if response.status_code == 200:
+        return True
+    assert_sent_to_login(response, "/account")
+    return False
 
 
 def login_with_next(client, user, target: str):
@@ -104,7 +109,7 @@ def test_login_without_csrf_token_is_refused_and_signs_nobody_in(client, make_us
     assert response.status_code == 400
     assert "security token" in response.get_data(as_text=True)
     assert client.get_cookie("candor") is None  # no session was started
-    assert client.get("/dashboard").status_code != 200
+    assert_sent_to_login(client.get("/dashboard"), "/dashboard")
     assert not is_signed_in(client)
 
 
@@ -118,7 +123,7 @@ def test_sign_in_starts_a_fresh_session(app, client, make_user):
     # Someone who planted or saw the pre-login cookie is not signed in by the victim's login.
     planted = app.test_client()
     planted.set_cookie("candor", before)
-    assert planted.get("/dashboard").status_code != 200
+    assert_sent_to_login(planted.get("/dashboard"), "/dashboard")
     assert client.get("/dashboard").status_code == 200
 
 
