@@ -20,17 +20,20 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from helpers import PASSWORD, login
-from sqlalchemy import text
+from jinja2 import BytecodeCache
+from quiz_course import write_quiz_course
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.content.loader import LoadedTree, load_tree
 from app.content.sync import SyncReport, sync_courses
 from app.db import Base, make_engine
-from app.models import CourseVersion, Role, User
+from app.models import Course, CourseVersion, Role, User
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSES = ROOT / "courses"
+REFRESHER = "ai-data-refresher"
 POSTGRES_URL = os.environ.get("CANDOR_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 # One signing key per run, so that no test writes a key into the real instance/ folder.
@@ -55,17 +58,23 @@ def postgres_engine():
     engine.dispose()
 
 
+_IN_TRANSACTION = (
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND state LIKE 'idle in transaction%'")
+
+
 def _truncate_postgres(engine) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     # A response an earlier test never finished reading can still hold its request's session
     # (and its locks) until it is collected: collect it, and end any such straggler, so that
-    # every test starts from an empty database instead of waiting on a dead one.
-    gc.collect()
+    # every test starts from an empty database instead of waiting on a dead one. A full
+    # collection costs about 0.1 s, so it runs only when some session is in a transaction.
     with engine.begin() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND state LIKE 'idle in transaction%'"))
+        stragglers = connection.scalar(text(f"SELECT count(*) {_IN_TRANSACTION}"))
+    if stragglers:
+        gc.collect()
+        with engine.begin() as connection:
+            connection.execute(text(f"SELECT pg_terminate_backend(pid) {_IN_TRANSACTION}"))
     with engine.begin() as connection:
         # A session some earlier test left open would make TRUNCATE wait for ever: fail fast.
         connection.execute(text("SET LOCAL lock_timeout = '20s'"))
@@ -86,6 +95,29 @@ def password_hash() -> str:
 def shipped_courses() -> LoadedTree:
     """The shipped courses/, read once: the loader returns immutable objects."""
     tree = load_tree(COURSES)
+    assert not tree.problems, "\n".join(str(p) for p in tree.problems)
+    return tree
+
+
+@pytest.fixture(scope="session")
+def refresher_without_quiz(tmp_path_factory) -> LoadedTree:
+    """The shipped refresher with its quiz taken out, read once: reading it to the end
+    completes it and issues the certificate."""
+    target = tmp_path_factory.mktemp("no-quiz")
+    shutil.copytree(COURSES / REFRESHER, target / REFRESHER,
+                    ignore=shutil.ignore_patterns("quiz.md"))
+    tree = load_tree(target)
+    assert not tree.problems, "\n".join(str(p) for p in tree.problems)
+    assert [c.quiz for c in tree.courses] == [None]
+    return tree
+
+
+@pytest.fixture(scope="session")
+def quiz_demo(tmp_path_factory) -> LoadedTree:
+    """The quiz demo course of ``quiz_course.py`` (every kind of quiz unit), read once."""
+    root = tmp_path_factory.mktemp("quiz-demo")
+    write_quiz_course(root)
+    tree = load_tree(root)
     assert not tree.problems, "\n".join(str(p) for p in tree.problems)
     return tree
 
@@ -140,6 +172,25 @@ def database_url(request, tmp_path):
     return POSTGRES_URL
 
 
+class _RunBytecodeCache(BytecodeCache):
+    """Compiled templates kept in memory for the run. Every test's app compiles the same
+    templates with the same settings (create_app's), which otherwise costs each test ~10 ms;
+    Jinja compares the source's checksum before it uses a stored template."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if (compiled := self._compiled.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(compiled)
+
+    def dump_bytecode(self, bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _RunBytecodeCache()
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({
@@ -150,6 +201,7 @@ def app(database_url, tmp_path):
         "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
     })
     app.instance_path = str(tmp_path / "instance")
+    app.jinja_env.bytecode_cache = _TEMPLATES
     yield app
     app.extensions["candor.engine"].dispose()
 
@@ -210,6 +262,12 @@ def synced(request, db, shipped_courses):
     report = sync_courses(db, shipped_courses)
     db.commit()
     return report
+
+
+@pytest.fixture
+def courses(db, synced):
+    """The shipped courses, published, by slug."""
+    return {c.slug: c for c in db.scalars(select(Course))}
 
 
 @pytest.fixture

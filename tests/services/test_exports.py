@@ -10,12 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
-from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
+from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import event, select
 from werkzeug.datastructures import MultiDict
 
 from app.certificates.codes import grouped, new_code
-from app.content.loader import load_tree
 from app.content.sync import find_latest_version, sync_courses
 from app.errors import DomainError
 from app.exports.completions import (
@@ -527,10 +526,9 @@ def test_postgresql_streams_with_a_server_side_cursor(db, world):
 
 
 @pytest.fixture
-def answered(db, make_person, tmp_path):
+def answered(db, make_person, quiz_demo):
     """Two graded attempts at the quiz demo course: one failed, one passed."""
-    write_quiz_course(tmp_path / "courses")
-    sync_courses(db, load_tree(tmp_path / "courses"))
+    sync_courses(db, quiz_demo)
     version = find_latest_version(db, SLUG)
     quiz = quiz_of(version)
     boss = make_person(name="Mona Manager")
