@@ -134,8 +134,20 @@ def own_objects(db, user) -> dict:
             "code": grouped(certificate.code)}
 
 
+@pytest.fixture(scope="module")
+def extra_courses(tmp_path_factory):
+    """The quiz demo course, and a copy of it without its quiz (NO_QUIZ), read once."""
+    root = tmp_path_factory.mktemp("extra")
+    write_quiz_course(root / "extra")
+    plain = write_quiz_course(root / "plain").rename(root / "extra" / NO_QUIZ)
+    (plain / "quiz.md").unlink()
+    tree = load_tree(root / "extra")
+    assert not tree.problems, tree.problems
+    return tree
+
+
 @pytest.fixture
-def objects(db, synced, make_user, tmp_path):
+def objects(db, synced, make_user, extra_courses):
     """Real objects for every URL parameter, so the policy is the only reason for a refusal.
 
     Attempts and certificates here are someone else's; ``sign_in_as(..., objects, db)``
@@ -148,10 +160,7 @@ def objects(db, synced, make_user, tmp_path):
     )
     db.add(Asset(version_id=version.id, name="diagram.png", media_type="image/png",
                  sha256=hashlib.sha256(PNG).hexdigest(), data=PNG))
-    write_quiz_course(tmp_path / "extra")
-    plain = write_quiz_course(tmp_path / "plain").rename(tmp_path / "extra" / NO_QUIZ)
-    (plain / "quiz.md").unlink()
-    sync_courses(db, load_tree(tmp_path / "extra"))
+    sync_courses(db, extra_courses)
     db.commit()
     other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")
     invited = User(email="invited@example.test", name="Invited Person", active=True)

@@ -123,7 +123,7 @@ def test_csv_import_is_checked_first_then_applied(client, db, make_user):
                                                                     "Sales")
 
 
-def test_hr_requires_retraining_after_a_material_version(app, client, db, make_user,
+def test_hr_requires_retraining_after_a_material_version(app, client, db, make_user, synced,
                                                          course_tree):
     from datetime import date, timedelta
 
@@ -131,8 +131,6 @@ def test_hr_requires_retraining_after_a_material_version(app, client, db, make_u
     from app.content.sync import sync_courses
     from app.models import CourseVersion, Enrollment
 
-    sync_courses(db, load_tree(course_tree))
-    db.commit()
     login(client, make_user(roles={Role.HR}))
     page = text(client.get("/hr/courses"))
     assert "version 1" in page and "Require retraining" not in page
