@@ -2,7 +2,8 @@
 ``CANDOR_TEST_POSTGRES_URL`` is set) on PostgreSQL; factories for users and courses.
 
 What costs the same for every test is done once per run: the scrypt hash of
-``helpers.PASSWORD`` (slow on purpose), the shipped ``courses/`` read into immutable objects,
+``helpers.PASSWORD`` (at a lower cost, see helpers.PASSWORD_METHOD), the shipped ``courses/``
+read into immutable objects,
 and, on SQLite, the empty schema and the schema with the shipped courses published, each
 built once into a template file that every test copies.
 """
@@ -19,11 +20,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from helpers import PASSWORD, login
+from helpers import PASSWORD, PASSWORD_METHOD, login
 from jinja2 import BytecodeCache
 from quiz_course import write_quiz_course
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.content.loader import LoadedTree, load_tree
@@ -99,11 +101,8 @@ def _truncate_postgres(engine) -> None:
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    """The hash of PASSWORD, made once by the app's own ``set_password``: scrypt is slow on
-    purpose (about 0.1 s of CPU a hash), and every test user shares this password."""
-    user = User()
-    user.set_password(PASSWORD)
-    return user.password_hash
+    """The hash of PASSWORD every test user shares, made once (see helpers.PASSWORD_METHOD)."""
+    return generate_password_hash(PASSWORD, method=PASSWORD_METHOD)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,12 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 PASSWORD = "correct horse battery"
+# Test users sign in hundreds of times a run. The hash of PASSWORD they share is scrypt with a
+# lower work factor than werkzeug's default (N=2**10 instead of 2**15): the app checks it with
+# the same code, check_password_hash reading the cost from the hash, in about 2 ms instead of
+# 95. Passwords the app sets itself (CLI, demo, invitations, password changes) keep the full
+# cost, which test_auth.test_the_app_hashes_passwords_at_full_cost pins.
+PASSWORD_METHOD = "scrypt:1024:8:1"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

@@ -7,7 +7,7 @@ import logging
 import re
 
 import pytest
-from helpers import PASSWORD, assert_sent_to_login, csrf_token, login, post
+from helpers import PASSWORD, PASSWORD_METHOD, assert_sent_to_login, csrf_token, login, post
 from sqlalchemy import select
 
 from app.models import AuditEvent, Role
@@ -173,6 +173,19 @@ def test_login_page_with_a_malformed_next_still_renders(client):
 def change_password(client, current: str, new: str, confirm: str | None = None):
     return post(client, "/account/password",
                 {"current": current, "new": new, "confirm": new if confirm is None else confirm})
+
+
+def test_the_app_hashes_passwords_at_full_cost(db, make_user):
+    """Test users share a cheaper hash (helpers.PASSWORD_METHOD); every password the app
+    sets itself is scrypt at werkzeug's full cost or more, and still verifies."""
+    user = make_user()
+    assert user.password_hash.startswith(f"{PASSWORD_METHOD}$")  # made by the tests
+    user.set_password("a brand new passphrase")
+    method, salt, _ = user.password_hash.split("$")
+    name, n, *_ = method.split(":")
+    assert name == "scrypt" and int(n) >= 2**15, method
+    assert len(salt) >= 16
+    assert user.check_password("a brand new passphrase") and not user.check_password(PASSWORD)
 
 
 def test_password_change_needs_the_current_password(client, signed_in, app):
