@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 PASSWORD = "correct horse battery"
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
+# Test users sign in hundreds of times a run. The hash of PASSWORD they share is scrypt with a
+# lower work factor than werkzeug's default (N=2**10 instead of 2**15): the app checks it with
+# the same code, check_password_hash reading the cost from the hash, in about 2 ms instead of
+# 95. Passwords the app sets itself (CLI, demo, invitations, password changes) keep the full
+# cost, which test_auth.test_the_app_hashes_passwords_at_full_cost pins.
+PASSWORD_METHOD = "scrypt:1024:8:1"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -33,3 +37,11 @@ def post(client, path: str, data: dict | None = None, **kwargs):
     """
     kwargs.setdefault("buffered", True)
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+def assert_sent_to_login(response, path: str) -> None:
+    """The request was answered with the way to the sign-in page, not with ``path``."""
+    assert response.status_code == 303, response.status_code
+    target = urlsplit(response.location)
+    assert target.path == "/login"
+    assert parse_qs(target.query).get("next") == [path]

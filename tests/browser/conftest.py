@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
-from app.content.loader import CourseSource, load_tree
+from app.content.loader import CourseSource, LoadedTree, load_tree
 from app.content.sync import sync_courses
 from app.db import Base, make_engine
 from app.models import Role, User
@@ -123,8 +123,8 @@ class LiveServer:
     app: object
     course_tree: Path
     courses: dict[str, CourseSource]
+    password_hash: str  # of helpers.PASSWORD, made once per run (conftest.password_hash)
     _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _password_hash: str | None = None
 
     def add_user(self, roles=(Role.LEARNER,), name: str | None = None) -> Account:
         """Create an account whose password is ``helpers.PASSWORD``."""
@@ -134,10 +134,7 @@ class LiveServer:
         with self.app.extensions["candor.sessionmaker"]() as db:
             user = User(email=email, name=name)
             user.roles = set(roles)
-            if self._password_hash is None:  # scrypt is slow on purpose: hash once, reuse
-                user.set_password(PASSWORD)
-                self._password_hash = user.password_hash
-            user.password_hash = self._password_hash
+            user.password_hash = self.password_hash
             db.add(user)
             db.commit()
         return Account(email=email, password=PASSWORD, name=name)
@@ -172,12 +169,13 @@ def _with_axe(app):
 
 
 @contextmanager
-def _serve(workdir: Path, course_tree: Path):
+def _serve(workdir: Path, course_tree: Path, password_hash: str, tree: LoadedTree | None = None):
+    """Serve ``course_tree`` (``tree``, when it has been read already)."""
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{workdir / 'candor.sqlite3'}"
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
-    tree = load_tree(course_tree)
+    tree = tree or load_tree(course_tree)
     assert not tree.problems, "\n".join(str(p) for p in tree.problems)
     with Session(engine) as db:
         sync_courses(db, tree)
@@ -205,6 +203,7 @@ def _serve(workdir: Path, course_tree: Path):
             app=app,
             course_tree=course_tree,
             courses={c.slug: c for c in tree.courses},
+            password_hash=password_hash,
         )
     finally:
         server.shutdown()
@@ -231,18 +230,19 @@ def _without_min_minutes(source: Path, target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, password_hash, shipped_courses):
     """The shipped courses as they are (modules ask for their reading time)."""
-    with _serve(tmp_path_factory.mktemp("live-shipped"), COURSES) as server:
+    with _serve(tmp_path_factory.mktemp("live-shipped"), COURSES, password_hash,
+                shipped_courses) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def quick_server(tmp_path_factory):
+def quick_server(tmp_path_factory, password_hash):
     """The shipped courses without ``min_minutes``: any module can be marked as read at once."""
     workdir = tmp_path_factory.mktemp("live-quick")
     tree = _without_min_minutes(COURSES, workdir / "courses")
-    with _serve(workdir, tree) as server:
+    with _serve(workdir, tree, password_hash) as server:
         slow = [f"{c.slug}/{m.stem}" for c in server.courses.values() for m in c.modules
                 if m.min_minutes]
         assert not slow, f"min_minutes survived the copy: {slow}"
@@ -375,9 +375,12 @@ def check_accessible(page) -> None:
         _fail_on_oracles(watch)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(url=AXE_URL)
+    # Only the violations come back: axe's passes and incomplete lists, unused here, made each
+    # answer tens of kilobytes that the driver and Python parsed for nothing.
     results = page.evaluate(
         """tags => axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                      resultTypes: ['violations']})""",
+                                      resultTypes: ['violations']})
+                     .then(results => ({violations: results.violations}))""",
         AXE_TAGS,
     )
     if watch is not None and watch.loads:

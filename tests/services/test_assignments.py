@@ -31,18 +31,6 @@ FLAGSHIP = "ai-in-the-contact-center"
 REFRESHER = "ai-data-refresher"
 
 
-@pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch):
-    """Nobody signs in here: skip the deliberately slow password hash."""
-    monkeypatch.setattr(User, "set_password",
-                        lambda self, password: setattr(self, "password_hash", "unused"))
-
-
-@pytest.fixture
-def courses(db, synced):
-    return {c.slug: c for c in db.scalars(select(Course))}
-
-
 @pytest.fixture
 def hr(make_user):
     from app.models import Role

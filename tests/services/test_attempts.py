@@ -33,9 +33,8 @@ WRONG = {Q_PASTE: [f"{Q_PASTE}.a"], Q_PERSONAL: [f"{Q_PERSONAL}.a"], Q_SCREEN: [
 
 
 @pytest.fixture
-def quiz_course(db, tmp_path):
-    write_quiz_course(tmp_path / "courses")
-    sync_courses(db, load_tree(tmp_path / "courses"))
+def quiz_course(db, quiz_demo):
+    sync_courses(db, quiz_demo)
     db.commit()
     return find_course(db, SLUG)
 

@@ -7,7 +7,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import COURSES
 from sqlalchemy import func, select
 
 from app.certificates.codes import ALPHABET, grouped, new_code, normalise
@@ -20,7 +19,6 @@ from app.certificates.service import (
     status_of,
     verify_document,
 )
-from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.dates import add_months, start_of_day
 from app.db import utcnow
@@ -41,19 +39,8 @@ def complete_refresher(db, user):
 
 
 @pytest.fixture
-def no_quiz_tree(tmp_path):
-    """The refresher without its quiz, so reading completes it."""
-    import shutil
-
-    target = tmp_path / "courses"
-    shutil.copytree(COURSES / REFRESHER, target / REFRESHER)
-    (target / REFRESHER / "quiz.md").unlink(missing_ok=True)
-    return target
-
-
-@pytest.fixture
-def certificate(db, make_user, no_quiz_tree):
-    sync_courses(db, load_tree(no_quiz_tree))
+def certificate(db, make_user, refresher_without_quiz):
+    sync_courses(db, refresher_without_quiz)
     db.commit()
     return complete_refresher(db, make_user(name="Ana Silva"))
 
@@ -169,8 +156,8 @@ def test_recompletion_keeps_old_certificates(db, certificate):
     assert db.scalar(select(func.count()).select_from(Completion)) == 2
 
 
-def test_concurrent_completions_give_unique_codes(app, db, make_user, no_quiz_tree):
-    sync_courses(db, load_tree(no_quiz_tree))
+def test_concurrent_completions_give_unique_codes(app, db, make_user, refresher_without_quiz):
+    sync_courses(db, refresher_without_quiz)
     db.commit()
     users = [make_user() for _ in range(4)]
     barrier = threading.Barrier(len(users))

@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
-from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
+from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import event, select
 
 from app.certificates.codes import grouped, new_code
-from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.content.versions import newest_version_by_slug
 from app.errors import DomainError
@@ -493,10 +492,9 @@ def test_postgresql_streams_with_a_server_side_cursor(db, world):
 
 
 @pytest.fixture
-def answered(db, make_person, tmp_path):
+def answered(db, make_person, quiz_demo):
     """Two graded attempts at the quiz demo course: one failed, one passed."""
-    write_quiz_course(tmp_path / "courses")
-    sync_courses(db, load_tree(tmp_path / "courses"))
+    sync_courses(db, quiz_demo)
     version = newest_version_by_slug(db, SLUG)
     quiz = quiz_of(version)
     boss = make_person(name="Mona Manager")

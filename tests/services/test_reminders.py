@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import func, select
 
-from app.models import Completion, Course, CourseVersion, Enrollment, Reminder, Role, User
+from app.models import Completion, CourseVersion, Enrollment, Reminder, Role
 from app.training import reminders as service
 from app.training.assignments import assign
 from app.training.reminders import MailSettings, send_reminders
@@ -81,18 +81,6 @@ def smtp():
                             organisation="Acme Contact Centres", timeout=10)
     yield collector, settings
     controller.stop()
-
-
-@pytest.fixture(autouse=True)
-def quick_passwords(monkeypatch):
-    """Nobody signs in here: skip the deliberately slow password hash."""
-    monkeypatch.setattr(User, "set_password",
-                        lambda self, password: setattr(self, "password_hash", "unused"))
-
-
-@pytest.fixture
-def courses(db, synced):
-    return {c.slug: c for c in db.scalars(select(Course))}
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import pytest
 from helpers import csrf_token, post
-from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
+from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import func, select
 
-from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.db import utcnow
 from app.models import Completion, Enrollment, QuizAttempt
@@ -23,9 +22,8 @@ CHOICES = {"start.a": "1", "start.b": "2", "opt-out.a": "1", "opt-out.b": "2"}
 
 
 @pytest.fixture
-def learner(db, tmp_path, signed_in):
-    write_quiz_course(tmp_path / "courses")
-    sync_courses(db, load_tree(tmp_path / "courses"))
+def learner(db, quiz_demo, signed_in):
+    sync_courses(db, quiz_demo)
     db.commit()
     user = signed_in()
     version = current_version(db, user, find_course(db, SLUG))
@@ -59,9 +57,8 @@ def test_course_page_offers_the_assessment_after_reading(client, learner):
     assert "Take the assessment" in page and "2 attempts left" in page
 
 
-def test_the_assessment_is_locked_until_every_module_is_read(client, db, tmp_path, signed_in):
-    write_quiz_course(tmp_path / "courses")
-    sync_courses(db, load_tree(tmp_path / "courses"))
+def test_the_assessment_is_locked_until_every_module_is_read(client, db, quiz_demo, signed_in):
+    sync_courses(db, quiz_demo)
     db.commit()
     signed_in()
     assert "opens once you have read every module" in client.get(

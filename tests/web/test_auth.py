@@ -7,7 +7,7 @@ import logging
 import re
 
 import pytest
-from helpers import PASSWORD, csrf_token, login, post
+from helpers import PASSWORD, PASSWORD_METHOD, assert_sent_to_login, csrf_token, login, post
 from sqlalchemy import select
 
 from app.models import AuditEvent, Role
@@ -35,8 +35,13 @@ def field_error(response, field: str) -> str:
 
 
 def is_signed_in(client) -> bool:
+    """True if the account page opens, False if it sends the client to sign in (nothing else
+    passes)."""
     response = client.get("/account")
-    return response.status_code == 200
+    if response.status_code == 200:
+        return True
+    assert_sent_to_login(response, "/account")
+    return False
 
 
 def login_with_next(client, user, target: str):
@@ -104,7 +109,7 @@ def test_login_without_csrf_token_is_refused_and_signs_nobody_in(client, make_us
     assert response.status_code == 400
     assert "security token" in response.get_data(as_text=True)
     assert client.get_cookie("candor") is None  # no session was started
-    assert client.get("/dashboard").status_code != 200
+    assert_sent_to_login(client.get("/dashboard"), "/dashboard")
     assert not is_signed_in(client)
 
 
@@ -118,7 +123,7 @@ def test_sign_in_starts_a_fresh_session(app, client, make_user):
     # Someone who planted or saw the pre-login cookie is not signed in by the victim's login.
     planted = app.test_client()
     planted.set_cookie("candor", before)
-    assert planted.get("/dashboard").status_code != 200
+    assert_sent_to_login(planted.get("/dashboard"), "/dashboard")
     assert client.get("/dashboard").status_code == 200
 
 
@@ -170,6 +175,19 @@ def change_password(client, current: str, new: str, confirm: str | None = None):
                 {"current": current, "new": new, "confirm": new if confirm is None else confirm})
 
 
+def test_the_app_hashes_passwords_at_full_cost(db, make_user):
+    """Test users share a cheaper hash (helpers.PASSWORD_METHOD); every password the app
+    sets itself is scrypt at werkzeug's full cost or more, and still verifies."""
+    user = make_user()
+    assert user.password_hash.startswith(f"{PASSWORD_METHOD}$")  # made by the tests
+    user.set_password("a brand new passphrase")
+    method, salt, _ = user.password_hash.split("$")
+    name, n, *_ = method.split(":")
+    assert name == "scrypt" and int(n) >= 2**15, method
+    assert len(salt) >= 16
+    assert user.check_password("a brand new passphrase") and not user.check_password(PASSWORD)
+
+
 def test_password_change_needs_the_current_password(client, signed_in, app):
     user = signed_in()
     response = change_password(client, "not my password", "a brand new passphrase")
@@ -189,16 +207,20 @@ def test_password_change_works_and_the_old_password_stops_working(client, signed
     assert login(app.test_client(), user, "a brand new passphrase").status_code == 303
 
 
-@pytest.mark.parametrize(("new", "limit"), [("seven77", "8"), ("x" * 129, "128")],
+# Signing in with the refused password: a wrong password (401), or a form error for one
+# longer than any password can be (400).
+@pytest.mark.parametrize(("new", "limit", "sign_in"),
+                         [("seven77", "8", 401), ("x" * 129, "128", 400)],
                          ids=["too-short", "too-long"])
-def test_password_length_is_enforced_with_a_message(client, signed_in, app, new, limit):
+def test_password_length_is_enforced_with_a_message(client, signed_in, app, new, limit,
+                                                    sign_in):
     user = signed_in()
     response = change_password(client, PASSWORD, new)
     assert response.status_code == 400
     message = field_error(response, "new")
     assert re.search(rf"\b{limit}\b", message), message
     assert message in shown_errors(response)
-    assert login(app.test_client(), user, new).status_code != 303  # not set
+    assert login(app.test_client(), user, new).status_code == sign_in  # not set
     assert login(app.test_client(), user).status_code == 303
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qs, urlsplit
 
+import helpers
 import pytest
 from helpers import CSRF_INPUT, PASSWORD, csrf_token, login, post
 from itsdangerous.timed import TimestampSigner
@@ -19,11 +19,8 @@ PAGE = "/dashboard"
 
 
 def assert_sent_to_login(response, path: str = PAGE) -> None:
-    """The request was answered with the sign-in page, not with ``path``."""
-    assert response.status_code == 303, response.status_code
-    target = urlsplit(response.location)
-    assert target.path == "/login"
-    assert parse_qs(target.query).get("next") == [path]
+    """The request for ``path`` (here, nearly always PAGE) was sent to sign in."""
+    helpers.assert_sent_to_login(response, path)
 
 
 def session_cookie(client, name: str = "candor") -> str:
@@ -250,7 +247,7 @@ def test_account_is_throttled_for_unknown_browsers(build_app, make_user):
     assert "Too many attempts" in refused.get_data(as_text=True)
     # Even the right password is refused to an unknown browser once the budget is spent.
     assert attempt(attacker, victim.email, PASSWORD).status_code == 429
-    assert attacker.get(PAGE).status_code != 200
+    assert_sent_to_login(attacker.get(PAGE))
 
 
 def test_known_browser_is_not_locked_out_by_an_attacker(build_app, make_user):
