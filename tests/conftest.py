@@ -80,7 +80,8 @@ def postgres_engine():
 
 _IN_TRANSACTION = (
     "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND state LIKE 'idle in transaction%'")
+    "AND state LIKE 'idle in transaction%'"
+)
 
 
 def _truncate_postgres(engine) -> None:
@@ -121,8 +122,9 @@ def refresher_without_quiz(tmp_path_factory) -> LoadedTree:
     """The shipped refresher with its quiz taken out, read once: reading it to the end
     completes it and issues the certificate."""
     target = tmp_path_factory.mktemp("no-quiz")
-    shutil.copytree(COURSES / REFRESHER, target / REFRESHER,
-                    ignore=shutil.ignore_patterns("quiz.md"))
+    shutil.copytree(
+        COURSES / REFRESHER, target / REFRESHER, ignore=shutil.ignore_patterns("quiz.md")
+    )
     tree = load_tree(target)
     assert not tree.problems, "\n".join(str(p) for p in tree.problems)
     assert [c.quiz for c in tree.courses] == [None]
@@ -163,15 +165,21 @@ def sqlite_templates(tmp_path_factory, shipped_courses) -> SQLiteTemplates:
                 published_ids = tuple(version.id for version in report.published)
         engine.dispose()  # the last connection checkpoints the WAL back into the file
         assert not path.with_name(path.name + "-wal").exists()
-    return SQLiteTemplates(empty=empty, published=published, report_lines=tuple(report.lines),
-                           published_ids=published_ids)
+    return SQLiteTemplates(
+        empty=empty,
+        published=published,
+        report_lines=tuple(report.lines),
+        published_ids=published_ids,
+    )
 
 
 def _starts_published(request) -> bool:
     """True when a test's SQLite database is copied with the shipped courses already in it,
     which is the state ``synced`` promises."""
-    return "synced" in request.fixturenames and request.node.callspec.params.get(
-        "database_url") == "sqlite"
+    return (
+        "synced" in request.fixturenames
+        and request.node.callspec.params.get("database_url") == "sqlite"
+    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -181,8 +189,9 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         templates = request.getfixturevalue("sqlite_templates")
         path = tmp_path / "candor.sqlite3"
-        shutil.copyfile(templates.published if _starts_published(request) else templates.empty,
-                        path)
+        shutil.copyfile(
+            templates.published if _starts_published(request) else templates.empty, path
+        )
         return f"sqlite:///{path}"
     engine = request.getfixturevalue("postgres_engine")
     _truncate_postgres(engine)
@@ -210,13 +219,15 @@ _TEMPLATES = _RunBytecodeCache()
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": database_url,
-        "RATELIMIT_STORAGE_URL": "memory://",
-        "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": database_url,
+            "RATELIMIT_STORAGE_URL": "memory://",
+            "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     app.jinja_env.bytecode_cache = _TEMPLATES
     yield app
@@ -272,8 +283,10 @@ def synced(request, db, shipped_courses):
     """
     if _starts_published(request):
         templates = request.getfixturevalue("sqlite_templates")
-        report = SyncReport(lines=list(templates.report_lines),
-                            published=[db.get(CourseVersion, i) for i in templates.published_ids])
+        report = SyncReport(
+            lines=list(templates.report_lines),
+            published=[db.get(CourseVersion, i) for i in templates.published_ids],
+        )
         db.commit()  # as after a sync: no transaction left open to hide what the app writes
         return report
     report = sync_courses(db, shipped_courses)

@@ -25,8 +25,9 @@ def csrf_token(client, path: str = "/login") -> str:
 
 def login(client, user_or_email, password: str = PASSWORD):
     email = getattr(user_or_email, "email", user_or_email)
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client)})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
 
 
 def post(client, path: str, data: dict | None = None, **kwargs):

@@ -11,8 +11,18 @@ from app.models import Course, Role, User
 
 def test_users_create_reads_the_password_from_stdin(app, db):
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "Ana@Example.test", "--name", "Ana Silva", "--role", "hr",
-              "--role", "learner", "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "Ana@Example.test",
+            "--name",
+            "Ana Silva",
+            "--role",
+            "hr",
+            "--role",
+            "learner",
+            "--password-stdin",
+        ],
         input="a long enough password\n",
     )
     assert result.exit_code == 0, result.output
@@ -25,15 +35,28 @@ def test_users_create_reads_the_password_from_stdin(app, db):
 def test_users_create_refuses_duplicates_and_short_passwords(app, make_user):
     make_user(email="taken@example.test")
     runner = app.test_cli_runner()
-    duplicate = runner.invoke(args=["users", "create", "taken@example.test", "--name", "X",
-                                    "--role", "learner"])
+    duplicate = runner.invoke(
+        args=["users", "create", "taken@example.test", "--name", "X", "--role", "learner"]
+    )
     assert duplicate.exit_code == 1
     assert "already exists" in duplicate.output
-    short = runner.invoke(args=["users", "create", "new@example.test", "--name", "X", "--role",
-                                "learner", "--password-stdin"], input="short\n")
+    short = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "new@example.test",
+            "--name",
+            "X",
+            "--role",
+            "learner",
+            "--password-stdin",
+        ],
+        input="short\n",
+    )
     assert short.exit_code == 1 and "at least 8 characters" in short.output
-    bad_role = runner.invoke(args=["users", "create", "new@example.test", "--name", "X",
-                                   "--role", "boss"])
+    bad_role = runner.invoke(
+        args=["users", "create", "new@example.test", "--name", "X", "--role", "boss"]
+    )
     assert bad_role.exit_code == 2
 
 
@@ -52,8 +75,7 @@ def test_courses_check_and_sync_report_every_problem(app, db, course_tree):
         result = runner.invoke(args=["courses", command, str(course_tree)])
         assert result.exit_code == 1
         assert "ai-data-refresher/course.toml:1: title must be a string" in result.output
-        assert "ai-in-the-contact-center/07-x.md:1: a module starts with its title" \
-            in result.output
+        assert "ai-in-the-contact-center/07-x.md:1: a module starts with its title" in result.output
     assert "Nothing was written." in result.output
     assert db.scalar(select(func.count()).select_from(Course)) == 0
 
@@ -118,8 +140,9 @@ def test_convert_gift_refuses_malformed_or_non_utf8_input(app, tmp_path):
     latin = tmp_path / "latin.gift"
     latin.write_bytes("Caf\xe9? {T}\n".encode("latin-1"))
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["courses", "convert-gift", str(broken), "-o",
-                                 str(tmp_path / "out.md")])
+    result = runner.invoke(
+        args=["courses", "convert-gift", str(broken), "-o", str(tmp_path / "out.md")]
+    )
     assert result.exit_code == 1 and f"{broken}:1:" in result.output
     assert not (tmp_path / "out.md").exists()
     result = runner.invoke(args=["courses", "convert-gift", str(latin)])
@@ -168,8 +191,14 @@ def test_reminders_dry_run_sends_nothing(app, db, make_user, synced):
 
     learner = make_user()
     course = db.scalar(select(Course).where(Course.slug == "ai-in-the-contact-center"))
-    db.add(Enrollment(user_id=learner.id, course_id=course.id, assigned_at=utcnow(),
-                      due_at=utcnow() - timedelta(days=2)))
+    db.add(
+        Enrollment(
+            user_id=learner.id,
+            course_id=course.id,
+            assigned_at=utcnow(),
+            due_at=utcnow() - timedelta(days=2),
+        )
+    )
     db.commit()
     result = app.test_cli_runner().invoke(args=["reminders", "send", "--dry-run"])
     assert result.exit_code == 0, result.output

@@ -23,8 +23,7 @@ def engine(request, tmp_path):
         with create_engine(POSTGRES_URL).begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
             connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-        engine = create_engine(POSTGRES_URL,
-                               connect_args={"options": f"-csearch_path={SCHEMA}"})
+        engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={SCHEMA}"})
     yield engine
     engine.dispose()
 
@@ -57,9 +56,12 @@ def test_downgrade_and_upgrade_round_trip(engine):
 def test_migrated_audit_table_is_append_only(engine):
     command.upgrade(alembic(engine), "head")
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO audit_events (occurred_at, action, details) "
-            "VALUES (CURRENT_TIMESTAMP, 'test.event', '{}')"))
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (occurred_at, action, details) "
+                "VALUES (CURRENT_TIMESTAMP, 'test.event', '{}')"
+            )
+        )
     with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_events"))
 
@@ -68,18 +70,27 @@ def test_upgrading_a_populated_database_keeps_its_rows(engine):
     config = alembic(engine)
     command.upgrade(config, "0001")
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO users (id, email, name, locale, active, session_generation, created_at)"
-            " VALUES (1, 'a@example.test', 'A', 'en', true, 'g', CURRENT_TIMESTAMP)"))
-        connection.execute(text(
-            "INSERT INTO courses (id, slug, created_at) VALUES (1, 'c', CURRENT_TIMESTAMP)"))
-        connection.execute(text(
-            "INSERT INTO enrollments (id, user_id, course_id, created_at) "
-            "VALUES (1, 1, 1, CURRENT_TIMESTAMP)"))
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, name, locale, active, session_generation, "
+                "created_at) VALUES (1, 'a@example.test', 'A', 'en', true, 'g', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO courses (id, slug, created_at) VALUES (1, 'c', CURRENT_TIMESTAMP)")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO enrollments (id, user_id, course_id, created_at) "
+                "VALUES (1, 1, 1, CURRENT_TIMESTAMP)"
+            )
+        )
     command.upgrade(config, "head")
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT e.id, e.cycle, u.email FROM enrollments e JOIN users u ON u.id = e.user_id"
-        )).all()
+        rows = connection.execute(
+            text(
+                "SELECT e.id, e.cycle, u.email FROM enrollments e JOIN users u ON u.id = e.user_id"
+            )
+        ).all()
     assert [tuple(r) for r in rows] == [(1, 1, "a@example.test")]
     assert schema_differences(engine) == []

@@ -90,8 +90,7 @@ def browser():
     if missing:
         reason = "browser tests cannot run: " + "; ".join(missing)
         if REQUIRE_BROWSER:
-            pytest.fail(reason + " (CANDOR_REQUIRE_BROWSER=1 makes this a failure)",
-                        pytrace=False)
+            pytest.fail(reason + " (CANDOR_REQUIRE_BROWSER=1 makes this a failure)", pytrace=False)
         pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright
 
@@ -159,9 +158,14 @@ def _with_axe(app):
 
     def wsgi(environ, start_response):
         if environ.get("PATH_INFO") == AXE_URL:
-            start_response("200 OK", [("Content-Type", "text/javascript; charset=utf-8"),
-                                      ("Content-Length", str(len(body))),
-                                      ("Cache-Control", "public, max-age=3600, immutable")])
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "text/javascript; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "public, max-age=3600, immutable"),
+                ],
+            )
             return [body]
         return app(environ, start_response)
 
@@ -182,20 +186,23 @@ def _serve(workdir: Path, course_tree: Path, password_hash: str, tree: LoadedTre
         db.commit()
     engine.dispose()
 
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "browser-test-secret-key",
-        "DATABASE_URL": database_url,
-        "RATELIMIT_STORAGE_URL": "memory://",
-        # Given, so that nothing is generated into the real instance/ folder.
-        "CERTIFICATE_SIGNING_KEY": base64.b64encode(
-            Ed25519PrivateKey.generate().private_bytes_raw()).decode(),
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-test-secret-key",
+            "DATABASE_URL": database_url,
+            "RATELIMIT_STORAGE_URL": "memory://",
+            # Given, so that nothing is generated into the real instance/ folder.
+            "CERTIFICATE_SIGNING_KEY": base64.b64encode(
+                Ed25519PrivateKey.generate().private_bytes_raw()
+            ).decode(),
+        }
+    )
     app.instance_path = str(workdir / "instance")
-    server = make_server("127.0.0.1", 0, _with_axe(app), threaded=True,
-                         request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name=f"live-{workdir.name}",
-                              daemon=True)
+    server = make_server(
+        "127.0.0.1", 0, _with_axe(app), threaded=True, request_handler=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name=f"live-{workdir.name}", daemon=True)
     thread.start()
     try:
         yield LiveServer(
@@ -223,8 +230,8 @@ def _without_min_minutes(source: Path, target: Path) -> Path:
         if not text.startswith("+++\n"):
             continue
         end = text.index("\n+++\n", 3)
-        front = _MIN_MINUTES_LINE.sub("", text[4:end + 1])
-        rest = text[end + len("\n+++\n"):]
+        front = _MIN_MINUTES_LINE.sub("", text[4 : end + 1])
+        rest = text[end + len("\n+++\n") :]
         path.write_text(f"+++\n{front}+++\n{rest}" if front.strip() else rest, encoding="utf-8")
     return target
 
@@ -232,8 +239,9 @@ def _without_min_minutes(source: Path, target: Path) -> Path:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, password_hash, shipped_courses):
     """The shipped courses as they are (modules ask for their reading time)."""
-    with _serve(tmp_path_factory.mktemp("live-shipped"), COURSES, password_hash,
-                shipped_courses) as server:
+    with _serve(
+        tmp_path_factory.mktemp("live-shipped"), COURSES, password_hash, shipped_courses
+    ) as server:
         yield server
 
 
@@ -243,8 +251,12 @@ def quick_server(tmp_path_factory, password_hash):
     workdir = tmp_path_factory.mktemp("live-quick")
     tree = _without_min_minutes(COURSES, workdir / "courses")
     with _serve(workdir, tree, password_hash) as server:
-        slow = [f"{c.slug}/{m.stem}" for c in server.courses.values() for m in c.modules
-                if m.min_minutes]
+        slow = [
+            f"{c.slug}/{m.stem}"
+            for c in server.courses.values()
+            for m in c.modules
+            if m.min_minutes
+        ]
         assert not slow, f"min_minutes survived the copy: {slow}"
         yield server
 
@@ -313,7 +325,8 @@ def open_page(browser, request):
         def on_response(response):
             if response.status >= 500:
                 watch.server_errors.append(
-                    f"{response.status} for {response.request.method} {response.url}")
+                    f"{response.status} for {response.request.method} {response.url}"
+                )
 
         def on_load(loaded):
             if not loaded.url.startswith("about:"):
@@ -331,23 +344,27 @@ def open_page(browser, request):
         context.close()
     problems = []
     for watch in watches:
-        problems += [f"a JavaScript dialog opened (script injection?): {d}"
-                     for d in watch.dialogs]
-        problems += [f"a page requested something outside Candor: {u}"
-                     for u in watch.foreign_requests]
+        problems += [f"a JavaScript dialog opened (script injection?): {d}" for d in watch.dialogs]
+        problems += [
+            f"a page requested something outside Candor: {u}" for u in watch.foreign_requests
+        ]
         problems += [f"the server failed: {e}" for e in watch.server_errors]
         if getattr(request.node, "_candor_call_passed", False):
             # Only worth saying when nothing else went wrong first.
-            problems += [f"page loaded but never checked with assert_accessible: {u}"
-                         for u in watch.unchecked()]
+            problems += [
+                f"page loaded but never checked with assert_accessible: {u}"
+                for u in watch.unchecked()
+            ]
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
 
 def _fail_on_oracles(watch: _Watch) -> None:
     if watch.dialogs:
-        pytest.fail("a JavaScript dialog opened (script injection?): "
-                    + "; ".join(watch.dialogs), pytrace=False)
+        pytest.fail(
+            "a JavaScript dialog opened (script injection?): " + "; ".join(watch.dialogs),
+            pytrace=False,
+        )
     if watch.server_errors:
         pytest.fail("the server failed: " + "; ".join(watch.server_errors), pytrace=False)
 
@@ -388,8 +405,11 @@ def check_accessible(page) -> None:
     failing = [v for v in results["violations"] if v.get("impact") in FAILING_IMPACTS]
     if failing:
         title = page.title()
-        pytest.fail(f"axe found {len(failing)} serious/critical WCAG 2.1 AA violation(s) on "
-                    f"{page.url} ({title!r}):\n{_describe(failing)}", pytrace=False)
+        pytest.fail(
+            f"axe found {len(failing)} serious/critical WCAG 2.1 AA violation(s) on "
+            f"{page.url} ({title!r}):\n{_describe(failing)}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

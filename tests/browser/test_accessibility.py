@@ -26,7 +26,7 @@ FLAGSHIP = "ai-in-the-contact-center"
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(tempfile.gettempdir())  # never into the repository
-HOSTILE_NAME = "Eve <img src=x onerror=alert(1)> \"><script>alert(2)</script>"
+HOSTILE_NAME = 'Eve <img src=x onerror=alert(1)> "><script>alert(2)</script>'
 
 
 def module_path(server, slug: str, stem: str) -> str:
@@ -36,12 +36,14 @@ def module_path(server, slug: str, stem: str) -> str:
 def assert_no_horizontal_scroll(page) -> None:
     """The page fits the viewport's width; on failure, name the elements that stick out."""
     scroll_width, inner_width = page.evaluate(
-        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    )
     if scroll_width <= inner_width:
         return
     # What sticks out past the right edge and is not clipped by a scrolling box (an element
     # positioned absolutely escapes its scrolling box unless that box is positioned).
-    culprits = page.evaluate("""width => {
+    culprits = page.evaluate(
+        """width => {
         const describe = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
             (typeof e.className === 'string' && e.className.trim()
                 ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
@@ -58,10 +60,14 @@ def assert_no_horizontal_scroll(page) -> None:
         return out.filter(e => !set.has(e.parentElement)).slice(0, 8).map(e =>
             `${describe(e)}${escapes(e) ? ' (position: ' + getComputedStyle(e).position + ')' : ''}`
             + ` right edge at ${Math.round(e.getBoundingClientRect().right)}px`);
-    }""", inner_width)
-    pytest.fail(f"{page.url} scrolls sideways at {inner_width}px wide: the page is "
-                f"{scroll_width}px wide. Sticking out: {', '.join(culprits) or 'unknown'}",
-                pytrace=False)
+    }""",
+        inner_width,
+    )
+    pytest.fail(
+        f"{page.url} scrolls sideways at {inner_width}px wide: the page is "
+        f"{scroll_width}px wide. Sticking out: {', '.join(culprits) or 'unknown'}",
+        pytrace=False,
+    )
 
 
 def check(page, assert_accessible) -> None:
@@ -95,7 +101,8 @@ def test_pages_anyone_reaches(live_server, open_page, assert_accessible):
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text(
-        "That e-mail and password do not match an active account.")
+        "That e-mail and password do not match an active account."
+    )
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
     check(page, assert_accessible)
 
@@ -117,8 +124,12 @@ def test_pages_a_learner_reaches(live_server, open_page, sign_in, assert_accessi
     for slug, course in live_server.courses.items():
         visit(page, f"/courses/{slug}", assert_accessible, heading=course.meta.title)
         for module in course.modules:
-            visit(page, module_path(live_server, slug, module.stem), assert_accessible,
-                  heading=module.title)
+            visit(
+                page,
+                module_path(live_server, slug, module.stem),
+                assert_accessible,
+                heading=module.title,
+            )
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My certificates").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -151,8 +162,9 @@ def test_a_course_read_to_the_end(quick_server, open_page, sign_in, assert_acces
         page.get_by_role("button", name=re.compile(r"^Mark as read")).click()
     expect(page.get_by_role("heading", level=1, name=course.meta.title)).to_be_visible()
     expect(page.get_by_role("status")).to_be_visible()  # a flash says where the reader is
-    expect(page.get_by_text(re.compile(r"^You have read every module of this course"))
-           ).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"^You have read every module of this course"))
+    ).to_be_visible()
     if course.quiz_source is not None:  # a course with an assessment opens it now
         expect(page.get_by_role("heading", name="Assessment")).to_be_visible()
         expect(page.get_by_role("button", name="Take the assessment")).to_be_visible()
@@ -176,7 +188,8 @@ def test_pages_an_admin_reaches(live_server, open_page, sign_in, assert_accessib
     page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
     expect(page.get_by_role("heading", level=1, name="People")).to_be_visible()
     row = page.get_by_role("row").filter(
-        has=page.get_by_role("cell", name=hostile.email, exact=True))
+        has=page.get_by_role("cell", name=hostile.email, exact=True)
+    )
     expect(row.get_by_role("cell", name=HOSTILE_NAME, exact=True)).to_be_visible()
     check(page, assert_accessible)
 
@@ -215,22 +228,25 @@ def assert_skip_link_works(page) -> None:
     page.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0); }")
     page.keyboard.press("Tab")
     first = focused(page)
-    assert (first["tag"], first["href"], first["text"]) == ("a", "#main", "Skip to content"), \
+    assert (first["tag"], first["href"], first["text"]) == ("a", "#main", "Skip to content"), (
         f"on {page.url} the first Tab reached {first}, not the skip link"
+    )
     assert first["visible"], f"on {page.url} the skip link stays off screen when it has focus"
 
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#main$"))
     landed = focused(page)
-    assert (landed["tag"], landed["id"]) == ("main", "main"), \
+    assert (landed["tag"], landed["id"]) == ("main", "main"), (
         f"on {page.url} the skip link moved focus to {landed}, not to <main>"
+    )
     page.keyboard.press("Tab")
     after = focused(page)
     assert after["inMain"], f"on {page.url} Tab after the skip link went to {after}, outside <main>"
 
 
-def test_the_skip_link_comes_first_and_moves_focus_to_main(live_server, open_page, sign_in,
-                                                           assert_accessible):
+def test_the_skip_link_comes_first_and_moves_focus_to_main(
+    live_server, open_page, sign_in, assert_accessible
+):
     page = open_page(live_server)
     page.goto("/no-such-page")
     assert_accessible(page)
@@ -238,8 +254,12 @@ def test_the_skip_link_comes_first_and_moves_focus_to_main(live_server, open_pag
 
     sign_in(page, live_server.add_user())
     course = live_server.courses[FLAGSHIP]
-    for path in ("/dashboard", f"/courses/{FLAGSHIP}",
-                 module_path(live_server, FLAGSHIP, course.modules[0].stem), "/account"):
+    for path in (
+        "/dashboard",
+        f"/courses/{FLAGSHIP}",
+        module_path(live_server, FLAGSHIP, course.modules[0].stem),
+        "/account",
+    ):
         page.goto(path)
         assert_accessible(page)
         assert_skip_link_works(page)
@@ -262,8 +282,9 @@ def test_signing_in_and_out_with_the_keyboard_only(live_server, open_page, asser
     page.keyboard.type(learner.password)
     page.keyboard.press("Tab")
     button = focused(page)
-    assert (button["tag"], button["text"]) == ("button", "Sign in"), \
+    assert (button["tag"], button["text"]) == ("button", "Sign in"), (
         f"Tab from the password reached {button}, not the Sign in button"
+    )
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1, name="My courses")).to_be_visible()
     assert_accessible(page)
@@ -285,8 +306,9 @@ def test_signing_in_and_out_with_the_keyboard_only(live_server, open_page, asser
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-def test_a_browser_that_starts_at_phone_or_desktop_size(size, live_server, open_page, sign_in,
-                                                        assert_accessible):
+def test_a_browser_that_starts_at_phone_or_desktop_size(
+    size, live_server, open_page, sign_in, assert_accessible
+):
     """The other tests resize one page; here the browser is that size from the first paint."""
     viewport = {"phone": PHONE, "desktop": DESKTOP}[size]
     page = open_page(live_server, viewport=viewport)

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.browser
 REFRESHER = "ai-data-refresher"
 
 
-def test_fail_retake_pass_and_verify_the_certificate(quick_server, open_page, sign_in,
-                                                      assert_accessible, tmp_path):
+def test_fail_retake_pass_and_verify_the_certificate(
+    quick_server, open_page, sign_in, assert_accessible, tmp_path
+):
     from playwright.sync_api import expect
 
     server = quick_server
@@ -36,8 +37,12 @@ def test_fail_retake_pass_and_verify_the_certificate(quick_server, open_page, si
     page.get_by_role("button", name="Submit my answers").click()
     expect(page.get_by_role("heading", level=1, name="Attempt 1: not passed")).to_be_visible()
     assert_accessible(page)
-    first_feedback = next(o.feedback_html for q in questions_of(quiz) for o in q.options
-                          if not o.correct and o.feedback_html)
+    first_feedback = next(
+        o.feedback_html
+        for q in questions_of(quiz)
+        for o in q.options
+        if not o.correct and o.feedback_html
+    )
     expect(page.get_by_text(plain_text(first_feedback)).first).to_be_visible()
 
     page.get_by_role("button", name="Take the assessment again").click()
@@ -75,8 +80,10 @@ def qr_code_of(pdf, workdir) -> str:
     import zxingcpp
     from PIL import Image
 
-    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(pdf),
-                    str(workdir / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(pdf), str(workdir / "page")],
+        check=True,
+    )
     image = next(workdir.glob("page*.png"))
     codes = zxingcpp.read_barcodes(Image.open(image))
     assert len(codes) == 1, f"expected one QR code on the certificate, found {len(codes)}"

@@ -14,17 +14,20 @@ from app.models import Enrollment, Role, User
 
 pytestmark = pytest.mark.browser
 REFRESHER = "ai-data-refresher"
-STAFF = ("email,name,employee_id,department,manager_email,roles\n"
-         "rosa@returns.test,Rosa Parks,R1,Returns,,learner\n"
-         "alan@returns.test,Alan Turing,R2,Returns,rosa@returns.test,learner\n")
+STAFF = (
+    "email,name,employee_id,department,manager_email,roles\n"
+    "rosa@returns.test,Rosa Parks,R1,Returns,,learner\n"
+    "alan@returns.test,Alan Turing,R2,Returns,rosa@returns.test,learner\n"
+)
 
 
 def overdue_count(page) -> str:
     return page.locator(".tile", has_text="overdue").locator(".big").inner_text()
 
 
-def test_hr_from_a_csv_to_assigned_training_and_exports(quick_server, open_page, sign_in,
-                                                         assert_accessible, tmp_path):
+def test_hr_from_a_csv_to_assigned_training_and_exports(
+    quick_server, open_page, sign_in, assert_accessible, tmp_path
+):
     from playwright.sync_api import expect
 
     server = quick_server
@@ -63,8 +66,11 @@ def test_hr_from_a_csv_to_assigned_training_and_exports(quick_server, open_page,
     # A month passes: the assignment is now overdue (other tests' learners share the server).
     with server.app.extensions["candor.sessionmaker"]() as db:
         returns = select(User.id).where(User.department == "Returns")
-        db.execute(update(Enrollment).where(Enrollment.user_id.in_(returns))
-                   .values(due_at=utcnow() - timedelta(days=1)))
+        db.execute(
+            update(Enrollment)
+            .where(Enrollment.user_id.in_(returns))
+            .values(due_at=utcnow() - timedelta(days=1))
+        )
         db.commit()
     hr.goto("/hr/")
     before = int(overdue_count(hr))

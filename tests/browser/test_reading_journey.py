@@ -27,7 +27,8 @@ def module_rows(page):
 
 
 def test_learner_reads_two_modules_and_finds_progress_after_signing_back_in(
-        quick_server, open_page, sign_in, assert_accessible):
+    quick_server, open_page, sign_in, assert_accessible
+):
     course = quick_server.courses[FLAGSHIP]
     total = len(course.modules)
     first, second, third = course.modules[:3]
@@ -38,8 +39,7 @@ def test_learner_reads_two_modules_and_finds_progress_after_signing_back_in(
     sign_in(page, learner, start="/")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.get_by_role("heading", level=1, name="My courses")).to_be_visible()
-    card = page.get_by_role("listitem").filter(
-        has=page.get_by_role("link", name=FLAGSHIP_TITLE))
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=FLAGSHIP_TITLE))
     expect(card).to_contain_text(f"0 of {total} modules read")
     expect(card).to_contain_text("Not started")
 
@@ -74,12 +74,12 @@ def test_learner_reads_two_modules_and_finds_progress_after_signing_back_in(
 
     # Sign back in: the progress is there.
     sign_in(page, learner)
-    card = page.get_by_role("listitem").filter(
-        has=page.get_by_role("link", name=FLAGSHIP_TITLE))
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=FLAGSHIP_TITLE))
     expect(card).to_contain_text(f"2 of {total} modules read")
     expect(card).to_contain_text("In progress")
     expect(card.get_by_role("progressbar", name=f"Progress in {FLAGSHIP_TITLE}")).to_have_attribute(
-        "value", str(2 * 100 // total))
+        "value", str(2 * 100 // total)
+    )
 
     card.get_by_role("link", name=FLAGSHIP_TITLE).click()
     expect(page.get_by_role("heading", level=1, name=FLAGSHIP_TITLE)).to_be_visible()
@@ -87,21 +87,22 @@ def test_learner_reads_two_modules_and_finds_progress_after_signing_back_in(
     rows = module_rows(page)
     for index, (row, module) in enumerate(zip(rows.all(), course.modules, strict=True)):
         expect(row.get_by_role("link", name=module.title)).to_be_visible()
-        expect(row).to_contain_text(re.compile(r"Read \d{1,2} \w+ \d{4}") if index < 2
-                                    else re.compile("Not read yet"))
+        expect(row).to_contain_text(
+            re.compile(r"Read \d{1,2} \w+ \d{4}") if index < 2 else re.compile("Not read yet")
+        )
     expect(page.get_by_role("link", name=f"Continue with “{third.title}”")).to_be_visible()
 
     # A module already read says so and offers no button.
     rows.first.get_by_role("link", name=first.title).click()
     expect(page.get_by_role("heading", level=1, name=first.title)).to_be_visible()
-    expect(page.get_by_text(re.compile(r"You read this module on \d{1,2} \w+ \d{4}\."))
-           ).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"You read this module on \d{1,2} \w+ \d{4}\."))
+    ).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Mark as read"))).to_have_count(0)
     assert_accessible(page)
 
 
-def test_marking_as_read_too_early_is_refused(live_server, open_page, sign_in,
-                                              assert_accessible):
+def test_marking_as_read_too_early_is_refused(live_server, open_page, sign_in, assert_accessible):
     course = live_server.courses[FLAGSHIP]
     first = course.modules[0]
     assert first.min_minutes > 0, "the flagship's first module no longer asks for reading time"
@@ -113,16 +114,21 @@ def test_marking_as_read_too_early_is_refused(live_server, open_page, sign_in,
     assert_accessible(page)
     page.get_by_role("link", name="Start the course").click()
     expect(page.get_by_role("heading", level=1, name=first.title)).to_be_visible()
-    expect(page.get_by_text(
-        f"this module can be marked as read after {first.min_minutes} minutes on the page"
-    )).to_be_visible()
+    expect(
+        page.get_by_text(
+            f"this module can be marked as read after {first.min_minutes} minutes on the page"
+        )
+    ).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("button", name="Mark as read and continue").click()
     alert = page.get_by_role("alert")
-    expect(alert).to_have_text(re.compile(
-        rf"This module asks for at least {first.min_minutes} minutes of reading\. "
-        r"You can mark it as read in \d+ min \d+ s\."))
+    expect(alert).to_have_text(
+        re.compile(
+            rf"This module asks for at least {first.min_minutes} minutes of reading\. "
+            r"You can mark it as read in \d+ min \d+ s\."
+        )
+    )
     # Still on the same module, and the button is still there to try again later.
     expect(page.get_by_role("heading", level=1, name=first.title)).to_be_visible()
     expect(page.get_by_role("button", name="Mark as read and continue")).to_be_visible()

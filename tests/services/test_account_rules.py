@@ -52,8 +52,9 @@ def values(field: str, value: str) -> dict[str, str]:
 def csv_row(field: str, value: str) -> bytes:
     row = values(field, value)
     quoted = '"' + row["name"].replace('"', '""') + '"'
-    return (f"email,name,employee_id,department,manager_email,roles\n"
-            f"{row['email']},{quoted},,,,\n").encode()
+    return (
+        f"email,name,employee_id,department,manager_email,roles\n{row['email']},{quoted},,,,\n"
+    ).encode()
 
 
 @pytest.mark.parametrize(("field", "value", "reason"), REFUSED)
@@ -64,8 +65,9 @@ def test_every_way_in_refuses_the_same_values(app, db, make_user, field, value, 
         create_user(db, email=given["email"], name=given["name"], roles=[], password=None)
     db.rollback()
 
-    cli = app.test_cli_runner().invoke(args=["users", "create", given["email"], "--name",
-                                             given["name"], "--role", "learner"])
+    cli = app.test_cli_runner().invoke(
+        args=["users", "create", given["email"], "--name", given["name"], "--role", "learner"]
+    )
     assert cli.exit_code == 1 and reason in cli.output, cli.output
 
     hr = make_user(roles={Role.HR})
@@ -82,8 +84,7 @@ def test_every_way_in_refuses_the_same_values(app, db, make_user, field, value, 
     assert employee_file.rows == ()
     assert [p.line for p in employee_file.problems] == [2]
     assert reason in employee_file.problems[0].message
-    assert db.scalar(select(func.count()).select_from(User)
-                     .where(User.email == GOOD_EMAIL)) == 0
+    assert db.scalar(select(func.count()).select_from(User).where(User.email == GOOD_EMAIL)) == 0
 
 
 @pytest.mark.parametrize(("field", "value"), ACCEPTED)
@@ -101,26 +102,42 @@ def test_every_way_in_accepts_the_same_values(app, db, make_user, field, value):
 
 def test_the_hr_form_shows_the_same_refusal(client, signed_in):
     signed_in(roles={Role.HR})
-    response = post(client, "/hr/employees/new", {"name": "Bob \u202eevil",
-                                                  "email": GOOD_EMAIL, "roles": "learner"})
+    response = post(
+        client,
+        "/hr/employees/new",
+        {"name": "Bob \u202eevil", "email": GOOD_EMAIL, "roles": "learner"},
+    )
     assert response.status_code == 422
     assert "U+202E" in response.get_data(as_text=True)
 
 
 def test_names_are_stored_alike_whichever_way_they_come(db, make_user):
     hr = make_user(roles={Role.HR})
-    by_cli = create_user(db, email="a@example.com", name="  Ana   Silva ", roles=[],
-                         password=None)
-    by_form = create_employee(db, hr, email="b@example.com", name="  Ana   Silva ",
-                              invite_base_url=BASE).user
-    [row] = read_employee_csv(b"email,name,employee_id,department,manager_email,roles\n"
-                              b"c@example.com,  Ana   Silva ,,,,\n", "x.csv").rows
+    by_cli = create_user(db, email="a@example.com", name="  Ana   Silva ", roles=[], password=None)
+    by_form = create_employee(
+        db, hr, email="b@example.com", name="  Ana   Silva ", invite_base_url=BASE
+    ).user
+    [row] = read_employee_csv(
+        b"email,name,employee_id,department,manager_email,roles\n"
+        b"c@example.com,  Ana   Silva ,,,,\n",
+        "x.csv",
+    ).rows
     assert by_cli.name == by_form.name == row.name == "Ana Silva"
 
 
 def test_a_signed_in_account_made_by_the_cli_works(app, client):
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "new@example.com", "--name", "New Person", "--role",
-              "learner", "--password-stdin"], input="a long enough password\n")
+        args=[
+            "users",
+            "create",
+            "new@example.com",
+            "--name",
+            "New Person",
+            "--role",
+            "learner",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     assert login(client, "new@example.com", "a long enough password").status_code == 303

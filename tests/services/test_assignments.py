@@ -40,17 +40,21 @@ def hr(make_user):
 
 def enrollment_of(db, user, course) -> Enrollment | None:
     db.expire_all()
-    return db.scalar(select(Enrollment).where(Enrollment.user_id == user.id,
-                                              Enrollment.course_id == course.id))
+    return db.scalar(
+        select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+    )
 
 
 def latest(db, course) -> CourseVersion:
-    return db.scalar(select(CourseVersion).where(CourseVersion.course_id == course.id)
-                     .order_by(CourseVersion.number.desc()).limit(1))
+    return db.scalar(
+        select(CourseVersion)
+        .where(CourseVersion.course_id == course.id)
+        .order_by(CourseVersion.number.desc())
+        .limit(1)
+    )
 
 
-def complete(db, user, course, at: datetime, version: CourseVersion | None = None
-             ) -> Enrollment:
+def complete(db, user, course, at: datetime, version: CourseVersion | None = None) -> Enrollment:
     """Record a completion the way complete_course does, without rendering a certificate."""
     version = version or latest(db, course)
     enrollment = enrollment_of(db, user, course)
@@ -61,24 +65,41 @@ def complete(db, user, course, at: datetime, version: CourseVersion | None = Non
     enrollment.started_at = enrollment.started_at or at - timedelta(hours=1)
     enrollment.completed_at = at
     db.flush()
-    db.add(Completion(user_id=user.id, course_id=course.id, version_id=version.id,
-                      enrollment_id=enrollment.id, cycle=enrollment.cycle, completed_at=at,
-                      score=90))
+    db.add(
+        Completion(
+            user_id=user.id,
+            course_id=course.id,
+            version_id=version.id,
+            enrollment_id=enrollment.id,
+            cycle=enrollment.cycle,
+            completed_at=at,
+            score=90,
+        )
+    )
     db.commit()
     return enrollment
 
 
-def publish(db, course, *, material: bool = True, recertify_months: int | None = None
-            ) -> CourseVersion:
+def publish(
+    db, course, *, material: bool = True, recertify_months: int | None = None
+) -> CourseVersion:
     """A new version of ``course``: a copy of its latest with the next number."""
     old = latest(db, course)
     version = CourseVersion(
-        course_id=course.id, number=old.number + 1, content_hash=f"{old.number + 1:064d}",
-        title=old.title, summary=old.summary, estimated_minutes=old.estimated_minutes,
-        pass_mark=old.pass_mark, max_attempts=old.max_attempts,
+        course_id=course.id,
+        number=old.number + 1,
+        content_hash=f"{old.number + 1:064d}",
+        title=old.title,
+        summary=old.summary,
+        estimated_minutes=old.estimated_minutes,
+        pass_mark=old.pass_mark,
+        max_attempts=old.max_attempts,
         recertify_months=old.recertify_months if recertify_months is None else recertify_months,
-        obligations=old.obligations, material=material, metadata_source="",
-        quiz_source=None, quiz=None,
+        obligations=old.obligations,
+        material=material,
+        metadata_source="",
+        quiz_source=None,
+        quiz=None,
     )
     db.add(version)
     db.commit()
@@ -90,6 +111,7 @@ def events(db, action):
 
 
 # --- assign ------------------------------------------------------------------------------
+
 
 def test_assigning_to_everyone_enrolls_every_active_person(db, make_user, hr, courses):
     people = [make_user() for _ in range(3)]
@@ -112,8 +134,9 @@ def test_assigning_to_everyone_enrolls_every_active_person(db, make_user, hr, co
 
 def test_a_due_date_means_the_end_of_that_day_in_utc(db, make_user, hr, courses):
     person = make_user()
-    assign(db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_on=date(2027, 3, 31),
-           now=NOW)
+    assign(
+        db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_on=date(2027, 3, 31), now=NOW
+    )
     db.commit()
     due = enrollment_of(db, person, courses[FLAGSHIP]).due_at
     assert due == datetime(2027, 3, 31, 23, 59, 59, tzinfo=UTC) == end_of_day(date(2027, 3, 31))
@@ -127,8 +150,9 @@ def test_a_department_assignment_reaches_only_its_active_members(db, make_user, 
     sales = [make_user(department="Sales") for _ in range(2)]
     make_user(department="Sales", active=False)
     support = make_user(department="Support")
-    result = assign(db, hr, courses[REFRESHER], "department", department="  Sales ",
-                    due_days=14, now=NOW)
+    result = assign(
+        db, hr, courses[REFRESHER], "department", department="  Sales ", due_days=14, now=NOW
+    )
     db.commit()
     assert result.assigned == 2 and result.assignment.department == "Sales"
     assert all(enrollment_of(db, p, courses[REFRESHER]) for p in sales)
@@ -138,33 +162,49 @@ def test_a_department_assignment_reaches_only_its_active_members(db, make_user, 
 def test_a_people_assignment_records_who_it_is_for(db, make_user, hr, courses):
     chosen = [make_user(), make_user()]
     other = make_user()
-    result = assign(db, hr, courses[FLAGSHIP], "people", user_ids=[p.id for p in chosen] * 2,
-                    due_days=7, now=NOW)
+    result = assign(
+        db,
+        hr,
+        courses[FLAGSHIP],
+        "people",
+        user_ids=[p.id for p in chosen] * 2,
+        due_days=7,
+        now=NOW,
+    )
     db.commit()
     assert result.assigned == 2
-    listed = set(db.scalars(select(AssignmentPerson.user_id)
-                            .where(AssignmentPerson.assignment_id == result.assignment.id)))
+    listed = set(
+        db.scalars(
+            select(AssignmentPerson.user_id).where(
+                AssignmentPerson.assignment_id == result.assignment.id
+            )
+        )
+    )
     assert listed == {p.id for p in chosen}
     assert enrollment_of(db, other, courses[FLAGSHIP]) is None
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"audience": "everyone"}, "either a due date or a number of days"),
-    ({"audience": "everyone", "due_days": 5, "due_on": date(2027, 2, 1)}, "not both"),
-    ({"audience": "everyone", "due_days": 0}, "between 1 and 365"),
-    ({"audience": "everyone", "due_days": 366}, "between 1 and 365"),
-    ({"audience": "everyone", "due_days": True}, "between 1 and 365"),
-    ({"audience": "everyone", "due_on": date(2027, 1, 9)}, "in the past"),
-    ({"audience": "nobody", "due_days": 5}, "who the course is for"),
-    ({"audience": "department", "due_days": 5}, "Choose the department"),
-    ({"audience": "department", "department": "Legal", "due_days": 5}, "No active employee"),
-    ({"audience": "department", "department": "Gone", "due_days": 5}, "No active employee"),
-    ({"audience": "people", "due_days": 5}, "Choose the people"),
-    ({"audience": "people", "user_ids": [987654], "due_days": 5}, "do not exist or are not"),
-    ({"audience": "everyone", "department": "Sales", "due_days": 5}, "takes no department"),
-])
-def test_invalid_assignments_are_refused_and_write_nothing(db, make_user, hr, courses, kwargs,
-                                                           message):
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"audience": "everyone"}, "either a due date or a number of days"),
+        ({"audience": "everyone", "due_days": 5, "due_on": date(2027, 2, 1)}, "not both"),
+        ({"audience": "everyone", "due_days": 0}, "between 1 and 365"),
+        ({"audience": "everyone", "due_days": 366}, "between 1 and 365"),
+        ({"audience": "everyone", "due_days": True}, "between 1 and 365"),
+        ({"audience": "everyone", "due_on": date(2027, 1, 9)}, "in the past"),
+        ({"audience": "nobody", "due_days": 5}, "who the course is for"),
+        ({"audience": "department", "due_days": 5}, "Choose the department"),
+        ({"audience": "department", "department": "Legal", "due_days": 5}, "No active employee"),
+        ({"audience": "department", "department": "Gone", "due_days": 5}, "No active employee"),
+        ({"audience": "people", "due_days": 5}, "Choose the people"),
+        ({"audience": "people", "user_ids": [987654], "due_days": 5}, "do not exist or are not"),
+        ({"audience": "everyone", "department": "Sales", "due_days": 5}, "takes no department"),
+    ],
+)
+def test_invalid_assignments_are_refused_and_write_nothing(
+    db, make_user, hr, courses, kwargs, message
+):
     make_user(department="Gone", active=False)
     with pytest.raises(DomainError, match=message):
         assign(db, hr, courses[FLAGSHIP], now=NOW, **kwargs)
@@ -176,8 +216,15 @@ def test_invalid_assignments_are_refused_and_write_nothing(db, make_user, hr, co
 def test_an_inactive_person_cannot_be_named(db, make_user, hr, courses):
     active, inactive = make_user(), make_user(active=False)
     with pytest.raises(DomainError, match="1 of the chosen people"):
-        assign(db, hr, courses[FLAGSHIP], "people", user_ids=[active.id, inactive.id],
-               due_days=5, now=NOW)
+        assign(
+            db,
+            hr,
+            courses[FLAGSHIP],
+            "people",
+            user_ids=[active.id, inactive.id],
+            due_days=5,
+            now=NOW,
+        )
 
 
 def test_a_due_date_moves_earlier_but_never_later(db, make_user, hr, courses):
@@ -190,8 +237,7 @@ def test_a_due_date_moves_earlier_but_never_later(db, make_user, hr, courses):
     assert enrollment.due_at == NOW + timedelta(days=30)
     assert enrollment.assignment_id == first.assignment.id
 
-    sooner = assign(db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_days=10,
-                    now=NOW)
+    sooner = assign(db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_days=10, now=NOW)
     db.commit()
     assert sooner.already_assigned == 1
     enrollment = enrollment_of(db, person, courses[FLAGSHIP])
@@ -204,8 +250,14 @@ def test_a_self_enrolled_learner_keeps_their_progress_when_assigned(db, make_use
     person = make_user()
     version = latest(db, courses[FLAGSHIP])
     started = NOW - timedelta(days=2)
-    db.add(Enrollment(user_id=person.id, course_id=courses[FLAGSHIP].id, version_id=version.id,
-                      started_at=started))
+    db.add(
+        Enrollment(
+            user_id=person.id,
+            course_id=courses[FLAGSHIP].id,
+            version_id=version.id,
+            started_at=started,
+        )
+    )
     db.commit()
     result = assign(db, hr, courses[FLAGSHIP], "everyone", due_days=20, now=NOW)
     db.commit()
@@ -215,15 +267,15 @@ def test_a_self_enrolled_learner_keeps_their_progress_when_assigned(db, make_use
     assert enrollment.version_id == version.id and enrollment.started_at == started
 
 
-def test_valid_completions_are_left_alone_and_expired_ones_start_again(db, make_user, hr,
-                                                                       courses):
+def test_valid_completions_are_left_alone_and_expired_ones_start_again(db, make_user, hr, courses):
     course = courses[FLAGSHIP]  # valid for 12 months
     fresh, renewing, lapsed = make_user(), make_user(), make_user()
     complete(db, fresh, course, NOW - timedelta(days=30))
     complete(db, renewing, course, NOW - timedelta(days=360))  # expires in 5 days: due soon
     complete(db, lapsed, course, NOW - timedelta(days=400))
-    result = assign(db, hr, course, "people", user_ids=[fresh.id, renewing.id, lapsed.id],
-                    due_days=30, now=NOW)
+    result = assign(
+        db, hr, course, "people", user_ids=[fresh.id, renewing.id, lapsed.id], due_days=30, now=NOW
+    )
     db.commit()
     assert (result.assigned, result.skipped_completed, result.restarted) == (1, 2, 1)
     for person in (fresh, renewing):
@@ -237,8 +289,9 @@ def test_valid_completions_are_left_alone_and_expired_ones_start_again(db, make_
     assert db.scalar(select(func.count()).select_from(Completion)) == 3  # history stays
 
 
-def test_an_enrollment_created_meanwhile_is_picked_up_not_duplicated(db, make_user, hr, courses,
-                                                                     monkeypatch):
+def test_an_enrollment_created_meanwhile_is_picked_up_not_duplicated(
+    db, make_user, hr, courses, monkeypatch
+):
     racer, other = make_user(), make_user()
     db.add(Enrollment(user_id=racer.id, course_id=courses[FLAGSHIP].id))
     db.commit()
@@ -254,8 +307,9 @@ def test_an_enrollment_created_meanwhile_is_picked_up_not_duplicated(db, make_us
         return found
 
     monkeypatch.setattr(service, "_load_existing", stale_first)
-    result = assign(db, hr, courses[FLAGSHIP], "people", user_ids=[racer.id, other.id],
-                    due_days=5, now=NOW)
+    result = assign(
+        db, hr, courses[FLAGSHIP], "people", user_ids=[racer.id, other.id], due_days=5, now=NOW
+    )
     db.commit()
     assert len(calls) == 2 and sorted(calls[1]) == sorted([racer.id, other.id])
     assert result.assigned == 2
@@ -276,9 +330,13 @@ def count_statements(app):
 
 
 def add_people(db, count: int, start: int = 0, **fields) -> None:
-    db.execute(insert(User.__table__), [
-        {"email": f"bulk{n}@example.test", "name": f"Bulk Person {n}", **fields}
-        for n in range(start, start + count)])
+    db.execute(
+        insert(User.__table__),
+        [
+            {"email": f"bulk{n}@example.test", "name": f"Bulk Person {n}", **fields}
+            for n in range(start, start + count)
+        ],
+    )
     db.commit()
 
 
@@ -295,6 +353,7 @@ def test_assigning_costs_the_same_statements_for_few_or_many(app, db, hr, course
 
 
 # --- new and changed employees -----------------------------------------------------------
+
 
 def test_a_new_employee_gets_the_assignments_that_cover_them(db, make_user, hr, courses):
     make_user(department="Sales")
@@ -347,13 +406,20 @@ def test_an_inactive_employee_gets_nothing(db, make_user, hr, courses):
 
 # --- retraining and renewal --------------------------------------------------------------
 
+
 def test_a_material_version_restarts_holders_of_older_versions(db, make_user, hr, courses):
     course = courses[FLAGSHIP]
     v1 = latest(db, course)
     holder, reader = make_user(), make_user()
     complete(db, holder, course, NOW - timedelta(days=10), v1)
-    db.add(Enrollment(user_id=reader.id, course_id=course.id, version_id=v1.id,
-                      started_at=NOW - timedelta(days=1)))
+    db.add(
+        Enrollment(
+            user_id=reader.id,
+            course_id=course.id,
+            version_id=v1.id,
+            started_at=NOW - timedelta(days=1),
+        )
+    )
     db.commit()
     v2 = publish(db, course, material=True)
     current = make_user()
@@ -370,8 +436,7 @@ def test_a_material_version_restarts_holders_of_older_versions(db, make_user, hr
     assert enrollment_of(db, current, course).completed_at is not None
     [event_] = events(db, "course.retraining_required")
     assert event_.details["enrollments"] == 1 and event_.details["version_number"] == 2
-    rows = {r.user_id: r for r in status_rows(db, RecordFilter(course_id=course.id),
-                                              now=NOW).rows}
+    rows = {r.user_id: r for r in status_rows(db, RecordFilter(course_id=course.id), now=NOW).rows}
     assert rows[holder.id].status is Status.NOT_STARTED and rows[holder.id].version_number == 2
 
 
@@ -385,8 +450,7 @@ def test_a_minor_version_requires_no_retraining(db, make_user, hr, courses):
     assert enrollment_of(db, holder, course).completed_at is not None
 
 
-def test_renewal_opens_when_due_soon_and_keeps_the_old_expiry_as_due_date(db, make_user,
-                                                                          courses):
+def test_renewal_opens_when_due_soon_and_keeps_the_old_expiry_as_due_date(db, make_user, courses):
     course = courses[FLAGSHIP]
     person = make_user()
     completed = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
@@ -413,8 +477,9 @@ def test_renewal_after_expiry_gives_thirty_days(db, make_user, courses):
 def test_renewal_is_refused_while_the_completion_is_valid(db, make_user, courses):
     person = make_user()
     complete(db, person, courses[FLAGSHIP], datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-    with pytest.raises(DomainError, match="expires on 1 December 2027; you can renew it "
-                                          "from 17 November 2027"):
+    with pytest.raises(
+        DomainError, match="expires on 1 December 2027; you can renew it from 17 November 2027"
+    ):
         start_renewal(db, person, courses[FLAGSHIP], now=NOW)
     with pytest.raises(DomainError, match="no completion"):
         start_renewal(db, make_user(), courses[FLAGSHIP], now=NOW)
@@ -431,6 +496,7 @@ def test_a_completion_that_never_expires_cannot_be_renewed(db, make_user, course
 
 # --- the status matrix -------------------------------------------------------------------
 
+
 @pytest.fixture
 def matrix(db, make_user, hr, courses):
     """Five people in two departments, one of them a manager, in every state."""
@@ -444,10 +510,24 @@ def matrix(db, make_user, hr, courses):
     }
     make_user(name="Gone", department="Sales", active=False)
     course = courses[FLAGSHIP]
-    assign(db, hr, course, "people", user_ids=[people["overdue"].id], due_days=1,
-           now=NOW - timedelta(days=5))
-    assign(db, hr, course, "people", user_ids=[people["soon"].id, people["reading"].id],
-           due_days=7, now=NOW)
+    assign(
+        db,
+        hr,
+        course,
+        "people",
+        user_ids=[people["overdue"].id],
+        due_days=1,
+        now=NOW - timedelta(days=5),
+    )
+    assign(
+        db,
+        hr,
+        course,
+        "people",
+        user_ids=[people["soon"].id, people["reading"].id],
+        due_days=7,
+        now=NOW,
+    )
     db.commit()
     complete(db, people["done"], course, NOW - timedelta(days=20))
     complete(db, people["expired"], course, NOW - timedelta(days=400))
@@ -479,8 +559,14 @@ def test_status_rows_compute_each_persons_status(db, matrix, courses):
 
 def test_status_rows_filter_sort_and_page(db, matrix, courses):
     boss, _ = matrix
-    assert [r.name for r in status_rows(db, now=NOW).rows] == ["Dora", "Ezra", "Olga", "Rita",
-                                                                "Sam"]
+    assert [r.name for r in status_rows(db, now=NOW).rows] == [
+        "Dora",
+        "Ezra",
+        "Olga",
+        "Rita",
+        "Sam",
+    ]
+
     def names(**filters):
         return [r.name for r in status_rows(db, RecordFilter(**filters), now=NOW).rows]
 
@@ -532,8 +618,14 @@ def test_status_rows_use_a_fixed_number_of_queries(app, db, matrix):
     status_rows(db, now=NOW)
     few = len(statements)
     add_people(db, 40, department="Sales")
-    assign(db, matrix[0], db.scalar(select(Course).where(Course.slug == FLAGSHIP)), "everyone",
-           due_days=9, now=NOW)
+    assign(
+        db,
+        matrix[0],
+        db.scalar(select(Course).where(Course.slug == FLAGSHIP)),
+        "everyone",
+        due_days=9,
+        now=NOW,
+    )
     db.commit()
     statements.clear()
     status_rows(db, now=NOW)
@@ -552,12 +644,15 @@ def test_ten_thousand_people_on_two_courses(db, hr, courses):
         return result
 
     for slug in (FLAGSHIP, REFRESHER):
-        result = timed(f"assign {slug}", lambda slug=slug: assign(
-            db, hr, courses[slug], "everyone", due_days=30, now=NOW))
+        result = timed(
+            f"assign {slug}",
+            lambda slug=slug: assign(db, hr, courses[slug], "everyone", due_days=30, now=NOW),
+        )
         assert result.assigned == 10_001
     db.commit()
-    page = timed("status_rows (sorted, page of 50)",
-                 lambda: status_rows(db, limit=50, sort="due", now=NOW))
+    page = timed(
+        "status_rows (sorted, page of 50)", lambda: status_rows(db, limit=50, sort="due", now=NOW)
+    )
     overall = timed("summary", lambda: summary(db, NOW))
     assert page.total == 20_002 and overall.overall.total == 20_002
     # A print, not an assertion: timings belong to benchmarks (DESIGN.md §6). Run with -s.

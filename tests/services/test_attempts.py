@@ -27,8 +27,11 @@ from app.quizzes.attempts import (
 )
 from app.quizzes.grading import AnswerError
 
-RIGHT = {Q_PASTE: [f"{Q_PASTE}.b"], Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
-         Q_SCREEN: [f"{Q_SCREEN}.b"]}
+RIGHT = {
+    Q_PASTE: [f"{Q_PASTE}.b"],
+    Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
+    Q_SCREEN: [f"{Q_SCREEN}.b"],
+}
 WRONG = {Q_PASTE: [f"{Q_PASTE}.a"], Q_PERSONAL: [f"{Q_PERSONAL}.a"], Q_SCREEN: [f"{Q_SCREEN}.a"]}
 
 
@@ -69,8 +72,7 @@ def test_the_assessment_opens_only_after_every_module_is_read(db, make_user, qui
 def test_an_attempt_is_pinned_and_resumed(db, reader, quiz_course):
     attempt = start_attempt(db, reader, quiz_course)
     db.commit()
-    assert attempt.number == 1 and attempt.version_id == current_version(
-        db, reader, quiz_course).id
+    assert attempt.number == 1 and attempt.version_id == current_version(db, reader, quiz_course).id
     assert attempt.plan["units"] and attempt.status == "in_progress"
     assert start_attempt(db, reader, quiz_course).id == attempt.id
 
@@ -82,8 +84,12 @@ def test_passing_completes_the_course_on_its_version(db, reader, quiz_course):
     db.commit()
     assert attempt.passed and attempt.percent == 100
     completion = db.scalar(select(Completion))
-    assert (completion.user_id, completion.version_id, completion.attempt_id,
-            completion.score) == (reader.id, attempt.version_id, attempt.id, 100)
+    assert (completion.user_id, completion.version_id, completion.attempt_id, completion.score) == (
+        reader.id,
+        attempt.version_id,
+        attempt.id,
+        100,
+    )
     assert db.scalar(select(Enrollment.completed_at)) == completion.completed_at
     actions = db.scalars(select(AuditEvent.action)).all()
     assert {"quiz.attempt_started", "quiz.attempt_submitted", "course.completed"} <= set(actions)
@@ -97,8 +103,10 @@ def test_the_result_says_what_was_chosen_with_feedback(db, reader, quiz_course):
     submit_attempt(db, attempt, WRONG)
     db.commit()
     assert not attempt.passed and attempt.percent == 0
-    results = {r["question_id"] if r["kind"] == "question" else r["conversation_id"]: r
-               for r in attempt.result["results"]}
+    results = {
+        r["question_id"] if r["kind"] == "question" else r["conversation_id"]: r
+        for r in attempt.result["results"]
+    }
     paste = results[Q_PASTE]
     chosen = [o for o in paste["options"] if o["chosen"]]
     assert [o["id"] for o in chosen] == [f"{Q_PASTE}.a"]
@@ -171,22 +179,26 @@ def test_unanswered_questions_are_listed_and_nothing_is_stored(db, reader, quiz_
     db.commit()
     with pytest.raises(Incomplete) as error:
         submit_attempt(db, attempt, {Q_PASTE: [f"{Q_PASTE}.b"]})
-    assert error.value.missing == [i for i in (Q_PERSONAL, Q_SCREEN, CONVERSATION)
-                                   if i in error.value.missing]
+    assert error.value.missing == [
+        i for i in (Q_PERSONAL, Q_SCREEN, CONVERSATION) if i in error.value.missing
+    ]
     assert set(error.value.missing) == {Q_PERSONAL, Q_SCREEN, CONVERSATION}
     db.rollback()
     assert db.get(QuizAttempt, attempt.id).status == "in_progress"
 
 
-@pytest.mark.parametrize("answers", [
-    {**RIGHT, Q_PASTE: [f"{Q_SCREEN}.b"]},                         # another question's option
-    {**RIGHT, Q_PASTE: [f"{Q_PASTE}.b", f"{Q_PASTE}.b"]},          # duplicate
-    {**RIGHT, Q_PASTE: [f"{Q_PASTE}.a", f"{Q_PASTE}.b"]},          # two for single-answer
-    {**RIGHT, Q_PASTE: ["x" * 5000]},                             # absurd id
-    {**RIGHT, "score": ["100"]},                                   # extra field
-    {**RIGHT, "other-quiz-question": ["other-quiz-question.a"]},   # not in this attempt
-    {**RIGHT, CONVERSATION: [f"{CONVERSATION}.start.a"]},          # conversation in the form
-])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {**RIGHT, Q_PASTE: [f"{Q_SCREEN}.b"]},  # another question's option
+        {**RIGHT, Q_PASTE: [f"{Q_PASTE}.b", f"{Q_PASTE}.b"]},  # duplicate
+        {**RIGHT, Q_PASTE: [f"{Q_PASTE}.a", f"{Q_PASTE}.b"]},  # two for single-answer
+        {**RIGHT, Q_PASTE: ["x" * 5000]},  # absurd id
+        {**RIGHT, "score": ["100"]},  # extra field
+        {**RIGHT, "other-quiz-question": ["other-quiz-question.a"]},  # not in this attempt
+        {**RIGHT, CONVERSATION: [f"{CONVERSATION}.start.a"]},  # conversation in the form
+    ],
+)
 def test_tampered_answers_are_refused_and_nothing_is_stored(db, reader, quiz_course, answers):
     attempt = start_attempt(db, reader, quiz_course)
     converse(db, attempt)
@@ -243,6 +255,7 @@ def test_a_course_without_quiz_completes_when_read(db, make_user, tmp_path):
 
 
 # Races: threads with their own sessions, on the real database.
+
 
 def _run_together(app, work, n=4):
     barrier = threading.Barrier(n)

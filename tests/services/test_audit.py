@@ -13,8 +13,11 @@ def test_events_can_be_added_but_never_changed_or_removed(db, make_user):
     actor = make_user()
     event = record(db, "user.deactivated", actor=actor, subject=actor, reason="left")
     db.commit()
-    assert (event.actor_id, event.subject_type, event.subject_id) == (actor.id, "users",
-                                                                       str(actor.id))
+    assert (event.actor_id, event.subject_type, event.subject_id) == (
+        actor.id,
+        "users",
+        str(actor.id),
+    )
     with pytest.raises(exc.DatabaseError, match="append-only"):
         db.execute(update(AuditEvent).values(action="user.created"))
     db.rollback()

@@ -63,8 +63,10 @@ def test_completion_issues_one_certificate_with_a_snapshot(db, certificate):
     assert facts["course_title"] == "Customer data and AI tools: a ten-minute refresher"
     assert facts["version_number"] == 1 and len(facts["content_hash"]) == 12
     assert facts["score"] is None
-    assert facts["expires_on"] == add_months(certificate.completion.completed_at, 12) \
-        .date().isoformat()
+    assert (
+        facts["expires_on"]
+        == add_months(certificate.completion.completed_at, 12).date().isoformat()
+    )
     assert "email" not in json.dumps(facts)
     holder = db.get(User, certificate.user_id)
     holder.name = "Ana Silva-Renamed"
@@ -72,8 +74,14 @@ def test_completion_issues_one_certificate_with_a_snapshot(db, certificate):
     db.expire_all()
     assert db.get(Certificate, certificate.id).facts["holder_name"] == "Ana Silva"
     assert issue_certificate(db, certificate.completion).id == certificate.id
-    assert db.scalar(select(func.count()).select_from(AuditEvent)
-                     .where(AuditEvent.action == "certificate.issued")) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "certificate.issued")
+        )
+        == 1
+    )
 
 
 def test_the_pdf_verifies_offline_with_the_public_key(db, certificate):
@@ -97,8 +105,11 @@ def test_tampered_or_swapped_data_is_caught(db, certificate, make_user):
     from app.certificates.facts import CertificateFacts
     from app.certificates.pdf import render_certificate
 
-    forged = render_certificate(CertificateFacts.from_dict(other.facts), "https://x.test/v",
-                                embedded_document(certificate.pdf))
+    forged = render_certificate(
+        CertificateFacts.from_dict(other.facts),
+        "https://x.test/v",
+        embedded_document(certificate.pdf),
+    )
     assert check_pdf(forged, verifier).status == "altered"
 
 
@@ -126,8 +137,11 @@ def test_status_valid_expired_revoked(db, certificate, make_user):
         revoke_certificate(db, hr, certificate.id, "other")
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.revoked"))
     assert event.actor_id == hr.id and event.details == {"reason": "issued_in_error"}
-    verdict = check_pdf(certificate.pdf, issuer_of(db).signer.verifier,
-                        lambda code: status_of(find_by_code(db, code)))
+    verdict = check_pdf(
+        certificate.pdf,
+        issuer_of(db).signer.verifier,
+        lambda code: status_of(find_by_code(db, code)),
+    )
     assert verdict.status == "revoked"
 
 
@@ -146,8 +160,9 @@ def test_recompletion_keeps_old_certificates(db, certificate):
     from app.models import Enrollment
 
     # A new training cycle (what renewal does); the reads of the first cycle do not count.
-    db.execute(update(Enrollment).values(cycle=2, completed_at=None, version_id=None,
-                                         started_at=None))
+    db.execute(
+        update(Enrollment).values(cycle=2, completed_at=None, version_id=None, started_at=None)
+    )
     db.commit()
     user = db.get(User, certificate.user_id)
     complete_refresher(db, user)

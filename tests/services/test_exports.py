@@ -73,47 +73,70 @@ def at(days: float) -> datetime:
     return NOW + timedelta(days=days)
 
 
-def enroll(db, user, version, *, assigned=-30.0, due=None, started=None, pinned=True,
-           cycle=1) -> Enrollment:
+def enroll(
+    db, user, version, *, assigned=-30.0, due=None, started=None, pinned=True, cycle=1
+) -> Enrollment:
     enrollment = Enrollment(
-        user_id=user.id, course_id=version.course_id,
-        version_id=version.id if pinned else None, created_at=at(assigned),
-        assigned_at=at(assigned), due_at=at(due) if due is not None else None,
-        started_at=at(started) if started is not None else None, cycle=cycle,
+        user_id=user.id,
+        course_id=version.course_id,
+        version_id=version.id if pinned else None,
+        created_at=at(assigned),
+        assigned_at=at(assigned),
+        due_at=at(due) if due is not None else None,
+        started_at=at(started) if started is not None else None,
+        cycle=cycle,
     )
     db.add(enrollment)
     db.flush()
     return enrollment
 
 
-def attempt(db, enrollment, number, *, cycle=None, submitted=True, result=None,
-            when=-5.0) -> QuizAttempt:
+def attempt(
+    db, enrollment, number, *, cycle=None, submitted=True, result=None, when=-5.0
+) -> QuizAttempt:
     row = QuizAttempt(
-        enrollment_id=enrollment.id, user_id=enrollment.user_id,
-        version_id=enrollment.version_id, cycle=cycle or enrollment.cycle, number=number,
-        seed=number, plan={}, started_at=at(when - 0.01),
+        enrollment_id=enrollment.id,
+        user_id=enrollment.user_id,
+        version_id=enrollment.version_id,
+        cycle=cycle or enrollment.cycle,
+        number=number,
+        seed=number,
+        plan={},
+        started_at=at(when - 0.01),
         status=AttemptStatus.SUBMITTED if submitted else AttemptStatus.IN_PROGRESS,
-        submitted_at=at(when) if submitted else None, result=result,
+        submitted_at=at(when) if submitted else None,
+        result=result,
     )
     db.add(row)
     db.flush()
     return row
 
 
-def complete(db, enrollment, *, days, score=None, expires=None, cycle=None,
-             attempt_row=None, current=True) -> tuple[Completion, Certificate]:
+def complete(
+    db, enrollment, *, days, score=None, expires=None, cycle=None, attempt_row=None, current=True
+) -> tuple[Completion, Certificate]:
     completion = Completion(
-        user_id=enrollment.user_id, course_id=enrollment.course_id,
-        version_id=enrollment.version_id, enrollment_id=enrollment.id,
-        cycle=cycle or enrollment.cycle, completed_at=at(days), score=score,
+        user_id=enrollment.user_id,
+        course_id=enrollment.course_id,
+        version_id=enrollment.version_id,
+        enrollment_id=enrollment.id,
+        cycle=cycle or enrollment.cycle,
+        completed_at=at(days),
+        score=score,
         attempt_id=attempt_row.id if attempt_row is not None else None,
     )
     db.add(completion)
     db.flush()
     certificate = Certificate(
-        code=new_code(), completion_id=completion.id, user_id=enrollment.user_id, facts={},
-        signature="test", key_id="test", issued_at=at(days),
-        expires_at=at(expires) if expires is not None else None, pdf=b"",
+        code=new_code(),
+        completion_id=completion.id,
+        user_id=enrollment.user_id,
+        facts={},
+        signature="test",
+        key_id="test",
+        issued_at=at(days),
+        expires_at=at(expires) if expires is not None else None,
+        pdf=b"",
     )
     db.add(certificate)
     if current:
@@ -127,13 +150,15 @@ def world(db, make_person, synced):
     """Seven enrollments, one in each status (two due soon), on the shipped courses."""
     contact = newest_version_by_slug(db, CONTACT)
     refresher = newest_version_by_slug(db, REFRESHER)
-    mona = make_person(name="Mona Manager", employee_id="M-1", department="Management",
-                     roles={Role.HR})
+    mona = make_person(
+        name="Mona Manager", employee_id="M-1", department="Management", roles={Role.HR}
+    )
     ana = make_person(name="Ana Silva", employee_id="E-1", department="Sales", manager_id=mona.id)
     ben = make_person(name="Ben Okafor", employee_id="E-2", department="Sales", manager_id=mona.id)
     cara = make_person(name="Cara Dunn", employee_id="E-3", department="Support")
-    dan = make_person(name="Dan Wu", employee_id="E-4", department="Support", manager_id=mona.id,
-                    active=False)
+    dan = make_person(
+        name="Dan Wu", employee_id="E-4", department="Support", manager_id=mona.id, active=False
+    )
     eve = make_person(name="Eve Adams", employee_id="E-5", department="Sales")
 
     e = enroll(db, ana, contact, due=-5, started=-20)
@@ -159,8 +184,17 @@ def world(db, make_person, synced):
     complete(db, e, days=-390, score=70, expires=-25, cycle=1, current=False)
     attempt(db, e, 1, when=-1)
     db.commit()
-    return {"contact": contact, "refresher": refresher, "mona": mona, "ana": ana, "ben": ben,
-            "cara": cara, "dan": dan, "eve": eve, "ana_certificate": ana_certificate}
+    return {
+        "contact": contact,
+        "refresher": refresher,
+        "mona": mona,
+        "ana": ana,
+        "ben": ben,
+        "cara": cara,
+        "dan": dan,
+        "eve": eve,
+        "ana_certificate": ana_certificate,
+    }
 
 
 def as_dicts(rows) -> list[dict]:
@@ -182,27 +216,44 @@ def statuses(rows) -> list[tuple[str, str, str]]:
 def test_one_row_per_enrollment_with_every_column(db, world):
     rows = export(db, include_inactive=True)
     contact, refresher = world["contact"], world["refresher"]
-    expected = sorted([
-        ("Ana Silva", contact, "completed"),
-        ("Ben Okafor", contact, "due_soon"),
-        ("Cara Dunn", contact, "overdue"),
-        ("Cara Dunn", refresher, "expired"),
-        ("Dan Wu", refresher, "due_soon"),
-        ("Dan Wu", contact, "not_started"),
-        ("Eve Adams", contact, "in_progress"),
-    ], key=lambda r: (r[0], r[1].course_id))  # by name, then course
+    expected = sorted(
+        [
+            ("Ana Silva", contact, "completed"),
+            ("Ben Okafor", contact, "due_soon"),
+            ("Cara Dunn", contact, "overdue"),
+            ("Cara Dunn", refresher, "expired"),
+            ("Dan Wu", refresher, "due_soon"),
+            ("Dan Wu", contact, "not_started"),
+            ("Eve Adams", contact, "in_progress"),
+        ],
+        key=lambda r: (r[0], r[1].course_id),
+    )  # by name, then course
     assert statuses(rows) == [(n, v.title[:14], s) for n, v, s in expected]
     ana = rows[0]
     assert ana == {
-        "employee_id": "E-1", "name": "Ana Silva", "email": world["ana"].email,
-        "department": "Sales", "manager": "Mona Manager", "course": contact.title,
-        "course_version": contact.number, "content_hash": contact.content_hash[:12],
-        "status": "completed", "assigned_at": at(-30), "due_at": at(-5),
-        "started_at": at(-20), "completed_at": at(-11), "score": 90, "attempts": 2,
-        "certificate_code": grouped(world["ana_certificate"].code), "expires_at": at(354),
+        "employee_id": "E-1",
+        "name": "Ana Silva",
+        "email": world["ana"].email,
+        "department": "Sales",
+        "manager": "Mona Manager",
+        "course": contact.title,
+        "course_version": contact.number,
+        "content_hash": contact.content_hash[:12],
+        "status": "completed",
+        "assigned_at": at(-30),
+        "due_at": at(-5),
+        "started_at": at(-20),
+        "completed_at": at(-11),
+        "score": 90,
+        "attempts": 2,
+        "certificate_code": grouped(world["ana_certificate"].code),
+        "expires_at": at(354),
     }
-    assert all(isinstance(r[c], datetime) and r[c].utcoffset() == timedelta(0)
-               for r in rows for c in ("assigned_at",))
+    assert all(
+        isinstance(r[c], datetime) and r[c].utcoffset() == timedelta(0)
+        for r in rows
+        for c in ("assigned_at",)
+    )
 
 
 def test_deactivated_people_are_left_out_unless_asked_for(db, world):
@@ -221,7 +272,11 @@ def test_statuses_cover_every_rule(db, world):
     assert by_person[("Dan Wu", refresher)]["manager"] == "Mona Manager"  # deactivated: asked for
     eve = by_person[("Eve Adams", contact)]
     assert (eve["attempts"], eve["completed_at"], eve["score"], eve["certificate_code"]) == (
-        1, None, None, None)  # cycle 1 is history
+        1,
+        None,
+        None,
+        None,
+    )  # cycle 1 is history
     assert {r["status"] for r in by_person.values()} == set(STATUSES)
 
 
@@ -229,16 +284,24 @@ def test_statuses_are_the_shared_rule_at_the_given_moment(db, world):
     assert STATUSES == tuple(Status)
     for moment in (NOW, at(-200), at(400)):
         for row in as_dicts(completion_rows(db, RecordFilter(), moment)):
-            facts = StatusFacts(*(row[c] for c in ("assigned_at", "due_at", "started_at",
-                                                   "completed_at", "expires_at")))
+            facts = StatusFacts(
+                *(
+                    row[c]
+                    for c in ("assigned_at", "due_at", "started_at", "completed_at", "expires_at")
+                )
+            )
             assert row["status"] == course_status(facts, moment)
     # Due exactly now is still due soon, one second later it is overdue.
     ben = world["ben"]
     due = db.scalar(select(Enrollment.due_at).where(Enrollment.user_id == ben.id))
-    assert [r["status"] for r in export_at(db, due, department="Sales")
-            if r["name"] == "Ben Okafor"] == ["due_soon"]
-    assert [r["status"] for r in export_at(db, due + timedelta(seconds=1), department="Sales")
-            if r["name"] == "Ben Okafor"] == ["overdue"]
+    assert [
+        r["status"] for r in export_at(db, due, department="Sales") if r["name"] == "Ben Okafor"
+    ] == ["due_soon"]
+    assert [
+        r["status"]
+        for r in export_at(db, due + timedelta(seconds=1), department="Sales")
+        if r["name"] == "Ben Okafor"
+    ] == ["overdue"]
 
 
 def export_at(db, moment, **criteria) -> list[dict]:
@@ -248,16 +311,25 @@ def export_at(db, moment, **criteria) -> list[dict]:
 def test_the_course_has_its_title_today_and_the_row_the_version_completed(db, world):
     contact = world["contact"]
     newer = CourseVersion(
-        course_id=contact.course_id, number=contact.number + 1, content_hash="f" * 64,
-        title="Contact centre AI, 2027 edition", summary="", estimated_minutes=10,
-        pass_mark=80, max_attempts=3, recertify_months=12, metadata_source="",
+        course_id=contact.course_id,
+        number=contact.number + 1,
+        content_hash="f" * 64,
+        title="Contact centre AI, 2027 edition",
+        summary="",
+        estimated_minutes=10,
+        pass_mark=80,
+        max_attempts=3,
+        recertify_months=12,
+        metadata_source="",
     )
     db.add(newer)
     db.commit()
     rows = {r["name"]: r for r in export(db, course_id=contact.course_id)}
     assert {r["course"] for r in rows.values()} == {newer.title}
     assert (rows["Ana Silva"]["course_version"], rows["Ana Silva"]["content_hash"]) == (
-        contact.number, contact.content_hash[:12])
+        contact.number,
+        contact.content_hash[:12],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,12 +340,17 @@ def test_filters(db, world):
     contact = world["contact"]
     names = lambda rows: sorted({r["name"] for r in rows})  # noqa: E731
     assert names(export(db, course_id=world["refresher"].course_id)) == ["Cara Dunn"]
-    assert names(export(db, course_id=world["refresher"].course_id,
-                        include_inactive=True)) == ["Cara Dunn", "Dan Wu"]
+    assert names(export(db, course_id=world["refresher"].course_id, include_inactive=True)) == [
+        "Cara Dunn",
+        "Dan Wu",
+    ]
     assert names(export(db, department="Sales")) == ["Ana Silva", "Ben Okafor", "Eve Adams"]
     assert names(export(db, manager_id=world["mona"].id)) == ["Ana Silva", "Ben Okafor"]
     assert names(export(db, manager_id=world["mona"].id, include_inactive=True)) == [
-        "Ana Silva", "Ben Okafor", "Dan Wu"]
+        "Ana Silva",
+        "Ben Okafor",
+        "Dan Wu",
+    ]
     assert statuses(export(db, status="due_soon", include_inactive=True)) == [
         ("Ben Okafor", contact.title[:14], "due_soon"),
         ("Dan Wu", world["refresher"].title[:14], "due_soon"),
@@ -285,15 +362,25 @@ def test_filters(db, world):
     assert names(export(db, completed_from=day, completed_to=day)) == ["Ana Silva"]
     assert names(export(db, completed_from=day + timedelta(days=1))) == []
     assert names(export(db, completed_to=day, include_inactive=True)) == [
-        "Ana Silva", "Cara Dunn", "Dan Wu"]
+        "Ana Silva",
+        "Cara Dunn",
+        "Dan Wu",
+    ]
     assert names(export(db, completed_from=at(-400).date(), completed_to=at(-380).date())) == [
-        "Cara Dunn"]  # Eve's cycle-1 completion is not the current cycle's
+        "Cara Dunn"
+    ]  # Eve's cycle-1 completion is not the current cycle's
 
 
 def test_count_rows_matches_the_rows(db, world):
-    for criteria in ({}, {"status": "due_soon"}, {"department": "Support"},
-                     {"completed_to": at(-11).date()}, {"status": "expired", "course_id": 999},
-                     {"include_inactive": True}, {"status": "due_soon", "include_inactive": True}):
+    for criteria in (
+        {},
+        {"status": "due_soon"},
+        {"department": "Support"},
+        {"completed_to": at(-11).date()},
+        {"status": "expired", "course_id": 999},
+        {"include_inactive": True},
+        {"status": "due_soon", "include_inactive": True},
+    ):
         query = RecordFilter(**criteria)
         assert count_rows(db, query, NOW) == len(list(completion_rows(db, query, NOW)))
     assert count_rows(db, RecordFilter(include_inactive=True), NOW) == 7
@@ -309,8 +396,12 @@ def test_now_must_be_aware(db, world):
 
 
 HOSTILE = {
-    "name": '=HYPERLINK("http://x","y")', "employee_id": "@SUM(1)", "email": "-2+3@x.test",
-    "department": "\t=1", "manager": "+1", "course": "＝cmd|' /C calc'!A0",
+    "name": '=HYPERLINK("http://x","y")',
+    "employee_id": "@SUM(1)",
+    "email": "-2+3@x.test",
+    "department": "\t=1",
+    "manager": "+1",
+    "course": "＝cmd|' /C calc'!A0",
 }
 
 
@@ -319,16 +410,29 @@ def hostile(db, make_person, synced):
     """One person whose every free-text field, and their course's title, is a formula."""
     contact = newest_version_by_slug(db, CONTACT)
     boss = make_person(name=HOSTILE["manager"])
-    user = make_person(name=HOSTILE["name"], employee_id=HOSTILE["employee_id"],
-                     email=HOSTILE["email"], department=HOSTILE["department"],
-                     manager_id=boss.id)
+    user = make_person(
+        name=HOSTILE["name"],
+        employee_id=HOSTILE["employee_id"],
+        email=HOSTILE["email"],
+        department=HOSTILE["department"],
+        manager_id=boss.id,
+    )
     e = enroll(db, user, contact, started=-20)
     complete(db, e, days=-3, score=75, expires=362)
-    db.add(CourseVersion(
-        course_id=contact.course_id, number=contact.number + 1, content_hash="e" * 64,
-        title=HOSTILE["course"], summary="", estimated_minutes=10, pass_mark=80,
-        max_attempts=3, recertify_months=12, metadata_source="",
-    ))
+    db.add(
+        CourseVersion(
+            course_id=contact.course_id,
+            number=contact.number + 1,
+            content_hash="e" * 64,
+            title=HOSTILE["course"],
+            summary="",
+            estimated_minutes=10,
+            pass_mark=80,
+            max_attempts=3,
+            recertify_months=12,
+            metadata_source="",
+        )
+    )
     db.commit()
     return user
 
@@ -355,8 +459,7 @@ def test_xlsx_has_typed_cells_and_no_formulas(db, world, hostile):
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:Q{count_rows(db, RecordFilter(), NOW) + 1}"
     assert sheet.column_dimensions["B"].width > 20
-    rows = {r[1].value: dict(zip(COLUMNS, r, strict=True))
-            for r in sheet.iter_rows(min_row=2)}
+    rows = {r[1].value: dict(zip(COLUMNS, r, strict=True)) for r in sheet.iter_rows(min_row=2)}
     ana = rows["Ana Silva"]
     assert ana["completed_at"].value == at(-11).replace(tzinfo=None)
     assert ana["completed_at"].is_date and ana["completed_at"].number_format.startswith("yyyy")
@@ -395,11 +498,14 @@ def test_every_export_is_recorded_with_who_which_filter_and_how_many(db, world):
     for kind in EXPORT_KINDS:
         record_export(db, world["mona"], kind, query, count_rows(db, query, NOW))
     db.commit()
-    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "export.created")
-                        .order_by(AuditEvent.id)).all()
+    events = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "export.created").order_by(AuditEvent.id)
+    ).all()
     assert [(e.actor_id, e.details) for e in events] == [
-        (world["mona"].id, {"kind": kind, "filter": {"department": "Sales",
-                                                     "status": "due_soon"}, "row_count": 1})
+        (
+            world["mona"].id,
+            {"kind": kind, "filter": {"department": "Sales", "status": "due_soon"}, "row_count": 1},
+        )
         for kind in EXPORT_KINDS
     ]
     assert all(e.occurred_at is not None for e in events)
@@ -502,14 +608,21 @@ def answered(db, make_person, quiz_demo):
     other = make_person(name="Zed Other", department="Support")
     e = enroll(db, user, version, started=-3)
     path = [f"{CONVERSATION}.start.a", f"{CONVERSATION}.opt-out.b"]
-    wrong = {Q_PASTE: [f"{Q_PASTE}.a"], Q_PERSONAL: [f"{Q_PERSONAL}.a"], Q_SCREEN: [],
-             CONVERSATION: path}
-    right = {Q_PASTE: [f"{Q_PASTE}.b"], Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
-             Q_SCREEN: [f"{Q_SCREEN}.b"], CONVERSATION: [path[0], f"{CONVERSATION}.opt-out.a"]}
+    wrong = {
+        Q_PASTE: [f"{Q_PASTE}.a"],
+        Q_PERSONAL: [f"{Q_PERSONAL}.a"],
+        Q_SCREEN: [],
+        CONVERSATION: path,
+    }
+    right = {
+        Q_PASTE: [f"{Q_PASTE}.b"],
+        Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
+        Q_SCREEN: [f"{Q_SCREEN}.b"],
+        CONVERSATION: [path[0], f"{CONVERSATION}.opt-out.a"],
+    }
     for number, answers in ((1, wrong), (2, right)):
         plan = plan_attempt(quiz, number)
-        attempt(db, e, number, when=-3 + number,
-                result=grade(quiz, plan, answers).to_dict())
+        attempt(db, e, number, when=-3 + number, result=grade(quiz, plan, answers).to_dict())
     attempt(db, e, 3, submitted=False)
     e2 = enroll(db, other, version, started=-1)
     attempt(db, e2, 1, when=-0.5, result=grade(quiz, plan_attempt(quiz, 9), right).to_dict())
@@ -518,21 +631,33 @@ def answered(db, make_person, quiz_demo):
 
 
 def test_item_export_has_one_row_per_answer_of_each_submitted_attempt(db, answered):
-    rows = [dict(zip(ITEM_COLUMNS, r, strict=True))
-            for r in item_rows(db, RecordFilter(manager_id=answered["boss"].id))]
+    rows = [
+        dict(zip(ITEM_COLUMNS, r, strict=True))
+        for r in item_rows(db, RecordFilter(manager_id=answered["boss"].id))
+    ]
     assert len(rows) == 8  # 2 submitted attempts × (3 questions + 1 conversation)
     assert count_item_rows(db, RecordFilter(manager_id=answered["boss"].id)) == 8
     first = {r["item_id"]: r for r in rows if r["attempt"] == 1}
     assert first[Q_PASTE] == {
-        "employee_id": "E-9", "name": "=Ana", "email": answered["user"].email,
-        "department": "Sales", "course": "Quiz demo", "course_version": 1, "attempt": 1,
-        "submitted_at": at(-2), "item_id": Q_PASTE, "kind": "question",
-        "chosen": f"{Q_PASTE}.a", "correct": False, "points": 0,
+        "employee_id": "E-9",
+        "name": "=Ana",
+        "email": answered["user"].email,
+        "department": "Sales",
+        "course": "Quiz demo",
+        "course_version": 1,
+        "attempt": 1,
+        "submitted_at": at(-2),
+        "item_id": Q_PASTE,
+        "kind": "question",
+        "chosen": f"{Q_PASTE}.a",
+        "correct": False,
+        "points": 0,
     }
     assert first[Q_SCREEN]["chosen"] == "" and first[Q_SCREEN]["correct"] is False
     assert first[CONVERSATION]["kind"] == "conversation"
     assert first[CONVERSATION]["chosen"] == " > ".join(
-        [f"{CONVERSATION}.start.a", f"{CONVERSATION}.opt-out.b"])
+        [f"{CONVERSATION}.start.a", f"{CONVERSATION}.opt-out.b"]
+    )
     assert first[CONVERSATION]["correct"] is None
     assert str(first[CONVERSATION]["points"]) == "1"  # 50% of 2 points
     second = {r["item_id"]: r for r in rows if r["attempt"] == 2}
@@ -547,8 +672,12 @@ def test_item_export_filters_and_csv(db, answered):
     assert {r[1] for r in item_rows(db, RecordFilter(department="Support"))} == {"Zed Other"}
     assert list(item_rows(db, RecordFilter(course_id=answered["version"].course_id + 99))) == []
     day = at(-1).date()
-    assert {r[6] for r in item_rows(db, RecordFilter(department="Sales", completed_from=day,
-                                                     completed_to=day))} == {2}
+    assert {
+        r[6]
+        for r in item_rows(
+            db, RecordFilter(department="Sales", completed_from=day, completed_to=day)
+        )
+    } == {2}
     with pytest.raises(DomainError, match="cannot be filtered by status"):
         item_rows(db, RecordFilter(status="completed"))  # at once, before any streaming
     with pytest.raises(DomainError, match="cannot be filtered by status"):

@@ -47,11 +47,15 @@ def test_only_the_hash_of_the_token_is_stored(db, newcomer):
     assert len(token) >= 43 and token not in repr(invitation.__dict__)
     assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert (invitation.created_at, invitation.expires_at, invitation.used_at) == (
-        NOW, NOW + timedelta(days=7), None)
+        NOW,
+        NOW + timedelta(days=7),
+        None,
+    )
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.invited"))
     assert token not in str(event.details)
     assert invitation_url("https://candor.example/", token) == (
-        f"https://candor.example/invite/{token}")
+        f"https://candor.example/invite/{token}"
+    )
 
 
 def test_redeeming_sets_the_password_once(db, newcomer):
@@ -79,8 +83,9 @@ def test_redeeming_sets_the_password_once(db, newcomer):
     assert user.check_password(NEW_PASSWORD)
 
 
-@pytest.mark.parametrize("token", ["", "short", "a" * 200, "../../etc/passwd" + "a" * 30,
-                                   "é" * 43, None])
+@pytest.mark.parametrize(
+    "token", ["", "short", "a" * 200, "../../etc/passwd" + "a" * 30, "é" * 43, None]
+)
 def test_malformed_tokens_are_refused_without_a_lookup(db, token):
     with pytest.raises(InvitationInvalid):
         find_invitation(db, token)  # type: ignore[arg-type]

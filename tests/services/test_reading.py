@@ -98,11 +98,13 @@ def test_reads_of_an_earlier_cycle_do_not_count_after_renewal(db, make_user, syn
     user = make_user()
     version = current_version(db, user, find_course(db, FLAGSHIP))
     long_ago = utcnow() - timedelta(days=400)
-    mark_read(db, user, version.modules[0], opened_at=long_ago - timedelta(minutes=10),
-              now=long_ago)
+    mark_read(
+        db, user, version.modules[0], opened_at=long_ago - timedelta(minutes=10), now=long_ago
+    )
     db.commit()
-    db.execute(update(Enrollment).values(cycle=2, version_id=None, started_at=None,
-                                         completed_at=None))
+    db.execute(
+        update(Enrollment).values(cycle=2, version_id=None, started_at=None, completed_at=None)
+    )
     db.commit()
     db.expire_all()
     assert progress_by_module(db, user, version) == {}

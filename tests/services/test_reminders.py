@@ -46,8 +46,9 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content,
-                                     policy=default_policy)
+        message = message_from_bytes(
+            envelope.original_content or envelope.content, policy=default_policy
+        )
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 
@@ -76,9 +77,15 @@ def start_server(**options) -> tuple[Controller, Collector]:
 def smtp():
     """A running SMTP server: yields (collector, settings pointing at it)."""
     controller, collector = start_server()
-    settings = MailSettings(host="127.0.0.1", port=controller.port, use_tls=False,
-                            sender="Candor <training@candor.example>", base_url=BASE + "/",
-                            organisation="Acme Contact Centres", timeout=10)
+    settings = MailSettings(
+        host="127.0.0.1",
+        port=controller.port,
+        use_tls=False,
+        sender="Candor <training@candor.example>",
+        base_url=BASE + "/",
+        organisation="Acme Contact Centres",
+        timeout=10,
+    )
     yield collector, settings
     controller.stop()
 
@@ -145,7 +152,9 @@ def test_each_person_gets_one_email_listing_what_is_due(db, smtp, scene, courses
 
     rows = reminders(db)
     assert [(r.user_id, r.sent_on, r.manager_copied) for r in rows] == [
-        (scene["ann"].id, NOW.date(), False), (scene["ben"].id, NOW.date(), True)]
+        (scene["ann"].id, NOW.date(), False),
+        (scene["ben"].id, NOW.date(), True),
+    ]
     assert sorted(rows[0].courses) == sorted([courses[FLAGSHIP].id, courses[REFRESHER].id])
 
 
@@ -178,8 +187,10 @@ def test_a_dry_run_sends_and_records_nothing(db, smtp, scene):
     collector, settings = smtp
     report = send_reminders(db, settings, now=NOW, dry_run=True)
     db.commit()
-    assert report.dry_run and {m.to for m in report.sent} == {"ann@example.test",
-                                                             "ben@example.test"}
+    assert report.dry_run and {m.to for m in report.sent} == {
+        "ann@example.test",
+        "ben@example.test",
+    }
     assert [m.cc for m in report.sent if m.overdue] == ["mia@example.test"]
     assert "Would send 2 reminder(s), 1 with the manager copied" in report.summary()
     assert collector.received == [] and reminders(db) == []
@@ -229,8 +240,9 @@ def test_one_refused_message_does_not_stop_the_others(db, smtp, scene):
 
 
 def test_an_unreachable_server_fails_every_message_and_records_nothing(db, scene):
-    report = send_reminders(db, MailSettings(host="127.0.0.1", port=free_port(), timeout=5),
-                            now=NOW)
+    report = send_reminders(
+        db, MailSettings(host="127.0.0.1", port=free_port(), timeout=5), now=NOW
+    )
     db.commit()
     assert report.sent == [] and len(report.failed) == 2
     assert all("cannot connect" in f.reason for f in report.failed)
@@ -249,18 +261,32 @@ def test_starttls_that_the_server_does_not_offer_is_a_failure(db, smtp, scene):
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 def test_it_signs_in_when_given_credentials(db, scene):
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"candor" \
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == b"candor"
             and auth_data.password == b"s3cret"
+        )
         return AuthResult(success=ok, handled=False)
 
-    controller, collector = start_server(authenticator=authenticator, auth_required=True,
-                                         auth_require_tls=False)
+    controller, collector = start_server(
+        authenticator=authenticator, auth_required=True, auth_require_tls=False
+    )
     try:
-        settings = MailSettings(host="127.0.0.1", port=controller.port, username="candor",
-                                password="s3cret", sender="training@candor.example")
+        settings = MailSettings(
+            host="127.0.0.1",
+            port=controller.port,
+            username="candor",
+            password="s3cret",
+            sender="training@candor.example",
+        )
         assert "s3cret" not in repr(settings)
-        wrong = send_reminders(db, MailSettings(host="127.0.0.1", port=controller.port,
-                                                username="candor", password="nope"), now=NOW)
+        wrong = send_reminders(
+            db,
+            MailSettings(
+                host="127.0.0.1", port=controller.port, username="candor", password="nope"
+            ),
+            now=NOW,
+        )
         assert wrong.sent == [] and len(wrong.failed) == 2 and reminders(db) == []
         right = send_reminders(db, settings, now=NOW)
         db.commit()
@@ -269,8 +295,7 @@ def test_it_signs_in_when_given_credentials(db, scene):
         controller.stop()
 
 
-def test_managers_are_copied_only_on_overdue_and_only_when_active(db, smtp, make_user, hr,
-                                                                   courses):
+def test_managers_are_copied_only_on_overdue_and_only_when_active(db, smtp, make_user, hr, courses):
     collector, settings = smtp
     gone = make_user(name="Old Boss", email="old@example.test", active=False)
     boss = make_user(name="Boss", email="boss@example.test")
@@ -293,12 +318,25 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
     course = courses[REFRESHER]
     version = db.scalar(select(CourseVersion).where(CourseVersion.course_id == course.id))
     completed = datetime(2026, 1, 20, 8, 0, tzinfo=UTC)  # valid until 20 January 2027
-    enrollment = Enrollment(user_id=person.id, course_id=course.id, version_id=version.id,
-                            started_at=completed, completed_at=completed)
+    enrollment = Enrollment(
+        user_id=person.id,
+        course_id=course.id,
+        version_id=version.id,
+        started_at=completed,
+        completed_at=completed,
+    )
     db.add(enrollment)
     db.flush()
-    db.add(Completion(user_id=person.id, course_id=course.id, version_id=version.id,
-                      enrollment_id=enrollment.id, cycle=1, completed_at=completed))
+    db.add(
+        Completion(
+            user_id=person.id,
+            course_id=course.id,
+            version_id=version.id,
+            enrollment_id=enrollment.id,
+            cycle=1,
+            completed_at=completed,
+        )
+    )
     db.commit()
     send_reminders(db, settings, now=NOW)
     message = collector.to("rene@example.test").message

@@ -22,8 +22,9 @@ FLAGSHIP = "ai-in-the-contact-center"
 
 
 def versions(db, slug=FLAGSHIP):
-    return db.scalars(select(CourseVersion).join(Course).where(Course.slug == slug)
-                      .order_by(CourseVersion.number)).all()
+    return db.scalars(
+        select(CourseVersion).join(Course).where(Course.slug == slug).order_by(CourseVersion.number)
+    ).all()
 
 
 def test_first_sync_publishes_every_course_with_rendered_modules(db, course_tree):
@@ -35,8 +36,14 @@ def test_first_sync_publishes_every_course_with_rendered_modules(db, course_tree
     assert len(version.content_hash) == 64
     assert len(version.modules) >= 6
     assert all(m.html and "<script" not in m.html for m in version.modules)
-    assert db.scalar(select(func.count()).select_from(AuditEvent)
-                     .where(AuditEvent.action == "course.version_published")) == 2
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "course.version_published")
+        )
+        == 2
+    )
 
 
 def test_unchanged_courses_keep_their_version(db, course_tree):
@@ -56,9 +63,11 @@ def test_a_change_makes_a_new_version_and_leaves_the_old_one_intact(db, course_t
     module = sorted((course_tree / FLAGSHIP).glob("01-*.md"))[0]
     module.write_text(module.read_text() + "\nOne more paragraph.\n")
     toml = course_tree / FLAGSHIP / "course.toml"
-    toml.write_text(toml.read_text().replace('notes = "First edition."',
-                                             'notes = "Typo fixed."')
-                    .replace("material = true", "material = false"))
+    toml.write_text(
+        toml.read_text()
+        .replace('notes = "First edition."', 'notes = "Typo fixed."')
+        .replace("material = true", "material = false")
+    )
     report = sync_courses(db, load_tree(course_tree))
     db.commit()
     assert f"{FLAGSHIP}: published version 2 (minor)" in report.lines
@@ -108,7 +117,10 @@ def test_course_assets_are_stored_with_the_version(db, course_tree):
     (version,) = versions(db)
     assert '<img alt="A phone call" src="assets/call.png">' in version.modules[0].html
     assert find_asset(db, FLAGSHIP, 1, "call.png").media_type == "image/png"
-    for slug, number, name in ((FLAGSHIP, 1, "other.png"), (FLAGSHIP, 2, "call.png"),
-                               ("nothing", 1, "call.png")):
+    for slug, number, name in (
+        (FLAGSHIP, 1, "other.png"),
+        (FLAGSHIP, 2, "call.png"),
+        ("nothing", 1, "call.png"),
+    ):
         with pytest.raises(NotFound, match="no such image"):
             find_asset(db, slug, number, name)

@@ -41,11 +41,18 @@ FIELDS = ("holder_name", "course_title", "issuer", "course_slug", "code", "verif
 
 def make_facts(**changes) -> CertificateFacts:
     facts = CertificateFacts(
-        code="7KQ4-M9XD-2HRT-W8PN-C3VB", holder_name="Amélie Nakamura-Okafor",
+        code="7KQ4-M9XD-2HRT-W8PN-C3VB",
+        holder_name="Amélie Nakamura-Okafor",
         course_title="AI in the Contact Centre: Handling Customer Data with Care",
-        course_slug="ai-in-the-contact-center", version_number=3, content_hash="1a2b3c4d5e6f",
-        score=92, completed_on=date(2025, 3, 12), issued_on=date(2025, 3, 14),
-        expires_on=date(2027, 3, 12), issuer="Northwind Customer Services Ltd")
+        course_slug="ai-in-the-contact-center",
+        version_number=3,
+        content_hash="1a2b3c4d5e6f",
+        score=92,
+        completed_on=date(2025, 3, 12),
+        issued_on=date(2025, 3, 14),
+        expires_on=date(2027, 3, 12),
+        issuer="Northwind Customer Services Ltd",
+    )
     return replace(facts, **changes)
 
 
@@ -64,7 +71,7 @@ def every_byte(pdf: bytes) -> bytes:
     streams = [pdf]
     for match in re.finditer(rb"stream\r?\n", pdf):
         try:
-            streams.append(zlib.decompressobj().decompress(pdf[match.end():]))
+            streams.append(zlib.decompressobj().decompress(pdf[match.end() :]))
         except zlib.error:
             pass  # not a Flate stream
     return b"\n".join(streams)
@@ -160,8 +167,11 @@ def require_pdftoppm() -> str:
     """pdftoppm's path; a failure (not a skip) without it: poppler-utils is required here."""
     path = shutil.which("pdftoppm")
     if path is None:
-        pytest.fail("pdftoppm is missing: install poppler-utils (apt-get install -y "
-                    "poppler-utils); the QR code and layout tests need it", pytrace=False)
+        pytest.fail(
+            "pdftoppm is missing: install poppler-utils (apt-get install -y "
+            "poppler-utils); the QR code and layout tests need it",
+            pytrace=False,
+        )
     return path
 
 
@@ -169,8 +179,19 @@ def first_page_image(pdf: bytes, tmp_path: Path, dpi: int = 150) -> Image.Image:
     pdftoppm = require_pdftoppm()
     source = tmp_path / "certificate.pdf"
     source.write_bytes(pdf)
-    command = [pdftoppm, "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile",
-               str(source), str(tmp_path / "page")]
+    command = [
+        pdftoppm,
+        "-png",
+        "-r",
+        str(dpi),
+        "-f",
+        "1",
+        "-l",
+        "1",
+        "-singlefile",
+        str(source),
+        str(tmp_path / "page"),
+    ]
     subprocess.run(command, check=True, timeout=60)  # noqa: S603 (our arguments, no shell)
     image = Image.open(tmp_path / "page.png")
     image.load()
@@ -187,33 +208,46 @@ def test_prints_the_facts_on_one_page_and_attaches_the_signed_json():
     assert len(reader.pages) == 1
     width, height = reader.pages[0].mediabox.width, reader.pages[0].mediabox.height
     assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
-    for printed in ("Amélie Nakamura-Okafor",
-                    "AI in the Contact Centre: Handling Customer Data with Care",
-                    "7KQ4-M9XD-2HRT-W8PN-C3VB", "version 3 (1a2b3c4d5e6f)",
-                    "ai-in-the-contact-center", "92%", "12 March 2025", "12 March 2027",
-                    "Issued 14 March 2025", "Northwind Customer Services Ltd"):
+    for printed in (
+        "Amélie Nakamura-Okafor",
+        "AI in the Contact Centre: Handling Customer Data with Care",
+        "7KQ4-M9XD-2HRT-W8PN-C3VB",
+        "version 3 (1a2b3c4d5e6f)",
+        "ai-in-the-contact-center",
+        "92%",
+        "12 March 2025",
+        "12 March 2027",
+        "Issued 14 March 2025",
+        "Northwind Customer Services Ltd",
+    ):
         assert printed in text
     assert compact(f"Verify at {VERIFY_URL}") in compact(text)
     assert attachments(pdf) == {"certificate.json": [SIGNED]}
 
 
 def test_without_score_or_expiry():
-    text = page_text(render_certificate(make_facts(score=None, expires_on=None), VERIFY_URL,
-                                        SIGNED))
+    text = page_text(
+        render_certificate(make_facts(score=None, expires_on=None), VERIFY_URL, SIGNED)
+    )
     assert "Does not expire" in text
     assert "Score" not in text and "SCORE" not in text and "%" not in text
 
 
 def test_same_inputs_give_the_same_bytes():
-    assert render_certificate(make_facts(), VERIFY_URL, SIGNED) == \
-        render_certificate(make_facts(), VERIFY_URL, SIGNED)
+    assert render_certificate(make_facts(), VERIFY_URL, SIGNED) == render_certificate(
+        make_facts(), VERIFY_URL, SIGNED
+    )
 
 
 def test_threads_render_one_at_a_time_and_alike():
     expected = render_certificate(make_facts(), VERIFY_URL, SIGNED)
     results: list[bytes] = []
-    threads = [threading.Thread(target=lambda: results.append(
-        render_certificate(make_facts(), VERIFY_URL, SIGNED))) for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(render_certificate(make_facts(), VERIFY_URL, SIGNED))
+        )
+        for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -232,8 +266,7 @@ def test_the_qr_code_reads_as_the_verify_url(tmp_path):
 
 def test_an_over_long_verify_url_is_refused():
     with pytest.raises(ValueError, match="verify_url"):
-        render_certificate(make_facts(), "https://x.test/" + "v" * certificate_pdf.MAX_URL,
-                           SIGNED)
+        render_certificate(make_facts(), "https://x.test/" + "v" * certificate_pdf.MAX_URL, SIGNED)
 
 
 # Bounds and layout
@@ -241,18 +274,26 @@ def test_an_over_long_verify_url_is_refused():
 
 def test_long_fields_are_cut_with_an_ellipsis():
     name, title = "Ab" * NAME_MAX, "Cd" * TITLE_MAX
-    text = compact(page_text(render_certificate(
-        make_facts(holder_name=name, course_title=title), VERIFY_URL, SIGNED)))
-    assert compact(name[:NAME_MAX - 1] + "…") in text
-    assert compact(title[:TITLE_MAX - 1] + "…") in text
-    assert name[:NAME_MAX + 1] not in text
+    text = compact(
+        page_text(
+            render_certificate(make_facts(holder_name=name, course_title=title), VERIFY_URL, SIGNED)
+        )
+    )
+    assert compact(name[: NAME_MAX - 1] + "…") in text
+    assert compact(title[: TITLE_MAX - 1] + "…") in text
+    assert name[: NAME_MAX + 1] not in text
 
 
 def longest(letter: str, issuer: int, code: int, url: int) -> tuple[CertificateFacts, str]:
     """Name, title and slug at their bounds; issuer, code and URL at the lengths given."""
-    facts = make_facts(holder_name=letter * NAME_MAX, course_title=letter * TITLE_MAX,
-                       course_slug=letter * certificate_pdf.MAX_SHORT, issuer=letter * issuer,
-                       code=letter * code, content_hash=letter * 12)
+    facts = make_facts(
+        holder_name=letter * NAME_MAX,
+        course_title=letter * TITLE_MAX,
+        course_slug=letter * certificate_pdf.MAX_SHORT,
+        issuer=letter * issuer,
+        code=letter * code,
+        content_hash=letter * 12,
+    )
     prefix = "https://candor.example.test/verify/"
     return facts, prefix + letter * (url - len(prefix))
 
@@ -264,17 +305,28 @@ def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer):
     one page, all of it printed, nothing drawn over the white mat between the frames or in
     the margin. Also with the footer's values just short enough for the roomier layout."""
     if footer == "short":  # the longest values that still get the short footer
-        lengths = (steps[0][0] for steps in (certificate_pdf._ISSUER_SIZES,
-                                             certificate_pdf._CODE_SIZES,
-                                             certificate_pdf._URL_SIZES))
+        lengths = (
+            steps[0][0]
+            for steps in (
+                certificate_pdf._ISSUER_SIZES,
+                certificate_pdf._CODE_SIZES,
+                certificate_pdf._URL_SIZES,
+            )
+        )
     else:
         lengths = (TITLE_MAX, certificate_pdf.MAX_SHORT, certificate_pdf.MAX_URL)
     facts, url = longest(letter, *lengths)
     pdf = render_certificate(facts, url, SIGNED)
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
     text = compact(page_text(pdf))
-    for value in (facts.holder_name, facts.course_title, facts.issuer, facts.code, url,
-                  "Issued 14 March 2025"):
+    for value in (
+        facts.holder_name,
+        facts.course_title,
+        facts.issuer,
+        facts.code,
+        url,
+        "Issued 14 March 2025",
+    ):
         assert compact(value) in text
 
     dpi = 100
@@ -282,12 +334,19 @@ def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer):
     px = lambda mm: round(mm * dpi / 25.4)  # noqa: E731
     width, height = image.size
     # The page margin (8 mm) and, inside the teal border (1.6 mm), the white mat (1.6 mm).
-    bands = [(0, 0, width, px(7.5)), (0, height - px(7.5), width, height),
-             (0, 0, px(7.5), height), (width - px(7.5), 0, width, height)]
+    bands = [
+        (0, 0, width, px(7.5)),
+        (0, height - px(7.5), width, height),
+        (0, 0, px(7.5), height),
+        (width - px(7.5), 0, width, height),
+    ]
     inner, outer = px(9.6) + 1, px(11.2) - 1
-    bands += [(outer, inner, width - outer, outer), (outer, height - outer, width - outer,
-              height - inner), (inner, outer, outer, height - outer),
-              (width - outer, outer, width - inner, height - outer)]
+    bands += [
+        (outer, inner, width - outer, outer),
+        (outer, height - outer, width - outer, height - inner),
+        (inner, outer, outer, height - outer),
+        (width - outer, outer, width - inner, height - outer),
+    ]
     for band in bands:
         assert image.crop(band).getextrema()[0] >= 250, f"ink in the margin at {band}"
 
@@ -323,10 +382,19 @@ def test_hostile_fields_fetch_and_embed_nothing(canary, secret_file, field, case
 def test_the_fetcher_refuses_everything_but_the_bundled_fonts(canary, secret_file):
     fetchers = (certificate_pdf.FETCHER, BundledAssetFetcher({}))
     for fetcher in fetchers:
-        for url in ("file:///etc/hostname", secret_file.uri, canary.url, f"{canary.url}/x.css",
-                    "https://127.0.0.1/", "data:text/css,body{}", "ftp://127.0.0.1/x",
-                    "fonts/DejaVuSans.ttf", "candor-asset:fonts/../../../etc/hostname",
-                    "CANDOR-ASSET:fonts/DejaVuSans.ttf", "candor-asset:certificate.css"):
+        for url in (
+            "file:///etc/hostname",
+            secret_file.uri,
+            canary.url,
+            f"{canary.url}/x.css",
+            "https://127.0.0.1/",
+            "data:text/css,body{}",
+            "ftp://127.0.0.1/x",
+            "fonts/DejaVuSans.ttf",
+            "candor-asset:fonts/../../../etc/hostname",
+            "CANDOR-ASSET:fonts/DejaVuSans.ttf",
+            "candor-asset:certificate.css",
+        ):
             with pytest.raises(FatalURLFetchingError):
                 fetcher(url)
             with pytest.raises(FatalURLFetchingError):
@@ -336,12 +404,15 @@ def test_the_fetcher_refuses_everything_but_the_bundled_fonts(canary, secret_fil
     assert font.read()[:4] == b"\x00\x01\x00\x00"  # a TrueType font, from memory
 
 
-@pytest.mark.parametrize("markup", [
-    '<img src="{canary}/img.png">',
-    '<link rel="attachment" href="{secret}">',
-    '<link rel="stylesheet" href="{canary}/s.css">',
-    '<style>@import url({canary}/a.css)</style>',
-])
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<img src="{canary}/img.png">',
+        '<link rel="attachment" href="{secret}">',
+        '<link rel="stylesheet" href="{canary}/s.css">',
+        "<style>@import url({canary}/a.css)</style>",
+    ],
+)
 def test_the_fetcher_stops_a_rendering_that_asks_for_anything(canary, secret_file, markup):
     """Were markup ever to reach WeasyPrint, the rendering fails rather than fetches."""
     html = f"<p>x</p>{markup.format(canary=canary.url, secret=secret_file.uri)}"
@@ -353,8 +424,7 @@ def test_the_fetcher_stops_a_rendering_that_asks_for_anything(canary, secret_fil
 def test_the_cases_are_live_against_weasyprints_default_fetcher(canary, secret_file):
     """The control: unescaped and with WeasyPrint's own fetcher, the same markup does fetch
     from the canary and does embed a local file, so the zero counts above mean something."""
-    html = (f'<img src="{canary.url}/img.png">'
-            f'<link rel="attachment" href="{secret_file.uri}">')
+    html = f'<img src="{canary.url}/img.png"><link rel="attachment" href="{secret_file.uri}">'
     pdf = HTML(string=html).write_pdf()
     try:
         assert canary.hits, "the default fetcher did not reach the canary"

@@ -24,8 +24,17 @@ from app.exports.csv import (
     needs_escape,
 )
 
-TEXT_COLUMNS = ("employee_id", "name", "email", "department", "manager", "course",
-                "content_hash", "status", "certificate_code")
+TEXT_COLUMNS = (
+    "employee_id",
+    "name",
+    "email",
+    "department",
+    "manager",
+    "course",
+    "content_hash",
+    "status",
+    "certificate_code",
+)
 NUMBER_COLUMNS = ("course_version", "score", "attempts")
 
 # Everything OWASP, ASVS 1.2.10 and SECURITY.md list, and the rest this project escapes.
@@ -105,7 +114,8 @@ def test_the_list_holds_the_documented_characters():
 
 def test_every_compatibility_variant_of_a_formula_start_is_listed():
     variants = {
-        chr(c) for c in range(sys.maxunicode + 1)
+        chr(c)
+        for c in range(sys.maxunicode + 1)
         if chr(c) not in FORMULA_STARTS and unicodedata.normalize("NFKC", chr(c)) in FORMULA_STARTS
     }
     assert variants == set(FORMULA_VARIANTS)
@@ -114,16 +124,18 @@ def test_every_compatibility_variant_of_a_formula_start_is_listed():
 @pytest.mark.parametrize("column", TEXT_COLUMNS)
 @pytest.mark.parametrize("text", INJECTIONS)
 def test_injection_is_escaped_in_every_text_column(column, text):
-    rows = parse(csv_stream([row_with(**{column: text}, score=85, attempts=1,
-                                      course_version=2)]))
+    rows = parse(csv_stream([row_with(**{column: text}, score=85, attempts=1, course_version=2)]))
     cell = rows[1][COLUMNS.index(column)]
     assert cell == "'" + text
     assert rows[1][COLUMNS.index("score")] == "85"
 
 
 def test_numbers_stay_numbers_and_text_that_looks_like_one_is_text():
-    data = b"".join(csv_stream([row_with(name="-2+3", score=85, attempts=0, course_version=3,
-                                         employee_id="007")]))
+    data = b"".join(
+        csv_stream(
+            [row_with(name="-2+3", score=85, attempts=0, course_version=3, employee_id="007")]
+        )
+    )
     line = data.decode("utf-8-sig").split("\r\n")[1]
     # Text is always quoted, numbers never: Excel cannot split "a;b" in a ;-separated locale.
     assert line.startswith('"007","\'-2+3",')
@@ -133,8 +145,14 @@ def test_numbers_stay_numbers_and_text_that_looks_like_one_is_text():
 
 
 def test_header_bom_crlf_and_rfc4180_quoting_round_trip():
-    awkward = ['Silva, Ana', 'Ana "the auditor" Silva', "line one\nline two", "cr\rin the middle",
-               "semi;colon", 'all ,"\r\n of them']
+    awkward = [
+        "Silva, Ana",
+        'Ana "the auditor" Silva',
+        "line one\nline two",
+        "cr\rin the middle",
+        "semi;colon",
+        'all ,"\r\n of them',
+    ]
     rows = [row_with(name=text, department="Sales") for text in awkward]
     data = b"".join(csv_stream(rows))
     assert data.startswith(b"\xef\xbb\xbf")
@@ -149,22 +167,32 @@ def test_header_bom_crlf_and_rfc4180_quoting_round_trip():
 
 def test_times_are_iso_8601_utc_and_none_is_empty():
     cet = timezone(timedelta(hours=1))
-    row = row_with(assigned_at=datetime(2026, 12, 1, 9, 15, tzinfo=UTC),
-                   due_at=datetime(2026, 12, 1, 10, 15, 30, 999_999, tzinfo=cet),
-                   started_at=datetime(2026, 12, 1, 9, 15),  # naive: taken as UTC
-                   completed_at=None, expires_at=date(2027, 12, 1))
+    row = row_with(
+        assigned_at=datetime(2026, 12, 1, 9, 15, tzinfo=UTC),
+        due_at=datetime(2026, 12, 1, 10, 15, 30, 999_999, tzinfo=cet),
+        started_at=datetime(2026, 12, 1, 9, 15),  # naive: taken as UTC
+        completed_at=None,
+        expires_at=date(2027, 12, 1),
+    )
     parsed = parse(csv_stream([row]))[1]
-    got = {name: parsed[COLUMNS.index(name)] for name in
-           ("assigned_at", "due_at", "started_at", "completed_at", "expires_at")}
-    assert got == {"assigned_at": "2026-12-01T09:15:00Z", "due_at": "2026-12-01T09:15:30Z",
-                   "started_at": "2026-12-01T09:15:00Z", "completed_at": "",
-                   "expires_at": "2027-12-01"}
+    got = {
+        name: parsed[COLUMNS.index(name)]
+        for name in ("assigned_at", "due_at", "started_at", "completed_at", "expires_at")
+    }
+    assert got == {
+        "assigned_at": "2026-12-01T09:15:00Z",
+        "due_at": "2026-12-01T09:15:30Z",
+        "started_at": "2026-12-01T09:15:00Z",
+        "completed_at": "",
+        "expires_at": "2027-12-01",
+    }
     assert iso_utc(datetime(2026, 12, 1, 9, 15, tzinfo=UTC)) == "2026-12-01T09:15:00Z"
 
 
 def test_other_types():
-    data = b"".join(csv_stream([(True, False, Decimal("1.5"), 2.25, None)],
-                               header=("a", "b", "c", "d", "e")))
+    data = b"".join(
+        csv_stream([(True, False, Decimal("1.5"), 2.25, None)], header=("a", "b", "c", "d", "e"))
+    )
     assert data.decode("utf-8-sig").split("\r\n")[1] == '"TRUE","FALSE",1.5,2.25,""'
 
 
@@ -173,8 +201,10 @@ def test_header_only_when_there_are_no_rows():
 
 
 def test_output_comes_in_chunks_of_about_64_kib():
-    rows = (row_with(name=f"Person {i}", email=f"p{i}@example.test", score=i % 101)
-            for i in range(20_000))
+    rows = (
+        row_with(name=f"Person {i}", email=f"p{i}@example.test", score=i % 101)
+        for i in range(20_000)
+    )
     chunks = list(csv_stream(rows))
     assert len(chunks) > 5
     assert all(64 * 1024 <= len(c) < 66 * 1024 for c in chunks[:-1])
@@ -185,8 +215,16 @@ def test_memory_does_not_grow_with_the_number_of_rows():
     moment = datetime(2026, 12, 1, 9, 15, tzinfo=UTC)
 
     def peak(count: int) -> int:
-        rows = (row_with(name=f"Person {i}", email=f"p{i}@example.test", assigned_at=moment,
-                         score=80, attempts=1) for i in range(count))
+        rows = (
+            row_with(
+                name=f"Person {i}",
+                email=f"p{i}@example.test",
+                assigned_at=moment,
+                score=80,
+                attempts=1,
+            )
+            for i in range(count)
+        )
         tracemalloc.start()
         try:
             for _ in csv_stream(rows):

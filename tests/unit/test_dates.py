@@ -38,8 +38,9 @@ def test_expired_from_the_first_moment_of_the_expiry_date():
     assert not is_expired(expires, datetime(2027, 1, 9, 23, 59, 59, tzinfo=UTC))
     # A date (as printed and signed) and a stored moment with a time of day agree.
     assert is_expired(date(2027, 1, 10), datetime(2027, 1, 10, 9, 0, tzinfo=UTC))
-    assert is_expired(datetime(2027, 1, 10, 15, 0, tzinfo=UTC),
-                      datetime(2027, 1, 10, 9, 0, tzinfo=UTC))
+    assert is_expired(
+        datetime(2027, 1, 10, 15, 0, tzinfo=UTC), datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+    )
     assert not is_expired(None, datetime(2999, 1, 1, tzinfo=UTC))
 
 

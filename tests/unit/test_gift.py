@@ -24,12 +24,20 @@ SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "gift"
 MISSING = f"the shared GIFT samples are not at {SAMPLES} (DESIGN.md §6 keeps them there)"
 NAMES = sorted(p.stem for p in SAMPLES.glob("*.gift")) if SAMPLES.is_dir() else []
 SAMPLE_NAMES = NAMES or [pytest.param("none", marks=pytest.mark.skip(reason=MISSING))]
-MOODLE_FILES = ["examples.txt", "questions.gift.txt"] if (SAMPLES / "moodle").is_dir() else [
-    pytest.param("none", marks=pytest.mark.skip(reason=MISSING))]
+MOODLE_FILES = (
+    ["examples.txt", "questions.gift.txt"]
+    if (SAMPLES / "moodle").is_dir()
+    else [pytest.param("none", marks=pytest.mark.skip(reason=MISSING))]
+)
 
 CONVERTED_TYPES = {"MC", "TF"}  # the reference parser's MC includes multiple-answer questions
-SKIPPED_KINDS = {"Essay": "essay", "Matching": "matching", "Numerical": "numerical",
-                 "Short": "short-answer", "Description": "description"}
+SKIPPED_KINDS = {
+    "Essay": "essay",
+    "Matching": "matching",
+    "Numerical": "numerical",
+    "Short": "short-answer",
+    "Description": "description",
+}
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
 _IMAGE = re.compile(r"<img\b[^<>]*>", re.IGNORECASE)
 
@@ -124,12 +132,16 @@ def test_sample_questions_are_converted_or_skipped_at_their_lines(name):
 
     assert result.problems == []
     assert result.converted == sum(q["type"] in CONVERTED_TYPES for q in expected)
-    skipped = [(start, SKIPPED_KINDS[q["type"]])
-               for q, start in zip(expected, starts, strict=True) if q["type"] in SKIPPED_KINDS]
+    skipped = [
+        (start, SKIPPED_KINDS[q["type"]])
+        for q, start in zip(expected, starts, strict=True)
+        if q["type"] in SKIPPED_KINDS
+    ]
     assert [(p.line, re.match(r"skipped (\S+)", p.message)[1]) for p in result.skipped] == skipped
     assert all(p.path == f"{name}.gift" for p in result.skipped + result.notes)
-    categories = [start for q, start in zip(expected, starts, strict=True)
-                  if q["type"] == "Category"]
+    categories = [
+        start for q, start in zip(expected, starts, strict=True) if q["type"] == "Category"
+    ]
     assert [p.line for p in result.notes if "category" in p.message] == categories
     assert (result.markdown == "") == (result.converted == 0)
 
@@ -146,8 +158,11 @@ def test_sample_conversions_parse_as_candor_quizzes(name):
 def test_sample_conversions_keep_text_answers_and_feedback(name):
     text, expected, starts = sample(name)
     result = convert_gift(text, f"{name}.gift")
-    wanted = [(q, start) for q, start in zip(expected, starts, strict=True)
-              if q["type"] in CONVERTED_TYPES]
+    wanted = [
+        (q, start)
+        for q, start in zip(expected, starts, strict=True)
+        if q["type"] in CONVERTED_TYPES
+    ]
     questions = quiz_of(result).questions if result.converted else ()
     multiple_notes = {p.line for p in result.notes if "weights are not kept" in p.message}
 
@@ -174,9 +189,11 @@ def test_sample_conversions_keep_text_answers_and_feedback(name):
 
         choices = ref["choices"]
         assert [visible(o.text_html) for o in question.options] == [
-            reference(c["text"]) for c in choices]
+            reference(c["text"]) for c in choices
+        ]
         assert [visible(o.feedback_html) for o in question.options] == [
-            reference(c["feedback"]) for c in choices]
+            reference(c["feedback"]) for c in choices
+        ]
         single = any(c["isCorrect"] for c in choices)
         weights = [c["weight"] or 0 for c in choices]
         if single:  # one "=": only fully right answers count
@@ -190,21 +207,60 @@ def test_sample_conversions_keep_text_answers_and_feedback(name):
 MOODLE_EXPECTED = {
     # Read by hand with Moodle's importer rules (question/format/gift/format.php).
     "examples.txt": {
-        8: "converted", 10: "converted", 12: "converted", 14: "short-answer", 16: "numerical",
-        25: "converted", 27: "converted", 29: "converted", 35: "converted",
-        43: "short-answer", 45: "short-answer", 49: "converted", 51: "converted",
-        55: "matching", 61: "matching", 70: "numerical", 72: "numerical", 74: "numerical",
-        76: "numerical", 85: "numerical", 90: "short-answer", 93: "converted",
-        98: "converted", 103: "short-answer", 108: "short-answer", 113: "converted",
-        115: "converted", 117: "converted", 123: "short-answer", 130: "converted",
-        136: "converted", 143: "converted", 148: "converted", 167: "converted",
-        169: "converted", 171: "converted", 173: "short-answer", 175: "numerical",
-        177: "matching", 184: "converted", 190: "converted", 195: "short-answer",
+        8: "converted",
+        10: "converted",
+        12: "converted",
+        14: "short-answer",
+        16: "numerical",
+        25: "converted",
+        27: "converted",
+        29: "converted",
+        35: "converted",
+        43: "short-answer",
+        45: "short-answer",
+        49: "converted",
+        51: "converted",
+        55: "matching",
+        61: "matching",
+        70: "numerical",
+        72: "numerical",
+        74: "numerical",
+        76: "numerical",
+        85: "numerical",
+        90: "short-answer",
+        93: "converted",
+        98: "converted",
+        103: "short-answer",
+        108: "short-answer",
+        113: "converted",
+        115: "converted",
+        117: "converted",
+        123: "short-answer",
+        130: "converted",
+        136: "converted",
+        143: "converted",
+        148: "converted",
+        167: "converted",
+        169: "converted",
+        171: "converted",
+        173: "short-answer",
+        175: "numerical",
+        177: "matching",
+        184: "converted",
+        190: "converted",
+        195: "short-answer",
         202: "numerical",
     },
     "questions.gift.txt": {
-        2: "essay", 5: "matching", 14: "converted", 22: "converted", 31: "numerical",
-        34: "short-answer", 41: "converted", 46: "converted", 49: "converted",
+        2: "essay",
+        5: "matching",
+        14: "converted",
+        22: "converted",
+        31: "numerical",
+        34: "short-answer",
+        41: "converted",
+        46: "converted",
+        49: "converted",
     },
 }
 
@@ -219,7 +275,8 @@ def test_moodle_examples_are_all_accounted_for(name):
     assert result.problems == []
     assert result.converted == list(expected.values()).count("converted")
     assert [(p.line, re.match(r"skipped (\S+)", p.message)[1]) for p in result.skipped] == [
-        (line, kind) for line, kind in expected.items() if kind != "converted"]
+        (line, kind) for line, kind in expected.items() if kind != "converted"
+    ]
     assert len(quiz_of(result).questions) == result.converted
 
 
@@ -236,7 +293,8 @@ def test_moodle_true_false_with_general_feedback():
     # the fixture is cut from PHP source: '";' follows the block, so Moodle too reads a gap
     assert plain_text(q1.body_html) == '42 is the Absolute Answer to everything._____";'
     assert 'heading "2-08 TSL" is already used by the question on line 46' in "".join(
-        p.message for p in result.notes if p.line == 49)
+        p.message for p in result.notes if p.line == 49
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +310,9 @@ def test_the_quiz_format_of_a_titled_question_with_feedback():
 }
 """
     result = convert(gift)
-    assert result.markdown == """## Order history
+    assert (
+        result.markdown
+        == """## Order history
 
 Where may you paste a customer's order history?
 
@@ -263,27 +323,34 @@ Where may you paste a customer's order history?
 
 > Approved tools come with a data agreement.
 """
+    )
     assert (result.converted, result.skipped, result.notes, result.problems) == (1, [], [], [])
     quiz_of(result)
 
 
 def test_without_a_title_the_text_is_the_heading():
     result = convert("Who's buried in Grant's tomb?{~Grant ~Jefferson =no one}")
-    assert result.markdown == ("## Who's buried in Grant's tomb?\n\n"
-                               "- [ ] Grant\n- [ ] Jefferson\n- [x] no one\n")
+    assert result.markdown == (
+        "## Who's buried in Grant's tomb?\n\n- [ ] Grant\n- [ ] Jefferson\n- [x] no one\n"
+    )
 
 
 def test_a_text_wrapped_over_lines_is_still_one_heading():
-    question = only_question("Japanese characters originally\ncame from what country? {\n"
-                             "~India\n=China\n}")
+    question = only_question(
+        "Japanese characters originally\ncame from what country? {\n~India\n=China\n}"
+    )
     assert plain_text(question.prompt_html) == (
-        "Japanese characters originally came from what country?")
+        "Japanese characters originally came from what country?"
+    )
     assert question.body_html == ""
 
 
 def test_a_long_text_gets_a_heading_from_its_first_sentence_and_stays_whole():
-    text = ("A caller asks whether the call is analysed by AI. " + "Context. " * 20
-            + "What do you say first?")
+    text = (
+        "A caller asks whether the call is analysed by AI. "
+        + "Context. " * 20
+        + "What do you say first?"
+    )
     question = only_question(text + "{~Nothing =The truth}")
     assert plain_text(question.prompt_html) == "A caller asks whether the call is analysed by AI."
     assert plain_text(question.body_html) == text
@@ -313,7 +380,10 @@ def test_multiple_answer_weights_mark_positive_options_and_are_noted():
     result = convert("Hello\n\nWhich are continents?{\n~%50%Africa\n~%50%Asia\n~%-100%China\n}")
     (question,) = quiz_of(result).questions
     assert [(plain_text(o.text_html), o.correct) for o in question.options] == [
-        ("Africa", True), ("Asia", True), ("China", False)]
+        ("Africa", True),
+        ("Asia", True),
+        ("China", False),
+    ]
     assert question.multiple
     (note,) = [p for p in result.notes if p.line == 3]
     assert "multiple-answer" in note.message and "weights are not kept" in note.message
@@ -335,18 +405,21 @@ def test_several_fully_right_answers_are_noted():
     assert ["all of them must be chosen" in p.message for p in result.notes] == [True]
 
 
-@pytest.mark.parametrize(("answer", "true_right", "true_feedback", "false_feedback"), [
-    ("T", True, None, None),
-    ("TRUE", True, None, None),
-    ("F", False, None, None),
-    ("FALSE", False, None, None),
-    # Moodle: the first feedback follows a wrong answer, the second a right one
-    ("T#Not so.#Yes.", True, "Yes.", "Not so."),
-    ("TRUE#Not so.", True, None, "Not so."),
-    ("FALSE#Not so.#Yes.", False, "Not so.", "Yes."),
-    ("F# #Yes.", False, None, "Yes."),
-    ("TRUE#Not so.#Yes.####Because.", True, "Yes.", "Not so."),
-])
+@pytest.mark.parametrize(
+    ("answer", "true_right", "true_feedback", "false_feedback"),
+    [
+        ("T", True, None, None),
+        ("TRUE", True, None, None),
+        ("F", False, None, None),
+        ("FALSE", False, None, None),
+        # Moodle: the first feedback follows a wrong answer, the second a right one
+        ("T#Not so.#Yes.", True, "Yes.", "Not so."),
+        ("TRUE#Not so.", True, None, "Not so."),
+        ("FALSE#Not so.#Yes.", False, "Not so.", "Yes."),
+        ("F# #Yes.", False, None, "Yes."),
+        ("TRUE#Not so.#Yes.####Because.", True, "Yes.", "Not so."),
+    ],
+)
 def test_true_false(answer, true_right, true_feedback, false_feedback):
     question = only_question(f"The sun rises in the east.{{{answer}}}")
     true, false = question.options
@@ -365,7 +438,8 @@ def test_lower_case_true_is_a_short_answer_as_in_moodle():
 def test_escapes():
     question = only_question(
         "::Esc\\:apes::Is \\{x\\} \\= 1 \\~ 2 \\# 3 \\: 4 \\\\ 5 \\\\{=one \\= two#fb \\# here"
-        " ~a\\nb}")
+        " ~a\\nb}"
+    )
     assert plain_text(question.prompt_html) == "Esc:apes"
     assert plain_text(question.body_html) == "Is {x} = 1 ~ 2 # 3 : 4 \\ 5 \\"
     one, other = question.options
@@ -391,7 +465,8 @@ def test_comments_are_dropped_wherever_they_are():
 def test_categories_are_notes_and_write_nothing():
     result = convert("$CATEGORY: $course$/top/Ethics\n\nQ?{~a =b}\n")
     assert messages(result.notes) == [
-        'bank.gift:1: category "$course$/top/Ethics" not kept: Candor quizzes have no categories']
+        'bank.gift:1: category "$course$/top/Ethics" not kept: Candor quizzes have no categories'
+    ]
     assert "Ethics" not in result.markdown and result.converted == 1
 
 
@@ -410,23 +485,26 @@ def test_windows_line_endings_and_a_bom_read_like_plain_lines():
     assert windows.skipped[0].line == 9
 
 
-@pytest.mark.parametrize("text", [
-    "# Not a heading?",
-    "## Not a question either?",
-    "- [x] not an option?",
-    "[x] not a checkbox?",
-    "1. not a list?",
-    "- not a list?",
-    "> not a quote?",
-    "--- not a rule?",
-    "Use *stars*, _underscores_, `ticks`, ~tildes~ and a | pipe?",
-    "A [link](https://example.org) or ![image](x.png)?",
-    "Is <b>bold</b> &amp; &lt; shown as typed?",
-    "Scenario: the caller asks?",
-    "Step: what next?",
-    "C#",
-    "!!! note",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Not a heading?",
+        "## Not a question either?",
+        "- [x] not an option?",
+        "[x] not a checkbox?",
+        "1. not a list?",
+        "- not a list?",
+        "> not a quote?",
+        "--- not a rule?",
+        "Use *stars*, _underscores_, `ticks`, ~tildes~ and a | pipe?",
+        "A [link](https://example.org) or ![image](x.png)?",
+        "Is <b>bold</b> &amp; &lt; shown as typed?",
+        "Scenario: the caller asks?",
+        "Step: what next?",
+        "C#",
+        "!!! note",
+    ],
+)
 def test_plain_text_never_turns_into_markdown(text):
     question = only_question(f"[plain]{text}{{~a =b}}")
     assert plain_text(question.prompt_html) == text
@@ -450,9 +528,11 @@ def test_moodle_format_keeps_its_html():
 
 
 def test_html_is_passed_through_for_candor_to_sanitise():
-    question = only_question("[html]<p>Which is <strong>right</strong>?</p>"
-                             "<script>alert(1)</script>{~<p>a</p> =<p>b *not emphasis*</p>"
-                             "#<em>yes</em>}")
+    question = only_question(
+        "[html]<p>Which is <strong>right</strong>?</p>"
+        "<script>alert(1)</script>{~<p>a</p> =<p>b *not emphasis*</p>"
+        "#<em>yes</em>}"
+    )
     assert plain_text(question.prompt_html) == "Which is right?"
     assert "<strong>right</strong>" in question.body_html and "script" not in question.body_html
     assert plain_text(question.options[1].text_html) == "b *not emphasis*"
@@ -466,8 +546,9 @@ def test_a_simple_html_paragraph_is_just_the_heading():
 
 
 def test_markdown_is_passed_through():
-    question = only_question("[markdown]Who's buried in **Grant's tomb**?{=no one"
-                             "#**Right** ~someone}")
+    question = only_question(
+        "[markdown]Who's buried in **Grant's tomb**?{=no one#**Right** ~someone}"
+    )
     assert question.prompt_html == "Who's buried in <strong>Grant's tomb</strong>?"
     assert question.options[0].feedback_html == "<p><strong>Right</strong></p>"
 
@@ -488,7 +569,10 @@ def test_duplicate_headings_are_renamed_and_noted():
     result = convert("Same?{~a =b}\n\nSame?{~c =d}\n\nsame?{~e =f}\n")
     quiz = quiz_of(result)
     assert [plain_text(q.prompt_html) for q in quiz.questions] == [
-        "Same?", "Same? (2)", "same? (3)"]
+        "Same?",
+        "Same? (2)",
+        "same? (3)",
+    ]
     assert messages(result.notes) == [
         'bank.gift:3: heading "Same?" is already used by the question on line 1: renamed to '
         '"Same? (2)"',
@@ -513,17 +597,20 @@ def test_a_heading_without_letters_gets_one():
     assert len(result.notes) == 1
 
 
-@pytest.mark.parametrize(("gift", "kind"), [
-    ("Write about it.{}", "essay"),
-    ("::Bio::Write about it.{####general feedback}", "essay"),
-    ("::Match the terms::Match the terms.{=a -> 1 =b -> 2}", "matching"),
-    ("When?{#1822:1}", "numerical"),
-    ("Pi?{#\n=3.14:0.01\n~#Wrong}", "numerical"),
-    ("Who?{=no one =nobody}", "short-answer"),
-    ("How do you write 1? {One}", "short-answer"),
-    ("{=Asia} is the largest continent.", "short-answer"),
-    ("::Intro::Use pencil and paper for these.", "description"),
-])
+@pytest.mark.parametrize(
+    ("gift", "kind"),
+    [
+        ("Write about it.{}", "essay"),
+        ("::Bio::Write about it.{####general feedback}", "essay"),
+        ("::Match the terms::Match the terms.{=a -> 1 =b -> 2}", "matching"),
+        ("When?{#1822:1}", "numerical"),
+        ("Pi?{#\n=3.14:0.01\n~#Wrong}", "numerical"),
+        ("Who?{=no one =nobody}", "short-answer"),
+        ("How do you write 1? {One}", "short-answer"),
+        ("{=Asia} is the largest continent.", "short-answer"),
+        ("::Intro::Use pencil and paper for these.", "description"),
+    ],
+)
 def test_unsupported_types_are_skipped_with_their_line_and_type(gift, kind):
     result = convert(f"Q?{{~a =b}}\n\n// {kind}\n{gift}\n\nR?{{~c =d}}")
     assert result.converted == 2 and result.problems == []
@@ -537,7 +624,8 @@ def test_the_skip_message():
     result = convert("Q?{~a =b}\n\n::Match the terms::Match them.{=a -> 1 =b -> 2}")
     assert messages(result.skipped) == [
         'bank.gift:3: skipped matching question "Match the terms" — Candor quizzes have no '
-        "matching questions"]
+        "matching questions"
+    ]
 
 
 def test_nothing_convertible_gives_no_markdown():
@@ -546,24 +634,27 @@ def test_nothing_convertible_gives_no_markdown():
     assert convert("").markdown == "" and convert("\n\n// nothing\n").skipped == []
 
 
-@pytest.mark.parametrize(("gift", "line", "message"), [
-    ("Q?{~a =b", 1, "never closed with }"),
-    ("Q?\n{\n~a\n=b\n", 2, "never closed with }"),
-    ("Q? ~a =b}", 1, "} without an answer block"),
-    ("Q?{~a\n{=b}", 2, "{ inside an answer block"),
-    ("Q?{~a =b} and {~c =d}", 1, "a second answer block"),
-    ("::Title Q?{~a =b}", 1, "never closed with ::"),
-    ("Q?{~}", 1, "at least two answers"),
-    ("Q?{~only}", 1, "at least two answers"),
-    ("Q?{=}", 1, "no answers"),
-    ("Q?{#}", 1, "no answers"),
-    ("Q?{~a ~b}", 1, "no answer is right"),
-    ("Q?{~%0%a ~%-50%b}", 1, "no answer is right"),
-    ("Q?{\n~a\n~#feedback only\n=b}", 3, "an answer has no text"),
-    ("Q?{\n=a\n~A\n}", 3, "repeats the one on line 4"),
-    ("Q?{junk ~a =b}", 1, "text before the first answer"),
-    ("{~a =b}", 1, "no text"),
-])
+@pytest.mark.parametrize(
+    ("gift", "line", "message"),
+    [
+        ("Q?{~a =b", 1, "never closed with }"),
+        ("Q?\n{\n~a\n=b\n", 2, "never closed with }"),
+        ("Q? ~a =b}", 1, "} without an answer block"),
+        ("Q?{~a\n{=b}", 2, "{ inside an answer block"),
+        ("Q?{~a =b} and {~c =d}", 1, "a second answer block"),
+        ("::Title Q?{~a =b}", 1, "never closed with ::"),
+        ("Q?{~}", 1, "at least two answers"),
+        ("Q?{~only}", 1, "at least two answers"),
+        ("Q?{=}", 1, "no answers"),
+        ("Q?{#}", 1, "no answers"),
+        ("Q?{~a ~b}", 1, "no answer is right"),
+        ("Q?{~%0%a ~%-50%b}", 1, "no answer is right"),
+        ("Q?{\n~a\n~#feedback only\n=b}", 3, "an answer has no text"),
+        ("Q?{\n=a\n~A\n}", 3, "repeats the one on line 4"),
+        ("Q?{junk ~a =b}", 1, "text before the first answer"),
+        ("{~a =b}", 1, "no text"),
+    ],
+)
 def test_malformed_questions_are_problems_at_their_line(gift, line, message):
     result = convert(f"Before?{{~a =b}}\n\n{gift}\n\nAfter?{{~c =d}}")
     (problem,) = result.problems
@@ -579,8 +670,9 @@ def test_a_question_right_after_another_without_a_blank_line():
 
 
 def test_html_images_become_their_alt_text_and_are_noted():
-    result = convert('[html]<p>Look: <img src="@@PLUGINFILE@@/chart.png" alt="the chart">'
-                     "</p>{~a =b}")
+    result = convert(
+        '[html]<p>Look: <img src="@@PLUGINFILE@@/chart.png" alt="the chart"></p>{~a =b}'
+    )
     (question,) = quiz_of(result).questions
     assert plain_text(question.prompt_html) == "Look: the chart"
     assert "<img" not in result.markdown
@@ -589,9 +681,11 @@ def test_html_images_become_their_alt_text_and_are_noted():
 
 def test_html_links_become_markdown_links():
     # "=" in an attribute is escaped, as Moodle's export does: it would start an answer
-    question = only_question('[html]Read <a href\\="https://example.org/policy">the policy</a>.{'
-                             '=<a href\\="https://example.org/a?x\\=1&amp;y\\=2">yes</a>'
-                             '#<a href\\="javascript:alert(1)">never</a> ~no}')
+    question = only_question(
+        '[html]Read <a href\\="https://example.org/policy">the policy</a>.{'
+        '=<a href\\="https://example.org/a?x\\=1&amp;y\\=2">yes</a>'
+        '#<a href\\="javascript:alert(1)">never</a> ~no}'
+    )
     assert plain_text(question.prompt_html) == "Read the policy."
     assert '<a href="https://example.org/policy"' in question.body_html
     assert '<a href="https://example.org/a?x=1&amp;y=2"' in question.options[0].text_html
@@ -600,15 +694,18 @@ def test_html_links_become_markdown_links():
 
 
 def test_html_links_in_html_blocks_keep_their_address_as_text():
-    question = only_question('::T::[html]<p>See <a href="https://example.org">this</a>.</p>'
-                             "<p>Then answer.</p>{~a =b}")
+    question = only_question(
+        '::T::[html]<p>See <a href="https://example.org">this</a>.</p><p>Then answer.</p>{~a =b}'
+    )
     assert plain_text(question.body_html) == "See this (https://example.org).Then answer."
     assert "<a " not in question.body_html
 
 
 def test_embedded_content_is_left_out_and_noted():
-    result = convert("[html]<p>Watch <iframe src='https://video.example'></iframe>"
-                     "<script>alert(1)</script>this.</p>{~a =b}")
+    result = convert(
+        "[html]<p>Watch <iframe src='https://video.example'></iframe>"
+        "<script>alert(1)</script>this.</p>{~a =b}"
+    )
     (question,) = quiz_of(result).questions
     assert plain_text(question.prompt_html) == "Watch this."
     assert "alert" not in result.markdown and "iframe" not in result.markdown
@@ -623,8 +720,9 @@ def test_sample_conversions_pass_the_course_check(name, tmp_path):
         return
     course = tmp_path / "converted"
     course.mkdir()
-    (course / "course.toml").write_text('title = "Converted"\nsummary = "From GIFT."\n'
-                                        "estimated_minutes = 5\n", encoding="utf-8")
+    (course / "course.toml").write_text(
+        'title = "Converted"\nsummary = "From GIFT."\nestimated_minutes = 5\n', encoding="utf-8"
+    )
     (course / "01-intro.md").write_text("# Intro\n\nRead this first.\n", encoding="utf-8")
     (course / "quiz.md").write_text(result.markdown, encoding="utf-8")
     tree = load_tree(tmp_path)
@@ -638,8 +736,24 @@ def test_sample_conversions_pass_the_course_check(name, tmp_path):
 
 
 _AWKWARD = list("abcé 12*_`[]()<>&!?|~#-+.=:{}\\/\"';\n") + [
-    "&amp;", "&lt;", "<b>", "1. ", "- ", "> ", "## ", "---", "!!!", "???", "```", "<!--",
-    "[x] ", "Scenario:", "https://example.org", "@@PLUGINFILE@@", "    "]
+    "&amp;",
+    "&lt;",
+    "<b>",
+    "1. ",
+    "- ",
+    "> ",
+    "## ",
+    "---",
+    "!!!",
+    "???",
+    "```",
+    "<!--",
+    "[x] ",
+    "Scenario:",
+    "https://example.org",
+    "@@PLUGINFILE@@",
+    "    ",
+]
 
 
 def _gift_escaped(text: str) -> str:
@@ -654,8 +768,9 @@ def test_plain_text_of_any_characters_reads_exactly_as_written(seed):
         answer = "".join(rng.choice(_AWKWARD) for _ in range(rng.randint(1, 8))).strip()
         if not text or not answer or text.startswith(("//", "[")) or not re.search(r"\w", text):
             continue
-        result = convert(f"[plain]{_gift_escaped(text)}{{={_gift_escaped(answer)} ~other"
-                         f"#{_gift_escaped(text)}}}")
+        result = convert(
+            f"[plain]{_gift_escaped(text)}{{={_gift_escaped(answer)} ~other#{_gift_escaped(text)}}}"
+        )
         if result.problems:  # e.g. the answer repeats "other": reported, never dropped
             continue
         (question,) = quiz_of(result).questions
@@ -665,9 +780,28 @@ def test_plain_text_of_any_characters_reads_exactly_as_written(seed):
         assert squash(plain_text(question.options[1].feedback_html)) == squash(text)
 
 
-_PIECES = _AWKWARD + ["~", "=", "#", "{", "}", "::", "\\n", "%50%", "%-100%", "T", "FALSE",
-                      "->", "//", "$CATEGORY:", "[html]", "[markdown]", "[moodle]", "<p>",
-                      "</p>", "\n\n"]
+_PIECES = _AWKWARD + [
+    "~",
+    "=",
+    "#",
+    "{",
+    "}",
+    "::",
+    "\\n",
+    "%50%",
+    "%-100%",
+    "T",
+    "FALSE",
+    "->",
+    "//",
+    "$CATEGORY:",
+    "[html]",
+    "[markdown]",
+    "[moodle]",
+    "<p>",
+    "</p>",
+    "\n\n",
+]
 
 
 @pytest.mark.parametrize("seed", range(4))

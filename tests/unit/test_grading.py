@@ -140,11 +140,14 @@ def test_without_shuffle_or_draw_the_plan_is_the_authored_order():
     quiz = make_quiz(QUIZ.replace("shuffle = true", "shuffle = false"))
     plan = plan_attempt(quiz, seed=1)
     assert [(u.kind, u.id) for u in plan.units] == [
-        ("scenario", SCENARIO), ("question", Q3), ("conversation", CONV)
+        ("scenario", SCENARIO),
+        ("question", Q3),
+        ("conversation", CONV),
     ]
     assert plan.answer_ids == (Q1, Q2, Q3, CONV)
     assert [q.option_ids for q in plan.units[0].questions] == [
-        (f"{Q1}.a", f"{Q1}.b"), (f"{Q2}.a", f"{Q2}.b", f"{Q2}.c")
+        (f"{Q1}.a", f"{Q1}.b"),
+        (f"{Q2}.a", f"{Q2}.b", f"{Q2}.c"),
     ]
     assert [(s.id, s.choice_ids) for s in plan.units[2].steps] == [
         ("start", (f"{CONV}.start.a", f"{CONV}.start.b", f"{CONV}.start.c")),
@@ -229,8 +232,10 @@ def test_all_right_scores_every_point_and_passes(quiz, plan):
 def test_results_follow_the_plan_and_show_choice_feedback_explanation_and_answer(quiz, plan):
     answers = {Q1: [f"{Q1}.a"], Q2: [f"{Q2}.c", f"{Q2}.a"], Q3: [f"{Q3}.b"]}
     result = grade(quiz, plan, answers)
-    ids = [r.question_id if isinstance(r, QuestionResult) else r.conversation_id
-           for r in result.results]
+    ids = [
+        r.question_id if isinstance(r, QuestionResult) else r.conversation_id
+        for r in result.results
+    ]
     assert ids == list(plan.answer_ids)
 
     by_id = {r.question_id: r for r in result.results if isinstance(r, QuestionResult)}
@@ -266,8 +271,9 @@ def test_results_follow_the_plan_and_show_choice_feedback_explanation_and_answer
 )
 def test_multiple_answer_is_right_only_when_exactly_right(quiz, plan, chosen, right):
     result = grade(quiz, plan, {Q2: [f"{Q2}.{letter}" for letter in chosen]})
-    question = next(r for r in result.results
-                    if isinstance(r, QuestionResult) and r.question_id == Q2)
+    question = next(
+        r for r in result.results if isinstance(r, QuestionResult) and r.question_id == Q2
+    )
     assert question.correct is right
     assert result.points_earned == (1 if right else 0)
 
@@ -350,9 +356,7 @@ def test_a_conversation_result_keeps_the_path_with_the_customers_reactions(quiz,
     assert conversation.path[0].customer_html == '<p>"Is a robot listening?"</p>'
     assert conversation.outcome_title == "honest"
     assert conversation.outcome_score == 100
-    assert conversation.outcome_explanation_html == (
-        "<p>Honest, and the opt-out is honoured.</p>"
-    )
+    assert conversation.outcome_explanation_html == ("<p>Honest, and the opt-out is honoured.</p>")
 
 
 def test_conversation_points_are_exact_fractions_of_its_worth():
@@ -402,21 +406,33 @@ LONG = "x" * 10_000
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        pytest.param({"no-such-question": ["no-such-question.a"]},
-                     "'no-such-question' is not a question of this attempt", id="unknown-question"),
-        pytest.param({SCENARIO: [f"{Q1}.a"]}, "is not a question of this attempt",
-                     id="scenario-id"),
-        pytest.param({"score": ["100"]}, "'score' is not a question of this attempt",
-                     id="extra-field"),
-        pytest.param({Q1: [f"{Q3}.b"]},
-                     f"option '{Q3}.b' does not belong to question '{Q1}'", id="other-question"),
-        pytest.param({Q1: ["other-quiz-question.a"]}, "does not belong to question",
-                     id="other-quiz"),
-        pytest.param({Q2: [f"{Q2}.a", f"{Q2}.a"]}, f"option '{Q2}.a' is chosen twice",
-                     id="duplicate"),
-        pytest.param({Q1: [f"{Q1}.a", f"{Q1}.b"]},
-                     f"question '{Q1}' takes a single answer, but 2 options were chosen",
-                     id="two-for-single"),
+        pytest.param(
+            {"no-such-question": ["no-such-question.a"]},
+            "'no-such-question' is not a question of this attempt",
+            id="unknown-question",
+        ),
+        pytest.param(
+            {SCENARIO: [f"{Q1}.a"]}, "is not a question of this attempt", id="scenario-id"
+        ),
+        pytest.param(
+            {"score": ["100"]}, "'score' is not a question of this attempt", id="extra-field"
+        ),
+        pytest.param(
+            {Q1: [f"{Q3}.b"]},
+            f"option '{Q3}.b' does not belong to question '{Q1}'",
+            id="other-question",
+        ),
+        pytest.param(
+            {Q1: ["other-quiz-question.a"]}, "does not belong to question", id="other-quiz"
+        ),
+        pytest.param(
+            {Q2: [f"{Q2}.a", f"{Q2}.a"]}, f"option '{Q2}.a' is chosen twice", id="duplicate"
+        ),
+        pytest.param(
+            {Q1: [f"{Q1}.a", f"{Q1}.b"]},
+            f"question '{Q1}' takes a single answer, but 2 options were chosen",
+            id="two-for-single",
+        ),
         pytest.param({Q1: f"{Q1}.b"}, "must be a list of option ids", id="string-not-list"),
         pytest.param({Q1: {f"{Q1}.b": True}}, "must be a list of option ids", id="mapping"),
         pytest.param({Q1: 3}, "must be a list of option ids", id="number"),
@@ -426,19 +442,30 @@ LONG = "x" * 10_000
         pytest.param({LONG: [f"{Q1}.b"]}, "a question id is far too long", id="huge-key"),
         pytest.param({Q1: [LONG]}, "an option id is far too long", id="huge-option"),
         pytest.param({Q2: [f"{Q2}.a"] * 10_000}, "has far too many option ids", id="huge-list"),
-        pytest.param({CONV: [f"{CONV}.opt-out.a"]},
-                     f"'{CONV}.opt-out.a' is not a choice at step 'start'", id="skipped-step"),
-        pytest.param({CONV: [f"{CONV}.start.b", f"{CONV}.start.a"]},
-                     "goes on after it has reached an outcome", id="past-the-outcome"),
-        pytest.param({CONV: PATHS["honest"][:1]},
-                     f"conversation '{CONV}' is unfinished: its path stops at step 'opt-out'",
-                     id="unfinished"),
-        pytest.param({CONV: [f"{Q1}.b"]}, "is not a choice at step 'start'",
-                     id="question-option-in-path"),
-        pytest.param({CONV: set(PATHS["misled"])}, "must be a list of option ids",
-                     id="unordered-path"),
-        pytest.param({CONV: [f"{CONV}.start.c"] * 201}, "has far too many option ids",
-                     id="endless-loop"),
+        pytest.param(
+            {CONV: [f"{CONV}.opt-out.a"]},
+            f"'{CONV}.opt-out.a' is not a choice at step 'start'",
+            id="skipped-step",
+        ),
+        pytest.param(
+            {CONV: [f"{CONV}.start.b", f"{CONV}.start.a"]},
+            "goes on after it has reached an outcome",
+            id="past-the-outcome",
+        ),
+        pytest.param(
+            {CONV: PATHS["honest"][:1]},
+            f"conversation '{CONV}' is unfinished: its path stops at step 'opt-out'",
+            id="unfinished",
+        ),
+        pytest.param(
+            {CONV: [f"{Q1}.b"]}, "is not a choice at step 'start'", id="question-option-in-path"
+        ),
+        pytest.param(
+            {CONV: set(PATHS["misled"])}, "must be a list of option ids", id="unordered-path"
+        ),
+        pytest.param(
+            {CONV: [f"{CONV}.start.c"] * 201}, "has far too many option ids", id="endless-loop"
+        ),
     ],
 )
 def test_tampered_answers_are_refused_with_a_specific_message(quiz, plan, answers, message):
@@ -493,8 +520,14 @@ def test_grade_survives_json_exactly(quiz, plan):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(Fraction(2), "2"), (Fraction(3, 2), "1.5"), (Fraction(3, 4), "0.75"),
-     (Fraction(101, 100), "1.01"), (Fraction(0), "0"), (Fraction(1, 3), "1/3")],
+    [
+        (Fraction(2), "2"),
+        (Fraction(3, 2), "1.5"),
+        (Fraction(3, 4), "0.75"),
+        (Fraction(101, 100), "1.01"),
+        (Fraction(0), "0"),
+        (Fraction(1, 3), "1/3"),
+    ],
 )
 def test_format_points_is_exact(value, text):
     assert format_points(value) == text

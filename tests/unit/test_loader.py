@@ -71,32 +71,54 @@ def test_a_single_course_folder_can_be_checked(tmp_path):
     ("toml", "expected"),
     [
         ("colour = 'red'\n" + GOOD_TOML, "call-data/course.toml:1: unknown key 'colour'"),
-        (GOOD_TOML + "colour = 'red'\n",
-         "call-data/course.toml:8: unknown key [release] 'colour' (known keys: material, notes)"),
-        (GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = '10'"),
-         "call-data/course.toml:3: estimated_minutes must be a whole number"),
-        (GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = 0"),
-         "call-data/course.toml:3: estimated_minutes must be between 1 and 600, not 0"),
+        (
+            GOOD_TOML + "colour = 'red'\n",
+            "call-data/course.toml:8: unknown key [release] 'colour' (known keys: material, notes)",
+        ),
+        (
+            GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = '10'"),
+            "call-data/course.toml:3: estimated_minutes must be a whole number",
+        ),
+        (
+            GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = 0"),
+            "call-data/course.toml:3: estimated_minutes must be between 1 and 600, not 0",
+        ),
         ("pass_mark = 101\n" + GOOD_TOML, "call-data/course.toml:1: pass_mark must be between"),
-        (GOOD_TOML.replace('title = "Handling call data"\n', ""),
-         "call-data/course.toml:1: missing required key 'title'"),
-        (GOOD_TOML.replace('"Handling call data"', '"  "'),
-         "call-data/course.toml:1: title must not be empty"),
-        (GOOD_TOML.replace('"Handling call data"', '"Call \u202edata"'),
-         "call-data/course.toml:1: title contains a control, invisible or text-direction "
-         "character (U+202E)"),
-        (GOOD_TOML.replace('"Handling call data"', '"' + "x" * 201 + '"'),
-         "call-data/course.toml:1: title is 201 characters long; at most 200"),
-        (GOOD_TOML.replace("material = true", "material = 'yes'"),
-         "call-data/course.toml:7: [release] material must be true or false"),
+        (
+            GOOD_TOML.replace('title = "Handling call data"\n', ""),
+            "call-data/course.toml:1: missing required key 'title'",
+        ),
+        (
+            GOOD_TOML.replace('"Handling call data"', '"  "'),
+            "call-data/course.toml:1: title must not be empty",
+        ),
+        (
+            GOOD_TOML.replace('"Handling call data"', '"Call \u202edata"'),
+            "call-data/course.toml:1: title contains a control, invisible or text-direction "
+            "character (U+202E)",
+        ),
+        (
+            GOOD_TOML.replace('"Handling call data"', '"' + "x" * 201 + '"'),
+            "call-data/course.toml:1: title is 201 characters long; at most 200",
+        ),
+        (
+            GOOD_TOML.replace("material = true", "material = 'yes'"),
+            "call-data/course.toml:7: [release] material must be true or false",
+        ),
         (GOOD_TOML + "[release.extra]\n", "call-data/course.toml:"),
-        (GOOD_TOML.replace("[release]", "[release]\nsurprise = 1"),
-         "call-data/course.toml:6: unknown key [release] 'surprise'"),
+        (
+            GOOD_TOML.replace("[release]", "[release]\nsurprise = 1"),
+            "call-data/course.toml:6: unknown key [release] 'surprise'",
+        ),
         ("title = \n", "call-data/course.toml:1: invalid TOML: Invalid value"),
-        ("obligations = ['GDPR!']\n" + GOOD_TOML,
-         "call-data/course.toml:1: obligations must be a list of slugs"),
-        (GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = true"),
-         "call-data/course.toml:3: estimated_minutes must be a whole number"),
+        (
+            "obligations = ['GDPR!']\n" + GOOD_TOML,
+            "call-data/course.toml:1: obligations must be a list of slugs",
+        ),
+        (
+            GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = true"),
+            "call-data/course.toml:3: estimated_minutes must be a whole number",
+        ),
     ],
 )
 def test_course_toml_problems_name_file_and_line(tmp_path, toml, expected):
@@ -107,13 +129,16 @@ def test_course_toml_problems_name_file_and_line(tmp_path, toml, expected):
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
-    write_course(tmp_path, files={
-        "course.toml": "colour = 1\n"
-        + GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = -1"),
-        "01-intro.md": "No title here\n",
-        "1-bad-name.md": "# X\n",
-        "notes.txt": "stray",
-    })
+    write_course(
+        tmp_path,
+        files={
+            "course.toml": "colour = 1\n"
+            + GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = -1"),
+            "01-intro.md": "No title here\n",
+            "1-bad-name.md": "# X\n",
+            "notes.txt": "stray",
+        },
+    )
     found = problems(tmp_path)
     assert len(found) == 5, found
     assert "call-data/course.toml:4: estimated_minutes must be between 1 and 600, not -1" in found
@@ -125,22 +150,26 @@ def test_every_problem_is_reported_at_once(tmp_path):
 def test_bad_slug_and_duplicate_module_numbers(tmp_path):
     write_course(tmp_path, slug="Bad_Slug", files={"01-again.md": "# Again\n"})
     found = problems(tmp_path)
-    assert any(p.startswith("Bad_Slug:0: \"Bad_Slug\" is not a valid course slug") for p in found)
-    assert any("01-intro.md:0: module number 01 is already used by 01-again.md" in p
-               for p in found)
+    assert any(p.startswith('Bad_Slug:0: "Bad_Slug" is not a valid course slug') for p in found)
+    assert any("01-intro.md:0: module number 01 is already used by 01-again.md" in p for p in found)
 
 
 def test_front_matter_problems(tmp_path):
-    write_course(tmp_path, files={
-        "01-intro.md": "+++\nmin_minutes = 'three'\nspeed = 2\n+++\n# Intro\n",
-        "02-open.md": "+++\nmin_minutes = 1\n# Never closed\n",
-        "03-bad.md": "+++\nmin_minutes = = 2\n+++\n# Bad\n",
-    })
+    write_course(
+        tmp_path,
+        files={
+            "01-intro.md": "+++\nmin_minutes = 'three'\nspeed = 2\n+++\n# Intro\n",
+            "02-open.md": "+++\nmin_minutes = 1\n# Never closed\n",
+            "03-bad.md": "+++\nmin_minutes = = 2\n+++\n# Bad\n",
+        },
+    )
     found = problems(tmp_path)
     assert "call-data/01-intro.md:2: min_minutes must be a whole number" in found
     assert any(p.startswith("call-data/01-intro.md:3: unknown key 'speed'") for p in found)
-    assert "call-data/02-open.md:1: front matter opened with +++ on line 1 is never closed: " \
-           "add a line with +++ after the settings" in found
+    assert (
+        "call-data/02-open.md:1: front matter opened with +++ on line 1 is never closed: "
+        "add a line with +++ after the settings" in found
+    )
     assert "call-data/03-bad.md:2: invalid TOML: Invalid value" in found
     assert not any(p.startswith("call-data/02-open.md:3") for p in found)  # no noise after it
 
@@ -151,20 +180,33 @@ QUIZ_BODY = "## Q?\n- [x] right\n- [ ] wrong\n"
 @pytest.mark.parametrize(
     ("front", "line", "message"),
     [
-        pytest.param("+++\nmin_minutes = 1\n", 1, "front matter opened with +++ on line 1 is "
-                     "never closed: add a line with +++ after the settings", id="unclosed"),
-        pytest.param("+++\n\nshuffle = = 2\n+++\n", 3, "invalid TOML: Invalid value",
-                     id="bad-toml"),
+        pytest.param(
+            "+++\nmin_minutes = 1\n",
+            1,
+            "front matter opened with +++ on line 1 is "
+            "never closed: add a line with +++ after the settings",
+            id="unclosed",
+        ),
+        pytest.param(
+            "+++\n\nshuffle = = 2\n+++\n", 3, "invalid TOML: Invalid value", id="bad-toml"
+        ),
         pytest.param("+++\nspeed = \n+++\n", 2, "invalid TOML: Invalid value", id="no-value"),
-        pytest.param('+++\nmin_minutes = 1\nx = "abc\n+++\n', 3,
-                     "invalid TOML: Unterminated string", id="at-end-of-document"),
-        pytest.param("---\nmin_minutes: 1\n---\n", 1,
-                     "front matter is TOML between +++ lines, not YAML between ---", id="yaml"),
+        pytest.param(
+            '+++\nmin_minutes = 1\nx = "abc\n+++\n',
+            3,
+            "invalid TOML: Unterminated string",
+            id="at-end-of-document",
+        ),
+        pytest.param(
+            "---\nmin_minutes: 1\n---\n",
+            1,
+            "front matter is TOML between +++ lines, not YAML between ---",
+            id="yaml",
+        ),
     ],
 )
 def test_a_module_and_the_quiz_report_bad_front_matter_alike(tmp_path, front, line, message):
-    write_course(tmp_path, files={"01-intro.md": front + "# Intro\n",
-                                  "quiz.md": front + QUIZ_BODY})
+    write_course(tmp_path, files={"01-intro.md": front + "# Intro\n", "quiz.md": front + QUIZ_BODY})
     found = problems(tmp_path)
     assert f"call-data/01-intro.md:{line}: {message}" in found, found
     assert f"call-data/quiz.md:{line}: {message}" in found, found
@@ -172,55 +214,71 @@ def test_a_module_and_the_quiz_report_bad_front_matter_alike(tmp_path, front, li
 
 def test_a_module_and_the_quiz_report_unknown_keys_alike(tmp_path):
     front = "+++\n\nmin_minute = 2\n+++\n"
-    write_course(tmp_path, files={"01-intro.md": front + "# Intro\n",
-                                  "quiz.md": front + QUIZ_BODY})
+    write_course(tmp_path, files={"01-intro.md": front + "# Intro\n", "quiz.md": front + QUIZ_BODY})
     found = problems(tmp_path)
-    assert "call-data/01-intro.md:3: unknown key 'min_minute': did you mean min_minutes? " \
-           "(known keys: min_minutes)" in found, found
-    assert "call-data/quiz.md:3: unknown key 'min_minute' (known keys: draw, max_attempts, " \
-           "pass_mark, shuffle)" in found, found
+    assert (
+        "call-data/01-intro.md:3: unknown key 'min_minute': did you mean min_minutes? "
+        "(known keys: min_minutes)" in found
+    ), found
+    assert (
+        "call-data/quiz.md:3: unknown key 'min_minute' (known keys: draw, max_attempts, "
+        "pass_mark, shuffle)" in found
+    ), found
 
 
 def test_images_must_be_the_courses_own_assets(tmp_path):
-    write_course(tmp_path, files={
-        "01-intro.md": "# Intro\n\n![ok](assets/call.png)\n\n![gone](assets/missing.png)\n\n"
-                       "![tracker](https://tracker.example/p.gif)\n\n![up](../secret.png)\n\n"
-                       "<img src=\"https://x.example/a.png\">\n",
-        "assets/call.png": PNG,
-    })
+    write_course(
+        tmp_path,
+        files={
+            "01-intro.md": "# Intro\n\n![ok](assets/call.png)\n\n![gone](assets/missing.png)\n\n"
+            "![tracker](https://tracker.example/p.gif)\n\n![up](../secret.png)\n\n"
+            '<img src="https://x.example/a.png">\n',
+            "assets/call.png": PNG,
+        },
+    )
     found = problems(tmp_path)
-    assert "call-data/01-intro.md:5: broken image: assets/missing.png is not in this course's " \
-           "assets/" in found
-    assert any(p.startswith("call-data/01-intro.md:7: remote image https://tracker.example")
-               for p in found)
+    assert (
+        "call-data/01-intro.md:5: broken image: assets/missing.png is not in this course's "
+        "assets/" in found
+    )
+    assert any(
+        p.startswith("call-data/01-intro.md:7: remote image https://tracker.example") for p in found
+    )
     assert any(p.startswith("call-data/01-intro.md:9: image ../secret.png") for p in found)
     assert any(p.startswith("call-data/01-intro.md:11: raw HTML link or image") for p in found)
     assert len(found) == 4
 
 
 def test_links_are_checked_but_code_is_not(tmp_path):
-    write_course(tmp_path, files={
-        "01-intro.md": "# Intro\n\nSee [next](02-next.md), [gone](03-gone.md), "
-                       "[x](javascript:alert(1)), [y](JaVaScRiPt:alert(1)), [up](../x.md) and "
-                       "[web](https://example.org).\n\n```\n[not a link](04-nothing.md)\n```\n\n"
-                       "`[code](05-nothing.md)`\n\n[ref]: data:text/html,hi\n",
-        "02-next.md": "# Next\n",
-    })
+    write_course(
+        tmp_path,
+        files={
+            "01-intro.md": "# Intro\n\nSee [next](02-next.md), [gone](03-gone.md), "
+            "[x](javascript:alert(1)), [y](JaVaScRiPt:alert(1)), [up](../x.md) and "
+            "[web](https://example.org).\n\n```\n[not a link](04-nothing.md)\n```\n\n"
+            "`[code](05-nothing.md)`\n\n[ref]: data:text/html,hi\n",
+            "02-next.md": "# Next\n",
+        },
+    )
     found = problems(tmp_path)
-    assert "call-data/01-intro.md:3: broken link: 03-gone.md is not a module of this course" \
-        in found
+    assert (
+        "call-data/01-intro.md:3: broken link: 03-gone.md is not a module of this course" in found
+    )
     assert sum("only http, https and mailto links are allowed" in p for p in found) == 3
     assert any("01-intro.md:3: link ../x.md" in p for p in found)
     assert not any("nothing.md" in p for p in found)
 
 
 def test_asset_files_are_checked(tmp_path):
-    write_course(tmp_path, files={
-        "assets/fake.png": b"GIF89a not a png",
-        "assets/big.jpg": b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024),
-        "assets/bad name.png": PNG,
-        "assets/script.svg": b"<svg/>",
-    })
+    write_course(
+        tmp_path,
+        files={
+            "assets/fake.png": b"GIF89a not a png",
+            "assets/big.jpg": b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024),
+            "assets/bad name.png": PNG,
+            "assets/script.svg": b"<svg/>",
+        },
+    )
     found = problems(tmp_path)
     assert "call-data/assets/fake.png:0: the file is not a PNG image" in found
     assert any(p.startswith("call-data/assets/big.jpg:0: file is 2,097,155 bytes") for p in found)
@@ -228,10 +286,13 @@ def test_asset_files_are_checked(tmp_path):
 
 
 def test_oversized_and_non_utf8_files(tmp_path):
-    write_course(tmp_path, files={
-        "01-intro.md": "# Intro\n\n" + "word " * 60_000,
-        "02-latin.md": "# Caf\xe9\n\nline two\n".encode("latin-1"),
-    })
+    write_course(
+        tmp_path,
+        files={
+            "01-intro.md": "# Intro\n\n" + "word " * 60_000,
+            "02-latin.md": "# Caf\xe9\n\nline two\n".encode("latin-1"),
+        },
+    )
     found = problems(tmp_path)
     assert any(p.startswith("call-data/01-intro.md:0: file is 300,") for p in found)
     assert "call-data/02-latin.md:1: not valid UTF-8: save the file as UTF-8" in found
@@ -261,22 +322,32 @@ def test_readme_and_hidden_files_are_ignored(tmp_path):
 
 def test_hash_ignores_line_endings_and_bom_but_not_content(tmp_path):
     write_course(tmp_path / "a")
-    write_course(tmp_path / "b", files={
-        "course.toml": "\ufeff" + GOOD_TOML.replace("\n", "\r\n"),
-        "01-intro.md": "# Intro\r\n\r\nHello.\r\n\r\n",
-    })
+    write_course(
+        tmp_path / "b",
+        files={
+            "course.toml": "\ufeff" + GOOD_TOML.replace("\n", "\r\n"),
+            "01-intro.md": "# Intro\r\n\r\nHello.\r\n\r\n",
+        },
+    )
     write_course(tmp_path / "c", files={"01-intro.md": "# Intro\n\nHello!\n"})
     hashes = [content_hash(load_tree(tmp_path / d).courses[0]) for d in "abc"]
     assert hashes[0] == hashes[1] != hashes[2]
 
 
 def test_bracket_floods_that_would_stall_rendering_are_refused(tmp_path):
-    write_course(tmp_path, files={
-        "01-intro.md": "# Intro\n\nFine [link](https://example.org).\n\n" + "a [" * 300 + "\n",
-        "02-flood.md": "# Flood\n\n" + ("[x " * 150 + "\n\n") * 25,
-    })
+    write_course(
+        tmp_path,
+        files={
+            "01-intro.md": "# Intro\n\nFine [link](https://example.org).\n\n" + "a [" * 300 + "\n",
+            "02-flood.md": "# Flood\n\n" + ("[x " * 150 + "\n\n") * 25,
+        },
+    )
     found = problems(tmp_path)
-    assert "call-data/01-intro.md:5: this paragraph has 300 '[' characters; at most 200 are " \
-           "allowed" in found
-    assert "call-data/02-flood.md:1: the file has 3,750 '[' characters; at most 3,000 are " \
-           "allowed" in found
+    assert (
+        "call-data/01-intro.md:5: this paragraph has 300 '[' characters; at most 200 are "
+        "allowed" in found
+    )
+    assert (
+        "call-data/02-flood.md:1: the file has 3,750 '[' characters; at most 3,000 are "
+        "allowed" in found
+    )

@@ -36,9 +36,25 @@ HOSTILE = [
 @pytest.mark.parametrize("source", HOSTILE)
 def test_active_content_never_survives(source):
     html = render_markdown(f"Text before.\n\n{source}\n\nText after.").lower()
-    for marker in ("<script", "<iframe", "<form", "<base", "<meta", "<svg", "<object", "<link",
-                   "javascript:", "vbscript:", "data:", "onerror", "onload", "onclick", "style=",
-                   "tracker.example", "evil.example"):
+    for marker in (
+        "<script",
+        "<iframe",
+        "<form",
+        "<base",
+        "<meta",
+        "<svg",
+        "<object",
+        "<link",
+        "javascript:",
+        "vbscript:",
+        "data:",
+        "onerror",
+        "onload",
+        "onclick",
+        "style=",
+        "tracker.example",
+        "evil.example",
+    ):
         assert marker not in html, (marker, html)
     assert "text before." in html and "text after." in html
 
@@ -59,7 +75,7 @@ def test_supported_extensions_render():
     html = render_markdown(
         "## Consent\n\n| Channel | Wording |\n|:--|:--|\n| Voice | This call may be recorded |\n\n"
         '!!! warning "Card data"\n    Never read a card number back.\n\n'
-        "```text\nredact 4111\n```\n\n??? note \"More\"\n    Hidden detail.\n"
+        '```text\nredact 4111\n```\n\n??? note "More"\n    Hidden detail.\n'
     )
     assert '<h2 id="consent">Consent</h2>' in html
     assert "<table>" in html and '<th align="left">Channel</th>' in html

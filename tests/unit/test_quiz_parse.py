@@ -150,7 +150,7 @@ def test_design_example_parses_into_scenario_and_standalone_question():
         ("what-do-you-say-first.a", False),
         ("what-do-you-say-first.b", True),
     ]
-    assert first.options[0].text_html == "\"No, it's only me on the line.\""
+    assert first.options[0].text_html == '"No, it\'s only me on the line."'
     assert first.options[0].feedback_html == "<p>Never deny that AI tools are in use.</p>"
     assert first.options[1].feedback_html == "<p>Honest, plain, and it offers a choice.</p>"
     assert first.explanation_html is None
@@ -201,7 +201,9 @@ def test_star_and_plus_markers_and_capital_x_are_accepted():
     question = quiz.items[0]
     assert isinstance(question, Question)
     assert [(o.text_html, o.correct) for o in question.options] == [
-        ("a", True), ("b", False), ("c", False)
+        ("a", True),
+        ("b", False),
+        ("c", False),
     ]
 
 
@@ -294,8 +296,9 @@ def test_headings_and_options_inside_code_fences_and_comments_are_not_structure(
 
 def test_front_matter_settings_are_read_and_default_to_unset():
     assert parse(f"## Q?\n{TWO}").settings == QuizSettings()
-    quiz = parse(f"+++\nshuffle = true\npass_mark = 90\nmax_attempts = 0\ndraw = 1\n+++\n"
-                 f"## Q?\n{TWO}")
+    quiz = parse(
+        f"+++\nshuffle = true\npass_mark = 90\nmax_attempts = 0\ndraw = 1\n+++\n## Q?\n{TWO}"
+    )
     assert quiz.settings == QuizSettings(shuffle=True, draw=1, pass_mark=90, max_attempts=0)
 
 
@@ -324,105 +327,214 @@ def test_problem_strings_are_path_line_message():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("+++\nshufle = true\n+++\n## Q?\n" + TWO,
-                     [(2, "unknown key 'shufle': did you mean shuffle? (known keys: draw, "
-                          "max_attempts, pass_mark, shuffle)")],
-                     id="unknown-key"),
-        pytest.param("+++\nshuffle = 'yes'\n+++\n## Q?\n" + TWO,
-                     [(2, "shuffle must be true or false")], id="shuffle-type"),
-        pytest.param("+++\n\ndraw = 0\n+++\n## Q?\n" + TWO,
-                     [(3, "draw must be a whole number of at least 1")], id="draw-zero"),
-        pytest.param("+++\ndraw = true\n+++\n## Q?\n" + TWO,
-                     [(2, "draw must be a whole number of at least 1")], id="draw-bool"),
-        pytest.param("+++\npass_mark = 101\n+++\n## Q?\n" + TWO,
-                     [(2, "pass_mark must be a whole number from 0 to 100")], id="pass-mark"),
-        pytest.param("+++\nmax_attempts = 2.5\n+++\n## Q?\n" + TWO,
-                     [(2, "max_attempts must be a whole number from 0 to 100")],
-                     id="max-attempts"),
-        pytest.param("+++\n[limits]\nx = 1\n+++\n## Q?\n" + TWO,
-                     [(2, "unknown key 'limits'")], id="table"),
-        pytest.param("+++\nshuffle = true\ndraw = = 2\n+++\n## Q?\n" + TWO,
-                     [(3, "invalid TOML: Invalid value")], id="bad-toml"),
-        pytest.param("+++\nshuffle = true\n\n## Q?\n" + TWO,
-                     [(1, "front matter opened with +++ on line 1 is never closed")],
-                     id="unclosed"),
-        pytest.param("---\nshuffle: true\n---\n## Q?\n" + TWO,
-                     [(1, "front matter is TOML between +++ lines, not YAML"),
-                      (1, "text before the first question")], id="yaml"),
-        pytest.param("+++\ndraw = 3\n+++\n## Q?\n" + TWO + "## R?\n" + TWO,
-                     [(2, "draw = 3 but the quiz has only 2 unit(s) to draw from")],
-                     id="draw-too-large"),
-        pytest.param("## Q?\nJust words.\n",
-                     [(1, "question has no options: list them under it, - [x] for a correct "
-                          "one and - [ ] for a wrong one")], id="no-options"),
-        pytest.param("## Q?\n- right\n- wrong\n",
-                     [(1, "(list items need a checkbox: - [ ] or - [x])")],
-                     id="options-without-checkboxes"),
-        pytest.param("## Q?\n- [ ] a\n- [ ] b\n",
-                     [(1, "question has no correct option: mark at least one with - [x]")],
-                     id="no-correct"),
-        pytest.param("## Q?\n- [x] a\n",
-                     [(1, "question has only one option: add at least one more")],
-                     id="one-option"),
-        pytest.param("## Q?\n- [x] [ ] a\n- [ ] b\n",
-                     [(2, "option is marked twice: keep one checkbox")], id="marked-twice"),
-        pytest.param("## Q?\n- [x] a\n- [y] b\n-[ ] c\n- [] d\n1. [x] e\n[x] f\n- ( ) g\n",
-                     [(3, "malformed checkbox in '- [y] b'"), (4, "malformed checkbox"),
-                      (5, "malformed checkbox"), (6, "malformed checkbox"),
-                      (7, "malformed checkbox"), (8, "malformed checkbox")],
-                     id="malformed-checkboxes"),
-        pytest.param("## Q?\n- [x]\n- [ ] b\n",
-                     [(2, "option has no text: write it after the checkbox")], id="empty-option"),
-        pytest.param("## Q?\n- [x] Same\n- [ ] same\n",
-                     [(3, "option repeats the one on line 2")], id="repeated-option"),
-        pytest.param("## Q?\n- [x] a\n- plain\n- [ ] b\n",
-                     [(3, "list item without a checkbox among the options")], id="plain-item"),
-        pytest.param("## What now?\n" + TWO + "## What now?\n" + TWO,
-                     [(4, "duplicate heading 'What now?' (also on line 1)")],
-                     id="duplicate-heading"),
-        pytest.param("## What now?\n" + TWO + "## Scenario: s\n### What, now!\n" + TWO,
-                     [(5, "heading makes the id 'what-now', already made by the heading on "
-                          "line 1")], id="id-clash-in-scenario"),
-        pytest.param("## ???\n" + TWO,
-                     [(1, "heading has no letters or digits to make an id from")],
-                     id="no-id"),
-        pytest.param("## Scenario: lonely\nA stem and nothing else.\n",
-                     [(1, "scenario has no questions: add ### question headings")],
-                     id="scenario-without-questions"),
-        pytest.param("## Scenario:\n### Q?\n" + TWO,
-                     [(1, "scenario has no title")], id="scenario-without-title"),
-        pytest.param("## Scenario: s\n- [x] a\n### Q?\n" + TWO,
-                     [(2, "options in a scenario's stem")], id="options-in-stem"),
-        pytest.param("Welcome to the quiz.\n\n## Q?\n" + TWO,
-                     [(1, "text before the first question")], id="preamble"),
-        pytest.param("### Q?\n" + TWO,
-                     [(1, "### heading outside a scenario")], id="h3-first"),
-        pytest.param("## Q?\n" + TWO + "### Sub?\n" + TWO,
-                     [(4, "### heading under a standalone question")], id="h3-under-question"),
-        pytest.param("## Q?\n" + TWO + "#### deeper\n",
-                     [(4, "#### headings are not part of a quiz")], id="h4"),
-        pytest.param("## Q?\n" + TWO + "# Late title\n",
-                     [(4, "a # heading inside the quiz")], id="late-h1"),
-        pytest.param("## Q?\n" + TWO + "\nAn afterthought.\n\nAnother one.\n",
-                     [(5, "text after the options of this question"),
-                      (7, "text after the options of this question")], id="text-after-options"),
-        pytest.param("## Q?\n" + TWO + "\n> Why.\n\nStray.\n",
-                     [(7, "text after the explanation of this question")],
-                     id="text-after-explanation"),
-        pytest.param("## Q?\n- [x] a\n> meant as feedback\n- [ ] b\n",
-                     [(4, "option after the explanation")], id="unindented-feedback"),
-        pytest.param("## Q?\n- [x] a\n  > ok\n\n  more\n- [ ] b\n",
-                     [(5, "text under an option after its feedback")], id="text-after-feedback"),
-        pytest.param("## Q?\n- [x] a\n  >\n- [ ] b\n\n>   \n",
-                     [(3, "empty feedback: write the feedback after the >"),
-                      (6, "empty explanation")], id="empty-quotes"),
-        pytest.param("## Q?\n- [x] a → [next](#step-b)\n- [ ] b\n",
-                     [(2, "a jump (→ [..](#..)) only belongs to a choice in a ### Step:")],
-                     id="jump-in-question"),
+        pytest.param(
+            "+++\nshufle = true\n+++\n## Q?\n" + TWO,
+            [
+                (
+                    2,
+                    "unknown key 'shufle': did you mean shuffle? (known keys: draw, "
+                    "max_attempts, pass_mark, shuffle)",
+                )
+            ],
+            id="unknown-key",
+        ),
+        pytest.param(
+            "+++\nshuffle = 'yes'\n+++\n## Q?\n" + TWO,
+            [(2, "shuffle must be true or false")],
+            id="shuffle-type",
+        ),
+        pytest.param(
+            "+++\n\ndraw = 0\n+++\n## Q?\n" + TWO,
+            [(3, "draw must be a whole number of at least 1")],
+            id="draw-zero",
+        ),
+        pytest.param(
+            "+++\ndraw = true\n+++\n## Q?\n" + TWO,
+            [(2, "draw must be a whole number of at least 1")],
+            id="draw-bool",
+        ),
+        pytest.param(
+            "+++\npass_mark = 101\n+++\n## Q?\n" + TWO,
+            [(2, "pass_mark must be a whole number from 0 to 100")],
+            id="pass-mark",
+        ),
+        pytest.param(
+            "+++\nmax_attempts = 2.5\n+++\n## Q?\n" + TWO,
+            [(2, "max_attempts must be a whole number from 0 to 100")],
+            id="max-attempts",
+        ),
+        pytest.param(
+            "+++\n[limits]\nx = 1\n+++\n## Q?\n" + TWO, [(2, "unknown key 'limits'")], id="table"
+        ),
+        pytest.param(
+            "+++\nshuffle = true\ndraw = = 2\n+++\n## Q?\n" + TWO,
+            [(3, "invalid TOML: Invalid value")],
+            id="bad-toml",
+        ),
+        pytest.param(
+            "+++\nshuffle = true\n\n## Q?\n" + TWO,
+            [(1, "front matter opened with +++ on line 1 is never closed")],
+            id="unclosed",
+        ),
+        pytest.param(
+            "---\nshuffle: true\n---\n## Q?\n" + TWO,
+            [
+                (1, "front matter is TOML between +++ lines, not YAML"),
+                (1, "text before the first question"),
+            ],
+            id="yaml",
+        ),
+        pytest.param(
+            "+++\ndraw = 3\n+++\n## Q?\n" + TWO + "## R?\n" + TWO,
+            [(2, "draw = 3 but the quiz has only 2 unit(s) to draw from")],
+            id="draw-too-large",
+        ),
+        pytest.param(
+            "## Q?\nJust words.\n",
+            [
+                (
+                    1,
+                    "question has no options: list them under it, - [x] for a correct "
+                    "one and - [ ] for a wrong one",
+                )
+            ],
+            id="no-options",
+        ),
+        pytest.param(
+            "## Q?\n- right\n- wrong\n",
+            [(1, "(list items need a checkbox: - [ ] or - [x])")],
+            id="options-without-checkboxes",
+        ),
+        pytest.param(
+            "## Q?\n- [ ] a\n- [ ] b\n",
+            [(1, "question has no correct option: mark at least one with - [x]")],
+            id="no-correct",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a\n",
+            [(1, "question has only one option: add at least one more")],
+            id="one-option",
+        ),
+        pytest.param(
+            "## Q?\n- [x] [ ] a\n- [ ] b\n",
+            [(2, "option is marked twice: keep one checkbox")],
+            id="marked-twice",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a\n- [y] b\n-[ ] c\n- [] d\n1. [x] e\n[x] f\n- ( ) g\n",
+            [
+                (3, "malformed checkbox in '- [y] b'"),
+                (4, "malformed checkbox"),
+                (5, "malformed checkbox"),
+                (6, "malformed checkbox"),
+                (7, "malformed checkbox"),
+                (8, "malformed checkbox"),
+            ],
+            id="malformed-checkboxes",
+        ),
+        pytest.param(
+            "## Q?\n- [x]\n- [ ] b\n",
+            [(2, "option has no text: write it after the checkbox")],
+            id="empty-option",
+        ),
+        pytest.param(
+            "## Q?\n- [x] Same\n- [ ] same\n",
+            [(3, "option repeats the one on line 2")],
+            id="repeated-option",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a\n- plain\n- [ ] b\n",
+            [(3, "list item without a checkbox among the options")],
+            id="plain-item",
+        ),
+        pytest.param(
+            "## What now?\n" + TWO + "## What now?\n" + TWO,
+            [(4, "duplicate heading 'What now?' (also on line 1)")],
+            id="duplicate-heading",
+        ),
+        pytest.param(
+            "## What now?\n" + TWO + "## Scenario: s\n### What, now!\n" + TWO,
+            [(5, "heading makes the id 'what-now', already made by the heading on line 1")],
+            id="id-clash-in-scenario",
+        ),
+        pytest.param(
+            "## ???\n" + TWO,
+            [(1, "heading has no letters or digits to make an id from")],
+            id="no-id",
+        ),
+        pytest.param(
+            "## Scenario: lonely\nA stem and nothing else.\n",
+            [(1, "scenario has no questions: add ### question headings")],
+            id="scenario-without-questions",
+        ),
+        pytest.param(
+            "## Scenario:\n### Q?\n" + TWO,
+            [(1, "scenario has no title")],
+            id="scenario-without-title",
+        ),
+        pytest.param(
+            "## Scenario: s\n- [x] a\n### Q?\n" + TWO,
+            [(2, "options in a scenario's stem")],
+            id="options-in-stem",
+        ),
+        pytest.param(
+            "Welcome to the quiz.\n\n## Q?\n" + TWO,
+            [(1, "text before the first question")],
+            id="preamble",
+        ),
+        pytest.param("### Q?\n" + TWO, [(1, "### heading outside a scenario")], id="h3-first"),
+        pytest.param(
+            "## Q?\n" + TWO + "### Sub?\n" + TWO,
+            [(4, "### heading under a standalone question")],
+            id="h3-under-question",
+        ),
+        pytest.param(
+            "## Q?\n" + TWO + "#### deeper\n",
+            [(4, "#### headings are not part of a quiz")],
+            id="h4",
+        ),
+        pytest.param(
+            "## Q?\n" + TWO + "# Late title\n", [(4, "a # heading inside the quiz")], id="late-h1"
+        ),
+        pytest.param(
+            "## Q?\n" + TWO + "\nAn afterthought.\n\nAnother one.\n",
+            [
+                (5, "text after the options of this question"),
+                (7, "text after the options of this question"),
+            ],
+            id="text-after-options",
+        ),
+        pytest.param(
+            "## Q?\n" + TWO + "\n> Why.\n\nStray.\n",
+            [(7, "text after the explanation of this question")],
+            id="text-after-explanation",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a\n> meant as feedback\n- [ ] b\n",
+            [(4, "option after the explanation")],
+            id="unindented-feedback",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a\n  > ok\n\n  more\n- [ ] b\n",
+            [(5, "text under an option after its feedback")],
+            id="text-after-feedback",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a\n  >\n- [ ] b\n\n>   \n",
+            [(3, "empty feedback: write the feedback after the >"), (6, "empty explanation")],
+            id="empty-quotes",
+        ),
+        pytest.param(
+            "## Q?\n- [x] a → [next](#step-b)\n- [ ] b\n",
+            [(2, "a jump (→ [..](#..)) only belongs to a choice in a ### Step:")],
+            id="jump-in-question",
+        ),
         pytest.param("", [(1, "quiz has no questions")], id="empty-file"),
-        pytest.param("## Q?\n" + "".join(f"- [{'x' if i == 0 else ' '}] o{i}\n"
-                                         for i in range(27)),
-                     [(1, "question has 27 options, at most 26")], id="too-many-options"),
+        pytest.param(
+            "## Q?\n" + "".join(f"- [{'x' if i == 0 else ' '}] o{i}\n" for i in range(27)),
+            [(1, "question has 27 options, at most 26")],
+            id="too-many-options",
+        ),
     ],
 )
 def test_each_problem_is_reported_at_its_line(text, expected):
@@ -483,8 +595,18 @@ def test_markup_in_quiz_text_is_sanitised_everywhere():
         > <form action="https://evil.test"><input></form>explanation
         """)
     stored = json.dumps(quiz.to_dict())
-    for needle in ("<script", "alert(", "onerror", "onclick", "javascript:", "<iframe",
-                   "<style", "<form", "<input", "evil.test"):
+    for needle in (
+        "<script",
+        "alert(",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "<style",
+        "<form",
+        "<input",
+        "evil.test",
+    ):
         assert needle not in stored
     scenario = quiz.items[0]
     assert isinstance(scenario, Scenario)
@@ -493,8 +615,10 @@ def test_markup_in_quiz_text_is_sanitised_everywhere():
 
 
 def test_an_option_that_is_only_unsafe_markup_is_a_problem():
-    assert_problems("## Q?\n- [x] <script>alert(1)</script>\n- [ ] b\n",
-                    (2, "option has no visible text once unsafe markup is removed"))
+    assert_problems(
+        "## Q?\n- [x] <script>alert(1)</script>\n- [ ] b\n",
+        (2, "option has no visible text once unsafe markup is removed"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,15 +640,13 @@ def test_conversation_parses_steps_jumps_reactions_and_outcomes():
 
     start = conversation.steps[0]
     assert start.line == 6
-    assert start.customer_html == (
-        '<p>"Before we go on: is a robot listening to this call?"</p>'
-    )
+    assert start.customer_html == ('<p>"Before we go on: is a robot listening to this call?"</p>')
     assert [(c.id, c.recommended, c.next_id) for c in start.choices] == [
         ("is-a-robot-listening.start.a", False, "caller-presses"),
         ("is-a-robot-listening.start.b", True, "opt-out"),
     ]
     # the jump is for the file, not for the learner: it is not part of the text shown
-    assert start.choices[0].text_html == "\"No, it's only me.\""
+    assert start.choices[0].text_html == '"No, it\'s only me."'
     assert start.choices[0].reaction_html == (
         '<p>"Really? Your website says calls are analysed by AI."</p>'
     )
@@ -572,16 +694,26 @@ def conversation_text(steps: str, points: str = "") -> str:
 @pytest.mark.parametrize(
     ("steps", "expected"),
     [
-        pytest.param("""\
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#step-nowhere)
             - [ ] b → [x](#outcome-o)
             ### Outcome: o
             Score: 50%
             Fine.
-            """, [(4, "jump to #step-nowhere: this conversation has no step or outcome with "
-                      "that anchor; its anchors are #step-s, #outcome-o")], id="missing-target"),
-        pytest.param("""\
+            """,
+            [
+                (
+                    4,
+                    "jump to #step-nowhere: this conversation has no step or outcome with "
+                    "that anchor; its anchors are #step-s, #outcome-o",
+                )
+            ],
+            id="missing-target",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a
             - [ ] b [x](#outcome-o)
@@ -589,11 +721,20 @@ def conversation_text(steps: str, points: str = "") -> str:
             ### Outcome: o
             Score: 50%
             Fine.
-            """, [(4, "choice has no jump: end it with → [next](#step-NAME) or → "
-                      "[end](#outcome-NAME)"),
-                  (5, "(put → before the link)"),
-                  (6, "(the jump must end the choice)")], id="no-jump"),
-        pytest.param("""\
+            """,
+            [
+                (
+                    4,
+                    "choice has no jump: end it with → [next](#step-NAME) or → "
+                    "[end](#outcome-NAME)",
+                ),
+                (5, "(put → before the link)"),
+                (6, "(the jump must end the choice)"),
+            ],
+            id="no-jump",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#outcome-o)
             - [ ] b → [x](#outcome-o)
@@ -606,9 +747,15 @@ def conversation_text(steps: str, points: str = "") -> str:
             ### Outcome: never
             Score: 0%
             Never.
-            """, [(6, "step 'lost' is never reached: no choice jumps to it"),
-                  (12, "outcome 'never' is never reached")], id="unreachable"),
-        pytest.param("""\
+            """,
+            [
+                (6, "step 'lost' is never reached: no choice jumps to it"),
+                (12, "outcome 'never' is never reached"),
+            ],
+            id="unreachable",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#step-round)
             - [ ] b → [x](#outcome-o)
@@ -621,28 +768,54 @@ def conversation_text(steps: str, points: str = "") -> str:
             ### Outcome: o
             Score: 50%
             Fine.
-            """, [(6, "from step 'round' no choices ever lead to an outcome, so the "
-                      "conversation would loop forever"),
-                  (9, "from step 'about' no choices ever lead to an outcome")], id="loop"),
-        pytest.param("""\
+            """,
+            [
+                (
+                    6,
+                    "from step 'round' no choices ever lead to an outcome, so the "
+                    "conversation would loop forever",
+                ),
+                (9, "from step 'about' no choices ever lead to an outcome"),
+            ],
+            id="loop",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#step-s)
             - [ ] b → [x](#step-s)
-            """, [(1, "conversation has no outcome: add at least one ### Outcome:")],
-            id="no-outcome"),
-        pytest.param("Just an introduction.\n",
-                     [(1, "conversation has no start: add a ### Step: NAME heading"),
-                      (1, "conversation has no outcome")], id="no-steps"),
-        pytest.param("""\
+            """,
+            [(1, "conversation has no outcome: add at least one ### Outcome:")],
+            id="no-outcome",
+        ),
+        pytest.param(
+            "Just an introduction.\n",
+            [
+                (1, "conversation has no start: add a ### Step: NAME heading"),
+                (1, "conversation has no outcome"),
+            ],
+            id="no-steps",
+        ),
+        pytest.param(
+            """\
             ### Outcome: o
             Score: 50%
             Fine.
             ### Step: s
             - [x] a → [x](#outcome-o)
             - [ ] b → [x](#outcome-o)
-            """, [(3, "a conversation starts at its first ### Step:, so that must come "
-                      "before any ### Outcome:")], id="outcome-first"),
-        pytest.param("""\
+            """,
+            [
+                (
+                    3,
+                    "a conversation starts at its first ### Step:, so that must come "
+                    "before any ### Outcome:",
+                )
+            ],
+            id="outcome-first",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#outcome-o)
             - [ ] b → [x](#outcome-p)
@@ -653,28 +826,40 @@ def conversation_text(steps: str, points: str = "") -> str:
             Hm.
             ### Outcome: q
             Score: 10%
-            """, [(6, "outcome has no score: put a line like Score: 100% right under its "
-                      "heading"),
-                  (9, "outcome score must be a whole percentage from 0 to 100"),
-                  (11, "outcome has no explanation"),
-                  (11, "outcome 'q' is never reached")], id="scores"),
-        pytest.param("""\
+            """,
+            [
+                (6, "outcome has no score: put a line like Score: 100% right under its heading"),
+                (9, "outcome score must be a whole percentage from 0 to 100"),
+                (11, "outcome has no explanation"),
+                (11, "outcome 'q' is never reached"),
+            ],
+            id="scores",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#outcome-o)
             ### Outcome: o
             Score: 50%
             Fine.
-            """, [(3, "step has only one option")], id="one-choice"),
-        pytest.param("""\
+            """,
+            [(3, "step has only one option")],
+            id="one-choice",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [ ] a → [x](#outcome-o)
             - [ ] b → [x](#outcome-o)
             ### Outcome: o
             Score: 50%
             Fine.
-            """, [(3, "step has no recommended choice: mark the best one(s) with - [x]")],
-            id="no-recommended"),
-        pytest.param("""\
+            """,
+            [(3, "step has no recommended choice: mark the best one(s) with - [x]")],
+            id="no-recommended",
+        ),
+        pytest.param(
+            """\
             ### Step: s
             - [x] a → [x](#outcome-o)
             - [ ] b → [x](#outcome-o)
@@ -685,10 +870,15 @@ def conversation_text(steps: str, points: str = "") -> str:
             Score: 50%
             Fine.
             - [x] an option in an outcome
-            """, [(6, "step name 'S' makes the id 's', already used on line 3"),
-                  (12, "an outcome ends the conversation and has no choices")],
-            id="duplicate-name-and-options-in-outcome"),
-        pytest.param("""\
+            """,
+            [
+                (6, "step name 'S' makes the id 's', already used on line 3"),
+                (12, "an outcome ends the conversation and has no choices"),
+            ],
+            id="duplicate-name-and-options-in-outcome",
+        ),
+        pytest.param(
+            """\
             ### Question?
             - [x] a
             ### Step: s
@@ -698,8 +888,10 @@ def conversation_text(steps: str, points: str = "") -> str:
             ### Outcome: o
             Score: 50%
             Fine.
-            """, [(3, "inside a conversation, use ### Step: NAME"),
-                  (8, "empty customer's reaction")], id="other-heading-and-empty-reaction"),
+            """,
+            [(3, "inside a conversation, use ### Step: NAME"), (8, "empty customer's reaction")],
+            id="other-heading-and-empty-reaction",
+        ),
     ],
 )
 def test_each_conversation_problem_is_reported_at_its_line(steps, expected):
@@ -716,8 +908,10 @@ def test_conversation_points_must_be_1_to_100(points):
         Score: 50%
         Fine.
         """
-    assert_problems(conversation_text(steps, points),
-                    (2, "conversation points must be a whole number from 1 to 100"))
+    assert_problems(
+        conversation_text(steps, points),
+        (2, "conversation points must be a whole number from 1 to 100"),
+    )
 
 
 @pytest.mark.parametrize("heading", ["## Step: s", "## Outcome: o"])
@@ -726,9 +920,11 @@ def test_steps_and_outcomes_need_a_conversation(heading):
 
 
 def test_steps_in_a_scenario_are_a_problem():
-    assert_problems("## Scenario: s\n### Step: one\n" + TWO,
-                    (2, "### Step: belongs in a ## Conversation:, not a scenario"),
-                    (1, "scenario has no questions"))
+    assert_problems(
+        "## Scenario: s\n### Step: one\n" + TWO,
+        (2, "### Step: belongs in a ## Conversation:, not a scenario"),
+        (1, "scenario has no questions"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,8 +959,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "quiz-format.md"
 
 
 def doc_examples() -> list[str]:
-    return re.findall(r"^```markdown\n(.*?)^```$", DOC.read_text(encoding="utf-8"),
-                      re.DOTALL | re.MULTILINE)
+    return re.findall(
+        r"^```markdown\n(.*?)^```$", DOC.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE
+    )
 
 
 def test_every_markdown_example_in_the_quiz_format_doc_is_a_valid_quiz():

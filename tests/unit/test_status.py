@@ -21,25 +21,31 @@ def facts(**fields) -> StatusFacts:
     return StatusFacts(**{"assigned_at": ASSIGNED, **fields})
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (ASSIGNED, Status.NOT_STARTED),
-    (DUE - timedelta(days=14) - SECOND, Status.NOT_STARTED),
-    (DUE - timedelta(days=14), Status.DUE_SOON),
-    (DUE, Status.DUE_SOON),
-    (DUE + SECOND, Status.OVERDUE),
-    (DUE + timedelta(days=400), Status.OVERDUE),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (ASSIGNED, Status.NOT_STARTED),
+        (DUE - timedelta(days=14) - SECOND, Status.NOT_STARTED),
+        (DUE - timedelta(days=14), Status.DUE_SOON),
+        (DUE, Status.DUE_SOON),
+        (DUE + SECOND, Status.OVERDUE),
+        (DUE + timedelta(days=400), Status.OVERDUE),
+    ],
+)
 def test_not_started_with_a_due_date(now, expected):
     assert course_status(facts(due_at=DUE), now) is expected
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (STARTED, Status.IN_PROGRESS),
-    (DUE - timedelta(days=14) - SECOND, Status.IN_PROGRESS),
-    (DUE - timedelta(days=14), Status.DUE_SOON),
-    (DUE, Status.DUE_SOON),
-    (DUE + SECOND, Status.OVERDUE),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (STARTED, Status.IN_PROGRESS),
+        (DUE - timedelta(days=14) - SECOND, Status.IN_PROGRESS),
+        (DUE - timedelta(days=14), Status.DUE_SOON),
+        (DUE, Status.DUE_SOON),
+        (DUE + SECOND, Status.OVERDUE),
+    ],
+)
 def test_in_progress_with_a_due_date(now, expected):
     assert course_status(facts(due_at=DUE, started_at=STARTED), now) is expected
 
@@ -50,22 +56,26 @@ def test_without_a_due_date_nothing_is_ever_late():
     assert course_status(StatusFacts(started_at=STARTED), far) is Status.IN_PROGRESS
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (COMPLETED, Status.COMPLETED),
-    (EXPIRES - timedelta(days=14) - SECOND, Status.COMPLETED),
-    (EXPIRES - timedelta(days=14), Status.DUE_SOON),
-    (EXPIRES - SECOND, Status.DUE_SOON),
-    (EXPIRES, Status.EXPIRED),
-    (EXPIRES + timedelta(days=1), Status.EXPIRED),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (COMPLETED, Status.COMPLETED),
+        (EXPIRES - timedelta(days=14) - SECOND, Status.COMPLETED),
+        (EXPIRES - timedelta(days=14), Status.DUE_SOON),
+        (EXPIRES - SECOND, Status.DUE_SOON),
+        (EXPIRES, Status.EXPIRED),
+        (EXPIRES + timedelta(days=1), Status.EXPIRED),
+    ],
+)
 def test_completed_then_due_for_renewal_then_expired(now, expected):
     done = facts(due_at=DUE, started_at=STARTED, completed_at=COMPLETED, expires_at=EXPIRES)
     assert course_status(done, now) is expected
 
 
 def test_a_completion_ignores_the_due_date_even_if_it_came_late():
-    late = facts(due_at=DUE, completed_at=DUE + timedelta(days=5),
-                 expires_at=DUE + timedelta(days=370))
+    late = facts(
+        due_at=DUE, completed_at=DUE + timedelta(days=5), expires_at=DUE + timedelta(days=370)
+    )
     assert course_status(late, DUE + timedelta(days=10)) is Status.COMPLETED
 
 
@@ -88,10 +98,8 @@ def test_expiry_adds_calendar_months():
     # expires at the start of its day too.
     with_time = facts(completed_at=COMPLETED, expires_at=EXPIRES.replace(hour=10, minute=30))
     assert course_status(with_time, EXPIRES) is Status.EXPIRED
-    assert expiry_of(datetime(2027, 1, 31, tzinfo=UTC), 1) == datetime(2027, 2, 28,
-                                                                            tzinfo=UTC)
-    assert expiry_of(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29,
-                                                                            tzinfo=UTC)
+    assert expiry_of(datetime(2027, 1, 31, tzinfo=UTC), 1) == datetime(2027, 2, 28, tzinfo=UTC)
+    assert expiry_of(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29, tzinfo=UTC)
     assert expiry_of(COMPLETED, 0) is None
     assert expiry_of(None, 12) is None
 
@@ -114,6 +122,12 @@ def test_labels_name_the_date_that_matters():
 
 
 def test_status_values_are_stable_strings():
-    assert [s.value for s in Status] == ["not_started", "in_progress", "completed", "due_soon",
-                                         "overdue", "expired"]
+    assert [s.value for s in Status] == [
+        "not_started",
+        "in_progress",
+        "completed",
+        "due_soon",
+        "overdue",
+        "expired",
+    ]
     assert Status("overdue") is Status.OVERDUE

@@ -130,8 +130,11 @@ def own_objects(db, user) -> dict:
     read_everything(db, user, NO_QUIZ)
     certificate = db.scalar(select(Certificate).where(Certificate.user_id == user.id))
     assert certificate is not None, "reading a course without a quiz should certify"
-    return {"attempt_id": attempt.id, "certificate_id": certificate.id,
-            "code": grouped(certificate.code)}
+    return {
+        "attempt_id": attempt.id,
+        "certificate_id": certificate.id,
+        "code": grouped(certificate.code),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +158,17 @@ def objects(db, synced, make_user, extra_courses):
     is refused by its role, not by the object.
     """
     version = db.scalar(
-        select(CourseVersion).join(Course)
-        .where(Course.slug == FLAGSHIP, CourseVersion.number == 1)
+        select(CourseVersion).join(Course).where(Course.slug == FLAGSHIP, CourseVersion.number == 1)
     )
-    db.add(Asset(version_id=version.id, name="diagram.png", media_type="image/png",
-                 sha256=hashlib.sha256(PNG).hexdigest(), data=PNG))
+    db.add(
+        Asset(
+            version_id=version.id,
+            name="diagram.png",
+            media_type="image/png",
+            sha256=hashlib.sha256(PNG).hexdigest(),
+            data=PNG,
+        )
+    )
     sync_courses(db, extra_courses)
     db.commit()
     other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")
@@ -224,8 +233,7 @@ def snapshot(db) -> dict[str, list[str]]:
 
 def test_every_endpoint_declares_a_policy(app):
     undeclared = sorted(
-        rule.endpoint for rule in app.url_map.iter_rules()
-        if policy_for(app, rule.endpoint) is None
+        rule.endpoint for rule in app.url_map.iter_rules() if policy_for(app, rule.endpoint) is None
     )
     assert undeclared == [], f"endpoints without an access policy: {undeclared}"
 
@@ -315,8 +323,9 @@ def test_a_token_from_another_session_is_refused(app, client, db, make_user, obj
     sign_in_as(client, make_user, "admin")
     foreign = csrf_token(app.test_client())
     before = snapshot(db)
-    response = client.post(f"/admin/users/{objects['user_id']}/deactivate",
-                           data={"csrf_token": foreign})
+    response = client.post(
+        f"/admin/users/{objects['user_id']}/deactivate", data={"csrf_token": foreign}
+    )
     assert response.status_code == 400
     assert snapshot(db) == before
 
@@ -342,14 +351,14 @@ def test_get_never_changes_state(app, client, db, make_user, objects, role):
 def same_page(first, second) -> bool:
     """The two responses' pages are the same but for their CSRF tokens, which are signed with
     the time to the second and so differ when the requests straddle a second."""
+
     def masked(response):
         return CSRF_INPUT.sub('name="csrf_token" value="-"', response.get_data(as_text=True))
 
     return masked(first) == masked(second)
 
 
-def test_someone_elses_attempt_looks_like_one_that_does_not_exist(client, db, make_user,
-                                                                   objects):
+def test_someone_elses_attempt_looks_like_one_that_does_not_exist(client, db, make_user, objects):
     sign_in_as(client, make_user, "learner")
     theirs = client.get(f"/attempts/{objects['attempt_id']}")
     missing = client.get("/attempts/999999")
@@ -357,8 +366,7 @@ def test_someone_elses_attempt_looks_like_one_that_does_not_exist(client, db, ma
     assert same_page(theirs, missing)
 
 
-def test_someone_elses_certificate_looks_like_one_that_does_not_exist(client, make_user,
-                                                                       objects):
+def test_someone_elses_certificate_looks_like_one_that_does_not_exist(client, make_user, objects):
     sign_in_as(client, make_user, "learner")
     theirs = client.get(f"/certificates/{objects['certificate_id']}.pdf")
     missing = client.get("/certificates/999999.pdf")
@@ -372,8 +380,9 @@ def test_someone_elses_certificate_looks_like_one_that_does_not_exist(client, ma
 def test_someone_elses_attempt_cannot_be_answered(client, db, make_user, objects, action):
     sign_in_as(client, make_user, "learner")
     before = snapshot(db)
-    response = client.post(f"/attempts/{objects['attempt_id']}/{action}",
-                           data={"choice": f"{CONVERSATION}.start.a",
-                                 "csrf_token": csrf_token(client)})
+    response = client.post(
+        f"/attempts/{objects['attempt_id']}/{action}",
+        data={"choice": f"{CONVERSATION}.start.a", "csrf_token": csrf_token(client)},
+    )
     assert response.status_code == 404
     assert snapshot(db) == before

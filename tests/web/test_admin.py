@@ -31,8 +31,7 @@ def test_people_page_lists_everyone(client, admin, make_user):
     assert "Ada Lovelace" in page and person.email in page
 
 
-def test_deactivated_user_keeps_their_record_but_cannot_sign_in(app, client, db, admin,
-                                                                 make_user):
+def test_deactivated_user_keeps_their_record_but_cannot_sign_in(app, client, db, admin, make_user):
     person = make_user(name="Grace Hopper")
     response = post(client, f"/admin/users/{person.id}/deactivate")
     assert response.status_code == 303
@@ -84,8 +83,11 @@ def test_admin_cannot_deactivate_themselves(client, db, admin):
     assert events(db, "user.deactivated") == []
 
 
-@pytest.mark.parametrize("roles", [{Role.LEARNER}, {Role.HR}, {Role.TRAINER},
-                                   {Role.LEARNER, Role.HR}], ids=lambda r: "+".join(sorted(r)))
+@pytest.mark.parametrize(
+    "roles",
+    [{Role.LEARNER}, {Role.HR}, {Role.TRAINER}, {Role.LEARNER, Role.HR}],
+    ids=lambda r: "+".join(sorted(r)),
+)
 def test_non_admin_cannot_deactivate(client, db, signed_in, make_user, roles):
     signed_in(roles=roles)
     person = make_user()
@@ -117,8 +119,7 @@ def test_unknown_user_is_not_found(client, db, admin, action):
     assert events(db, f"user.{action}d") == []
 
 
-@pytest.mark.parametrize("path", ["/admin/users/{id}/deactivate",
-                                  "/hr/employees/{id}/deactivate"])
+@pytest.mark.parametrize("path", ["/admin/users/{id}/deactivate", "/hr/employees/{id}/deactivate"])
 def test_both_screens_apply_the_same_deactivation_rules(client, db, admin, make_user, path):
     other_admin = make_user(roles={Role.ADMIN})
     assert post(client, path.format(id=other_admin.id)).status_code == 303

@@ -41,15 +41,15 @@ def start(client):
 
 def converse(client, attempt_url, choices=("start.a", "opt-out.a")):
     for choice in choices:
-        response = post(client, f"{attempt_url}/conversations/{CONVERSATION}",
-                        {"choice": CHOICES[choice]})
+        response = post(
+            client, f"{attempt_url}/conversations/{CONVERSATION}", {"choice": CHOICES[choice]}
+        )
         assert response.status_code == 303
         assert response.location == f"{attempt_url}#unit-{CONVERSATION}"
 
 
 def submit(client, attempt_url, answers):
-    return client.post(f"{attempt_url}/submit",
-                       data={**answers, "csrf_token": csrf_token(client)})
+    return client.post(f"{attempt_url}/submit", data={**answers, "csrf_token": csrf_token(client)})
 
 
 def test_course_page_offers_the_assessment_after_reading(client, learner):
@@ -61,8 +61,9 @@ def test_the_assessment_is_locked_until_every_module_is_read(client, db, quiz_de
     sync_courses(db, quiz_demo)
     db.commit()
     signed_in()
-    assert "opens once you have read every module" in client.get(
-        f"/courses/{SLUG}").get_data(as_text=True)
+    assert "opens once you have read every module" in client.get(f"/courses/{SLUG}").get_data(
+        as_text=True
+    )
     response = post(client, f"/courses/{SLUG}/assessment")
     assert response.status_code == 409
     assert db.scalar(select(func.count()).select_from(QuizAttempt)) == 0
@@ -71,16 +72,23 @@ def test_the_assessment_is_locked_until_every_module_is_read(client, db, quiz_de
 def test_the_answer_key_never_reaches_the_browser_before_submitting(client, learner):
     url = start(client)
     page = client.get(url).get_data(as_text=True)
-    for secret in ("approved tools were checked", "not an approved tool", "only where it may go",
-                   "Honest and respectful", "Score:", "correct"):
+    for secret in (
+        "approved tools were checked",
+        "not an approved tool",
+        "only where it may go",
+        "Honest and respectful",
+        "Score:",
+        "correct",
+    ):
         assert secret not in page
     assert "Is a robot listening?" in page and "The other questions follow" in page
     converse(client, url)
     page = client.get(url).get_data(as_text=True)
     assert "Can I opt out?" in page  # the customer's reaction to a choice made
     assert "Honest and respectful" not in page  # the outcome waits for the result
-    assert re.search(r"<legend>Where may you paste a customer\S{1,5}s order history\?</legend>",
-                     page)
+    assert re.search(
+        r"<legend>Where may you paste a customer\S{1,5}s order history\?</legend>", page
+    )
     assert page.count('type="radio"') == 4 and page.count('type="checkbox"') == 3
     assert f"{Q_PASTE}.a" not in page and f"{Q_PASTE}.b" not in page  # ids show authored order
 
@@ -159,8 +167,7 @@ def test_tampered_submissions_are_refused(client, learner, db):
     assert submit(client, url, {**RIGHT, Q_PASTE: f"{Q_SCREEN}.b"}).status_code == 400
     assert submit(client, url, {**RIGHT, Q_PASTE: "9"}).status_code == 400
     assert submit(client, url, {**RIGHT, Q_PASTE: ["1", "2"]}).status_code == 400
-    assert post(client, f"{url}/conversations/{CONVERSATION}", {"choice": "7"}).status_code \
-        == 400
+    assert post(client, f"{url}/conversations/{CONVERSATION}", {"choice": "7"}).status_code == 400
     assert db.scalar(select(QuizAttempt.status)) == "in_progress"
 
 
@@ -181,8 +188,7 @@ def test_other_learners_cannot_see_or_answer_an_attempt(client, learner, app, ma
     login(other, make_user())
     assert other.get(url).status_code == 404
     assert post(other, f"{url}/submit", RIGHT).status_code == 404
-    assert post(other, f"{url}/conversations/{CONVERSATION}",
-                {"choice": "1"}).status_code == 404
+    assert post(other, f"{url}/conversations/{CONVERSATION}", {"choice": "1"}).status_code == 404
     assert other.get("/attempts/999999").status_code == 404
 
 

@@ -51,8 +51,12 @@ def login_with_next(client, user, target: str):
     return client.post(
         "/login",
         query_string={"next": target},
-        data={"email": user.email, "password": PASSWORD, "next": target,
-              "csrf_token": csrf_token(client)},
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": target,
+            "csrf_token": csrf_token(client),
+        },
     )
 
 
@@ -152,8 +156,19 @@ def test_next_to_one_of_our_pages_is_honoured(client, make_user):
         "/\r\nLocation: https://evil.example/",
         " //evil.example",
     ],
-    ids=["scheme-relative", "absolute", "backslash", "bad-netloc", "javascript", "very-long",
-         "not-a-route", "post-only", "encoded-slashes", "header-injection", "leading-space"],
+    ids=[
+        "scheme-relative",
+        "absolute",
+        "backslash",
+        "bad-netloc",
+        "javascript",
+        "very-long",
+        "not-a-route",
+        "post-only",
+        "encoded-slashes",
+        "header-injection",
+        "leading-space",
+    ],
 )
 def test_unsafe_next_falls_back_to_the_home_page(client, make_user, target):
     user = make_user()
@@ -171,8 +186,11 @@ def test_login_page_with_a_malformed_next_still_renders(client):
 
 
 def change_password(client, current: str, new: str, confirm: str | None = None):
-    return post(client, "/account/password",
-                {"current": current, "new": new, "confirm": new if confirm is None else confirm})
+    return post(
+        client,
+        "/account/password",
+        {"current": current, "new": new, "confirm": new if confirm is None else confirm},
+    )
 
 
 def test_the_app_hashes_passwords_at_full_cost(db, make_user):
@@ -209,11 +227,12 @@ def test_password_change_works_and_the_old_password_stops_working(client, signed
 
 # Signing in with the refused password: a wrong password (401), or a form error for one
 # longer than any password can be (400).
-@pytest.mark.parametrize(("new", "limit", "sign_in"),
-                         [("seven77", "8", 401), ("x" * 129, "128", 400)],
-                         ids=["too-short", "too-long"])
-def test_password_length_is_enforced_with_a_message(client, signed_in, app, new, limit,
-                                                    sign_in):
+@pytest.mark.parametrize(
+    ("new", "limit", "sign_in"),
+    [("seven77", "8", 401), ("x" * 129, "128", 400)],
+    ids=["too-short", "too-long"],
+)
+def test_password_length_is_enforced_with_a_message(client, signed_in, app, new, limit, sign_in):
     user = signed_in()
     response = change_password(client, PASSWORD, new)
     assert response.status_code == 400
@@ -278,4 +297,3 @@ def test_sign_in_never_logs_the_password(client, make_user, caplog):
         client.get("/login", query_string={"next": "//a]b"})
     assert wrong not in caplog.text
     assert PASSWORD not in caplog.text
-

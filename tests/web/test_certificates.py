@@ -82,7 +82,8 @@ def test_verification_form_normalises_typed_codes(app, db, holder):
     assert response.location == f"/verify/{grouped(certificate.code)}"
     bad = anonymous.get("/verify", query_string={"code": "hello"})
     assert bad.status_code == 400 and "A code has 20 letters and digits" in bad.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_unknown_codes_are_a_plain_404(app, holder):
@@ -117,12 +118,17 @@ def test_hr_revokes_with_a_reason_and_the_page_says_so(app, db, holder, make_use
     login(hr, make_user(roles={Role.HR}))
     page = hr.get(f"/hr/people/{holder.id}").get_data(as_text=True)
     assert grouped(certificate.code) in page
-    assert post(hr, f"/hr/certificates/{certificate.id}/revoke",
-                {"reason": "nonsense"}).status_code == 303
+    assert (
+        post(hr, f"/hr/certificates/{certificate.id}/revoke", {"reason": "nonsense"}).status_code
+        == 303
+    )
     db.expire_all()
     assert the_certificate(db).revoked_at is None
-    response = post(hr, f"/hr/certificates/{certificate.id}/revoke",
-                    {"reason": "issued_in_error", "note": "Wrong person"})
+    response = post(
+        hr,
+        f"/hr/certificates/{certificate.id}/revoke",
+        {"reason": "issued_in_error", "note": "Wrong person"},
+    )
     assert response.status_code == 303
     public = app.test_client().get(f"/verify/{grouped(certificate.code)}").get_data(as_text=True)
     assert "Revoked" in public and "It was issued in error." in public
@@ -131,8 +137,10 @@ def test_hr_revokes_with_a_reason_and_the_page_says_so(app, db, holder, make_use
 
 def test_learners_cannot_revoke(client, db, holder):
     certificate = the_certificate(db)
-    assert post(client, f"/hr/certificates/{certificate.id}/revoke",
-                {"reason": "other"}).status_code == 403
+    assert (
+        post(client, f"/hr/certificates/{certificate.id}/revoke", {"reason": "other"}).status_code
+        == 403
+    )
     db.expire_all()
     assert the_certificate(db).revoked_at is None
 
@@ -161,8 +169,7 @@ def test_cli_verifies_a_downloaded_pdf(app, db, holder, tmp_path, client):
     result = runner.invoke(args=["certificates", "verify", str(pdf)])
     assert result.exit_code == 0, result.output
     assert "VALID: The signature is valid (checked with the issuer)." in result.output
-    offline = runner.invoke(args=["certificates", "verify", str(pdf), "--public-key",
-                                  str(keys)])
+    offline = runner.invoke(args=["certificates", "verify", str(pdf), "--public-key", str(keys)])
     assert offline.exit_code == 0 and "VALID" in offline.output
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(_with_better_score(certificate))
@@ -177,8 +184,9 @@ def test_cli_verifies_a_downloaded_pdf(app, db, holder, tmp_path, client):
     assert revoked.exit_code == 2 and "REVOKED" in revoked.output
 
 
-def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(client, db, holder,
-                                                                        monkeypatch):
+def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(
+    client, db, holder, monkeypatch
+):
     from datetime import timedelta
 
     import app.training.matrix as matrix

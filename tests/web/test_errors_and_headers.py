@@ -118,15 +118,25 @@ def test_pages_carry_the_security_headers(client, signed_in, synced, path):
     assert "*" not in every_source.split()
     assert response.headers.get("X-Content-Type-Options") == "nosniff"
     assert response.headers.get("Referrer-Policy") in {
-        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    }
     assert response.headers.get("X-Frame-Options") == "DENY"
 
 
 def test_signed_in_pages_are_never_cached(app, client, signed_in, synced):
     signed_in(roles={Role.ADMIN})  # sees every page
     module = first_module_path(client)
-    for path in ("/dashboard", "/account", "/courses/ai-in-the-contact-center", module,
-                 "/admin/users", "/login"):
+    for path in (
+        "/dashboard",
+        "/account",
+        "/courses/ai-in-the-contact-center",
+        module,
+        "/admin/users",
+        "/login",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers.get("Cache-Control") == "no-store", path
@@ -139,10 +149,34 @@ def first_module_path(client) -> str:
 
 # --- nothing loaded from elsewhere -----------------------------------------------------------
 
-URL_ATTRIBUTES = {"src", "href", "srcset", "action", "formaction", "poster", "data",
-                  "background", "xlink:href", "manifest", "ping"}
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+URL_ATTRIBUTES = {
+    "src",
+    "href",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "data",
+    "background",
+    "xlink:href",
+    "manifest",
+    "ping",
+}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class PageParts(HTMLParser):
@@ -219,8 +253,11 @@ def learner_pages(client) -> dict[str, str]:
             if tag != "a" or attribute != "href" or is_external(value):
                 continue
             target = urlsplit(urljoin("http://localhost" + path, value))
-            if target.scheme == "http" and target.hostname == "localhost" \
-                    and not target.path.startswith("/static/"):
+            if (
+                target.scheme == "http"
+                and target.hostname == "localhost"
+                and not target.path.startswith("/static/")
+            ):
                 queue.append(target.path)
     return seen
 
@@ -234,7 +271,8 @@ def learner_site(client, signed_in, synced):
     anonymous = client.application.test_client()
     pages["/login"] = anonymous.get("/login").get_data(as_text=True)
     pages["/login (refused)"] = login(anonymous, "nobody@example.test", "x" * 9).get_data(
-        as_text=True)
+        as_text=True
+    )
     return pages
 
 
@@ -252,6 +290,7 @@ def test_no_page_loads_anything_from_another_host(learner_site):
 
 
 def test_pages_have_no_inline_code_the_csp_would_block(learner_site):
-    inline = [f"{path}: {found}" for path, html in learner_site.items()
-              for found in parse(html).inline]
+    inline = [
+        f"{path}: {found}" for path, html in learner_site.items() for found in parse(html).inline
+    ]
     assert inline == []

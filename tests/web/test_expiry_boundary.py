@@ -32,13 +32,24 @@ def complete_at(db, user, at) -> Certificate:
     """Record a completion of SLUG at ``at`` and issue its certificate."""
     course = db.scalar(select(Course).where(Course.slug == SLUG))
     version = newest_version(db, course.id)
-    enrollment = Enrollment(user_id=user.id, course_id=course.id, version_id=version.id,
-                            started_at=at - timedelta(hours=1), completed_at=at)
+    enrollment = Enrollment(
+        user_id=user.id,
+        course_id=course.id,
+        version_id=version.id,
+        started_at=at - timedelta(hours=1),
+        completed_at=at,
+    )
     db.add(enrollment)
     db.flush()
-    completion = Completion(user_id=user.id, course_id=course.id, version_id=version.id,
-                            enrollment_id=enrollment.id, cycle=enrollment.cycle,
-                            completed_at=at, score=90)
+    completion = Completion(
+        user_id=user.id,
+        course_id=course.id,
+        version_id=version.id,
+        enrollment_id=enrollment.id,
+        cycle=enrollment.cycle,
+        completed_at=at,
+        score=90,
+    )
     db.add(completion)
     db.flush()
     certificate = issue_certificate(db, completion)
@@ -50,19 +61,22 @@ def last_year(day, hour: int, minute: int, second: int):
     return add_months(day, -12).replace(hour=hour, minute=minute, second=second, microsecond=0)
 
 
-@pytest.mark.parametrize(("case", "verdict", "matrix_status"), [
-    # Completed a year ago today, late in the evening: it expires today, so it is expired
-    # now, whatever the time of day.
-    ("expires today", "expired", "expired"),
-    # Completed a year ago tomorrow, just after midnight: still valid, renewal due.
-    ("expires tomorrow", "valid", "due_soon"),
-])
-def test_every_path_agrees_at_the_expiry_boundary(app, client, db, synced, make_user, tmp_path,
-                                                  case, verdict, matrix_status):
+@pytest.mark.parametrize(
+    ("case", "verdict", "matrix_status"),
+    [
+        # Completed a year ago today, late in the evening: it expires today, so it is expired
+        # now, whatever the time of day.
+        ("expires today", "expired", "expired"),
+        # Completed a year ago tomorrow, just after midnight: still valid, renewal due.
+        ("expires tomorrow", "valid", "due_soon"),
+    ],
+)
+def test_every_path_agrees_at_the_expiry_boundary(
+    app, client, db, synced, make_user, tmp_path, case, verdict, matrix_status
+):
     now = utcnow()
     day = now if case == "expires today" else now + timedelta(days=1)
-    completed = last_year(day, 23, 59, 59) if case == "expires today" else \
-        last_year(day, 0, 0, 1)
+    completed = last_year(day, 23, 59, 59) if case == "expires today" else last_year(day, 0, 0, 1)
     holder = make_user(name="Ines Boundary")
     certificate = complete_at(db, holder, completed)
     expires = expiry_of(completed, 12)

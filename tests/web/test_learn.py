@@ -48,8 +48,11 @@ def test_dashboard_shows_courses_with_progress(client, signed_in, synced):
 def test_course_page_lists_modules_time_and_version(client, signed_in, synced, db):
     signed_in()
     page = client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
-    version = db.scalar(select(CourseVersion).where(CourseVersion.number == 1)
-                        .where(CourseVersion.title.like("AI in%")))
+    version = db.scalar(
+        select(CourseVersion)
+        .where(CourseVersion.number == 1)
+        .where(CourseVersion.title.like("AI in%"))
+    )
     assert f"about {version.estimated_minutes} minutes" in page
     assert f"({version.short_hash})" in page
     assert len(module_urls(client)) == len(version.modules)
@@ -66,15 +69,22 @@ def test_module_page_renders_content_with_pager(client, signed_in, synced):
     assert "Checklist" in page
 
 
-def test_reading_a_module_records_progress_and_moves_on(client, signed_in, synced, db, app,
-                                                       monkeypatch):
+def test_reading_a_module_records_progress_and_moves_on(
+    client, signed_in, synced, db, app, monkeypatch
+):
     user = signed_in()
     urls = module_urls(client)
     backdate_opened(app, monkeypatch, 30)
     response = read(client, urls[0])
     assert response.status_code == 303 and response.location == urls[1]
-    assert db.scalar(select(func.count()).select_from(ModuleProgress)
-                     .where(ModuleProgress.user_id == user.id)) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(ModuleProgress)
+            .where(ModuleProgress.user_id == user.id)
+        )
+        == 1
+    )
     page = client.get("/dashboard").get_data(as_text=True)
     assert "1 of 6 modules read" in page and "In progress" in page
     assert "You read this module on" in client.get(urls[0]).get_data(as_text=True)
@@ -92,8 +102,9 @@ def test_reading_too_soon_is_refused_with_the_time_left(client, signed_in, synce
     assert db.scalar(select(func.count()).select_from(ModuleProgress)) == 0
 
 
-def test_a_forged_or_foreign_opened_token_is_refused(client, signed_in, synced, db, app,
-                                                     monkeypatch):
+def test_a_forged_or_foreign_opened_token_is_refused(
+    client, signed_in, synced, db, app, monkeypatch
+):
     signed_in()
     first, second = module_urls(client)[:2]
     backdate_opened(app, monkeypatch, 30)
@@ -105,8 +116,7 @@ def test_a_forged_or_foreign_opened_token_is_refused(client, signed_in, synced, 
     assert db.scalar(select(func.count()).select_from(ModuleProgress)) == 0
 
 
-def test_reading_the_last_module_returns_to_the_course(client, signed_in, synced, app,
-                                                      monkeypatch):
+def test_reading_the_last_module_returns_to_the_course(client, signed_in, synced, app, monkeypatch):
     signed_in()
     backdate_opened(app, monkeypatch, 30)
     urls = module_urls(client)
@@ -119,8 +129,9 @@ def test_reading_the_last_module_returns_to_the_course(client, signed_in, synced
     assert "Completed" not in client.get("/dashboard").get_data(as_text=True)
 
 
-def test_a_started_learner_stays_on_their_version(client, signed_in, synced, db, app,
-                                                  monkeypatch, course_tree):
+def test_a_started_learner_stays_on_their_version(
+    client, signed_in, synced, db, app, monkeypatch, course_tree
+):
     signed_in()
     backdate_opened(app, monkeypatch, 30)
     first = module_urls(client)[0]
@@ -145,8 +156,15 @@ def test_unknown_course_module_and_version_are_404(client, signed_in, synced):
 def test_course_images_are_served_from_the_database(client, signed_in, synced, db):
     signed_in()
     version = db.scalar(select(CourseVersion).where(CourseVersion.title.like("AI in%")))
-    db.add(Asset(version_id=version.id, name="call.png", media_type="image/png", sha256="0",
-                 data=b"\x89PNG\r\n\x1a\nrest"))
+    db.add(
+        Asset(
+            version_id=version.id,
+            name="call.png",
+            media_type="image/png",
+            sha256="0",
+            data=b"\x89PNG\r\n\x1a\nrest",
+        )
+    )
     db.commit()
     response = client.get(f"/courses/{FLAGSHIP}/v1/assets/call.png")
     assert response.status_code == 200 and response.mimetype == "image/png"
@@ -183,8 +201,14 @@ def test_due_dates_show_on_the_dashboard(client, signed_in, synced, db):
 
     user = signed_in()
     course = db.scalar(select(Course).where(Course.slug == FLAGSHIP))
-    db.add(Enrollment(user_id=user.id, course_id=course.id, assigned_at=utcnow(),
-                      due_at=utcnow() - timedelta(days=1)))
+    db.add(
+        Enrollment(
+            user_id=user.id,
+            course_id=course.id,
+            assigned_at=utcnow(),
+            due_at=utcnow() - timedelta(days=1),
+        )
+    )
     db.commit()
     page = client.get("/dashboard").get_data(as_text=True)
     assert "Assigned to you" in page and "(overdue)" in page

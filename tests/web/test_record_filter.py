@@ -20,13 +20,17 @@ from app.db import utcnow
 from app.models import Certificate, Completion, Course, Enrollment, Role, User
 from app.training.assignments import assign
 
-EXPORTS = ("/hr/exports/completions.csv", "/hr/exports/completions.xlsx",
-           "/hr/exports/items.csv")
-ROW = re.compile(r'<td><a href="/hr/people/\d+">([^<]*)</a></td>\s*<td>[^<]*</td>\s*'
-                 r'<td>([^<]*?) <span class="hash">v\d+</span></td>\s*'
-                 r'<td><span class="pill pill-(\w+)">')
-EXPORT_FORM = re.compile(r'<form method="post" action="/hr/exports/completions\.csv"[^>]*>'
-                         r'(.*?)</form>', re.S)
+EXPORTS = ("/hr/exports/completions.csv", "/hr/exports/completions.xlsx", "/hr/exports/items.csv")
+ROW = re.compile(
+    r'<td><a href="/hr/people/\d+">([^<]*)</a></td>\s*<td>[^<]*</td>\s*'
+    r'<td>([^<]*?) <span class="hash">v\d+</span></td>\s*'
+    r'<td><span class="pill pill-(\w+)">'
+)
+EXPORT_FORM = re.compile(
+    r'<form method="post" action="/hr/exports/completions\.csv"[^>]*>'
+    r"(.*?)</form>",
+    re.S,
+)
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
@@ -36,24 +40,40 @@ def message(response) -> str:
     return html.unescape(found.group(1))
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ({"status": "bogus"}, "Unknown status 'bogus': use one of not_started, in_progress, "
-                          "completed, due_soon, overdue, expired."),
-    ({"course_id": "abc"}, "course_id must be a whole number from 1 to 2147483647, not 'abc'."),
-    ({"manager_id": "0"}, "manager_id must be a whole number from 1 to 2147483647, not '0'."),
-    ({"department": "x" * 121}, "The department is longer than 120 characters."),
-    ({"department": "Sales\u202e"}, "The department contains a control, invisible or "
-                                     "text-direction character (U+202E)."),
-    ({"completed_from": "1/12/2026"}, "completed_from must be a date written YYYY-MM-DD, "
-                                      "like 2026-12-01, not '1/12/2026'."),
-    ({"completed_from": "2026-12-02", "completed_to": "2026-12-01"},
-     "completed_from (2026-12-02) is after completed_to (2026-12-01)."),
-    ({"include_inactive": "yes"}, "include_inactive must be 1 or 0, not 'yes'."),
-    ({"course": "3"}, "Unknown filter 'course': use course_id, department, manager_id, "
-                      "status, completed_from, completed_to, include_inactive."),
-])
-def test_a_bad_filter_gets_the_same_400_on_the_matrix_and_every_export(client, make_user,
-                                                                         args, expected):
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            {"status": "bogus"},
+            "Unknown status 'bogus': use one of not_started, in_progress, "
+            "completed, due_soon, overdue, expired.",
+        ),
+        ({"course_id": "abc"}, "course_id must be a whole number from 1 to 2147483647, not 'abc'."),
+        ({"manager_id": "0"}, "manager_id must be a whole number from 1 to 2147483647, not '0'."),
+        ({"department": "x" * 121}, "The department is longer than 120 characters."),
+        (
+            {"department": "Sales\u202e"},
+            "The department contains a control, invisible or text-direction character (U+202E).",
+        ),
+        (
+            {"completed_from": "1/12/2026"},
+            "completed_from must be a date written YYYY-MM-DD, like 2026-12-01, not '1/12/2026'.",
+        ),
+        (
+            {"completed_from": "2026-12-02", "completed_to": "2026-12-01"},
+            "completed_from (2026-12-02) is after completed_to (2026-12-01).",
+        ),
+        ({"include_inactive": "yes"}, "include_inactive must be 1 or 0, not 'yes'."),
+        (
+            {"course": "3"},
+            "Unknown filter 'course': use course_id, department, manager_id, "
+            "status, completed_from, completed_to, include_inactive.",
+        ),
+    ],
+)
+def test_a_bad_filter_gets_the_same_400_on_the_matrix_and_every_export(
+    client, make_user, args, expected
+):
     login(client, make_user(roles={Role.HR}))
     on_matrix = client.get("/hr/status", query_string=args)
     assert on_matrix.status_code == 400
@@ -78,8 +98,7 @@ def staff(db, make_user, synced):
     hr = make_user(roles={Role.HR}, name="Hana HR", department="People")
 
     def person(name, **fields) -> User:  # nobody else signs in: no password to hash
-        user = User(name=name, email=f"{name.lower().replace(' ', '.')}@example.test",
-                    **fields)
+        user = User(name=name, email=f"{name.lower().replace(' ', '.')}@example.test", **fields)
         db.add(user)
         db.flush()
         return user
@@ -95,22 +114,45 @@ def staff(db, make_user, synced):
     assign(db, hr, refresher, "department", department="Support", due_days=30, now=now)
     newest = {v.course_id: v for v in db.scalars(newest_versions())}
     # Completions as the app records them: the certificate expires by the one expiry rule.
-    for person, course, days_ago in ((sales[0], flagship, 3), (support[0], refresher, 400),
-                                     (support[1], flagship, 360), (gone, flagship, 5)):
+    for person, course, days_ago in (
+        (sales[0], flagship, 3),
+        (support[0], refresher, 400),
+        (support[1], flagship, 360),
+        (gone, flagship, 5),
+    ):
         version = newest[course.id]
-        enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == person.id,
-                                                        Enrollment.course_id == course.id))
+        enrollment = db.scalar(
+            select(Enrollment).where(
+                Enrollment.user_id == person.id, Enrollment.course_id == course.id
+            )
+        )
         done = now - timedelta(days=days_ago)
         enrollment.version_id, enrollment.started_at = version.id, done - timedelta(hours=1)
         enrollment.completed_at = done
-        completion = Completion(user_id=person.id, course_id=course.id, version_id=version.id,
-                                enrollment_id=enrollment.id, cycle=enrollment.cycle,
-                                completed_at=done, score=90)
+        completion = Completion(
+            user_id=person.id,
+            course_id=course.id,
+            version_id=version.id,
+            enrollment_id=enrollment.id,
+            cycle=enrollment.cycle,
+            completed_at=done,
+            score=90,
+        )
         db.add(completion)
         db.flush()
-        db.add(Certificate(code=new_code(), completion_id=completion.id, user_id=person.id,
-                           facts={}, signature="test", key_id="test", issued_at=done,
-                           expires_at=expiry_of(done, version.recertify_months), pdf=b""))
+        db.add(
+            Certificate(
+                code=new_code(),
+                completion_id=completion.id,
+                user_id=person.id,
+                facts={},
+                signature="test",
+                key_id="test",
+                issued_at=done,
+                expires_at=expiry_of(done, version.recertify_months),
+                pdf=b"",
+            )
+        )
     started = db.scalar(select(Enrollment).where(Enrollment.user_id == sales[1].id))
     started.started_at, started.due_at = now - timedelta(days=1), now + timedelta(days=20)
     # A course without any published version: neither the matrix nor an export lists it.
@@ -120,8 +162,13 @@ def staff(db, make_user, synced):
     db.add(Enrollment(user_id=sales[2].id, course_id=empty.id))
     gone.active = False
     db.commit()
-    return {"hr": hr, "boss": boss, "flagship": flagship, "refresher": refresher,
-            "done_on": (now - timedelta(days=3)).date()}
+    return {
+        "hr": hr,
+        "boss": boss,
+        "flagship": flagship,
+        "refresher": refresher,
+        "done_on": (now - timedelta(days=3)).date(),
+    }
 
 
 def matrix_rows(client, args) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
@@ -132,8 +179,7 @@ def matrix_rows(client, args) -> tuple[list[tuple[str, str, str]], dict[str, str
     rows = sorted((html.unescape(n), html.unescape(c), s) for n, c, s in ROW.findall(page))
     form = EXPORT_FORM.search(page)
     assert form, "no export form on the matrix"
-    posted = {k: html.unescape(v) for k, v in HIDDEN.findall(form.group(1))
-              if k != "csrf_token"}
+    posted = {k: html.unescape(v) for k, v in HIDDEN.findall(form.group(1)) if k != "csrf_token"}
     return rows, posted
 
 
@@ -141,12 +187,19 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
     login(client, staff["hr"])
     day = staff["done_on"].isoformat()
     cases = [
-        {}, {"include_inactive": "1"}, {"department": "Sales"}, {"department": "Support"},
+        {},
+        {"include_inactive": "1"},
+        {"department": "Sales"},
+        {"department": "Support"},
         {"manager_id": str(staff["boss"].id)},
         {"manager_id": str(staff["boss"].id), "include_inactive": "1"},
-        {"course_id": str(staff["refresher"].id)}, {"status": "overdue"},
-        {"status": "completed"}, {"status": "expired"}, {"status": "due_soon"},
-        {"status": "not_started"}, {"status": "in_progress"},
+        {"course_id": str(staff["refresher"].id)},
+        {"status": "overdue"},
+        {"status": "completed"},
+        {"status": "expired"},
+        {"status": "due_soon"},
+        {"status": "not_started"},
+        {"status": "in_progress"},
         {"completed_from": day, "completed_to": day},
         {"completed_to": day, "include_inactive": "1"},
     ]
@@ -156,8 +209,10 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
         assert posted == args, args  # the same keys, and only the filter's
         response = post(client, "/hr/exports/completions.csv", posted)
         assert response.status_code == 200, args
-        exported = sorted((r["name"], r["course"], r["status"]) for r in csv.DictReader(
-            io.StringIO(response.data.decode("utf-8-sig"))))
+        exported = sorted(
+            (r["name"], r["course"], r["status"])
+            for r in csv.DictReader(io.StringIO(response.data.decode("utf-8-sig")))
+        )
         assert exported == rows, args
         sizes.add(len(rows))
     assert len(sizes) > 5  # the cases list different records, not the same ones each time
@@ -165,17 +220,16 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
     assert b"not-yet-published" not in everything.data  # no published version, no row
     everyone = matrix_rows(client, {})[0]
     assert "Gone Away" not in {name for name, _, _ in everyone}
-    assert "Gone Away" in {name for name, _, _ in matrix_rows(client,
-                                                             {"include_inactive": "1"})[0]}
+    assert "Gone Away" in {name for name, _, _ in matrix_rows(client, {"include_inactive": "1"})[0]}
 
 
 def test_links_keep_the_filter(client, staff):
     login(client, staff["hr"])
     course_id = staff["flagship"].id
-    page = client.get(f"/hr/status?course_id={course_id}&department=Sales").get_data(
-        as_text=True)
-    sort_link = html.unescape(re.search(r'<a href="(/hr/status\?[^"]*sort=due[^"]*)"',
-                                        page).group(1))
+    page = client.get(f"/hr/status?course_id={course_id}&department=Sales").get_data(as_text=True)
+    sort_link = html.unescape(
+        re.search(r'<a href="(/hr/status\?[^"]*sort=due[^"]*)"', page).group(1)
+    )
     assert f"course_id={course_id}" in sort_link and "department=Sales" in sort_link
     dashboard = client.get("/hr/").get_data(as_text=True)
     assert 'href="/hr/status?status=overdue"' in dashboard

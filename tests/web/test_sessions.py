@@ -55,13 +55,15 @@ def build_app(app):
     built = []
 
     def build(**overrides):
-        other = create_app({
-            "TESTING": True,
-            "SECRET_KEY": app.config["SECRET_KEY"],
-            "DATABASE_URL": app.config["DATABASE_URL"],
-            "RATELIMIT_STORAGE_URL": "memory://",
-            **overrides,
-        })
+        other = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": app.config["SECRET_KEY"],
+                "DATABASE_URL": app.config["DATABASE_URL"],
+                "RATELIMIT_STORAGE_URL": "memory://",
+                **overrides,
+            }
+        )
         built.append(other)
         return other
 
@@ -88,9 +90,15 @@ def test_copied_cookie_is_worthless_after_logout(app, client, signed_in):
 def test_copied_cookie_is_worthless_after_password_change(app, client, signed_in):
     signed_in()
     copied = session_cookie(client)
-    response = post(client, "/account/password", {
-        "current": PASSWORD, "new": "a brand new passphrase", "confirm": "a brand new passphrase",
-    })
+    response = post(
+        client,
+        "/account/password",
+        {
+            "current": PASSWORD,
+            "new": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
     assert response.status_code == 303
     assert_sent_to_login(replay(app, copied).get(PAGE))
     assert_sent_to_login(client.get(PAGE))
@@ -202,7 +210,9 @@ def test_https_deployment_uses_a_host_only_secure_cookie(build_app, make_user):
     page = browser.get("/login", base_url=base).get_data(as_text=True)
     token = CSRF_INPUT.search(page).group(1)
     response = browser.post(
-        "/login", base_url=base, headers={"Referer": f"{base}/login"},
+        "/login",
+        base_url=base,
+        headers={"Referer": f"{base}/login"},
         data={"email": user.email, "password": PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 303
@@ -226,8 +236,9 @@ WRONG_PASSWORD = "not the right password"  # noqa: S105 (a deliberately wrong gu
 
 
 def attempt(client, email: str, password: str = WRONG_PASSWORD):
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client)})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
 
 
 def browser_at(app, address: str):
@@ -304,8 +315,9 @@ def test_address_is_throttled(build_app, make_user):
 
 
 def test_successful_logins_do_not_use_up_the_budget(build_app, make_user):
-    throttled = build_app(LOGIN_LIMIT_PER_ADDRESS="3 per minute",
-                          LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+    throttled = build_app(
+        LOGIN_LIMIT_PER_ADDRESS="3 per minute", LOGIN_LIMIT_PER_ACCOUNT="3 per minute"
+    )
     user = make_user()
     for _ in range(5):
         browser = browser_at(throttled, "198.51.100.7")  # unknown browser, same address
