@@ -1,4 +1,5 @@
-"""Helpers for web tests: forms are posted with a CSRF token read from a page, like a browser."""
+"""Helpers shared by tests: forms posted with a CSRF token read from a page, like a browser;
+records made as the app makes them."""
 
 from __future__ import annotations
 
@@ -46,3 +47,38 @@ def assert_sent_to_login(response, path: str) -> None:
     target = urlsplit(response.location)
     assert target.path == "/login"
     assert parse_qs(target.query).get("next") == [path]
+
+
+def record_completion(db, user, version, at):
+    """Record ``user``'s completion of ``version`` at ``at`` as the app does (enrollment pinned
+    to the version, an append-only Completion), without rendering a certificate."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.models import Completion, Enrollment
+
+    enrollment = db.scalar(
+        select(Enrollment).where(
+            Enrollment.user_id == user.id, Enrollment.course_id == version.course_id
+        )
+    )
+    if enrollment is None:
+        enrollment = Enrollment(user_id=user.id, course_id=version.course_id)
+        db.add(enrollment)
+    enrollment.version_id = version.id
+    enrollment.started_at = enrollment.started_at or at - timedelta(hours=1)
+    enrollment.completed_at = at
+    db.flush()
+    completion = Completion(
+        user_id=user.id,
+        course_id=version.course_id,
+        version_id=version.id,
+        enrollment_id=enrollment.id,
+        cycle=enrollment.cycle,
+        completed_at=at,
+        score=90,
+    )
+    db.add(completion)
+    db.flush()
+    return completion

@@ -6,8 +6,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from helpers import record_completion
 from sqlalchemy import event, func, insert, select
 
+from app.content.versions import newest_version
 from app.errors import DomainError
 from app.models import (
     Assignment,
@@ -46,38 +48,14 @@ def enrollment_of(db, user, course) -> Enrollment | None:
 
 
 def latest(db, course) -> CourseVersion:
-    return db.scalar(
-        select(CourseVersion)
-        .where(CourseVersion.course_id == course.id)
-        .order_by(CourseVersion.number.desc())
-        .limit(1)
-    )
+    return newest_version(db, course.id)
 
 
 def complete(db, user, course, at: datetime, version: CourseVersion | None = None) -> Enrollment:
     """Record a completion the way complete_course does, without rendering a certificate."""
-    version = version or latest(db, course)
-    enrollment = enrollment_of(db, user, course)
-    if enrollment is None:
-        enrollment = Enrollment(user_id=user.id, course_id=course.id)
-        db.add(enrollment)
-    enrollment.version_id = version.id
-    enrollment.started_at = enrollment.started_at or at - timedelta(hours=1)
-    enrollment.completed_at = at
-    db.flush()
-    db.add(
-        Completion(
-            user_id=user.id,
-            course_id=course.id,
-            version_id=version.id,
-            enrollment_id=enrollment.id,
-            cycle=enrollment.cycle,
-            completed_at=at,
-            score=90,
-        )
-    )
+    completion = record_completion(db, user, version or latest(db, course), at)
     db.commit()
-    return enrollment
+    return db.get(Enrollment, completion.enrollment_id)
 
 
 def publish(

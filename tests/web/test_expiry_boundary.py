@@ -13,7 +13,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from helpers import login, post
+from helpers import login, post, record_completion
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
@@ -21,7 +21,7 @@ from app.certificates.service import issue_certificate
 from app.content.versions import newest_version
 from app.dates import add_months, expiry_of, format_date
 from app.db import utcnow
-from app.models import Certificate, Completion, Course, Enrollment, Role
+from app.models import Certificate, Course, Role
 from app.training.reminders import MailSettings, send_reminders
 
 SLUG = "ai-data-refresher"  # 12 months' validity
@@ -31,28 +31,9 @@ CLI_EXIT = {"valid": 0, "expired": 3}
 def complete_at(db, user, at) -> Certificate:
     """Record a completion of SLUG at ``at`` and issue its certificate."""
     course = db.scalar(select(Course).where(Course.slug == SLUG))
-    version = newest_version(db, course.id)
-    enrollment = Enrollment(
-        user_id=user.id,
-        course_id=course.id,
-        version_id=version.id,
-        started_at=at - timedelta(hours=1),
-        completed_at=at,
+    certificate = issue_certificate(
+        db, record_completion(db, user, newest_version(db, course.id), at)
     )
-    db.add(enrollment)
-    db.flush()
-    completion = Completion(
-        user_id=user.id,
-        course_id=course.id,
-        version_id=version.id,
-        enrollment_id=enrollment.id,
-        cycle=enrollment.cycle,
-        completed_at=at,
-        score=90,
-    )
-    db.add(completion)
-    db.flush()
-    certificate = issue_certificate(db, completion)
     db.commit()
     return certificate
 

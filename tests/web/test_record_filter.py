@@ -10,14 +10,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import login, post
+from helpers import login, post, record_completion
 from sqlalchemy import select
 
 from app.certificates.codes import new_code
 from app.content.versions import newest_versions
 from app.dates import expiry_of
 from app.db import utcnow
-from app.models import Certificate, Completion, Course, Enrollment, Role, User
+from app.models import Certificate, Course, Enrollment, Role, User
 from app.training.assignments import assign
 
 EXPORTS = ("/hr/exports/completions.csv", "/hr/exports/completions.xlsx", "/hr/exports/items.csv")
@@ -121,25 +121,8 @@ def staff(db, make_user, synced):
         (gone, flagship, 5),
     ):
         version = newest[course.id]
-        enrollment = db.scalar(
-            select(Enrollment).where(
-                Enrollment.user_id == person.id, Enrollment.course_id == course.id
-            )
-        )
         done = now - timedelta(days=days_ago)
-        enrollment.version_id, enrollment.started_at = version.id, done - timedelta(hours=1)
-        enrollment.completed_at = done
-        completion = Completion(
-            user_id=person.id,
-            course_id=course.id,
-            version_id=version.id,
-            enrollment_id=enrollment.id,
-            cycle=enrollment.cycle,
-            completed_at=done,
-            score=90,
-        )
-        db.add(completion)
-        db.flush()
+        completion = record_completion(db, person, version, done)
         db.add(
             Certificate(
                 code=new_code(),
