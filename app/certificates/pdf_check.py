@@ -4,6 +4,7 @@ printed text is the text that was signed."""
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Callable
 
 from pypdf import PdfReader
@@ -28,17 +29,18 @@ def embedded_document(pdf: bytes) -> bytes | None:
 
 
 def printed_text(pdf: bytes) -> str:
-    """The PDF's text with all white space removed (line breaks may fall anywhere)."""
+    """The PDF's visible text, compared as :func:`_compact` makes it."""
     try:
-        return "".join(
-            "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages
-        )
+        return "".join(_compact(page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages)
     except (PdfReadError, ValueError, KeyError, TypeError):
         return ""
 
 
 def _compact(text: str) -> str:
-    return "".join(text.split())
+    # Line breaks may fall anywhere, and format characters a name may rightly hold (the
+    # zero-width joiners of Persian names and emoji, a soft hyphen) print as nothing, so
+    # neither white space nor those count when printed text is compared with signed text.
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf")
 
 
 def check_pdf(

@@ -431,3 +431,26 @@ def test_the_cases_are_live_against_weasyprints_default_fetcher(canary, secret_f
         assert secret_file.token in every_byte(pdf)
     finally:
         canary.hits.clear()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian, with a zero-width non-joiner
+        "Anna\u00adLena",  # a soft hyphen
+    ],
+)
+def test_names_with_invisible_format_characters_verify(name):
+    # Account rules accept these names (app.fields keeps joiners and soft hyphens), so their
+    # certificates must verify: the check compares what prints, not the invisible marks.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.certificates.pdf_check import check_pdf
+    from app.certificates.service import signed_document
+    from app.certificates.signing import Signer
+
+    signer = Signer(Ed25519PrivateKey.generate())
+    facts = make_facts(holder_name=name)
+    document = signed_document(facts, signer.sign(facts.canonical_json()), signer.verifier.key_id)
+    verdict = check_pdf(render_certificate(facts, VERIFY_URL, document), signer.verifier)
+    assert (verdict.status, verdict.facts.holder_name) == ("valid", name)
