@@ -33,13 +33,13 @@ def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
     page = max(1, page)
     query = select(User)
     if text:
-        like = f"%{text.lower()}%"
+        wanted = text.lower()  # % and _ are searched for as themselves (autoescape)
         query = query.where(
             or_(
-                func.lower(User.name).like(like),
-                User.email.like(like),
-                func.lower(User.employee_id).like(like),
-                func.lower(User.department).like(like),
+                func.lower(User.name).contains(wanted, autoescape=True),
+                User.email.contains(wanted, autoescape=True),
+                func.lower(User.employee_id).contains(wanted, autoescape=True),
+                func.lower(User.department).contains(wanted, autoescape=True),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

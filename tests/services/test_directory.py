@@ -30,6 +30,7 @@ from app.people.directory import (
     read_employee_csv,
     update_employee,
 )
+from app.people.directory_queries import search_people
 from app.people.invitations import token_hash
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -819,3 +820,14 @@ def test_hr_cannot_change_or_deactivate_an_admin(db, make_user):
         deactivate_account(db, hr, admin.id)
     other_admin = make_user(roles={Role.ADMIN})
     assert not deactivate_account(db, other_admin, admin.id).active
+
+
+def test_the_people_search_takes_wildcards_literally(db, make_user):
+    make_user(name="Ana Silva", department="Sales_EU")
+    make_user(name="Ben 100% Okafor", email="ben@example.com")
+    make_user(name="Cleo Sales", department="SalesXEU")
+    assert [p.name for p in search_people(db, "sales_eu").people] == ["Ana Silva"]
+    assert [p.name for p in search_people(db, "100%").people] == ["Ben 100% Okafor"]
+    assert search_people(db, "%").total == 1
+    found = search_people(db, "SALES")
+    assert [p.name for p in found.people] == ["Ana Silva", "Cleo Sales"] and found.total == 2
