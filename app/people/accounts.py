@@ -3,6 +3,8 @@ Callers own the transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -49,10 +51,17 @@ def create_user(
     if find_user_by_email(session, email) is not None:
         raise DomainError(f"An account for {email} already exists.", status=409)
     user = User(email=email, name=name)
-    user.roles = {Role(r) for r in roles} or {Role.LEARNER}
     if password is not None:
         check_password_policy(password)
         user.set_password(password)
+    return add_account(session, user, {Role(r) for r in roles}, actor=actor)
+
+
+def add_account(
+    session: Session, user: User, roles: Iterable[Role], *, actor: User | None, **details: object
+) -> User:
+    """Save a new, checked account with its roles (learner when none) and audit it."""
+    user.roles = frozenset(roles) or frozenset({Role.LEARNER})
     session.add(user)
     session.flush()
     record(
@@ -61,6 +70,7 @@ def create_user(
         actor=actor,
         subject=user,
         roles=sorted(r.value for r in user.roles),
+        **details,
     )
     return user
 

@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import sentence, shown
 from app.models import Role, User
+from app.people.accounts import add_account
 from app.people.directory.checks import COLUMNS, check_person, privilege_problem, roles_text
 from app.people.invitations import VALID_DAYS, InvitationLink, create_invitation, invitation_url
 from app.training.assignments import apply_assignments_to
@@ -130,17 +131,7 @@ def create_employee(
         manager_id=manager_id,
         password_hash=None,
     )
-    user.roles = roles_wanted
-    session.add(user)
-    session.flush()
-    record(
-        session,
-        "user.created",
-        actor=actor,
-        subject=user,
-        via="form",
-        roles=sorted(r.value for r in user.roles),
-    )
+    add_account(session, user, roles_wanted, actor=actor, via="form")
     token = create_invitation(session, user, now=now, valid_days=valid_days, actor=actor)
     link = InvitationLink(
         user.id,
