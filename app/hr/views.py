@@ -15,6 +15,7 @@ from app.db import get_or_404, get_session
 from app.hr.forms import RevokeForm
 from app.models import Certificate, Role, User
 from app.security import restrict_to
+from app.training.filters import EVERYONE
 from app.training.matrix import status_rows, summary
 from app.training.reports import completions_by_week
 from app.training.transcript import transcript_context
@@ -36,7 +37,7 @@ def person(user_id: int):
     return render_template(
         "hr/person.html",
         person=user,
-        courses=status_rows(db, user_id=user.id).rows,
+        courses=status_rows(db, EVERYONE, user_id=user.id).rows,
         certificates=list_certificates(db, user.id),
         status_of=status_of,
         grouped=grouped,

@@ -174,6 +174,11 @@ class RecordFilter:
         return start, end
 
 
+# Every person, deactivated ones included: what one person's own record (their HR page,
+# their transcript) is read with, since a leaver's training stays on record.
+EVERYONE: Final = RecordFilter(include_inactive=True)
+
+
 def keys() -> tuple[str, ...]:
     """The filter's query-string keys, in the order messages list them."""
     return tuple(f.name for f in fields(RecordFilter))

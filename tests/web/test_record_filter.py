@@ -228,3 +228,25 @@ def test_sort_and_page_links_keep_every_filter_value():
     assert query.args(page=1) == {"course_id": "1", "manager_id": "1", "sort": "due"}
     assert query.args(page=2)["page"] == "2"
     assert MatrixQuery.from_args(query.args()) == query
+
+
+def test_a_leavers_own_page_and_transcript_keep_their_training(client, db, synced, make_user):
+    from pypdf import PdfReader
+
+    from app.content.versions import newest_version_by_slug
+
+    version = newest_version_by_slug(db, "ai-data-refresher")
+    leaver = make_user(name="Lea Left")
+    record_completion(db, leaver, version, utcnow() - timedelta(days=30))
+    leaver.active = False
+    db.commit()
+    login(client, make_user(roles={Role.HR}))
+    page = client.get(f"/hr/people/{leaver.id}").get_data(as_text=True)
+    assert html.escape(version.title, quote=False) in page
+    transcript = client.get(f"/hr/people/{leaver.id}/transcript.pdf")
+    assert transcript.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(transcript.data)).pages)
+    assert "ten-minute refresher" in " ".join(text.split())
+    # The matrix, like the dashboard, still follows active people only.
+    matrix = client.get("/hr/status").get_data(as_text=True)
+    assert "Lea Left" not in matrix
