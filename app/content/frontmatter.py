@@ -130,3 +130,18 @@ def report_unknown_keys(
                 f"unknown key {where}{key!r}{hint} (known keys: {', '.join(names)})",
             )
         )
+
+
+# Settings course.toml and a quiz's front matter both hold: (lowest, highest, what it means).
+SHARED_SETTINGS = {
+    "pass_mark": (0, 100, "the percentage needed to pass"),
+    "max_attempts": (0, 100, "0 means unlimited"),
+}
+
+
+def setting_problem(key: str, value: object) -> str | None:
+    """Why a shared setting's value is not acceptable (after the key name), or None."""
+    low, high, meaning = SHARED_SETTINGS[key]
+    if type(value) is int and low <= value <= high:
+        return None
+    return f"must be a whole number from {low} to {high} ({meaning}), not {value!r}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from app.content.frontmatter import (
@@ -17,6 +18,7 @@ from app.content.frontmatter import (
     key_line,
     parse_toml,
     report_unknown_keys,
+    setting_problem,
     split_front_matter,
 )
 from app.content.markdown import ASSET_NAME, MODULE_LINK
@@ -123,8 +125,8 @@ COURSE_KEYS = {
     "title": (str, True, _text(TITLE_MAX)),
     "summary": (str, True, _text(SUMMARY_MAX, multiline=True)),
     "estimated_minutes": (int, True, _int_range(1, 600)),
-    "pass_mark": (int, False, _int_range(0, 100)),
-    "max_attempts": (int, False, _int_range(0, 100)),
+    "pass_mark": (int, False, partial(setting_problem, "pass_mark")),
+    "max_attempts": (int, False, partial(setting_problem, "max_attempts")),
     "recertify_months": (int, False, _int_range(0, 120)),
     "obligations": (list, False, _obligations),
     "release": (dict, False, None),

@@ -83,7 +83,11 @@ def test_a_single_course_folder_can_be_checked(tmp_path):
             GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = 0"),
             "call-data/course.toml:3: estimated_minutes must be between 1 and 600, not 0",
         ),
-        ("pass_mark = 101\n" + GOOD_TOML, "call-data/course.toml:1: pass_mark must be between"),
+        (
+            "pass_mark = 101\n" + GOOD_TOML,
+            "call-data/course.toml:1: pass_mark must be a whole number from 0 to 100 "
+            "(the percentage needed to pass), not 101",
+        ),
         (
             GOOD_TOML.replace('title = "Handling call data"\n', ""),
             "call-data/course.toml:1: missing required key 'title'",
@@ -224,6 +228,33 @@ def test_a_module_and_the_quiz_report_unknown_keys_alike(tmp_path):
         "call-data/quiz.md:3: unknown key 'min_minute' (known keys: draw, max_attempts, "
         "pass_mark, shuffle)" in found
     ), found
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "pass_mark = 101",
+            "pass_mark must be a whole number from 0 to 100 (the percentage "
+            "needed to pass), not 101",
+        ),
+        (
+            "max_attempts = -1",
+            "max_attempts must be a whole number from 0 to 100 (0 means unlimited), not -1",
+        ),
+    ],
+)
+def test_course_toml_and_the_quiz_judge_shared_settings_alike(tmp_path, setting, message):
+    write_course(
+        tmp_path,
+        files={
+            "course.toml": setting + "\n" + GOOD_TOML,
+            "quiz.md": "+++\n" + setting + "\n+++\n" + QUIZ_BODY,
+        },
+    )
+    found = problems(tmp_path)
+    assert f"call-data/course.toml:1: {message}" in found, found
+    assert f"call-data/quiz.md:2: {message}" in found, found
 
 
 def test_images_must_be_the_courses_own_assets(tmp_path):

@@ -11,7 +11,9 @@ from typing import Any
 
 from app.content.frontmatter import (
     FIRST_SETTING_LINE,
+    SHARED_SETTINGS,
     report_unknown_keys,
+    setting_problem,
     split_front_matter,
 )
 from app.content.markdown import render_inline
@@ -109,20 +111,11 @@ class QuizParser(ConversationGrammar):
                         "draw must be a whole number of at least 1: how many "
                         "questions, scenarios and conversations an attempt shows",
                     )
-            elif key in ("pass_mark", "max_attempts"):
-                if type(value) is int and 0 <= value <= 100:
+            elif key in SHARED_SETTINGS:
+                if (message := setting_problem(key, value)) is None:
                     values[key] = value
-                elif key == "pass_mark":
-                    self.problem(
-                        line,
-                        "pass_mark must be a whole number from 0 to 100 "
-                        "(the percentage needed to pass)",
-                    )
                 else:
-                    self.problem(
-                        line,
-                        "max_attempts must be a whole number from 0 to 100 (0 means unlimited)",
-                    )
+                    self.problem(line, f"{key} {message}")
         return QuizSettings(**values), front.body_start, front.key_line("draw")
 
     def body(self, tokens: list[Line]) -> list[Unit]:
