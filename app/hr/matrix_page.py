@@ -6,7 +6,7 @@ sort order and the page. Its "export these records" forms post the same filter k
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -52,11 +52,21 @@ class MatrixQuery:
         return values
 
 
+_FILTER_KEYS = frozenset(f.name for f in fields(RecordFilter))
+
+
 @bp.app_template_global("hr_matrix_url")
 def matrix_url(**filters: Any) -> str:
-    """The matrix listing the records of ``RecordFilter(**filters)``, for links from pages
-    (``hr_matrix_url(status="overdue")`` in templates) and redirects."""
-    args: dict[str, Any] = RecordFilter(**filters).args()
+    """The matrix listing the records these filter keys select, for links from pages
+    (``hr_matrix_url(status="overdue")`` in templates) and redirects.
+
+    The values are not checked here but when the link is followed: a department stored
+    before today's rules that they refuse must not keep the dashboard from showing; its link
+    answers 400 naming the problem.
+    """
+    if unknown := set(filters) - _FILTER_KEYS:
+        raise TypeError(f"not RecordFilter keys: {', '.join(sorted(unknown))}")
+    args: dict[str, Any] = {k: str(v) for k, v in filters.items() if v not in (None, "")}
     return url_for("hr.matrix", **args)
 
 

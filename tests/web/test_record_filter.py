@@ -250,3 +250,23 @@ def test_a_leavers_own_page_and_transcript_keep_their_training(client, db, synce
     # The matrix, like the dashboard, still follows active people only.
     matrix = client.get("/hr/status").get_data(as_text=True)
     assert "Lea Left" not in matrix
+
+
+def test_a_department_stored_before_the_rules_does_not_break_the_dashboard(
+    client, db, synced, make_user
+):
+    # Older data may hold a department today's field rules refuse: the dashboard still shows,
+    # and its link answers a 400 that names the problem.
+    from app.content.versions import newest_version_by_slug
+
+    person = make_user(department="Sales\u202eEU")
+    record_completion(db, person, newest_version_by_slug(db, "ai-data-refresher"), utcnow())
+    db.commit()
+    login(client, make_user(roles={Role.HR}))
+    dashboard = client.get("/hr/")
+    assert dashboard.status_code == 200
+    link = re.search(r'href="(/hr/status\?department=[^"]+)"', dashboard.get_data(as_text=True))
+    assert link, dashboard.get_data(as_text=True)
+    followed = client.get(html.unescape(link.group(1)))
+    assert followed.status_code == 400
+    assert "U+202E" in message(followed)
