@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from app import db, security
+from app import converters, db, security
 from app.config import load_config
 
 csrf = CSRFProtect()
@@ -21,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides and overrides.get("TESTING"):
         app.testing = True
     load_config(app, overrides)
+    converters.register(app.url_map)  # before any route is added
     db.init_app(app, info={"certificate_issuer": _certificate_issuer(app)})
     security.init_app(app)
     csrf.init_app(app)

@@ -12,7 +12,10 @@ the verify page, the CLI, the HR matrix, the exports and the reminders alike.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, date, datetime, time
+
+from app.fields import shown
 
 MONTHS = (
     "January",
@@ -28,6 +31,39 @@ MONTHS = (
     "November",
     "December",
 )
+
+
+# The days a date typed or sent from outside may name: wide enough for any training record,
+# narrow enough that adding a day, a month or a year of validity never leaves the calendar
+# (date.max is 9999-12-31, and one day more raises).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def day_problem(label: str, value: object) -> str | None:
+    """Why ``value`` (a string or a date) is not a day Candor accepts, or None."""
+    if isinstance(value, str):
+        # date.fromisoformat also takes "20261201" and week dates: accept one spelling only.
+        if not _ISO_DAY.fullmatch(value):
+            return (
+                f"{label} must be a date written YYYY-MM-DD, like 2026-12-01, "
+                f"not {shown(value, 40)}"
+            )
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return f"{label} {shown(value, 40)} is not a date in the calendar"
+    if not isinstance(value, date) or not FIRST_DAY <= value <= LAST_DAY:
+        return f"{label} must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+    return None
+
+
+def parse_day(label: str, value: str) -> date:
+    """``value`` as a date, or ValueError with :func:`day_problem`'s message."""
+    if (problem := day_problem(label, value)) is not None:
+        raise ValueError(problem)
+    return date.fromisoformat(value)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

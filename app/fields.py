@@ -89,6 +89,35 @@ def text_problem(
 
 
 # ---------------------------------------------------------------------------------------------
+# Numbers typed or sent by anyone (URLs, query strings, forms, course files)
+
+# Row ids are 32-bit integers on PostgreSQL; a larger number is no id (and would make the
+# database raise instead of finding nothing).
+MAX_ID = 2**31 - 1
+# The highest page number a listing accepts (a page past the end is simply empty).
+MAX_PAGE = 1_000_000
+# Plain ASCII digits only: str.isdigit() also takes "²" (which int() then refuses) and int()
+# takes other scripts' digits, " 1" and "1_0"; none of those is a number Candor writes.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def whole_number(value: object, low: int = 1, high: int = MAX_ID) -> int | None:
+    """``value`` as an int when it is a string of plain digits from ``low`` to ``high``,
+    else None. The one rule every parser of numbers from outside uses (never ``isdigit``)."""
+    if not isinstance(value, str) or not _WHOLE_NUMBER.fullmatch(value):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
+def whole_number_problem(label: str, value: str, low: int = 1, high: int = MAX_ID) -> str | None:
+    """Why ``value`` is not a whole number from ``low`` to ``high``, or None."""
+    if whole_number(value, low, high) is not None:
+        return None
+    return f"the {label} must be a whole number from {low:,} to {high:,}, not {shown(value, 40)}"
+
+
+# ---------------------------------------------------------------------------------------------
 # E-mail addresses
 
 

@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from app.db import get_session
+from app.fields import whole_number
 from app.models import Role, User
 
 login_manager = LoginManager()
@@ -93,9 +94,9 @@ def _enforce_policy():
 
 def _load_user(token: str) -> User | None:
     user_id, _, generation = token.partition(":")
-    if not user_id.isdigit() or not generation:
+    if (number := whole_number(user_id)) is None or not generation:
         return None
-    user = get_session().get(User, int(user_id))
+    user = get_session().get(User, number)
     if user is None or not user.active or user.session_generation != generation:
         return None
     started = session.get("signed_in_at", 0)

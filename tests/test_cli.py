@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import COURSES
+from quiz_course import QUIZ, write_quiz_course
 from sqlalchemy import func, select
 
 from app import create_app
@@ -204,3 +205,13 @@ def test_reminders_dry_run_sends_nothing(app, db, make_user, synced):
     assert result.exit_code == 0, result.output
     assert f"would send: {learner.email}" in result.output
     assert db.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+def test_courses_check_reports_superscript_points_at_their_line(app, tmp_path):
+    # "²" passes str.isdigit() and int() refuses it: check once printed a traceback.
+    write_quiz_course(tmp_path, QUIZ.replace("Points: 2", "Points: ²"))
+    line = QUIZ.splitlines().index("Points: 2") + 1
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"quiz-demo/quiz.md:{line}: conversation points must be a whole number" in result.output
+    assert "Traceback" not in result.output

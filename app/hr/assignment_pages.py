@@ -3,14 +3,13 @@ versions, and requiring retraining after a material change."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.dates import format_date
+from app.dates import format_date, parse_day
 from app.db import get_or_404, get_session
 from app.errors import DomainError
+from app.fields import sentence, whole_number
 from app.hr.forms import AssignmentForm
 from app.hr.matrix_page import matrix_url
 from app.hr.views import bp
@@ -47,7 +46,7 @@ def new_assignment():
             "hr/assignment_form.html", form=form
         ), 400 if request.method == "POST" else 200
     db = get_session()
-    course = get_or_404(db, Course, int(form.course.data), "There is no such course.")
+    course = get_or_404(db, Course, whole_number(form.course.data) or 0, "There is no such course.")
     try:
         result = assign(
             db,
@@ -55,7 +54,7 @@ def new_assignment():
             course,
             form.audience.data,
             department=form.department.data if form.audience.data == "department" else None,
-            user_ids=[int(i) for i in form.people.data if i.isdigit()]
+            user_ids=[n for i in form.people.data if (n := whole_number(i)) is not None]
             if form.audience.data == "people"
             else (),
             due_on=form.due_on.data if form.due_kind.data == "date" else None,
@@ -83,9 +82,9 @@ def retraining(version_id: int):
     db = get_session()
     version = get_or_404(db, CourseVersion, version_id, "There is no such course version.")
     try:
-        due_on = date.fromisoformat(request.form.get("due_on", ""))
-    except ValueError:
-        raise DomainError("Give the date by which people must retrain.") from None
+        due_on = parse_day("The date by which people must retrain", request.form.get("due_on", ""))
+    except ValueError as error:
+        raise DomainError(sentence(str(error))) from None
     count = require_retraining(db, current_user, version, due_on)
     db.commit()
     flash(

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.db import get_or_404, get_session
 from app.errors import DomainError
+from app.fields import MAX_PAGE, whole_number
 from app.hr.forms import EmployeeForm, ImportForm
 from app.hr.views import bp
 from app.models import User
@@ -43,9 +44,10 @@ def _fields(form: EmployeeForm) -> dict:
 
 @bp.get("/employees")
 def employees():
-    found = search_people(
-        get_session(), request.args.get("q", ""), request.args.get("page", 1, type=int) or 1
-    )
+    page = whole_number(request.args.get("page", "1").strip(), 1, MAX_PAGE)
+    if page is None:
+        raise DomainError("Page must be chosen from the list.")
+    found = search_people(get_session(), request.args.get("q", ""), page)
     return render_template(
         "hr/employees.html",
         people=found.people,

@@ -15,10 +15,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.certificates.service import REVOCATION_REASONS
-from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX, NOTE_MAX
+from app.dates import day_problem
+from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX, NOTE_MAX, sentence
 from app.models import Role
 
 REASON_LABELS = {
@@ -27,6 +28,12 @@ REASON_LABELS = {
     "holder_request": "The holder asked for it",
     "other": "Other",
 }
+
+
+def within_calendar(form, field) -> None:
+    """A date field's value is a day Candor can reckon with (dates.day_problem)."""
+    if field.data is not None and (problem := day_problem("the date", field.data)):
+        raise ValidationError(sentence(problem))
 
 
 class RevokeForm(FlaskForm):
@@ -83,4 +90,4 @@ class AssignmentForm(FlaskForm):
         ],
     )
     due_days = IntegerField("Days", default=30, validators=[Optional(), NumberRange(1, 365)])
-    due_on = DateField("Date", validators=[Optional()])
+    due_on = DateField("Date", validators=[Optional(), within_calendar])

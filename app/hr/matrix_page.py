@@ -13,6 +13,7 @@ from flask import render_template, request, url_for
 
 from app.db import get_session
 from app.errors import DomainError
+from app.fields import MAX_PAGE, whole_number
 from app.hr.views import bp
 from app.people.directory_queries import list_courses, list_departments, list_managers
 from app.training.filters import RecordFilter
@@ -38,10 +39,10 @@ class MatrixQuery:
         sort = (args.get("sort") or "name").strip()
         if sort not in SORTS:
             raise DomainError("Unknown sort order.")
-        page = (args.get("page") or "").strip()
-        if page and (not page.isdigit() or len(page) > 9):
+        page = whole_number((args.get("page") or "1").strip(), 1, MAX_PAGE)
+        if page is None:
             raise DomainError("Page must be chosen from the list.")
-        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort, max(1, int(page or 1)))
+        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort, page)
 
     def args(self, **changes: Any) -> dict[str, str]:
         """The query string for this page with ``changes`` to sort or page (for links)."""

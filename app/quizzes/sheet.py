@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from app.content.quiz import Choice, Conversation, Option, Question, Quiz, Scenario, Step
+from app.fields import whole_number
 from app.quizzes.grading import AnswerError, AttemptPlan, conversation_state
 
 T = TypeVar("T")
@@ -113,14 +114,10 @@ def _conversation(
 def _by_position(ids: tuple[str, ...], positions: list[str], what: str) -> list[str]:
     chosen = []
     for position in positions:
-        if not (
-            isinstance(position, str)
-            and position.isdigit()
-            and len(position) <= 3
-            and 1 <= int(position) <= len(ids)
-        ):
-            raise AnswerError(f"{what}: {position[:20]!r} is not one of the options shown")
-        chosen.append(ids[int(position) - 1])
+        number = whole_number(position, 1, len(ids))
+        if number is None:
+            raise AnswerError(f"{what}: {str(position)[:20]!r} is not one of the options shown")
+        chosen.append(ids[number - 1])
     return chosen
 
 

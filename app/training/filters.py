@@ -22,7 +22,6 @@ misspelt filter would otherwise list everyone's records. Every refusal is a Doma
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -31,15 +30,12 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.dates import start_of_day
+from app.dates import day_problem, start_of_day
 from app.errors import DomainError
-from app.fields import department_problem, sentence, shown
+from app.fields import MAX_ID, department_problem, sentence, shown, whole_number
 from app.training.status import Status
 
-MAX_ID: Final = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 STATUSES: Final = tuple(status.value for status in Status)
-_DIGITS = re.compile(r"[0-9]{1,10}")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -194,27 +190,20 @@ def _parse_id(values: Mapping[str, str], key: str) -> int | None:
     text = values.get(key)
     if text is None:
         return None
-    # int() would also take " 1", "1_0" and non-ASCII digits: accept plain digits only.
-    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
+    if (number := whole_number(text)) is None:
         raise DomainError(
             f"{key} must be a whole number from 1 to {MAX_ID}, not {shown(text, 40)}."
         )
-    return int(text)
+    return number
 
 
 def _parse_date(values: Mapping[str, str], key: str) -> date | None:
     text = values.get(key)
     if text is None:
         return None
-    # date.fromisoformat also takes "20261201" and week dates: accept one spelling only.
-    if not _ISO_DATE.fullmatch(text):
-        raise DomainError(
-            f"{key} must be a date written YYYY-MM-DD, like 2026-12-01, not {shown(text, 40)}."
-        )
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DomainError(f"{key} {shown(text, 40)} is not a date in the calendar.") from None
+    if (problem := day_problem(key, text)) is not None:
+        raise DomainError(f"{problem}.")
+    return date.fromisoformat(text)
 
 
 def _parse_flag(values: Mapping[str, str], key: str) -> bool:

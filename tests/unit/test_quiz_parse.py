@@ -898,7 +898,10 @@ def test_each_conversation_problem_is_reported_at_its_line(steps, expected):
     assert_problems(conversation_text(steps), *expected)
 
 
-@pytest.mark.parametrize("points", ["Points: 0", "Points: 101", "Points: two"])
+# "²" passes str.isdigit() and then fails int(): it once made `courses check` crash.
+@pytest.mark.parametrize(
+    "points", ["Points: 0", "Points: 101", "Points: two", "Points: ²", "Points: ٣", "Points: 1_0"]
+)
 def test_conversation_points_must_be_1_to_100(points):
     steps = """\
         ### Step: s
@@ -911,6 +914,22 @@ def test_conversation_points_must_be_1_to_100(points):
     assert_problems(
         conversation_text(steps, points),
         (2, "conversation points must be a whole number from 1 to 100"),
+    )
+
+
+@pytest.mark.parametrize("score", ["Score: ²%", "Score: 101%", "Score: ٣%"])
+def test_outcome_scores_must_be_plain_percentages(score):
+    steps = f"""\
+        ### Step: s
+        - [x] a → [x](#outcome-o)
+        - [ ] b → [x](#outcome-o)
+        ### Outcome: o
+        {score}
+        Fine.
+        """
+    assert_problems(
+        conversation_text(steps),
+        (7, "outcome score must be a whole percentage from 0 to 100"),
     )
 
 

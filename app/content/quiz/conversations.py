@@ -22,6 +22,7 @@ from app.content.quiz.lexer import (
 )
 from app.content.quiz.model import Choice, Conversation, Outcome, Step
 from app.content.quiz.text import plain_text, slugify
+from app.fields import whole_number
 
 DEFAULT_CONVERSATION_POINTS = 2
 MAX_CONVERSATION_POINTS = 100
@@ -38,8 +39,8 @@ class ConversationGrammar(BlockGrammar):
         first = first_nonblank(head)
         if first is not None and (match := POINTS.match(first.raw.strip())):
             value = match.group(1).strip()
-            if value.isdigit() and 1 <= int(value) <= MAX_CONVERSATION_POINTS:
-                points = int(value)
+            if (number := whole_number(value, 1, MAX_CONVERSATION_POINTS)) is not None:
+                points = number
             else:
                 self.problem(
                     first.number,
@@ -196,8 +197,8 @@ class ConversationGrammar(BlockGrammar):
             )
         else:
             value = match.group(1).strip().removesuffix("%").strip()
-            if value.isdigit() and int(value) <= 100:
-                score = int(value)
+            if (number := whole_number(value, 0, 100)) is not None:
+                score = number
             else:
                 self.problem(
                     first.number,
