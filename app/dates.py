@@ -51,9 +51,10 @@ def day_problem(label: str, value: object) -> str | None:
                 f"not {shown(value, 40)}"
             )
         try:
-            value = date.fromisoformat(value)
+            day: object = date.fromisoformat(value)
         except ValueError:
             return f"{label} {shown(value, 40)} is not a date in the calendar"
+        value = day
     if not isinstance(value, date) or not FIRST_DAY <= value <= LAST_DAY:
         return f"{label} must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
     return None
