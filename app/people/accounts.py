@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import clean_name, email_problem, name_problem, normalise_email, sentence
 from app.models import Role, User
-from app.models.user import PASSWORD_MAX, PASSWORD_MIN
+from app.people.passwords import password_problem
 from app.people.sessions import end_all_sessions
 
 # Checked against when the e-mail is unknown, so both failures take the same time.
@@ -28,12 +28,11 @@ class InvalidCredentials(DomainError):
         super().__init__("That e-mail and password do not match an active account.")
 
 
-def check_password_policy(password: str) -> None:
-    """Refuse passwords that are too short or too long (never truncated)."""
-    if len(password) < PASSWORD_MIN:
-        raise DomainError(f"A password needs at least {PASSWORD_MIN} characters.")
-    if len(password) > PASSWORD_MAX:
-        raise DomainError(f"A password can have at most {PASSWORD_MAX} characters.")
+def check_password_policy(password: str, *, email: str, name: str) -> None:
+    """Refuse passwords that are too short or too long (never truncated), common, or made
+    from the account's own ``email`` or ``name`` (app.people.passwords)."""
+    if (problem := password_problem(password, email=email, name=name)) is not None:
+        raise DomainError(problem)
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -52,7 +51,7 @@ def create_user(
         raise DomainError(f"An account for {email} already exists.", status=409)
     user = User(email=email, name=name)
     if password is not None:
-        check_password_policy(password)
+        check_password_policy(password, email=email, name=name)
         user.set_password(password)
     return add_account(session, user, {Role(r) for r in roles}, actor=actor)
 
@@ -98,7 +97,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     """Set a new password after checking the current one; every session of the user ends."""
     if not user.check_password(current):
         raise DomainError("The current password is not right.")
-    check_password_policy(new)
+    check_password_policy(new, email=user.email, name=user.name)
     user.set_password(new)
     end_all_sessions(user)
     record(session, "user.password_changed", actor=user, subject=user)

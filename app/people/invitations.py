@@ -185,7 +185,11 @@ def redeem_invitation(
     """Set the first password through an invitation, once; returns the account."""
     now = now or utcnow()
     invitation = find_invitation(session, token, now)
-    check_password_policy(password)  # before the claim, so a refused password keeps the link
+    invited = session.get(User, invitation.user_id)
+    if invited is None:
+        raise InvitationInvalid()
+    # Before the claim, so a refused password keeps the link.
+    check_password_policy(password, email=invited.email, name=invited.name)
     # The conditional UPDATE is the guard: of two redemptions at once, one claims the row and
     # the other changes nothing and is refused.
     claimed = rowcount(
