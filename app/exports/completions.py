@@ -12,12 +12,13 @@ and the audit event all describe the same moment, by the same rule as pages.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, Select, and_, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
@@ -155,6 +156,31 @@ def _rows_statement(query: _Query) -> Select[Any]:
     )
 
 
+@contextmanager
+def streamed(bind: Bind, statement: Select[Any]) -> Iterator[Result[Any]]:
+    """Run ``statement`` for a stream, and close what it opened when the stream ends: read to
+    the end, dropped by the client, or failed.
+
+    Given a Session (a request's or a job's), the stream reads on a connection of its own
+    from the session's engine and closes it at the end, which ends its transaction: a
+    stream outlives the request that started it, and rows read through the request's
+    session after its commit left that connection "idle in transaction", holding locks,
+    until the session was collected. Given a Connection, its owner closes it.
+    """
+    engine = bind.get_bind() if isinstance(bind, Session) else None
+    connection = engine.connect() if isinstance(engine, Engine) else None
+    try:
+        result = (connection or bind).execute(statement)
+        try:
+            yield result
+        finally:
+            # Also when the client goes away mid-download: frees the server-side cursor.
+            result.close()
+    finally:
+        if connection is not None:
+            connection.close()  # rolls back the read-only transaction, returns it to the pool
+
+
 def _check_now(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
@@ -173,8 +199,7 @@ def _completion_stream(
     bind: Bind, statement: Select[Any], record_filter: RecordFilter, now: datetime
 ) -> Iterator[tuple]:
     admits = record_filter.admits
-    result = bind.execute(statement)
-    try:
+    with streamed(bind, statement) as result:
         for (
             employee_id,
             name,
@@ -223,9 +248,6 @@ def _completion_stream(
                 grouped(code) if code else None,
                 expires_at,
             )
-    finally:
-        # Also when the client goes away mid-download: frees the server-side cursor.
-        result.close()
 
 
 def count_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 
 from app.content.versions import newest_versions
 from app.errors import DomainError
-from app.exports.completions import YIELD_PER, Bind
+from app.exports.completions import YIELD_PER, Bind, streamed
 from app.models import AttemptStatus, CourseVersion, QuizAttempt, User
 from app.training.filters import RecordFilter
 
@@ -121,8 +121,7 @@ def item_rows(bind: Bind, record_filter: RecordFilter) -> Iterator[tuple]:
 
 
 def _item_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
-    result = bind.execute(statement)
-    try:
+    with streamed(bind, statement) as result:
         for (
             employee_id,
             name,
@@ -146,8 +145,6 @@ def _item_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
             )
             for item in _items(grade):
                 yield person + item
-    finally:
-        result.close()
 
 
 def count_item_rows(bind: Bind, record_filter: RecordFilter) -> int:
