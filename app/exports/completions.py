@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, Select, and_, func, select
-from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
@@ -157,7 +157,7 @@ def _rows_statement(query: _Query) -> Select[Any]:
 
 
 @contextmanager
-def streamed(bind: Bind, statement: Select[Any]) -> Iterator[Result[Any]]:
+def streamed(bind: Bind, statement: Select[Any]) -> Iterator[Any]:
     """Run ``statement`` for a stream, and close what it opened when the stream ends: read to
     the end, dropped by the client, or failed.
 

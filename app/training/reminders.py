@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.fields import EMAIL_MAX, TITLE_MAX, UNSAFE_IN_LINE, one_line
+from app.fields import EMAIL_MAX, TITLE_MAX, one_line
+from app.mail import mail_address, sender_address
 from app.models import Reminder, User
 from app.training.cycles import CHUNK
 from app.training.matrix import StatusRow, status_rows
@@ -110,9 +111,7 @@ def _environment() -> Environment:
 
 
 def _address(name: str, email: str) -> Address:
-    if UNSAFE_IN_LINE.search(email) or any(c.isspace() for c in email):
-        raise ValueError("the e-mail address contains spaces or control characters")
-    return Address(display_name=one_line(name, SHOWN_NAME_MAX), addr_spec=email)
+    return mail_address(name, email)
 
 
 def _usable(email: str) -> bool:
@@ -150,7 +149,7 @@ def compose(
     message["Subject"] = (
         f"Overdue training: {count} to complete" if overdue else f"Training due soon: {count}"
     )
-    message["From"] = mail.sender
+    message["From"] = sender_address(mail.sender)
     message["To"] = _address(person.name, person.email)
     if manager is not None:
         message["Cc"] = _address(manager.name, manager.email)

@@ -350,3 +350,28 @@ def test_nothing_due_sends_nothing(db, smtp, make_user, hr, courses):
     report = send_reminders(db, settings, now=NOW)
     assert report.sent == [] and collector.received == []
     assert db.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+# Python's header folding once dropped the quotes of a long display name, so mail clients read
+# "Zed <attacker@evil.example>" as a second recipient of the reminder (issue 15).
+FORGED_NAMES = [
+    "Zed <attacker@evil.example>, Padding " + "x" * width for width in (20, 40, 60, 75, 90)
+] + ['"Zed" <attacker@evil.example>;, ' + "y" * 70, "Zed (a) <attacker@evil.example>"]
+
+
+@pytest.mark.parametrize("name", FORGED_NAMES)
+def test_a_display_name_never_becomes_a_second_recipient(db, smtp, make_user, hr, courses, name):
+    collector, settings = smtp
+    manager = make_user(name=name, email="boss@example.test")
+    person = make_user(name=name, email="zed@example.test", manager_id=manager.id)
+    due(db, hr, courses[FLAGSHIP], [person], days=2, at=NOW - timedelta(days=10))  # overdue
+    send_reminders(db, settings, now=NOW)
+    db.commit()
+    [received] = collector.received
+    raw = received.message.as_bytes()
+    message = message_from_bytes(raw, policy=default_policy)
+    assert [a.addr_spec for a in message["To"].addresses] == ["zed@example.test"]
+    assert [a.addr_spec for a in message["Cc"].addresses] == ["boss@example.test"]
+    assert [a.addr_spec for a in message["From"].addresses] == [settings.sender.split("<")[1][:-1]]
+    assert b"attacker@evil.example" not in raw.split(b"\n\n")[0].replace(b"\n ", b" ")
+    assert sorted(received.rcpt_tos) == ["boss@example.test", "zed@example.test"]
