@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.testing = True
     load_config(app, overrides)
     converters.register(app.url_map)  # before any route is added
+    _trust_proxies(app)
     db.init_app(app, info={"certificate_issuer": _certificate_issuer(app)})
     security.init_app(app)
     csrf.init_app(app)
@@ -31,6 +32,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_headers(app)
     _register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from exactly PROXY_HOPS proxies, and nobody else."""
+    if hops := app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _certificate_issuer(app: Flask):

@@ -8,6 +8,7 @@ so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 DEV_SECRET_KEY = "candor-development-key-do-not-use-in-production"  # noqa: S105 (refused outside debug)
@@ -28,6 +29,11 @@ class Defaults:
     # Where the public reaches Candor; links in certificates and e-mails are built on it.
     # An https URL also turns on Secure, __Host- session cookies.
     BASE_URL = "http://127.0.0.1:5000"
+    # How many reverse proxies stand in front of Candor (nginx, a load balancer). Only that many
+    # X-Forwarded-For / X-Forwarded-Proto values are believed (Werkzeug's ProxyFix), from the
+    # right: 0 (the default) believes none, so a client cannot pick the address its sign-in
+    # attempts are counted against. Behind the nginx of deploy/nginx.conf: 1.
+    PROXY_HOPS = 0
     # Flask-Limiter storage: memory:// for one process, redis://host:6379 for many.
     RATELIMIT_STORAGE_URL = "memory://"
     # Sign-in throttling: per client address, and per account for browsers that have never
@@ -97,6 +103,10 @@ def load_config(app, overrides: dict | None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'candor.sqlite3'}"
 
+    _positive_hours(app, "SESSION_MAX_HOURS")
+    hops = app.config["PROXY_HOPS"]
+    if type(hops) is not int or not 0 <= hops <= 5:
+        raise RuntimeError(f"CANDOR_PROXY_HOPS must be a whole number from 0 to 5, not {hops!r}.")
     secure = str(app.config["BASE_URL"]).startswith("https://")
     app.config.update(
         SESSION_COOKIE_NAME="__Host-candor" if secure else "candor",
@@ -104,9 +114,21 @@ def load_config(app, overrides: dict | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PATH="/",
-        PERMANENT_SESSION_LIFETIME=int(app.config["SESSION_IDLE_HOURS"]) * 3600,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=_positive_hours(app, "SESSION_IDLE_HOURS")),
         REMEMBER_COOKIE_DURATION=0,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
         RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URL"],
+        # Sign-in attempts are refunded on success (security.SignInAttempt), which needs
+        # counters: the fixed window.
+        RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=False,
     )
+
+
+def _positive_hours(app, key: str) -> float:
+    """A number of hours from the configuration (0.5 is half an hour, never 0); refuses
+    anything that is not a positive number, so a typo never means "sessions last no time"."""
+    value = app.config[key]
+    if type(value) not in (int, float) or not 0 < value <= 24 * 366:
+        raise RuntimeError(f"CANDOR_{key} must be a positive number of hours, not {value!r}.")
+    return float(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 # Everything Candor shows comes from Candor: no CDN, no third-party script, font or image.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -32,6 +32,8 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.endpoint != "static" and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
-    if request.is_secure:
+    # The configured scheme decides, not only what the request looks like: behind a TLS proxy
+    # that does not say X-Forwarded-Proto, the request looks like plain HTTP.
+    if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -11,6 +11,7 @@ every copy of every cookie of that user worthless (SECURITY.md finding 1).
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,11 +21,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import RateLimitItem, parse_many
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from app.db import get_session
+from app.errors import DomainError
 from app.fields import whole_number
 from app.models import Role, User
 
@@ -132,82 +135,147 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-# Sign-in throttling (SECURITY.md "brute force"). Browsers that have signed in to an account
-# before carry a signed device cookie and get their own budget, so an attacker who exhausts
-# the account's budget for unknown browsers cannot lock its owner out.
+# Sign-in throttling (SECURITY.md "brute force"). A browser that has signed in to an account
+# carries a signed device cookie naming it (and up to DEVICE_ACCOUNTS_MAX accounts in all, for
+# PCs that agents share). Such a browser signing in to one of its accounts spends only its own
+# budget: neither the address limit (behind a proxy or a contact centre's NAT, everyone shares
+# one address) nor the account's limit for unknown browsers can lock it out. Any other
+# attempt spends the address's budget and the account's.
+#
+# Each attempt is counted before the password is checked, by one atomic increment per budget
+# (the limits library's fixed window: INCR in Redis, a lock in memory), so forty attempts at
+# once let exactly the budget through; a successful sign-in is refunded.
 DEVICE_COOKIE = "candor_device"
 DEVICE_MAX_AGE = 180 * 24 * 3600
+DEVICE_ACCOUNTS_MAX = 10
+
+
+@dataclass(frozen=True)
+class DeviceCookie:
+    """What a browser's device cookie says: its own random id and the accounts it signed in to."""
+
+    device_id: str
+    user_ids: tuple[int, ...]
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="candor.device")
 
 
+def read_device_cookie() -> DeviceCookie | None:
+    """The request's valid device cookie, or None."""
+    token = request.cookies.get(DEVICE_COOKIE)
+    if not token or len(token) > 2000:
+        return None
+    try:
+        data = _device_serializer().loads(token, max_age=DEVICE_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    ids = data.get("u")
+    ids = [ids] if isinstance(ids, int) else ids  # cookies from before several accounts
+    if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+        return None
+    device_id = data.get("d")
+    if not isinstance(device_id, str) or not device_id:
+        device_id = token[-24:]
+    return DeviceCookie(device_id, tuple(ids[:DEVICE_ACCOUNTS_MAX]))
+
+
 def device_cookie_for(user: User) -> str:
-    """A signed token saying "this browser has signed in as ``user``"."""
-    return _device_serializer().dumps({"u": user.id})
+    """A signed token saying "this browser has signed in as ``user``" (and as the accounts its
+    cookie named already, most recent first, up to DEVICE_ACCOUNTS_MAX)."""
+    known = read_device_cookie()
+    device_id = known.device_id if known else secrets.token_urlsafe(16)
+    earlier = [i for i in (known.user_ids if known else ()) if i != user.id]
+    ids = [user.id, *earlier][:DEVICE_ACCOUNTS_MAX]
+    return _device_serializer().dumps({"d": device_id, "u": ids})
+
+
+def set_device_cookie(response, user: User) -> None:
+    """Remember on ``response`` that this browser has signed in as ``user``."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie_for(user),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=configured_secure() or request.is_secure,
+    )
+
+
+def configured_secure() -> bool:
+    """True when Candor is configured to be reached over HTTPS (``BASE_URL``)."""
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE"))
 
 
 def _submitted_email() -> str:
     return request.form.get("email", "").strip().lower()[:254]
 
 
-def _trusted_device_user_id() -> int | None:
-    token = request.cookies.get(DEVICE_COOKIE)
-    if not token:
+def _known_device_for(email: str) -> DeviceCookie | None:
+    """The device cookie when it names the account of ``email``, else None."""
+    device = read_device_cookie()
+    if device is None or not email or not device.user_ids:
         return None
-    try:
-        return _device_serializer().loads(token, max_age=DEVICE_MAX_AGE).get("u")
-    except (BadSignature, AttributeError):
-        return None
+    user_id = get_session().scalar(select(User.id).where(User.email == email))
+    return device if user_id in device.user_ids else None
 
 
-def _device_matches_account() -> bool:
-    user_id = _trusted_device_user_id()
-    if user_id is None:
-        return False
-    email = get_session().scalar(select(User.email).where(User.id == user_id))
-    return email is not None and email == _submitted_email()
+@dataclass(frozen=True)
+class SignInAttempt:
+    """The budgets one sign-in attempt was counted against (to refund it on success)."""
+
+    spent: tuple[tuple[RateLimitItem, tuple[str, ...]], ...]
+
+    def refund(self) -> None:
+        storage = limiter.storage
+        for item, keys in self.spent:
+            storage.incr(item.key_for(*keys), item.get_expiry(), amount=-1)
 
 
-def _account_key() -> str:
-    return "account:" + _submitted_email()
+def _budgets(email: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    config = current_app.config
+    prefix = config.get("RATELIMIT_KEY_PREFIX") or "candor"
+    if (device := _known_device_for(email)) is not None:
+        return [
+            (item, (prefix, "login-device", f"device:{email}:{device.device_id}"))
+            for item in parse_many(config["LOGIN_LIMIT_KNOWN_DEVICE"])
+        ]
+    address = request.remote_addr or "unknown"
+    return [
+        *(
+            (item, (prefix, "login-address", address))
+            for item in parse_many(config["LOGIN_LIMIT_PER_ADDRESS"])
+        ),
+        *(
+            (item, (prefix, "login-account", f"account:{email}"))
+            for item in parse_many(config["LOGIN_LIMIT_PER_ACCOUNT"])
+        ),
+    ]
 
 
-def _device_key() -> str:
-    return f"device:{_submitted_email()}:{request.cookies.get(DEVICE_COOKIE, '')[-24:]}"
+def count_sign_in_attempt() -> SignInAttempt:
+    """Count this sign-in attempt against every budget that applies, before the password is
+    checked; 429 (RateLimitExceeded) when one is spent, and then nothing stays counted."""
+    strategy = limiter.limiter
+    spent: list[tuple[RateLimitItem, tuple[str, ...]]] = []
+    for item, keys in _budgets(_submitted_email()):
+        spent.append((item, keys))
+        if not strategy.hit(item, *keys):
+            SignInAttempt(tuple(spent)).refund()
+            raise TooManyAttempts()
+    return SignInAttempt(tuple(spent))
 
 
-def _failed(response) -> bool:
-    return response.status_code != 303 and response.status_code != 302
+class TooManyAttempts(DomainError):
+    """A sign-in budget is spent: answered 429 with the "Too many attempts" page."""
 
+    status = 429
 
-def login_limits(view):
-    """Throttle sign-in per address, per account for unknown browsers, and per known device."""
-    view = limiter.limit(
-        lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-        methods=["POST"],
-        key_func=get_remote_address,
-        deduct_when=_failed,
-        scope="login-address",
-    )(view)
-    view = limiter.limit(
-        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-        methods=["POST"],
-        key_func=_account_key,
-        deduct_when=_failed,
-        exempt_when=_device_matches_account,
-        scope="login-account",
-    )(view)
-    view = limiter.limit(
-        lambda: current_app.config["LOGIN_LIMIT_KNOWN_DEVICE"],
-        methods=["POST"],
-        key_func=_device_key,
-        deduct_when=_failed,
-        exempt_when=lambda: not _device_matches_account(),
-        scope="login-device",
-    )(view)
-    return view
+    def __init__(self) -> None:
+        super().__init__("Too many attempts in a short time. Wait a few minutes, then try again.")
 
 
 def init_app(app: Flask) -> None:

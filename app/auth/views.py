@@ -30,13 +30,11 @@ from app.people.invitations import (
     redeem_invitation,
 )
 from app.security import (
-    DEVICE_COOKIE,
-    DEVICE_MAX_AGE,
-    device_cookie_for,
-    login_limits,
+    count_sign_in_attempt,
     public,
     restrict_to,
     safe_next,
+    set_device_cookie,
     sign_out_here,
 )
 
@@ -63,12 +61,12 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@login_limits
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("auth/login.html", form=form), status
+    attempt = count_sign_in_attempt()  # before the password is checked (429 when spent)
     db = get_session()
     try:
         user = authenticate(db, form.email.data, form.password.data)
@@ -77,19 +75,13 @@ def login():
         form.password.errors.append(error.message)
         return render_template("auth/login.html", form=form), 401
     db.commit()
+    attempt.refund()  # a successful sign-in costs no budget
     session.clear()  # a fresh session on sign-in (no fixation)
     session.permanent = True
     session["signed_in_at"] = int(time.time())
     login_user(user)
     response = redirect(safe_next(form.next.data) or home_for(user), code=303)
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device_cookie_for(user),
-        max_age=DEVICE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure,
-    )
+    set_device_cookie(response, user)
     return response
 
 
