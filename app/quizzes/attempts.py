@@ -8,11 +8,12 @@ submissions at once one grades and the other finds the result already there.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -236,14 +237,36 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
     if attempt.status != AttemptStatus.IN_PROGRESS:
         raise NotEligible("This attempt has been submitted; its answers cannot change.")
     quiz, plan = require_quiz(attempt.version), plan_of(attempt)
-    path = list(attempt.paths.get(conversation_id, []))
+    # The stored paths as text: the step is written only if they are still exactly these, so
+    # of several replies sent at once (tabs, double clicks, a script) one wins and the others
+    # are refused, instead of each overwriting the last.
+    stored_text = cast(QuizAttempt.paths, Text)
+    seen = session.scalar(select(stored_text).where(QuizAttempt.id == attempt.id))
+    paths = json.loads(seen) if seen else {}
+    path = list(paths.get(conversation_id, []))
     state = conversation_state(quiz, plan, conversation_id, path)
     if state.finished:
         raise AnswerError("This conversation has already reached its outcome.")
     if option_id not in state.choice_ids:
         raise AnswerError("That is not one of the choices at this point of the conversation.")
-    attempt.paths = {**attempt.paths, conversation_id: [*path, option_id]}
-    session.flush()
+    won = rowcount(
+        session.execute(
+            update(QuizAttempt)
+            .where(
+                QuizAttempt.id == attempt.id,
+                QuizAttempt.status == AttemptStatus.IN_PROGRESS,
+                stored_text == seen,
+            )
+            .values(paths={**paths, conversation_id: [*path, option_id]})
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if won != 1:
+        raise DomainError(
+            "Another reply to this conversation was recorded first. Reload the page to see it.",
+            status=409,
+        )
+    session.expire(attempt, ["paths"])
 
 
 def submit_attempt(

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from conftest import POSTGRES_URL
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
 
@@ -310,3 +311,22 @@ def test_concurrent_starts_respect_the_attempt_limit(app, db, reader, quiz_cours
     _run_together(app, start_and_fail, n=4)
     numbers = db.scalars(select(QuizAttempt.number).where(QuizAttempt.user_id == user_id)).all()
     assert len(numbers) == len(set(numbers)) <= 2
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="eight writers at once need PostgreSQL")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_concurrent_replies_at_one_step_have_one_winner(app, db, reader, quiz_course):
+    attempt = start_attempt(db, reader, quiz_course)
+    db.commit()
+    replies = [f"{CONVERSATION}.start.a", f"{CONVERSATION}.start.b"] * 4
+
+    def reply(session):
+        mine = session.get(QuizAttempt, attempt.id)
+        choose(session, mine, CONVERSATION, replies.pop())
+        return True
+
+    results, errors = _run_together(app, reply, n=8)
+    assert len(results) == 1, errors
+    assert len(errors) == 7 and all(getattr(e, "status", None) in (400, 409) for e in errors)
+    db.expire_all()
+    assert len(db.get(QuizAttempt, attempt.id).paths[CONVERSATION]) == 1
