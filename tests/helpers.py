@@ -82,3 +82,27 @@ def record_completion(db, user, version, at):
     db.add(completion)
     db.flush()
     return completion
+
+
+def read_in_turn(db, user, modules, minutes: int = 30) -> None:
+    """Mark ``modules`` read as a learner does, one after another, ``minutes`` each, the last
+    one finished now (reading time is counted once: modules read side by side share it)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from app.db import utcnow
+    from app.models import ModuleProgress
+    from app.progress.reading import mark_read
+
+    modules = list(modules)
+    start = utcnow() - timedelta(minutes=minutes * len(modules), seconds=1)
+    # After anything the learner read before (an earlier cycle), as time goes.
+    earlier = db.scalar(
+        select(func.max(ModuleProgress.completed_at)).where(ModuleProgress.user_id == user.id)
+    )
+    if earlier is not None and earlier >= start:
+        start = earlier + timedelta(seconds=1)
+    for index, module in enumerate(modules):
+        opened = start + timedelta(minutes=minutes * index)
+        mark_read(db, user, module, opened_at=opened, now=opened + timedelta(minutes=minutes))

@@ -203,10 +203,14 @@ def _get_or_create(session: Session, find: Callable[[], object | None], make: Ca
 def mark_read(
     session: Session, user: User, module: Module, opened_at: datetime, now: datetime | None = None
 ) -> ModuleProgress:
-    """Record that ``user`` finished reading ``module``; starting the course pins its version."""
+    """Record that ``user`` finished reading ``module``; starting the course pins its version.
+
+    Reading time is counted once: a module's time runs from when it was opened or from when
+    the learner last finished another module of the course, whichever is later, so modules
+    opened side by side in several tabs do not each count the same minutes.
+    """
     now = now or utcnow()
     opened_at = min(opened_at, now)
-    spent = now - opened_at
     required = timedelta(minutes=module.min_minutes)
     version = module.version
     enrollment = _get_or_create(
@@ -214,11 +218,31 @@ def mark_read(
         lambda: find_enrollment(session, user, version.course),
         lambda: Enrollment(user_id=user.id, course_id=version.course_id),
     )
+    # One reader of a course at a time (PostgreSQL row lock; SQLite has one writer anyway):
+    # two modules marked read at the same moment are counted one after the other.
+    session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update())
+    session.refresh(enrollment)
     if enrollment.version_id is None:
         enrollment.version_id = version.id
         enrollment.started_at = now
     elif enrollment.version_id != version.id:
         raise NotFound("That version of the course is not the one you are on.")
+    last_finished = session.scalar(
+        select(func.max(ModuleProgress.completed_at))
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            ModuleProgress.user_id == user.id,
+            Module.version_id == version.id,
+            ModuleProgress.module_id != module.id,
+            *(
+                (ModuleProgress.completed_at >= enrollment.started_at,)
+                if enrollment.started_at is not None
+                else ()
+            ),
+        )
+    )
+    counted_from = max(opened_at, last_finished) if last_finished is not None else opened_at
+    spent = max(now - counted_from, timedelta(0))
     progress = _get_or_create(
         session,
         lambda: session.scalar(

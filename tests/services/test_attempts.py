@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 import pytest
 from conftest import POSTGRES_URL
+from helpers import read_in_turn
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
 
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
-from app.db import utcnow
 from app.errors import NotFound
 from app.models import AuditEvent, Completion, Enrollment, QuizAttempt
-from app.progress.reading import current_version, find_course, mark_read
+from app.progress.reading import current_version, find_course
 from app.quizzes.attempts import (
     Incomplete,
     NotEligible,
@@ -48,8 +47,7 @@ def reader(db, make_user, quiz_course):
     """A learner who has read every module of the quiz course."""
     user = make_user()
     version = current_version(db, user, quiz_course)
-    for module in version.modules:
-        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=5))
+    read_in_turn(db, user, version.modules)
     db.commit()
     return user
 
@@ -249,8 +247,7 @@ def test_a_course_without_quiz_completes_when_read(db, make_user, tmp_path):
     assert version.quiz is None
     with pytest.raises(NotFound, match="no assessment"):
         require_quiz(version)
-    for module in version.modules:
-        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
+    read_in_turn(db, user, version.modules)
     db.commit()
     assert count(db, Completion) == 1
 

@@ -71,6 +71,24 @@ def test_min_minutes_is_enforced(db, make_user, synced):
     mark_read(db, user, module, opened_at=now - timedelta(minutes=module.min_minutes), now=now)
 
 
+def test_modules_opened_side_by_side_count_their_reading_time_once(db, make_user, synced):
+    user = make_user()
+    version = current_version(db, user, find_course(db, FLAGSHIP))
+    timed = [m for m in version.modules if m.min_minutes]
+    assert len(timed) >= 2
+    longest = max(m.min_minutes for m in timed)
+    opened = utcnow() - timedelta(hours=2)  # every module opened at once, in its own tab
+    now = opened + timedelta(minutes=longest)
+    mark_read(db, user, timed[0], opened_at=opened, now=now)
+    db.commit()
+    with pytest.raises(TooEarly, match=f"at least {timed[1].min_minutes} minutes"):
+        mark_read(db, user, timed[1], opened_at=opened, now=now + timedelta(seconds=5))
+    db.rollback()
+    later = now + timedelta(minutes=timed[1].min_minutes)  # its own minutes, after the first
+    progress = mark_read(db, user, timed[1], opened_at=opened, now=later)
+    assert progress.seconds_spent == timed[1].min_minutes * 60
+
+
 def test_a_started_learner_stays_on_their_version(db, make_user, synced, course_tree):
     user = make_user()
     newcomer = make_user()

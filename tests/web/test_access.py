@@ -8,21 +8,20 @@ fail until it is added here with the roles it is meant for.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from helpers import CSRF_INPUT, csrf_token, login
+from helpers import CSRF_INPUT, csrf_token, login, read_in_turn
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
-from app.db import Base, utcnow
+from app.db import Base
 from app.models import Asset, Certificate, Course, CourseVersion, Role, User
 from app.people.invitations import create_invitation
-from app.progress.reading import current_version, find_course, mark_read
+from app.progress.reading import current_version, find_course
 from app.quizzes.attempts import start_attempt
 from app.security import policy_for
 
@@ -117,8 +116,7 @@ POST_ACCESS = {
 
 def read_everything(db, user, slug: str) -> None:
     course = find_course(db, slug)
-    for module in current_version(db, user, course).modules:
-        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
+    read_in_turn(db, user, current_version(db, user, course).modules)
     db.commit()
 
 

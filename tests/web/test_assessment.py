@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from helpers import csrf_token, post
+from helpers import csrf_token, post, read_in_turn
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import func, select
 
 from app.content.sync import sync_courses
-from app.db import utcnow
 from app.models import Completion, Enrollment, QuizAttempt
-from app.progress.reading import current_version, find_course, mark_read
+from app.progress.reading import current_version, find_course
 
 # The form sends option positions as shown (the quiz course does not shuffle).
 RIGHT = {Q_PASTE: "2", Q_PERSONAL: ["1", "2"], Q_SCREEN: "2"}
@@ -27,8 +25,7 @@ def learner(db, quiz_demo, signed_in):
     db.commit()
     user = signed_in()
     version = current_version(db, user, find_course(db, SLUG))
-    for module in version.modules:
-        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=5))
+    read_in_turn(db, user, version.modules)
     db.commit()
     return user
 
@@ -136,8 +133,7 @@ def test_an_attempt_from_an_earlier_cycle_offers_no_retake(client, learner, db):
     enrollment.version_id = enrollment.started_at = enrollment.completed_at = None
     db.commit()
     version = current_version(db, learner, find_course(db, SLUG))
-    for module in version.modules:
-        mark_read(db, learner, module, opened_at=utcnow() - timedelta(minutes=5))
+    read_in_turn(db, learner, version.modules)
     db.commit()
 
     assert "2 attempts left" in client.get(f"/courses/{SLUG}").get_data(as_text=True)

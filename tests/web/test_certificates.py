@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import login, post
+from helpers import login, post, read_in_turn
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
 from app.content.sync import sync_courses
 from app.db import utcnow
 from app.models import Certificate, Role
-from app.progress.reading import current_version, find_course, mark_read
+from app.progress.reading import current_version, find_course
 
 REFRESHER = "ai-data-refresher"
 
@@ -25,8 +25,7 @@ def holder(db, refresher_without_quiz, signed_in):
     db.commit()
     user = signed_in(name="Ana Silva")
     version = current_version(db, user, find_course(db, REFRESHER))
-    for module in version.modules:
-        mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=30))
+    read_in_turn(db, user, version.modules)
     db.commit()
     return user
 
@@ -187,7 +186,6 @@ def test_cli_verifies_a_downloaded_pdf(app, db, holder, tmp_path, client):
 def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(
     client, db, holder, monkeypatch
 ):
-    from datetime import timedelta
 
     import app.training.matrix as matrix
     import app.training.renewal as renewal
@@ -201,8 +199,7 @@ def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(
     page = client.get(f"/courses/{REFRESHER}").get_data(as_text=True)
     assert "Start the course" in page and "Renew my training" not in page
     version = current_version(db, holder, find_course(db, REFRESHER))
-    for module in version.modules:
-        mark_read(db, holder, module, opened_at=utcnow() - timedelta(minutes=30))
+    read_in_turn(db, holder, version.modules)
     db.commit()
     assert len(db.scalars(select(Certificate)).all()) == 2
 
