@@ -14,6 +14,7 @@ from app.content.loader import LoadedTree, load_tree
 from app.content.sync import release_warnings, sync_courses
 from app.db import get_engine, get_session
 from app.errors import DomainError
+from app.fields import terminal_text
 from app.models import Role
 from app.people.accounts import create_user
 from app.training.demo import create_demo
@@ -23,6 +24,12 @@ users_cli = AppGroup("users", help="Manage accounts.")
 courses_cli = AppGroup("courses", help="Check and publish course sources.")
 certificates_cli = AppGroup("certificates", help="Verify certificate PDFs.")
 reminders_cli = AppGroup("reminders", help="E-mail learners whose training is due.")
+
+
+def echo(message: object = "", **options) -> None:
+    """click.echo for anything that may hold input (names, titles, e-mails, file contents):
+    terminal control and escape characters are spelled out, never sent to the terminal."""
+    click.echo(terminal_text(str(message)), **options)
 
 
 def alembic_config():
@@ -42,7 +49,7 @@ def db_upgrade(revision: str) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(), revision)
-    click.echo(f"Database at {revision}.")
+    echo(f"Database at {revision}.")
 
 
 @db_cli.command("downgrade")
@@ -52,7 +59,7 @@ def db_downgrade(revision: str) -> None:
     from alembic import command
 
     command.downgrade(alembic_config(), revision)
-    click.echo(f"Database at {revision}.")
+    echo(f"Database at {revision}.")
 
 
 @db_cli.command("current")
@@ -87,7 +94,7 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
     except DomainError as error:
         raise click.ClickException(error.message) from None
     get_session().commit()
-    click.echo(f"Created {user.email} ({', '.join(sorted(r.value for r in user.roles))}).")
+    echo(f"Created {user.email} ({', '.join(sorted(r.value for r in user.roles))}).")
 
 
 @users_cli.command("import")
@@ -109,21 +116,21 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
         db, read_employee_csv(data, str(source)), deactivate_missing=deactivate_missing
     )
     for row in plan.creates:
-        click.echo(f"create  line {row.line}: {row.row.email}")
+        echo(f"create  line {row.line}: {row.row.email}")
     for row in plan.changes:
         changes = "; ".join(f"{c.field} {c.old!r} -> {c.new!r}" for c in row.changes)
-        click.echo(f"change  line {row.line}: {row.row.email}: {changes}")
+        echo(f"change  line {row.line}: {row.row.email}: {changes}")
     for person in plan.deactivations:
-        click.echo(f"deactivate      {person.email}")
+        echo(f"deactivate      {person.email}")
     for row in plan.still_inactive:
-        click.echo(f"inactive line {row.line}: {row.row.email} (an import never reactivates)")
+        echo(f"inactive line {row.line}: {row.row.email} (an import never reactivates)")
     if plan.problems:
         _print_problems(list(plan.problems))
-        click.echo("Nothing was written.", err=True)
+        echo("Nothing was written.", err=True)
         sys.exit(1)
-    click.echo(plan.summary())
+    echo(plan.summary())
     if not apply_:
-        click.echo("Dry run: nothing was written. Run again with --apply to apply it.")
+        echo("Dry run: nothing was written. Run again with --apply to apply it.")
         return
     try:
         result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"])
@@ -131,15 +138,15 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
     except DomainError as error:
         db.rollback()
         raise click.ClickException(error.message) from None
-    click.echo(result.summary())
+    echo(result.summary())
     for link in result.invitations:
-        click.echo(f"invitation for {link.email} (until {link.expires_at:%Y-%m-%d}): {link.url}")
+        echo(f"invitation for {link.email} (until {link.expires_at:%Y-%m-%d}): {link.url}")
 
 
 def _print_problems(problems) -> None:
     for problem in problems:
-        click.echo(str(problem), err=True)
-    click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
+        echo(str(problem), err=True)
+    echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
 
 
 def _print_warnings(tree: LoadedTree) -> None:
@@ -151,7 +158,7 @@ def _print_warnings(tree: LoadedTree) -> None:
     except SQLAlchemyError:  # no database yet: the other warnings still hold
         get_session().rollback()
     for warning in sorted(warnings):
-        click.echo(warning.as_warning(), err=True)
+        echo(warning.as_warning(), err=True)
 
 
 @courses_cli.command("check")
@@ -165,7 +172,7 @@ def courses_check(path: Path) -> None:
         sys.exit(1)
     for course in tree.courses:
         quiz = "with a quiz" if course.quiz is not None else "no quiz"
-        click.echo(f"{course.slug}: OK ({len(course.modules)} modules, {quiz})")
+        echo(f"{course.slug}: OK ({len(course.modules)} modules, {quiz})")
 
 
 @courses_cli.command("sync")
@@ -176,7 +183,7 @@ def courses_sync(path: Path) -> None:
     _print_warnings(tree)
     if tree.problems:
         _print_problems(tree.problems)
-        click.echo("Nothing was written.", err=True)
+        echo("Nothing was written.", err=True)
         sys.exit(1)
     try:
         report = sync_courses(get_session(), tree)
@@ -186,7 +193,7 @@ def courses_sync(path: Path) -> None:
         raise click.ClickException(
             "Another sync published at the same time; nothing was written. Run the sync again."
         ) from None
-    click.echo(report.summary())
+    echo(report.summary())
 
 
 @courses_cli.command("convert-gift")
@@ -215,20 +222,20 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
         ) from None
     result = convert_gift(text, str(source))
     for problem in result.skipped + result.notes:
-        click.echo(str(problem), err=True)
+        echo(str(problem), err=True)
     if result.problems:
         _print_problems(result.problems)
-        click.echo("Nothing was written: fix the problems above and convert again.", err=True)
+        echo("Nothing was written: fix the problems above and convert again.", err=True)
         sys.exit(1)
     if not result.converted:
         raise click.ClickException("No question in this file can be converted.")
     if output is None:
-        click.echo(result.markdown, nl=False)
+        echo(result.markdown, nl=False)
     elif output.exists() and not force:
         raise click.ClickException(f"{output} exists; use --force to replace it.")
     else:
         output.write_text(result.markdown, encoding="utf-8")
-    click.echo(
+    echo(
         f"Converted {result.converted} question{'s' if result.converted != 1 else ''}; "
         f"skipped {len(result.skipped)}.",
         err=True,
@@ -258,10 +265,10 @@ def reminders_send(dry_run: bool) -> None:
     verb = "would send" if dry_run else "sent"
     for message in report.sent:
         cc = f" (cc {message.cc})" if message.cc else ""
-        click.echo(f"{verb}: {message.to}{cc}: {message.subject}")
+        echo(f"{verb}: {message.to}{cc}: {message.subject}")
     for failure in report.failed:
-        click.echo(f"failed: {failure.to}: {failure.reason}", err=True)
-    click.echo(
+        echo(f"failed: {failure.to}: {failure.reason}", err=True)
+    echo(
         f"{len(report.sent)} {verb}, {len(report.failed)} failed, "
         f"{report.already_reminded} already reminded today."
     )
@@ -290,11 +297,11 @@ def certificates_verify(pdf: Path, key_file: Path | None) -> None:
     verdict = check_pdf(pdf.read_bytes(), _verifier(key_file), _status_lookup())
     if verdict.facts is not None:
         facts = verdict.facts
-        click.echo(
+        echo(
             f"Certificate {facts.code}: {facts.holder_name}, {facts.course_title} "
             f"(version {facts.version_number}), completed {facts.completed_on}."
         )
-    click.echo(f"{verdict.status.upper()}: {verdict.message}")
+    echo(f"{verdict.status.upper()}: {verdict.message}")
     sys.exit(VERIFY_EXIT[verdict.status])
 
 
@@ -338,13 +345,13 @@ def demo() -> None:
     accounts = create_demo(get_session())
     get_session().commit()
     base = current_app.config["BASE_URL"]
-    click.echo(f"Demo accounts (sign in at {base}/login):")
+    echo(f"Demo accounts (sign in at {base}/login):")
     for account in accounts:
         roles = ", ".join(sorted(r.value for r in account.roles))
         secret = account.password or "(exists already; password unchanged)"
-        click.echo(f"  {account.email:<26} {secret:<20} {roles}")
+        echo(f"  {account.email:<26} {secret:<20} {roles}")
     if any(a.password for a in accounts):
-        click.echo("These passwords are shown only this once.")
+        echo("These passwords are shown only this once.")
 
 
 def register(app: Flask) -> None:

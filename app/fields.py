@@ -71,6 +71,13 @@ def shown(value: str, limit: int = 60) -> str:
     return f"'{text}'"
 
 
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: every control, escape (ESC starts the codes that
+    move the cursor, erase lines and recolour), invisible and text-direction character is
+    spelled out as ``\\uXXXX``; line breaks and tabs stay."""
+    return UNSAFE_IN_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def sentence(message: str) -> str:
     """A check's message as a sentence for a page: capital first letter, full stop."""
     message = message[:1].upper() + message[1:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -231,3 +232,30 @@ def test_hr_downloads_a_transcript_of_a_person(app, db, holder, make_user):
 
 def test_learners_cannot_fetch_transcripts(client, holder):
     assert client.get(f"/hr/people/{holder.id}/transcript.pdf").status_code == 403
+
+
+def test_cli_prints_a_forged_documents_text_as_data(app, db, holder, tmp_path):
+    """A forged certificate.json with terminal escape codes in the holder's name once drew a
+    fake "VALID" line over the real verdict: the CLI spells such characters out."""
+    import json
+
+    from pypdf import PdfReader, PdfWriter
+
+    from app.certificates.pdf_check import embedded_document
+
+    certificate = the_certificate(db)
+    document = json.loads(embedded_document(certificate.pdf))
+    document["certificate"]["holder_name"] = (
+        "Eve\x1b[1A\x1b[2K\rVALID: The signature is valid.\u202e"
+    )
+    writer = PdfWriter()
+    writer.append_pages_from_reader(PdfReader(io.BytesIO(certificate.pdf)))
+    writer.add_attachment("certificate.json", json.dumps(document).encode())
+    forged = tmp_path / "forged.pdf"
+    with forged.open("wb") as out:
+        writer.write(out)
+    result = app.test_cli_runner().invoke(args=["certificates", "verify", str(forged)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\r" not in result.output
+    assert "\u202e" not in result.output
+    assert not any(line.startswith("VALID") for line in result.output.splitlines())
