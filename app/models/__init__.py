@@ -7,7 +7,7 @@ from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Module
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
-from app.models.user import Role, User, UserRole
+from app.models.user import STAFF_ROLES, Role, User, UserRole
 
 __all__ = [
     "Asset",
@@ -27,6 +27,7 @@ __all__ = [
     "ModuleProgress",
     "QuizAttempt",
     "Role",
+    "STAFF_ROLES",
     "User",
     "UserRole",
 ]

@@ -24,6 +24,11 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# Roles that give power over other people's accounts and records: only an administrator grants
+# them, and only an administrator changes or deactivates an account that holds one.
+STAFF_ROLES = frozenset({Role.HR, Role.ADMIN})
+
+
 def _enum_values(enum_class: type[enum.Enum]) -> list[str]:
     return [member.value for member in enum_class]
 

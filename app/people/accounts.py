@@ -13,7 +13,7 @@ from app.audit.events import record
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import clean_name, email_problem, name_problem, normalise_email, sentence
-from app.models import Role, User
+from app.models import STAFF_ROLES, Role, User
 from app.people.passwords import password_problem
 from app.people.sessions import end_all_sessions
 
@@ -112,9 +112,9 @@ def _account_for(session: Session, actor: User, user_id: int, verb: str) -> User
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("There is no such person.")
-    if Role.ADMIN in user.roles and Role.ADMIN not in actor.roles:
+    if user.roles & STAFF_ROLES and Role.ADMIN not in actor.roles:
         raise DomainError(
-            f"Only an administrator can {verb} an administrator's account.", status=403
+            f"Only an administrator can {verb} an administrator's or HR account.", status=403
         )
     return user
 

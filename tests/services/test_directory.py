@@ -831,3 +831,34 @@ def test_the_people_search_takes_wildcards_literally(db, make_user):
     assert search_people(db, "%").total == 1
     found = search_people(db, "SALES")
     assert [p.name for p in found.people] == ["Ana Silva", "Cleo Sales"] and found.total == 2
+
+
+def test_staff_roles_are_granted_and_changed_by_admins_only(db, make_user):
+    """An HR user cannot make HR accounts (and hold their invitation links), give the HR role,
+    or change or deactivate another HR user; an administrator can."""
+    from app.people.accounts import deactivate_account
+
+    hr = make_user(roles={Role.HR}, email="hr@example.com", name="HR")
+    colleague = make_user(roles={Role.HR}, email="hr2@example.com", name="Colleague")
+    admin = make_user(roles={Role.ADMIN}, email="root@example.com", name="Root")
+    learner = make_user(email="kim@example.com", name="Kim")
+    employee_file = csv_file(
+        "new.hr@example.com,New HR,,,,hr",
+        "kim@example.com,Kim,,,,hr;learner",
+        "hr2@example.com,Colleague Renamed,,,,",
+    )
+    assert problems_of(plan_import(db, employee_file, actor=hr)) == [
+        (2, "only an administrator can give the hr role"),
+        (3, "only an administrator can give the hr role"),
+        (4, "only an administrator can change another HR account"),
+    ]
+    assert plan_import(db, employee_file, actor=admin).ok
+    with pytest.raises(EmployeeInvalid):
+        create_employee(
+            db, hr, email="x@example.com", name="X", roles=[Role.HR], invite_base_url=BASE
+        )
+    with pytest.raises(DomainError, match="Only an administrator can deactivate"):
+        deactivate_account(db, hr, colleague.id)
+    missing = plan_import(db, csv_file("hr@example.com,HR,,,,"), actor=hr, deactivate_missing=True)
+    assert [d.user_id for d in missing.deactivations] == [learner.id]
+    assert deactivate_account(db, admin, colleague.id).active is False

@@ -21,7 +21,7 @@ from app.fields import (
     normalise_email,
     shown,
 )
-from app.models import Role, User
+from app.models import STAFF_ROLES, Role, User
 
 COLUMNS = ("email", "name", "employee_id", "department", "manager_email", "roles")
 # Roles inside one cell: the delimiter of the file may be a comma or a semicolon, so a cell
@@ -106,12 +106,12 @@ def privilege_problem(
     if Role.ADMIN not in actor.roles:
         if current is not None and Role.ADMIN in current and changes:
             return "only an administrator can change an administrator's account"
-        if (
-            wanted is not None
-            and Role.ADMIN in wanted
-            and (current is None or Role.ADMIN not in current)
-        ):
-            return "only an administrator can give the admin role"
+        if current is not None and current & STAFF_ROLES and changes and not is_actor:
+            return "only an administrator can change another HR account"
+        granted = (wanted or frozenset()) & STAFF_ROLES - (current or frozenset())
+        if granted:
+            role = Role.ADMIN if Role.ADMIN in granted else min(granted)
+            return f"only an administrator can give the {role.value} role"
     elif (
         is_actor
         and current is not None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.content.problems import Problem
 from app.errors import DomainError
 from app.fields import shown
-from app.models import Role, User, UserRole
+from app.models import STAFF_ROLES, Role, User, UserRole
 from app.people.directory.checks import privilege_problem, roles_text
 from app.people.directory.reading import EmployeeFile, EmployeeRow, read_employee_csv
 
@@ -345,6 +345,8 @@ def plan_import(
                 person.active
                 and person.id not in claimed
                 and Role.ADMIN not in person.roles
+                # HR accounts: only by an administrator (or the command line).
+                and (not person.roles & STAFF_ROLES or actor is None or Role.ADMIN in actor.roles)
                 and person.id != actor_id
                 and person.email.lower() not in employee_file.mentioned_emails
                 and person.employee_id not in employee_file.mentioned_employee_ids
