@@ -70,7 +70,10 @@ def register_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
-        return page(_TITLES.get(status, error.name), error.description or "", status)
+        body, status = page(_TITLES.get(status, error.name), error.description or "", status)
+        # The error's own headers: Allow on a 405 (RFC 9110 15.5.6), WWW-Authenticate, ...
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception):

@@ -294,3 +294,22 @@ def test_pages_have_no_inline_code_the_csp_would_block(learner_site):
         f"{path}: {found}" for path, html in learner_site.items() for found in parse(html).inline
     ]
     assert inline == []
+
+
+def test_a_wrong_method_says_which_are_allowed(client):
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_csv_exports_name_their_charset_once(client, signed_in, synced):
+    from helpers import post
+
+    from app.models import Role
+
+    signed_in(roles={Role.HR})
+    for path in ("/hr/exports/completions.csv", "/hr/exports/items.csv"):
+        response = post(client, path)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
