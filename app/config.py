@@ -36,6 +36,8 @@ class Defaults:
     PROXY_HOPS = 0
     # Flask-Limiter storage: memory:// for one process, redis://host:6379 for many.
     RATELIMIT_STORAGE_URL = "memory://"
+    # What the throttle's keys in that storage start with (installations sharing one Redis).
+    RATELIMIT_KEY_PREFIX = "candor"
     # Sign-in throttling: per client address, and per account for browsers that have never
     # signed in to it (a browser that has signed in before keeps its own, looser budget, so an
     # attacker cannot lock the real user out).

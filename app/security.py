@@ -237,7 +237,7 @@ class SignInAttempt:
 
 def _budgets(email: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
     config = current_app.config
-    prefix = config.get("RATELIMIT_KEY_PREFIX") or "candor"
+    prefix = config["RATELIMIT_KEY_PREFIX"]
     if (device := _known_device_for(email)) is not None:
         return [
             (item, (prefix, "login-device", f"device:{email}:{device.device_id}"))

@@ -1,0 +1,11 @@
+"""gunicorn for Candor behind nginx (deploy/nginx-site.conf): loopback only, never public.
+
+    gunicorn -c deploy/gunicorn.conf.py "app:create_app()"
+
+with CANDOR_PROXY_HOPS=1, so that Candor believes the client address nginx passes on.
+"""
+
+bind = "127.0.0.1:8000"  # or "unix:/run/candor/gunicorn.sock"; never 0.0.0.0
+workers = 4
+timeout = 300  # exports of 200,000 rows take minutes
+forwarded_allow_ips = "127.0.0.1"
