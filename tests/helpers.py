@@ -13,6 +13,11 @@ PASSWORD = "correct horse battery"
 # 95. Passwords the app sets itself (CLI, demo, invitations, password changes) keep the full
 # cost, which test_auth.test_the_app_hashes_passwords_at_full_cost pins.
 PASSWORD_METHOD = "scrypt:1024:8:1"
+# A real 1 x 1 PNG: course assets are decoded before they are accepted.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
+    "9c63f8ffff3f0005fe02fe0def46b80000000049454e44ae426082"
+)
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import COURSES
+from helpers import PNG
 from quiz_course import QUIZ, write_quiz_course
 from sqlalchemy import func, select
 
@@ -222,7 +223,7 @@ def test_courses_check_prints_warnings_without_failing(app, db, synced, course_t
     module = folder / "01-what-ai-tools-touch.md"
     module.write_text(module.read_text() + "\n![](assets/none.png)\n# A second title\n")
     (folder / "assets").mkdir()
-    (folder / "assets" / "none.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    (folder / "assets" / "none.png").write_bytes(PNG)
     lines = module.read_text().count("\n")
     result = app.test_cli_runner().invoke(args=["courses", "check", str(course_tree)])
     assert result.exit_code == 0, result.output

@@ -7,11 +7,14 @@ File sizes are capped before anything is parsed.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+
+from PIL import Image
 
 from app.content.advice import MarkdownFile, course_warnings
 from app.content.frontmatter import (
@@ -42,6 +45,7 @@ OBLIGATION = re.compile(r"^[a-z0-9-]{1,64}$")
 MAX_TOML_BYTES = 64 * 1024
 MAX_MARKDOWN_BYTES = 256 * 1024
 MAX_ASSET_BYTES = 2 * 1024 * 1024
+MAX_ASSET_PIXELS = 4096 * 4096  # ~16.8 million: a full-width picture, far below a bomb
 # python-markdown slows down quadratically on "[" characters it cannot pair up, so a file may
 # hold only so many (real links and task boxes are far fewer).
 MAX_BRACKETS_PER_BLOCK = 200
@@ -203,6 +207,10 @@ def _load_course(
             )
         )
     toml_path = folder / "course.toml"
+    if toml_path.is_symlink():
+        found.append(Problem(_rel(toml_path, root), 0, "symbolic links are not allowed"))
+        problems.extend(found)
+        return None
     if not toml_path.is_file():
         found.append(Problem(_rel(toml_path, root), 0, "missing: every course needs course.toml"))
         problems.extend(found)
@@ -560,8 +568,31 @@ def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, As
         if _sniff_image(data) != MEDIA_TYPES[extension]:
             found.append(Problem(rel, 0, f"the file is not a {extension.upper()} image"))
             continue
+        if (problem := _image_problem(data)) is not None:
+            found.append(Problem(rel, 0, problem))
+            continue
         assets[entry.name] = AssetSource(entry.name, MEDIA_TYPES[extension], data)
     return assets
+
+
+def _image_problem(data: bytes) -> str | None:
+    """Why the image cannot be shown, or None: its declared size is read first and capped
+    (a 35 KB PNG can declare 60,000 x 60,000 pixels, 14 GB once decoded in a browser), then
+    the whole image is decoded, so a truncated or corrupt file is refused here."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > MAX_ASSET_PIXELS:
+                return (
+                    f"the image is {width:,} x {height:,} pixels; at most "
+                    f"{MAX_ASSET_PIXELS:,} pixels in all are allowed"
+                )
+            image.load()
+    except Image.DecompressionBombError:
+        return f"the image declares far more than the {MAX_ASSET_PIXELS:,} pixels allowed"
+    except (OSError, SyntaxError, ValueError):
+        return "the image cannot be decoded: the file is damaged or not an image"
+    return None
 
 
 def _sniff_image(data: bytes) -> str | None:

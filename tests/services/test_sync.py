@@ -4,6 +4,7 @@ nothing."""
 from __future__ import annotations
 
 import pytest
+from helpers import PNG
 from sqlalchemy import func, select
 
 from app.content.loader import load_tree
@@ -109,7 +110,7 @@ def test_courses_missing_from_the_tree_are_left_alone(db, course_tree, tmp_path)
 def test_course_assets_are_stored_with_the_version(db, course_tree):
     folder = course_tree / FLAGSHIP
     (folder / "assets").mkdir()
-    (folder / "assets" / "call.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    (folder / "assets" / "call.png").write_bytes(PNG)
     module = sorted(folder.glob("01-*.md"))[0]
     module.write_text(module.read_text() + "\n![A phone call](assets/call.png)\n")
     sync_courses(db, load_tree(course_tree))

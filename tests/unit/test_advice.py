@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from helpers import PNG
+
 from app.content.loader import load_tree
 
 TOML = 'title = "Calls"\nsummary = "About calls."\nestimated_minutes = 5\n'
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 def load(tmp_path, files):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import PNG
 
 from app.content.hashing import content_hash
 from app.content.loader import load_tree
@@ -15,7 +16,6 @@ estimated_minutes = 10
 notes = "First."
 material = true
 """
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 def write_course(root, slug="call-data", files=None):
@@ -336,6 +336,50 @@ def test_symlinks_and_stray_folders_are_refused(tmp_path):
     found = problems(tmp_path)
     assert "call-data/02-link.md:0: symbolic links are not allowed" in found
     assert any(p.startswith("call-data/drafts:0: unexpected folder") for p in found)
+
+
+def test_a_symlinked_course_toml_is_refused(tmp_path):
+    folder = write_course(tmp_path)
+    real = tmp_path / "elsewhere.toml"
+    (folder / "course.toml").rename(real)
+    (folder / "course.toml").symlink_to(real)
+    found = problems(tmp_path)
+    assert "call-data/course.toml:0: symbolic links are not allowed" in found
+
+
+def test_images_are_decoded_and_their_pixels_capped(tmp_path):
+    import io
+
+    from PIL import Image
+
+    def png(width, height) -> bytes:
+        out = io.BytesIO()
+        Image.new("1", (width, height)).save(out, "PNG", optimize=True)
+        return out.getvalue()
+
+    bomb = png(60_000, 60_000)  # tens of kilobytes, 3.6 billion pixels
+    assert len(bomb) < 1024 * 1024
+    write_course(
+        tmp_path,
+        files={
+            "assets/bomb.png": bomb,
+            "assets/wide.png": png(20_000, 1_000),
+            "assets/broken.png": PNG[:40],
+            "assets/fine.png": png(800, 600),
+        },
+    )
+    found = problems(tmp_path)
+    assert "call-data/assets/bomb.png:0: the image declares far more than the 16,777,216 " in (
+        "\n".join(found)
+    )
+    assert any(
+        p.startswith("call-data/assets/wide.png:0: the image is 20,000 x 1,000 pixels")
+        for p in found
+    ), found
+    assert any(
+        p.startswith("call-data/assets/broken.png:0: the image cannot be decoded") for p in found
+    )
+    assert not any("fine.png" in p for p in found)
 
 
 def test_missing_course_toml_and_empty_course(tmp_path):
