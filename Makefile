@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
+# semgrep lives in a venv of its own: it pins versions of click and wrapt older than Flask's.
+TOOLS := .venv-tools
+SEMGREP_OFFLINE := --metrics=off --disable-version-check
 
 .PHONY: run test check lint format types security bench system-check clean
 
@@ -70,9 +73,17 @@ format: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+$(TOOLS)/bin/semgrep:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'semgrep>=1.185'
+
 # bandit at medium severity and up (SECURITY.md); ruff's S rules also run with the lint.
-security: $(STAMP)
+# semgrep runs Candor's own rules (semgrep/candor.yml), offline: first their examples
+# (semgrep/candor.py, .html), then the app and its templates.
+security: $(STAMP) $(TOOLS)/bin/semgrep
 	$(BIN)/bandit --quiet --recursive app --severity-level medium
+	$(TOOLS)/bin/semgrep $(SEMGREP_OFFLINE) --test --quiet semgrep/
+	$(TOOLS)/bin/semgrep scan $(SEMGREP_OFFLINE) --config semgrep/candor.yml --error --quiet app
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) $(TOOLS) node_modules .pytest_cache

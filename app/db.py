@@ -80,7 +80,9 @@ def make_append_only(table, what: str) -> None:
     }
     for dialect, ddl in statements.items():
         for statement in ddl:
-            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+            # Trigger DDL has no expression-language form; the statements hold no values.
+            trigger = DDL(statement)  # nosemgrep: candor-raw-sql
+            event.listen(table, "after_create", trigger.execute_if(dialect=dialect))
 
 
 def make_engine(url: str) -> Engine:
@@ -98,7 +100,7 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("BEGIN")  # nosemgrep: candor-raw-sql (a fixed statement)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -109,9 +111,10 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     # SQLite ignores foreign keys unless told so on every connection; WAL lets readers and a
     # writer work at the same time (several gunicorn workers on one file).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
+    # SQLite pragmas have no expression-language form; fixed statements, no values.
+    cursor.execute("PRAGMA foreign_keys = ON")  # nosemgrep: candor-raw-sql
+    cursor.execute("PRAGMA journal_mode = WAL")  # nosemgrep: candor-raw-sql
+    cursor.execute("PRAGMA synchronous = NORMAL")  # nosemgrep: candor-raw-sql
     cursor.close()
 
 
