@@ -11,7 +11,7 @@ import hashlib
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from helpers import CSRF_INPUT, csrf_token, login, read_in_turn
+from helpers import CSRF_INPUT, csrf_token, login, make_job, read_in_turn
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import select
 
@@ -70,6 +70,9 @@ GET_ACCESS = {
     "hr.import_employees": HR,
     "hr.courses": HR,
     "hr.transcript": HR,
+    "hr.jobs": HR,
+    "hr.job": HR,
+    "hr.job_state": HR,
     "admin.users": ADMINS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
@@ -107,6 +110,7 @@ POST_ACCESS = {
     "hr.export_csv": HR,
     "hr.export_xlsx": HR,
     "hr.export_items": HR,
+    "hr.job_download": HR,
     "hr.retraining": HR,
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
@@ -185,6 +189,7 @@ def objects(db, synced, make_user, extra_courses):
         "user_id": other.id,
         "conversation_id": CONVERSATION,
         "version_id": version.id,
+        "job_id": make_job(db, other).id,
         **own_objects(db, other),
     }
 
@@ -207,6 +212,8 @@ def sign_in_as(client, make_user, role: str, objects: dict | None = None, db=Non
     assert login(client, user).status_code == 303
     if objects is not None and role in LEARNERS:
         objects.update(own_objects(db, user))
+    if objects is not None and role in HR:
+        objects["job_id"] = make_job(db, user).id  # a job is seen by its owner (and admins)
     return user
 
 
