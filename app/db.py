@@ -6,12 +6,14 @@ commit. The session is closed at teardown, which rolls back whatever was not com
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DDL, JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -150,6 +152,26 @@ def get_or_404(session: Session, model: type[T], ident: object, message: str = "
 def rowcount(result: Result[Any]) -> int:
     """The rows an UPDATE or DELETE matched (its result is a cursor result; typing forgets)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+@contextmanager
+def stream_reader(bind: Session | Connection) -> Iterator[Session | Connection]:
+    """What a stream reads through, closed when the stream ends (read to the end, dropped by
+    the client, or failed).
+
+    A stream outlives the request that started it: rows read through the request's session
+    after its commit left that connection "idle in transaction", holding locks, until the
+    session was collected (minutes). So given a Session, the stream reads on a connection of
+    its own from the session's engine, which is closed (its read-only transaction rolled
+    back, the connection returned to the pool) at the end. Given a Connection, or a session
+    bound to one, its owner closes it.
+    """
+    engine = bind.get_bind() if isinstance(bind, Session) else None
+    if not isinstance(engine, Engine):
+        yield bind
+        return
+    with engine.connect() as connection:
+        yield connection
 
 
 def get_engine() -> Engine:

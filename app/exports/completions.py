@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, Select, and_, func, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.codes import grouped
 from app.content.versions import newest_versions
+from app.db import stream_reader
 from app.models import (
     AttemptStatus,
     AuditEvent,
@@ -161,24 +162,15 @@ def streamed(bind: Bind, statement: Select[Any]) -> Iterator[Any]:
     """Run ``statement`` for a stream, and close what it opened when the stream ends: read to
     the end, dropped by the client, or failed.
 
-    Given a Session (a request's or a job's), the stream reads on a connection of its own
-    from the session's engine and closes it at the end, which ends its transaction: a
-    stream outlives the request that started it, and rows read through the request's
-    session after its commit left that connection "idle in transaction", holding locks,
-    until the session was collected. Given a Connection, its owner closes it.
+    It reads through ``db.stream_reader``: a connection of its own, closed at the end.
     """
-    engine = bind.get_bind() if isinstance(bind, Session) else None
-    connection = engine.connect() if isinstance(engine, Engine) else None
-    try:
-        result = (connection or bind).execute(statement)
+    with stream_reader(bind) as reader:
+        result = reader.execute(statement)
         try:
             yield result
         finally:
             # Also when the client goes away mid-download: frees the server-side cursor.
             result.close()
-    finally:
-        if connection is not None:
-            connection.close()  # rolls back the read-only transaction, returns it to the pool
 
 
 def _check_now(now: datetime) -> None:

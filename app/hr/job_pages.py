@@ -72,7 +72,9 @@ def job_download(job_id: int):
         size=found.result_size,
     )
     db.commit()  # audited before the first byte, as the export itself
-    response = Response(stream_with_context(result_chunks(db, found)), mimetype=found.result_type)
+    response = Response(
+        stream_with_context(result_chunks(db, found)), content_type=found.result_type
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="{found.result_name}"'
     response.headers["Content-Length"] = str(found.result_size)
     response.headers["Cache-Control"] = "no-store"

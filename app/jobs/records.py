@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.db import rowcount
+from app.db import rowcount, stream_reader
 from app.errors import NotFound
 from app.models import Job, JobChunk, JobState, Role, User
 from app.models.job import ERROR_MAX
@@ -140,14 +140,16 @@ def result_chunks(session: Session, job: Job) -> Iterator[bytes]:
     """The finished file, chunk by chunk, one row in memory at a time."""
     if job.state is not JobState.DONE:
         raise ValueError("only a finished job's file can be read")
-    seq = 0
-    while True:
-        data = session.scalar(
-            select(JobChunk.data).where(
-                JobChunk.job_id == job.id, JobChunk.attempt == job.attempts, JobChunk.seq == seq
+    job_id, attempt = job.id, job.attempts
+    with stream_reader(session) as reader:  # closed when the download ends or is dropped
+        seq = 0
+        while True:
+            data = reader.scalar(
+                select(JobChunk.data).where(
+                    JobChunk.job_id == job_id, JobChunk.attempt == attempt, JobChunk.seq == seq
+                )
             )
-        )
-        if data is None:
-            return
-        yield data
-        seq += 1
+            if data is None:
+                return
+            yield data
+            seq += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import POSTGRES_URL
-from helpers import csrf_token
+from helpers import csrf_token, post, run_jobs
 from sqlalchemy import text
 
 from app.models import Role
@@ -50,4 +50,28 @@ def test_a_stream_leaves_no_transaction_open(app, hr_client, db, path, read):
         for _ in chunks:
             pass
     response.close()  # as a WSGI server does, at the end or when the client goes away
+    assert open_transactions(db) == []
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("read", ["all", "first chunk"])
+def test_a_job_download_leaves_no_transaction_open(app, hr_client, db, read):
+    app.config["JOBS_DIRECT_EXPORT_MAX_ROWS"] = -1  # the export becomes a job
+    started = post(hr_client, "/hr/exports/completions.csv")
+    assert started.status_code == 303
+    assert run_jobs(app) == 1
+    assert open_transactions(db) == []
+    response = hr_client.post(
+        started.location + "/download",
+        data={"csrf_token": csrf_token(hr_client)},
+        buffered=False,
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    chunks = iter(response.response)
+    assert next(chunks)
+    if read == "all":
+        for _ in chunks:
+            pass
+    response.close()
     assert open_transactions(db) == []
