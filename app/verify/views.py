@@ -11,7 +11,10 @@ from app.errors import NotFound
 from app.security import limiter, public
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
-limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])(bp)
+# One budget per client across every verification endpoint (the page, its JSON, the form,
+# the keys), not one per endpoint. Across processes it is one budget only when the limiter's
+# storage is shared (Redis): memory:// counts per worker.
+limiter.shared_limit(lambda: current_app.config["VERIFY_LIMIT"], scope="verify")(bp)
 
 
 @bp.after_request

@@ -259,3 +259,20 @@ def test_cli_prints_a_forged_documents_text_as_data(app, db, holder, tmp_path):
     assert "\x1b" not in result.output and "\r" not in result.output
     assert "\u202e" not in result.output
     assert not any(line.startswith("VALID") for line in result.output.splitlines())
+
+
+def test_verification_endpoints_share_one_budget_per_client(app, holder):
+    """The page, its JSON and the form were three budgets: one client, one budget."""
+    app.config["VERIFY_LIMIT"] = "4 per minute"
+    anonymous = app.test_client()
+    code = "0000-0000-0000-0000-0000"
+    statuses = [
+        anonymous.get(f"/verify/{code}").status_code,
+        anonymous.get(f"/verify/{code}.json").status_code,
+        anonymous.get("/verify", query_string={"code": code}).status_code,
+        anonymous.get("/verify/keys.json").status_code,
+        anonymous.get(f"/verify/{code}.json").status_code,
+        anonymous.get(f"/verify/{code}").status_code,
+    ]
+    assert statuses[:4] == [404, 404, 303, 200]
+    assert statuses[4:] == [429, 429]
