@@ -285,4 +285,12 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # sessions are ended by generation, see above
     limiter.init_app(app)
+    if str(app.config["RATELIMIT_STORAGE_URL"]).startswith("memory:") and not (
+        app.debug or app.testing
+    ):
+        # Each gunicorn worker would count on its own: N workers, N budgets.
+        app.logger.warning(
+            "CANDOR_RATELIMIT_STORAGE_URL is memory://: sign-in and look-up limits are counted "
+            "per process. With several workers or machines, use redis://."
+        )
     app.before_request(_enforce_policy)
