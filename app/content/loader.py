@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.content.advice import MarkdownFile, course_warnings
+from app.content.budget import RENDER_SECONDS_MAX, shape_problems, timed_render
 from app.content.frontmatter import (
     FIRST_SETTING_LINE,
     key_line,
@@ -25,7 +27,7 @@ from app.content.frontmatter import (
     setting_problem,
     split_front_matter,
 )
-from app.content.markdown import ASSET_NAME, MODULE_LINK
+from app.content.markdown import ASSET_NAME, MODULE_LINK, render_markdown
 from app.content.problems import Problem
 from app.content.quiz import Quiz, parse_quiz
 from app.content.scanning import (
@@ -76,6 +78,7 @@ class ModuleSource:
     body: str  # Markdown after the front matter and the title line
     source: str  # the whole normalised file, as hashed
     min_minutes: int = 0
+    html: str = ""  # the body rendered and sanitised, once, under the rendering budget
 
 
 @dataclass(frozen=True)
@@ -335,9 +338,29 @@ def _load_quiz(
     found: list[Problem],
 ) -> Quiz | None:
     _check_references(text, rel, 0, assets, module_stems, found)
-    quiz, quiz_problems = parse_quiz(text, rel)
+    if shape := shape_problems(text, rel):
+        found.extend(shape)
+        return None  # not parsed: parsing renders every fragment
+    (quiz, quiz_problems), slow = _timed_parse(text, rel)
     found.extend(quiz_problems)
+    if slow is not None:
+        found.append(slow)
+        return None
     return quiz
+
+
+def _timed_parse(text: str, rel: str):
+    started = time.perf_counter()
+    parsed = parse_quiz(text, rel)
+    spent = time.perf_counter() - started
+    if spent <= RENDER_SECONDS_MAX:
+        return parsed, None
+    return parsed, Problem(
+        rel,
+        1,
+        f"reading this quiz took {spent:.0f} s, more than the {RENDER_SECONDS_MAX:.0f} s "
+        "allowed: simplify or split it",
+    )
 
 
 def _read_text(path: Path, root: Path, limit: int, found: list[Problem]) -> str | None:
@@ -439,7 +462,22 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
     _check_references(rest, rel, offset, assets, module_stems, found)
     if len(found) > before or first is None:
         return None
-    body = "\n".join(body_lines[first + 1 :]).strip("\n") + "\n"
+    after_title = "\n".join(body_lines[first + 1 :])
+    body = after_title.strip("\n") + "\n"
+    # The file's line just before the body's first (blank lines after the title are dropped).
+    body_offset = (
+        offset
+        + first
+        + 1
+        + after_title.count("\n", 0, len(after_title) - len(after_title.lstrip("\n")))
+    )
+    if shape := shape_problems(body, rel, body_offset):
+        found.extend(shape)
+        return None
+    html, slow = timed_render(render_markdown, body, rel, body_offset + 1)
+    if slow is not None:
+        found.append(slow)
+        return None
     return ModuleSource(
         position=number,
         stem=path.stem,
@@ -447,6 +485,7 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         body=body,
         source=text,
         min_minutes=settings.get("min_minutes", 0),
+        html=html,
     )
 
 

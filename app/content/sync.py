@@ -19,7 +19,6 @@ from app.content.advice import release_notes_warning
 from app.content.frontmatter import key_line
 from app.content.hashing import content_hash
 from app.content.loader import CourseSource, LoadedTree
-from app.content.markdown import render_markdown
 from app.content.problems import ContentError, Problem
 from app.content.versions import newest_version, newest_version_by_slug
 from app.models import Asset, Course, CourseVersion, Module, User
@@ -114,7 +113,7 @@ def _sync_course(
                 stem=m.stem,
                 title=m.title,
                 source=m.source,
-                html=render_markdown(m.body),
+                html=m.html,  # rendered by the loader, under its budget, before any transaction
                 min_minutes=m.min_minutes,
                 word_count=len(re.findall(r"\w+", m.body)),
             )

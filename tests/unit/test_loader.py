@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from helpers import PNG
 
+from app.content import markdown
 from app.content.hashing import content_hash
 from app.content.loader import load_tree
+from app.content.sync import sync_courses
 
 GOOD_TOML = """title = "Handling call data"
 summary = "What to do with recordings."
@@ -426,3 +428,71 @@ def test_bracket_floods_that_would_stall_rendering_are_refused(tmp_path):
         "call-data/02-flood.md:1: the file has 3,750 '[' characters; at most 3,000 are "
         "allowed" in found
     )
+
+
+# --- the rendering budget (issue 15): pathological Markdown ------------------------------------
+# Shapes python-markdown renders in quadratic time are refused with file:line before anything
+# is rendered, and sync renders nothing inside its transaction.
+
+QUIZ_HEAD = "+++\npass_mark = 80\n+++\n\n"
+
+# Each of these took from 80 s to over 600 s to render at ~250 KiB; here they are small
+# enough to fit the size limit, and refused for their shape.
+PATHOLOGICAL = {
+    "repeated <a": ("x <a " * 5000, 3, "'<' characters"),
+    "autolinks": (" ".join(f"<https://e{i}.example/>" for i in range(1500)), 3, "'<' characters"),
+    "headings": ("\n".join(f"## Part {i}\n\ntext" for i in range(400)), 3 + 300 * 3, "headings"),
+    "nested quotes": ("\n".join(">" * i + " q" for i in range(1, 40)), 3 + 10, "nested 11 deep"),
+    "??? blocks": (
+        "\n".join(f'??? note "Part {i}"\n    body\n' for i in range(300)),
+        3 + 200 * 3,
+        "'???' or '!!!' blocks",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_a_module_of_pathological_shape_is_refused_at_its_line(tmp_path, monkeypatch, name):
+    body, line, phrase = PATHOLOGICAL[name]
+    rendered = []
+    monkeypatch.setattr(markdown, "_converter", lambda: rendered.append(1) or None)
+    write_course(tmp_path, files={"01-intro.md": "# Intro\n\n" + body + "\n"})
+    found = problems(tmp_path)
+    assert any(p.startswith(f"call-data/01-intro.md:{line}: ") and phrase in p for p in found), (
+        found
+    )
+    assert rendered == []  # refused before rendering
+
+
+def test_a_quiz_of_pathological_shape_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    rendered = []
+    monkeypatch.setattr(markdown, "_converter", lambda: rendered.append(1) or None)
+    quiz = QUIZ_HEAD + "## A question?\n\n" + "x <a " * 5000 + "\n\n- [x] yes\n- [ ] no\n"
+    write_course(tmp_path, files={"01-intro.md": None, "quiz.md": quiz})
+    found = problems(tmp_path)
+    assert any(p.startswith("call-data/quiz.md:1: the file has 5,000 '<'") for p in found), found
+    assert rendered == []
+
+
+def test_ordinary_modules_stay_within_the_budget(tmp_path):
+    body = "\n\n".join(
+        f"## Part {i}\n\n> A quote with [a link](https://example.com/{i}) and <https://e.example>."
+        for i in range(100)
+    )
+    write_course(tmp_path, files={"01-intro.md": "# Intro\n\n" + body + "\n"})
+    assert problems(tmp_path) == []
+
+
+def test_sync_renders_nothing_inside_its_transaction(db, tmp_path, monkeypatch):
+    write_course(tmp_path, files={"02-more.md": "# More\n\nSome **bold** text.\n"})
+    tree = load_tree(tmp_path)
+    assert tree.problems == []
+
+    def no_rendering():
+        raise AssertionError("sync rendered Markdown inside its transaction")
+
+    monkeypatch.setattr(markdown, "_converter", no_rendering)
+    report = sync_courses(db, tree)
+    db.commit()
+    (version,) = report.published
+    assert "<strong>bold</strong>" in version.modules[1].html
