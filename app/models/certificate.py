@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, utcnow
+from app.db import Base, guard_updates, utcnow
 from app.models.quiz import Completion
 
 
@@ -35,3 +35,21 @@ class Certificate(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     completion: Mapped[Completion] = relationship()
+
+
+# A certificate states what it stated when issued: only its revocation is ever written, once.
+CERTIFICATE_FROZEN = [
+    "id",
+    "code",
+    "completion_id",
+    "user_id",
+    "facts",
+    "signature",
+    "key_id",
+    "issued_at",
+    "expires_at",
+    "pdf",
+]
+guard_updates(
+    Certificate.__table__, "certificates", CERTIFICATE_FROZEN, "OLD.revoked_at IS NOT NULL"
+)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, make_append_only, utcnow
+from app.db import Base, guard_updates, make_append_only, utcnow
 from app.models.course import CourseVersion
 from app.models.user import _enum_values
 
@@ -83,3 +83,17 @@ class Completion(Base):
 
 
 make_append_only(Completion.__table__, "completions")
+# An attempt changes only while in progress (conversation steps, then its one submission);
+# what it is (whose, which version, which draw) never changes, and a submitted one is final.
+ATTEMPT_FROZEN = [
+    "id",
+    "enrollment_id",
+    "user_id",
+    "version_id",
+    "cycle",
+    "number",
+    "seed",
+    "plan",
+    "started_at",
+]
+guard_updates(QuizAttempt.__table__, "quiz attempts", ATTEMPT_FROZEN, "OLD.status = 'submitted'")

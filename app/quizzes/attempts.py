@@ -267,6 +267,15 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
             status=409,
         )
     session.expire(attempt, ["paths"])
+    # Every change to an attempt is audited: its steps here, its submission below.
+    record(
+        session,
+        "quiz.conversation_step",
+        actor=session.get(User, attempt.user_id),
+        subject=attempt,
+        conversation=conversation_id,
+        choice=option_id,
+    )
 
 
 def submit_attempt(

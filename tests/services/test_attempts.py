@@ -327,3 +327,29 @@ def test_concurrent_replies_at_one_step_have_one_winner(app, db, reader, quiz_co
     assert len(errors) == 7 and all(getattr(e, "status", None) in (400, 409) for e in errors)
     db.expire_all()
     assert len(db.get(QuizAttempt, attempt.id).paths[CONVERSATION]) == 1
+
+
+def test_the_database_lets_only_the_rules_change_an_attempt(db, reader, quiz_course):
+    """No UPDATE from outside the rules: what an attempt is never changes, a submitted one is
+    final, none is deleted; each step and the submission are audited."""
+    from sqlalchemy import delete, exc, update
+
+    attempt = start_attempt(db, reader, quiz_course)
+    db.commit()
+    with pytest.raises(exc.DatabaseError, match="never change"):
+        db.execute(update(QuizAttempt).values(plan={}))
+    db.rollback()
+    converse(db, attempt)
+    submit_attempt(db, attempt, RIGHT)
+    db.commit()
+    for change in (
+        update(QuizAttempt).values(percent=0, passed=False),
+        update(QuizAttempt).values(paths={}),
+        delete(QuizAttempt),
+    ):
+        with pytest.raises(exc.DatabaseError, match="final|never deleted"):
+            db.execute(change)
+        db.rollback()
+    assert db.get(QuizAttempt, attempt.id).percent == 100
+    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(attempt.id)))
+    assert {"quiz.conversation_step", "quiz.attempt_submitted"} <= set(actions)

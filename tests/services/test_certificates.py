@@ -206,3 +206,28 @@ def test_completions_cannot_be_changed_or_removed(db, certificate):
         db.execute(delete(Completion))
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Completion)) == 1
+
+
+def test_the_database_lets_only_revocation_change_a_certificate(db, certificate):
+    from sqlalchemy import delete, exc, update
+
+    for change in (
+        update(Certificate).values(facts={"score": 100}),
+        update(Certificate).values(expires_at=None),
+        delete(Certificate),
+    ):
+        with pytest.raises(exc.DatabaseError, match="never change|never deleted"):
+            db.execute(change)
+        db.rollback()
+    holder = db.get(User, certificate.user_id)
+    hr = User(email="hr.revoker@example.test", name="HR")
+    hr.roles = {"hr"}
+    db.add(hr)
+    db.flush()
+    revoke_certificate(db, hr, certificate.id, "holder_request")
+    db.commit()
+    with pytest.raises(exc.DatabaseError, match="final"):
+        db.execute(update(Certificate).values(revoked_at=None))
+    db.rollback()
+    assert db.get(Certificate, certificate.id).revoked_at is not None
+    assert holder is not None
