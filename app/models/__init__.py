@@ -4,7 +4,7 @@ domain packages, not here."""
 from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
-from app.models.course import Asset, Course, CourseVersion, Module
+from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import Role, User, UserRole
@@ -23,10 +23,12 @@ __all__ = [
     "Course",
     "CourseVersion",
     "Enrollment",
+    "Management",
     "Module",
     "ModuleProgress",
     "QuizAttempt",
     "Role",
     "User",
     "UserRole",
+    "Visibility",
 ]
