@@ -1,7 +1,7 @@
 """course visibility (hidden, listed, retired) and where a course is managed
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 15:00:00
 
 Courses that exist already were shown to every learner, so they become ``listed``; a course
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
