@@ -92,6 +92,8 @@ def list_courses(session) -> None:
     from app.models import Course, Visibility
 
     session.execute(update(Course).values(visibility=Visibility.LISTED))
+
+
 def run_jobs(app) -> int:
     """Run every job task waiting on ``app``'s queue here, as a worker would; return how many.
 
