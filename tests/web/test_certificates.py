@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from helpers import login, post, read_in_turn
+from helpers import list_courses, login, post, read_in_turn
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
@@ -23,6 +23,7 @@ def holder(db, refresher_without_quiz, signed_in):
     """A signed-in learner who completed the refresher (its quiz removed) and holds its
     certificate."""
     sync_courses(db, refresher_without_quiz)
+    list_courses(db)
     db.commit()
     user = signed_in(name="Ana Silva")
     version = current_version(db, user, find_course(db, REFRESHER))

@@ -1,7 +1,7 @@
 """guard quiz attempts and certificates: only their rules change them
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 15:35:00
 
 A submitted quiz attempt and a revoked certificate are final; what an attempt or a
@@ -12,8 +12,8 @@ stays as it is.
 from alembic import op
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
