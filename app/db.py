@@ -90,11 +90,24 @@ def make_append_only(table, what: str) -> None:
 NAME_COLLATION = "und-x-icu"
 
 
-def _icu_compare() -> Any:
+def _collator() -> Any:
     import icu
 
-    collator = icu.Collator.createInstance(icu.Locale.getRoot())
-    return collator.compare
+    return icu.Collator.createInstance(icu.Locale.getRoot())
+
+
+def _icu_compare() -> Any:
+    return _collator().compare
+
+
+_SORT_COLLATOR: list[Any] = []
+
+
+def name_sort_key(text: str) -> bytes:
+    """``text``'s key in ``NAME_COLLATION``: sorts in Python as the database sorts."""
+    if not _SORT_COLLATOR:
+        _SORT_COLLATOR.append(_collator())
+    return bytes(_SORT_COLLATOR[0].getSortKey(text))
 
 
 def make_engine(url: str) -> Engine:

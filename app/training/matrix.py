@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, Table, case, func, select
 from sqlalchemy.orm import Session
 
-from app.content.versions import newest_versions
-from app.db import NAME_COLLATION, utcnow
+from app.db import NAME_COLLATION, name_sort_key, utcnow
 from app.errors import DomainError
 from app.models import Course, CourseVersion, Enrollment, User
 from app.training.filters import RecordFilter
@@ -102,23 +101,52 @@ def status_column(now: datetime, due_soon_days: int = DUE_SOON_DAYS) -> ColumnEl
     )
 
 
+@dataclass(frozen=True)
+class _Catalogue:
+    """Every published version, read once per listing (a handful of rows): the titles and
+    numbers rows show, and each course's place when sorting by course title."""
+
+    by_id: dict[int, Any]
+    newest: dict[int, Any]  # by course id
+    rank: dict[int, int]  # course id -> place by the newest title, in the language's order
+
+    @classmethod
+    def read(cls, session: Session) -> _Catalogue:
+        versions = session.execute(
+            select(
+                CourseVersion.id,
+                CourseVersion.course_id,
+                CourseVersion.number,
+                CourseVersion.title,
+                Course.slug,
+            )
+            .join(Course, Course.id == CourseVersion.course_id)
+            .order_by(CourseVersion.course_id, CourseVersion.number)
+        ).all()
+        newest = {v.course_id: v for v in versions}  # the highest number comes last
+        order = sorted(newest.values(), key=lambda v: (name_sort_key(v.title), v.course_id))
+        rank = {v.course_id: i for i, v in enumerate(order)}
+        return cls({v.id: v for v in versions}, newest, rank)
+
+    def shown(self, course_id: int, version_id: int | None) -> Any:
+        """The version a row shows: the one the person is on (or completed), else the newest."""
+        if version_id is not None and version_id in self.by_id:
+            return self.by_id[version_id]
+        return self.newest[course_id]
+
+
 def _records(
     record_filter: RecordFilter,
     now: datetime,
     due_soon_days: int,
+    catalogue: _Catalogue,
     user_id: int | None = None,
 ) -> Select[Any]:
-    """Every record ``record_filter`` admits, with its status, as a subquery-ready SELECT.
-
-    A course with no published version has no rows; the version shown is the one the person
-    is on (or completed), else the course's newest.
+    """Every record ``record_filter`` admits, with its status, as a subquery-ready SELECT:
+    enrollments joined with their people only (versions are looked up in ``_Catalogue``, so
+    the planner has one join to estimate). A course with no published version has no rows.
     """
-    current = newest_versions().subquery("current")
-    shown = cast(Table, CourseVersion.__table__).alias("shown")
     e = _enrollments.c
-    criteria = record_filter.criteria(_users, e.course_id, e.completed_at)
-    if user_id is not None:
-        criteria.append(_users.c.id == user_id)
     return (
         select(
             _users.c.id.label("user_id"),
@@ -129,9 +157,7 @@ def _records(
             _users.c.manager_id,
             _users.c.active,
             e.course_id,
-            Course.slug.label("course_slug"),
-            shown.c.title.label("course_title"),
-            shown.c.number.label("version_number"),
+            e.version_id,
             e.assigned_at,
             e.due_at,
             e.started_at,
@@ -143,22 +169,33 @@ def _records(
         )
         .select_from(_enrollments)
         .join(_users, _users.c.id == e.user_id)
-        .join(Course, Course.id == e.course_id)
-        .join(current, current.c.course_id == e.course_id)
-        .join(shown, shown.c.id == func.coalesce(e.version_id, current.c.id))
-        .where(*criteria)
+        .where(*_criteria(record_filter, catalogue, user_id))
     )
 
 
-def _order(records: Any, sort: str) -> list[ColumnElement[Any]]:
+def _criteria(
+    record_filter: RecordFilter, catalogue: _Catalogue, user_id: int | None
+) -> list[ColumnElement[bool]]:
+    e = _enrollments.c
+    criteria = record_filter.criteria(_users, e.course_id, e.completed_at)
+    if user_id is not None:
+        criteria.append(_users.c.id == user_id)
+    # The published courses as a list of ids: a subquery here costs the planner more than the
+    # whole status computation.
+    criteria.append(e.course_id.in_(sorted(catalogue.newest)))
+    return criteria
+
+
+def _order(records: Any, sort: str, catalogue: _Catalogue) -> list[ColumnElement[Any]]:
     """ORDER BY for ``sort``: its column (blanks last, either direction), then name."""
     c = records.c
+    course = case(catalogue.rank, value=c.course_id, else_=len(catalogue.rank))
     keys: dict[str, ColumnElement[Any]] = {
         "name": c.name.collate(NAME_COLLATION),
         "email": c.email,
         "employee_id": c.employee_id,
         "department": c.department.collate(NAME_COLLATION),
-        "course": c.course_title.collate(NAME_COLLATION),
+        "course": course,
         "status": urgency_case(c.status),
         "assigned": c.assigned_at,
         "due": c.due_at,
@@ -166,22 +203,27 @@ def _order(records: Any, sort: str) -> list[ColumnElement[Any]]:
         "completed": c.completed_at,
         "expires": c.expires_at,
     }
-    key = keys[sort.lstrip("-")]
+    column = sort.lstrip("-")
+    key = keys[column]
     first = key.desc() if sort.startswith("-") else key.asc()
-    return [
-        first.nulls_last(),
-        c.name.collate(NAME_COLLATION),
-        c.user_id,
-        c.course_title.collate(NAME_COLLATION),
-        c.course_id,
-    ]
+    then = [c.user_id, course] if column == "name" else [keys["name"], c.user_id, course]
+    return [first.nulls_last(), *then]
 
 
-SORTS = frozenset(
-    ("name", "email", "employee_id", "department", "course", "status")
-    + ("assigned", "due", "started", "completed", "expires")
+SORT_COLUMNS = (
+    "name",
+    "email",
+    "employee_id",
+    "department",
+    "course",
+    "status",
+    "assigned",
+    "due",
+    "started",
+    "completed",
+    "expires",
 )
-SORTS = SORTS | {f"-{k}" for k in SORTS}
+SORTS = frozenset(SORT_COLUMNS) | {f"-{k}" for k in SORT_COLUMNS}
 
 
 def status_rows(
@@ -209,28 +251,80 @@ def status_rows(
         raise DomainError("Paging must not be negative.")
     if sort is not None and sort not in SORTS:
         raise DomainError("Unknown sort order.")
-    records = _records(record_filter, now, due_soon_days, user_id).subquery("records")
+    catalogue = _Catalogue.read(session)
+    records = _records(record_filter, now, due_soon_days, catalogue, user_id).subquery("records")
     admitted: list[ColumnElement[bool]] = []
     if record_filter.status is not None:
         admitted.append(records.c.status == record_filter.status.value)
-    query = select(records, func.count().over().label("total")).where(*admitted)
+    query = select(records).where(*admitted)
     if sort is not None:
-        query = query.order_by(*_order(records, sort))
+        query = query.order_by(*_order(records, sort, catalogue))
     if limit is not None:
         query = query.limit(limit)
     if offset:
         query = query.offset(offset)
     rows: list[StatusRow] = []
-    total = 0
-    for row in session.execute(query):
-        values = tuple(row)
-        total = values[-1]
-        rows.append(StatusRow(*values[:-2], Status(values[-2])))
-    if not rows and offset:
-        total = session.execute(
-            select(func.count()).select_from(records).where(*admitted)
-        ).scalar_one()
-    return StatusPage(rows=rows, total=total)
+    for (
+        person_id,
+        name,
+        email,
+        employee_id,
+        department,
+        manager_id,
+        active,
+        course_id,
+        version_id,
+        *facts,
+        extra_attempts,
+        status,
+    ) in session.execute(query):
+        version = catalogue.shown(course_id, version_id)
+        rows.append(
+            StatusRow(
+                person_id,
+                name,
+                email,
+                employee_id,
+                department,
+                manager_id,
+                active,
+                course_id,
+                version.slug,
+                version.title,
+                version.number,
+                *facts,
+                extra_attempts,
+                Status(status),
+            )
+        )
+    if limit is None or (not offset and len(rows) < limit):
+        return StatusPage(rows=rows, total=len(rows))  # every row is here: nothing to count
+    # Counted apart: a window count over the page query would carry every row to the end.
+    return StatusPage(
+        rows=rows, total=_count(session, record_filter, now, due_soon_days, catalogue, user_id)
+    )
+
+
+def _count(
+    session: Session,
+    record_filter: RecordFilter,
+    now: datetime,
+    due_soon_days: int,
+    catalogue: _Catalogue,
+    user_id: int | None,
+) -> int:
+    """How many records the filter admits; the status is computed only to filter by it."""
+    e = _enrollments.c
+    criteria = _criteria(record_filter, catalogue, user_id)
+    if record_filter.status is not None:
+        criteria.append(status_column(now, due_soon_days) == record_filter.status.value)
+    query = (
+        select(func.count())
+        .select_from(_enrollments)
+        .join(_users, _users.c.id == e.user_id)
+        .where(*criteria)
+    )
+    return int(session.execute(query).scalar_one())
 
 
 @dataclass
@@ -271,7 +365,10 @@ class Summary:
 def summary(session: Session, now: datetime | None = None) -> Summary:
     """The completion rate overall and by department, and how much is overdue: one query,
     counted by the database over the records of active people (``RecordFilter()``)."""
-    records = _records(RecordFilter(), now or utcnow(), DUE_SOON_DAYS).subquery("records")
+    catalogue = _Catalogue.read(session)
+    records = _records(RecordFilter(), now or utcnow(), DUE_SOON_DAYS, catalogue).subquery(
+        "records"
+    )
     completed = records.c.completed_at.is_not(None)
     counts = session.execute(
         select(records.c.department, records.c.status, completed, func.count()).group_by(
