@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
+from app.content.advice import release_notes_warning
+from app.content.frontmatter import key_line
 from app.content.hashing import content_hash
 from app.content.loader import CourseSource, LoadedTree
 from app.content.markdown import render_markdown
-from app.content.problems import ContentError
-from app.content.versions import newest_version
+from app.content.problems import ContentError, Problem
+from app.content.versions import newest_version, newest_version_by_slug
 from app.models import Asset, Course, CourseVersion, Module, User
 
 
@@ -32,6 +34,25 @@ class SyncReport:
 
     def summary(self) -> str:
         return "\n".join(self.lines)
+
+
+def release_warnings(session: Session, tree: LoadedTree) -> list[Problem]:
+    """Courses of ``tree`` that changed but still carry their published version's notes."""
+    found = []
+    for source in tree.courses:
+        latest = newest_version_by_slug(session, source.slug)
+        if latest is None or latest.content_hash == content_hash(source):
+            continue
+        lines = source.metadata_source.split("\n")
+        warning = release_notes_warning(
+            f"{source.folder}/course.toml",
+            key_line(lines, "notes", table="release"),
+            source.meta.release_notes,
+            latest.release_notes,
+        )
+        if warning is not None:
+            found.append(warning)
+    return found
 
 
 def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) -> SyncReport:
