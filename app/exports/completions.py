@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.codes import grouped
-from app.dates import is_expired
 from app.content.versions import newest_versions
+from app.dates import is_expired
 from app.models import (
     AttemptStatus,
     AuditEvent,

@@ -113,9 +113,7 @@ def start_renewal(
                 _enrollments.c.cycle == old_cycle,
                 _enrollments.c.completed_at.is_not(None),
             )
-            .values(
-                cycle=old_cycle + 1, **NEW_CYCLE, due_at=due
-            )
+            .values(cycle=old_cycle + 1, **NEW_CYCLE, due_at=due)
         )
     )
     session.refresh(enrollment)
