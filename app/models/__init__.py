@@ -4,7 +4,7 @@ domain packages, not here."""
 from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
-from app.models.course import Asset, Course, CourseVersion, Module
+from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.job import Job, JobChunk, JobState
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
@@ -24,6 +24,7 @@ __all__ = [
     "Course",
     "CourseVersion",
     "Enrollment",
+    "Management",
     "Job",
     "JobChunk",
     "JobState",
@@ -33,4 +34,5 @@ __all__ = [
     "Role",
     "User",
     "UserRole",
+    "Visibility",
 ]
