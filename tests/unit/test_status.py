@@ -95,7 +95,7 @@ def test_the_due_soon_window_is_configurable():
 def test_expiry_adds_calendar_months():
     assert expiry_of(COMPLETED, 12) == EXPIRES
     # Expiries are day starts (certificates issued before the rule was one are brought to
-    # the start of their day by migration 0006 when copied to the enrollment).
+    # the start of their day by migration 0007 when copied to the enrollment).
     assert start_of_day(EXPIRES) == EXPIRES
     assert expiry_of(datetime(2027, 1, 31, tzinfo=UTC), 1) == datetime(2027, 2, 28, tzinfo=UTC)
     assert expiry_of(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29, tzinfo=UTC)

@@ -4,8 +4,8 @@ The status of a person's current cycle is computed in SQL over the enrollments t
 facts it reads live on the row. ``expires_at`` is filled from the certificate of each
 current-cycle completion (issued with ``app.dates.expiry_of``, the same rule).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 15:00:00
 """
 from alembic import op
@@ -14,8 +14,8 @@ import app.db
 from app.dates import start_of_day
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
