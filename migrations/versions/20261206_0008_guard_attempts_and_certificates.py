@@ -1,7 +1,7 @@
 """guard quiz attempts and certificates: only their rules change them
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 15:35:00
 
 A submitted quiz attempt and a revoked certificate are final; what an attempt or a
@@ -12,8 +12,8 @@ stays as it is.
 from alembic import op
 
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
