@@ -3,6 +3,8 @@ nothing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -64,9 +66,9 @@ def test_a_change_makes_a_new_version_and_leaves_the_old_one_intact(db, course_t
     module.write_text(module.read_text() + "\nOne more paragraph.\n")
     toml = course_tree / FLAGSHIP / "course.toml"
     toml.write_text(
-        toml.read_text()
-        .replace('notes = "First edition."', 'notes = "Typo fixed."')
-        .replace("material = true", "material = false")
+        re.sub(r'(?m)^notes = ".*"$', 'notes = "Typo fixed."', toml.read_text()).replace(
+            "material = true", "material = false"
+        )
     )
     report = sync_courses(db, load_tree(course_tree))
     db.commit()
