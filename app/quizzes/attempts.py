@@ -27,6 +27,7 @@ from app.quizzes.grading import (
     AnswerError,
     AttemptPlan,
     Grade,
+    QuestionResult,
     check_answers,
     conversation_state,
     grade,
@@ -288,6 +289,10 @@ def submit_attempt(
         subject=attempt,
         percent=result.percent,
         passed=passed,
+        must_pass_failed=[
+            r.question_id if isinstance(r, QuestionResult) else r.conversation_id
+            for r in result.must_pass_failures
+        ],
     )
     if passed:
         complete_course(session, user, session.get_one(Enrollment, attempt.enrollment_id), attempt)
