@@ -8,13 +8,15 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.content.details import unset_warnings
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.db import get_engine, get_session
 from app.errors import DomainError
 from app.models import Role
+from app.organisation.details import current_values
 from app.people.accounts import create_user
 from app.training.demo import create_demo
 
@@ -153,6 +155,18 @@ def courses_check(path: Path) -> None:
     for course in tree.courses:
         quiz = "with a quiz" if course.quiz is not None else "no quiz"
         click.echo(f"{course.slug}: OK ({len(course.modules)} modules, {quiz})")
+    modules = [(f"{c.slug}/{m.stem}.md", m.source) for c in tree.courses for m in c.modules]
+    for warning in unset_warnings(modules, _stored_details()):
+        click.echo(str(warning), err=True)
+
+
+def _stored_details() -> dict[str, str]:
+    """The organisation's details, or none if this database has no table for them yet."""
+    try:
+        return current_values(get_session())
+    except SQLAlchemyError:
+        get_session().rollback()
+        return {}
 
 
 @courses_cli.command("sync")

@@ -6,7 +6,8 @@ from conftest import COURSES
 from sqlalchemy import func, select
 
 from app import create_app
-from app.models import Course, Role, User
+from app.content.details import DETAILS
+from app.models import Course, OrganisationDetail, Role, User
 
 
 def test_users_create_reads_the_password_from_stdin(app, db):
@@ -65,6 +66,19 @@ def test_courses_check_passes_the_shipped_courses_and_writes_nothing(app, db):
     assert result.exit_code == 0, result.output
     assert "ai-in-the-contact-center: OK" in result.output
     assert db.scalar(select(func.count()).select_from(Course)) == 0
+
+
+def test_courses_check_warns_about_unset_organisation_details_until_they_are_set(app, db):
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(COURSES)])
+    assert result.exit_code == 0
+    assert (
+        "ai-data-refresher/03-when-something-looks-wrong.md:9: warning: {{ security_contact }} "
+        "(information security contact) is not set yet" in result.output
+    )
+    db.add_all(OrganisationDetail(name=d.name, value=f"the {d.label.lower()}") for d in DETAILS)
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(COURSES)])
+    assert result.exit_code == 0 and "warning" not in result.output
 
 
 def test_courses_check_and_sync_report_every_problem(app, db, course_tree):

@@ -5,6 +5,7 @@ from app.models.assignment import Assignment, AssignmentPerson, Audience, Invita
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Module
+from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import Role, User, UserRole
@@ -25,6 +26,8 @@ __all__ = [
     "Enrollment",
     "Module",
     "ModuleProgress",
+    "OrganisationDetail",
+    "OrganisationLogo",
     "QuizAttempt",
     "Role",
     "User",
