@@ -11,8 +11,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.content.details import unset_warnings
-from app.content.loader import load_tree
-from app.content.sync import sync_courses
+from app.content.loader import LoadedTree, load_tree
+from app.content.sync import release_warnings, sync_courses
 from app.db import get_engine, get_session
 from app.errors import DomainError
 from app.models import Role
@@ -144,20 +144,32 @@ def _print_problems(problems) -> None:
     click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.", err=True)
 
 
+def _print_warnings(tree: LoadedTree) -> None:
+    """Print the authoring warnings (they never fail a command), with the published course's
+    release notes compared when the database can be read."""
+    warnings = list(tree.warnings)
+    try:
+        warnings += release_warnings(get_session(), tree)
+    except SQLAlchemyError:  # no database yet: the other warnings still hold
+        get_session().rollback()
+    modules = [(f"{c.folder}/{m.stem}.md", m.source) for c in tree.courses for m in c.modules]
+    warnings += unset_warnings(modules, _stored_details())
+    for warning in sorted(warnings):
+        click.echo(warning.as_warning(), err=True)
+
+
 @courses_cli.command("check")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def courses_check(path: Path) -> None:
     """Validate every course under PATH without writing anything."""
     tree = load_tree(path)
+    _print_warnings(tree)
     if tree.problems:
         _print_problems(tree.problems)
         sys.exit(1)
     for course in tree.courses:
         quiz = "with a quiz" if course.quiz is not None else "no quiz"
         click.echo(f"{course.slug}: OK ({len(course.modules)} modules, {quiz})")
-    modules = [(f"{c.slug}/{m.stem}.md", m.source) for c in tree.courses for m in c.modules]
-    for warning in unset_warnings(modules, _stored_details()):
-        click.echo(str(warning), err=True)
 
 
 def _stored_details() -> dict[str, str]:
@@ -174,6 +186,7 @@ def _stored_details() -> dict[str, str]:
 def courses_sync(path: Path) -> None:
     """Publish every changed course under PATH in one transaction; nothing if any is invalid."""
     tree = load_tree(path)
+    _print_warnings(tree)
     if tree.problems:
         _print_problems(tree.problems)
         click.echo("Nothing was written.", err=True)

@@ -218,3 +218,35 @@ def test_reminders_dry_run_sends_nothing(app, db, make_user, synced):
     assert result.exit_code == 0, result.output
     assert f"would send: {learner.email}" in result.output
     assert db.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+def test_courses_check_prints_warnings_without_failing(app, db, synced, course_tree):
+    folder = course_tree / "ai-data-refresher"
+    module = folder / "01-what-ai-tools-touch.md"
+    module.write_text(module.read_text() + "\n![](assets/none.png)\n# A second title\n")
+    (folder / "assets").mkdir()
+    (folder / "assets" / "none.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    lines = module.read_text().count("\n")
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(course_tree)])
+    assert result.exit_code == 0, result.output
+    assert "ai-data-refresher: OK" in result.output
+    prefix = "ai-data-refresher/01-what-ai-tools-touch.md"
+    assert f"{prefix}:{lines - 1}: warning: image assets/none.png has no alt text" in result.output
+    assert f"{prefix}:{lines}: warning: a second '#' heading" in result.output
+    # the course changed but still carries version 1's notes
+    assert (
+        "ai-data-refresher/course.toml:10: warning: [release] notes are the same as the "
+        "published version's" in result.output
+    )
+
+
+def test_courses_check_fails_on_an_image_that_resolves_to_no_asset(app, db, course_tree):
+    module = course_tree / "ai-data-refresher" / "01-what-ai-tools-touch.md"
+    module.write_text(module.read_text() + "\n![A flow](assets/my flow.png)\n")
+    lines = module.read_text().count("\n")
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(course_tree)])
+    assert result.exit_code == 1
+    assert (
+        f"ai-data-refresher/01-what-ai-tools-touch.md:{lines}: image 'assets/my flow.png' "
+        "does not resolve to an asset" in result.output
+    )

@@ -157,7 +157,7 @@ def unset_warnings(
         Problem(
             path,
             line,
-            f"warning: {{{{ {name} }}}} ({detail_label(name)}) is not set yet, so learners "
+            f"{{{{ {name} }}}} ({detail_label(name)}) is not set yet, so learners "
             "would see a placeholder: an admin sets it on the Organisation page",
         )
         for path, source in modules

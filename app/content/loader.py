@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from app.content.advice import MarkdownFile, course_warnings
 from app.content.details import reference_problems, references
 from app.content.frontmatter import (
     FIRST_SETTING_LINE,
@@ -25,6 +26,14 @@ from app.content.frontmatter import (
 from app.content.markdown import ASSET_NAME, MODULE_LINK
 from app.content.problems import Problem
 from app.content.quiz import Quiz, parse_quiz
+from app.content.scanning import (
+    HTML_URL,
+    IMAGE,
+    INLINE_TARGET,
+    REFERENCE_DEFINITION,
+    code_blanked,
+    image_target,
+)
 from app.fields import RELEASE_NOTES_MAX, SUMMARY_MAX, TITLE_MAX, find_unsafe
 
 SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -82,12 +91,14 @@ class CourseSource:
     assets: tuple[AssetSource, ...] = ()
     quiz_source: str | None = None
     quiz: Quiz | None = None
+    folder: str = ""  # the folder as problems name it, e.g. "call-data"; not hashed
 
 
 @dataclass
 class LoadedTree:
     courses: list[CourseSource] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # advice.py: never stop a sync
     whole_tree: bool = True  # False when PATH was a single course folder
 
 
@@ -163,7 +174,7 @@ def load_tree(path: Path) -> LoadedTree:
         if folder.is_symlink():
             tree.problems.append(Problem(_rel(folder, root), 0, "symbolic links are not allowed"))
         elif folder.is_dir():
-            course = _load_course(folder, root, tree.problems)
+            course = _load_course(folder, root, tree.problems, tree.warnings)
             if course is not None:
                 tree.courses.append(course)
     if not tree.courses and not tree.problems:
@@ -178,7 +189,9 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSource | None:
+def _load_course(
+    folder: Path, root: Path, problems: list[Problem], warnings: list[Problem]
+) -> CourseSource | None:
     found: list[Problem] = []
     slug = folder.name
     if not SLUG.match(slug):
@@ -272,6 +285,18 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
         if quiz_text is not None:
             quiz = _load_quiz(quiz_text, _rel(quiz_path, root), assets, module_stems, found)
 
+    warnings.extend(
+        course_warnings(
+            [
+                _markdown_file(m.source, _rel(module_files[m.position], root), m.stem)
+                for m in modules
+            ],
+            quiz,
+            _markdown_file(quiz_text, _rel(quiz_path, root), "quiz")
+            if quiz_path and quiz_text
+            else None,
+        )
+    )
     problems.extend(found)
     if found or meta is None or meta_text is None:
         return None
@@ -283,7 +308,16 @@ def _load_course(folder: Path, root: Path, problems: list[Problem]) -> CourseSou
         assets=tuple(assets[name] for name in sorted(assets)),
         quiz_source=quiz_text,
         quiz=quiz,
+        folder=_rel(folder, root),
     )
+
+
+def _markdown_file(text: str, rel: str, stem: str) -> MarkdownFile:
+    """The file as the warnings read it: after its front matter, with the lines it skipped."""
+    lines = text.split("\n")
+    front = split_front_matter(lines, rel, [])
+    offset = front.body_start if front is not None else 0
+    return MarkdownFile(rel, stem, "\n".join(lines[offset:]), offset)
 
 
 def _load_quiz(
@@ -431,34 +465,6 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
     )
 
 
-_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"`[^`\n]*`")
-_INLINE_TARGET = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
-_REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
-_HTML_URL = re.compile(
-    r"<\s*(?:img|a|iframe|script|link|source)\b[^>]*?(?:src|href)\s*=\s*"
-    r"[\"']?([^\"'\s>]+)",
-    re.IGNORECASE,
-)
-
-
-def _code_blanked(text: str) -> list[str]:
-    """The lines of ``text`` with fenced code and code spans blanked (links there are text)."""
-    lines, fence = [], None
-    for line in text.split("\n"):
-        match = _FENCE.match(line)
-        if fence is None and match:
-            fence = match.group(2)[0] * 3
-            lines.append("")
-        elif fence is not None:
-            if line.strip().startswith(fence):
-                fence = None
-            lines.append("")
-        else:
-            lines.append(_CODE_SPAN.sub("", line))
-    return lines
-
-
 def _check_brackets(text: str, rel: str, line_offset: int, found: list[Problem]) -> None:
     total = text.count("[")
     if total > MAX_BRACKETS_PER_FILE:
@@ -488,11 +494,11 @@ def _check_brackets(text: str, rel: str, line_offset: int, found: list[Problem])
 def _check_references(text, rel, line_offset, assets, module_stems, found) -> None:
     """Report images that are not the course's own assets and links that lead nowhere."""
     _check_brackets(text, rel, line_offset, found)
-    for number, line in enumerate(_code_blanked(text), start=1 + line_offset):
-        targets = [(m.group(1) == "!", m.group(2)) for m in _INLINE_TARGET.finditer(line)]
-        if definition := _REFERENCE_DEFINITION.match(line):
+    for number, line in enumerate(code_blanked(text), start=1 + line_offset):
+        targets = [(m.group(1) == "!", m.group(2)) for m in INLINE_TARGET.finditer(line)]
+        if definition := REFERENCE_DEFINITION.match(line):
             targets.append((False, definition.group(1)))
-        for url in _HTML_URL.findall(line):
+        for url in HTML_URL.findall(line):
             found.append(
                 Problem(
                     rel,
@@ -504,6 +510,17 @@ def _check_references(text, rel, line_offset, assets, module_stems, found) -> No
         for is_image, url in targets:
             if message := _reference_problem(is_image, url, assets, module_stems):
                 found.append(Problem(rel, number, message))
+        for image in IMAGE.finditer(line):
+            target = image_target(image.group(2))
+            if re.search(r"\s", target):
+                found.append(
+                    Problem(
+                        rel,
+                        number,
+                        f"image '{target}' does not resolve to an asset: refer to it as "
+                        "assets/NAME, a name without spaces (letters, digits and ._-)",
+                    )
+                )
 
 
 def _reference_problem(is_image: bool, url: str, assets, module_stems) -> str | None:

@@ -22,6 +22,10 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
+    def as_warning(self) -> str:
+        """The line ``courses check`` prints for a warning: ``file:line: warning: message``."""
+        return f"{self.path}:{self.line}: warning: {self.message}"
+
 
 class ContentError(DomainError):
     """Course sources are invalid; ``problems`` lists every one found."""

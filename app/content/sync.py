@@ -19,12 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from app.audit.events import record
+from app.content.advice import release_notes_warning
 from app.content.details import DETAILS, detail_label, fill, used_values
+from app.content.frontmatter import key_line
 from app.content.hashing import content_hash, source_hash
 from app.content.loader import CourseSource, LoadedTree, module_body
 from app.content.markdown import render_markdown
-from app.content.problems import ContentError
-from app.content.versions import newest_version, newest_versions
+from app.content.problems import ContentError, Problem
+from app.content.versions import newest_version, newest_version_by_slug, newest_versions
 from app.models import Asset, Course, CourseVersion, Module, User
 from app.organisation.details import current_values
 
@@ -38,6 +40,31 @@ class SyncReport:
 
     def summary(self) -> str:
         return "\n".join(self.lines)
+
+
+def release_warnings(session: Session, tree: LoadedTree) -> list[Problem]:
+    """Courses of ``tree`` that changed but still carry their published version's notes."""
+    found = []
+    values = current_values(session)
+    for source in tree.courses:
+        latest = newest_version_by_slug(session, source.slug)
+        details = used_values([m.body for m in source.modules], values)
+        if (
+            latest is None
+            or latest.content_hash == content_hash(source, details)
+            or _only_details_changed(latest, source)  # the next sync publishes a minor version
+        ):
+            continue
+        lines = source.metadata_source.split("\n")
+        warning = release_notes_warning(
+            f"{source.folder}/course.toml",
+            key_line(lines, "notes", table="release"),
+            source.meta.release_notes,
+            latest.release_notes,
+        )
+        if warning is not None:
+            found.append(warning)
+    return found
 
 
 def sync_courses(

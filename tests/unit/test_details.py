@@ -56,7 +56,7 @@ def test_an_unknown_name_is_a_problem_at_its_line():
 
 def test_unset_details_are_warnings_and_set_ones_are_silent():
     warnings = unset_warnings([("c/01-a.md", TEXT)], {"privacy_team": "x"})
-    assert [str(w) for w in warnings] == [
+    assert [w.as_warning() for w in warnings] == [
         "c/01-a.md:7: warning: {{ opt_out_steps }} (opt-out steps) is not set yet, so learners "
         "would see a placeholder: an admin sets it on the Organisation page"
     ]
