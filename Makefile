@@ -39,8 +39,13 @@ run: $(STAMP) instance/secret_key
 	$(FLASK) db upgrade
 	$(FLASK) courses sync courses/
 	$(FLASK) demo
-	@echo "Candor is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)."
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@echo "Candor is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it and its job worker)."
+	@# One command starts everything: a job worker (exports, e-mail, scheduled work; on the
+	@# SQLite queue instance/jobs.sqlite3) in the background, then the web server. A
+	@# background job ignores Ctrl-C in a script, so the trap stops the worker when make ends.
+	@$(FLASK) jobs worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 node_modules/.installed: package.json
 	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent && touch $@; \

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from app import db, security
+from app import db, security, tasks
 from app.config import load_config
 
 csrf = CSRFProtect()
@@ -23,6 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     load_config(app, overrides)
     db.init_app(app, info={"certificate_issuer": _certificate_issuer(app)})
     security.init_app(app)
+    tasks.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
     _register_errors(app)

@@ -25,6 +25,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 courses_cli = AppGroup("courses", help="Check and publish course sources.")
 certificates_cli = AppGroup("certificates", help="Verify certificate PDFs.")
 reminders_cli = AppGroup("reminders", help="E-mail learners whose training is due.")
+jobs_cli = AppGroup("jobs", help="Run the workers of the job queue.")
 
 
 def alembic_config():
@@ -360,7 +361,35 @@ def demo() -> None:
         click.echo("These passwords are shown only this once.")
 
 
+@jobs_cli.command("worker")
+@click.option(
+    "--threads",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Jobs this process runs at once.",
+)
+@click.option(
+    "--no-periodic",
+    is_flag=True,
+    help="Leave scheduled work (the minute's maintenance, the reminder run) to other workers.",
+)
+def jobs_worker(threads: int, no_periodic: bool) -> None:
+    """Run jobs from the queue until stopped (Ctrl-C or SIGTERM). Start as many as you like."""
+    import logging
+
+    from app.tasks import get_queue
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    queue = get_queue()
+    click.echo(f"Candor worker: {threads} thread(s) on {queue.describe()}.")
+    queue.huey.create_consumer(
+        workers=threads, worker_type="thread", periodic=not no_periodic
+    ).run()
+
+
 def register(app: Flask) -> None:
     """Add Candor's command groups to ``flask``."""
-    for command in (db_cli, users_cli, courses_cli, certificates_cli, reminders_cli, demo):
+    commands = (db_cli, users_cli, courses_cli, certificates_cli, reminders_cli, jobs_cli, demo)
+    for command in commands:
         app.cli.add_command(command)

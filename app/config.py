@@ -55,6 +55,22 @@ class Defaults:
     SMTP_PASSWORD: str | None = None
     SMTP_STARTTLS = False
     SMTP_SENDER = "Candor <candor@localhost>"
+    # The job queue (exports, e-mail, PDFs): unset means a SQLite file instance/jobs.sqlite3,
+    # which needs no server (one machine: ``make run`` starts its worker); redis://host:6379/0
+    # lets any number of workers on any number of machines share it. Run workers with
+    # ``flask --app app jobs worker``.
+    JOBS_URL: str | None = None
+    # The queue's name: instances and workers of one Candor share it (and keep it apart from
+    # another Candor on the same Redis).
+    JOBS_QUEUE_NAME = "candor"
+    # Exports of up to this many rows stream in the response; bigger ones become jobs.
+    JOBS_DIRECT_EXPORT_MAX_ROWS = 5000
+    # How long a job's file can be downloaded, in hours.
+    JOBS_RESULT_HOURS = 24
+    # A running job that shows no sign of life for this long is taken as dead (its worker
+    # was killed): it is queued again, up to JOBS_MAX_ATTEMPTS attempts, then failed.
+    JOBS_STALE_SECONDS = 120
+    JOBS_MAX_ATTEMPTS = 3
     # Who learners should turn to (shown when they run out of quiz attempts).
     SUPPORT_CONTACT = "your HR team or trainer"
     # Largest request body accepted, in bytes.

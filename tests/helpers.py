@@ -82,3 +82,55 @@ def record_completion(db, user, version, at):
     db.add(completion)
     db.flush()
     return completion
+
+
+def run_jobs(app) -> int:
+    """Run every job task waiting on ``app``'s queue here, as a worker would; return how many.
+
+    The suite runs the embedded queue (SQLite, one file per test); this is the worker's loop
+    without its threads, so a test sees each job end before it looks.
+    """
+    huey = app.extensions["candor.jobs"].huey
+    ran = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        ran += 1
+    return ran
+
+
+def make_job(db, owner, kind: str = "completions.csv"):
+    """A queued job of ``owner``'s, as an export too big to stream would record it."""
+    from app.jobs.records import create_job
+
+    job = create_job(db, kind, owner, {"filter": {}, "at": "2026-12-01T09:00:00+00:00"}, 0)
+    db.commit()
+    return job
+
+
+def add_learners(db, count: int, course_ids, prefix: str = "bulk") -> None:
+    """``count`` learners, each enrolled on every course of ``course_ids``, inserted in bulk
+    (Core executemany): an export of many rows without building ORM objects."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from app.models import Enrollment, User
+
+    assigned = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    db.execute(
+        insert(User.__table__),
+        [
+            {"email": f"{prefix}{n}@example.test", "name": f"Bulk Learner {n:06d}"}
+            for n in range(count)
+        ],
+    )
+    ids = db.scalars(select(User.id).where(User.email.like(f"{prefix}%@example.test"))).all()
+    db.execute(
+        insert(Enrollment.__table__),
+        [
+            {"user_id": user_id, "course_id": course_id, "assigned_at": assigned, "cycle": 1}
+            for user_id in ids
+            for course_id in course_ids
+        ],
+    )
+    db.commit()

@@ -4,29 +4,27 @@ filter, rows) and committed before the first byte is sent.
 
 Exports are POSTs (with a CSRF token): writing the audit record is a change, and GET never
 changes anything, so a link prefetched or planted elsewhere exports nothing.
+
+Up to ``JOBS_DIRECT_EXPORT_MAX_ROWS`` rows an export streams in the response; above that it
+becomes a job (``app/exports/jobs.py``): the request only records it and redirects to its
+progress page (``job_pages``), so no request waits on a big export.
 """
 
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
 from app.db import get_session, utcnow
-from app.exports.completions import completion_rows, count_rows, export_filename, record_export
-from app.exports.csv import csv_stream
-from app.exports.items import ITEM_COLUMNS, count_item_rows, item_rows
-from app.exports.xlsx import check_fits, xlsx_stream
+from app.exports.completions import export_filename, record_export
+from app.exports.jobs import count_export, export_chunks, media_type, start_export
 from app.hr.views import bp
+from app.tasks import get_queue
 from app.training.filters import RecordFilter
-
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def _attachment(chunks, kind: str, now) -> Response:
-    response = Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[kind.split(".")[1]])
+    response = Response(stream_with_context(chunks), mimetype=media_type(kind))
     response.headers["Content-Disposition"] = f'attachment; filename="{export_filename(kind, now)}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -37,30 +35,30 @@ def _filter() -> RecordFilter:
     return RecordFilter.from_args(request.form, other_keys=("csrf_token",))
 
 
-@bp.post("/exports/completions.csv")
-def export_csv():
+def _export(kind: str):
     db, now = get_session(), utcnow()
     query = _filter()
-    record_export(db, current_user, "completions.csv", query, count_rows(db, query, now))
+    rows = count_export(db, kind, query, now)
+    if rows > int(current_app.config["JOBS_DIRECT_EXPORT_MAX_ROWS"]):
+        job = start_export(db, current_user, kind, query, now, rows)
+        db.commit()
+        get_queue().enqueue_job(job.id)
+        return redirect(url_for("hr.job", job_id=job.id), code=303)
+    record_export(db, current_user, kind, query, rows)
     db.commit()  # audit first
-    return _attachment(csv_stream(completion_rows(db, query, now)), "completions.csv", now)
+    return _attachment(export_chunks(db, kind, query, now), kind, now)
+
+
+@bp.post("/exports/completions.csv")
+def export_csv():
+    return _export("completions.csv")
 
 
 @bp.post("/exports/completions.xlsx")
 def export_xlsx():
-    db, now = get_session(), utcnow()
-    query = _filter()
-    rows = count_rows(db, query, now)
-    check_fits(rows)
-    record_export(db, current_user, "completions.xlsx", query, rows)
-    db.commit()
-    return _attachment(xlsx_stream(completion_rows(db, query, now)), "completions.xlsx", now)
+    return _export("completions.xlsx")
 
 
 @bp.post("/exports/items.csv")
 def export_items():
-    db, now = get_session(), utcnow()
-    query = _filter()
-    record_export(db, current_user, "items.csv", query, count_item_rows(db, query))
-    db.commit()
-    return _attachment(csv_stream(item_rows(db, query), header=ITEM_COLUMNS), "items.csv", now)
+    return _export("items.csv")

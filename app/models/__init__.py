@@ -5,6 +5,7 @@ from app.models.assignment import Assignment, AssignmentPerson, Audience, Invita
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Module
+from app.models.job import Job, JobChunk, JobState
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
@@ -24,6 +25,9 @@ __all__ = [
     "Course",
     "CourseVersion",
     "Enrollment",
+    "Job",
+    "JobChunk",
+    "JobState",
     "Module",
     "ModuleProgress",
     "OrganisationDetail",

@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import CSRF_INPUT, csrf_token, login
+from helpers import CSRF_INPUT, csrf_token, login, make_job
 from quiz_course import CONVERSATION, SLUG, write_quiz_course
 from sqlalchemy import select
 
@@ -71,6 +71,9 @@ GET_ACCESS = {
     "hr.import_employees": HR,
     "hr.courses": HR,
     "hr.transcript": HR,
+    "hr.jobs": HR,
+    "hr.job": HR,
+    "hr.job_state": HR,
     "admin.users": ADMINS,
     "admin.organisation": ADMINS,
     "admin.logo_png": ADMINS,
@@ -110,6 +113,7 @@ POST_ACCESS = {
     "hr.export_csv": HR,
     "hr.export_xlsx": HR,
     "hr.export_items": HR,
+    "hr.job_download": HR,
     "hr.retraining": HR,
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
@@ -194,6 +198,7 @@ def objects(db, synced, make_user, extra_courses):
         "user_id": other.id,
         "conversation_id": CONVERSATION,
         "version_id": version.id,
+        "job_id": make_job(db, other).id,
         **own_objects(db, other),
     }
 
@@ -216,6 +221,8 @@ def sign_in_as(client, make_user, role: str, objects: dict | None = None, db=Non
     assert login(client, user).status_code == 303
     if objects is not None and role in LEARNERS:
         objects.update(own_objects(db, user))
+    if objects is not None and role in HR:
+        objects["job_id"] = make_job(db, user).id  # a job is seen by its owner (and admins)
     return user
 
 

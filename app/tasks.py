@@ -1,0 +1,146 @@
+"""The job queue: Huey, on a SQLite file by default and on Redis in production.
+
+This module sits beside the views and the CLI: a task is an entry point like a request. It
+opens the app's database session, calls one domain service, and commits; the work itself is
+in the domain packages (``app/jobs/runner.py`` for jobs with progress and a file).
+
+- ``CANDOR_JOBS_URL`` unset: ``SqliteHuey`` on ``instance/jobs.sqlite3``. No server to run;
+  ``make run`` starts one worker process beside the web server.
+- ``CANDOR_JOBS_URL=redis://host:6379/0``: ``RedisHuey``. Any number of workers
+  (``flask --app app jobs worker``) on any number of machines share the queue.
+
+The Huey instance is built on first use (the instance folder and the configuration are
+final by then) and kept in ``app.extensions["candor.jobs"]``. Tasks carry ids only; the
+``jobs`` table, not the queue, is the record of what was asked for and how it went, so a
+message lost with a dead worker costs nothing: ``maintain`` (every minute, scheduled by Huey)
+queues again, or fails, what a dead worker left behind, and deletes expired files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from app.db import utcnow
+from app.jobs import records, runner
+
+log = logging.getLogger(__name__)
+
+
+def _handlers() -> Mapping[str, runner.Handler]:
+    from app.exports.jobs import EXPORT_HANDLERS
+
+    return {**EXPORT_HANDLERS}
+
+
+class JobQueue:
+    """The app's queue: ``enqueue_job(id)`` after the job's row is committed."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._huey: Huey | None = None
+        self._tasks: dict[str, Any] = {}
+
+    @property
+    def huey(self) -> Huey:
+        if self._huey is None:
+            self._huey = _build_huey(self.app)
+            self._register(self._huey)
+        return self._huey
+
+    def describe(self) -> str:
+        """Where the queue lives, without any password in its URL."""
+        url = self.app.config["JOBS_URL"]
+        if not url:
+            return f"SQLite {Path(self.app.instance_path) / 'jobs.sqlite3'}"
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
+
+    def enqueue_job(self, job_id: int) -> None:
+        """Hand job ``job_id`` to a worker (its row must be committed first)."""
+        self.huey  # noqa: B018 (builds the queue and its tasks on first use)
+        self._tasks["run_job"](job_id)
+
+    def _in_app(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        app = self.app
+
+        def task(*args: Any) -> Any:
+            with app.app_context():
+                return function(*args)
+
+        task.__name__ = function.__name__
+        return task
+
+    def _register(self, huey: Huey) -> None:
+        self._tasks["run_job"] = huey.task(name="candor.run_job")(self._in_app(_run_job))
+        self._tasks["maintain"] = huey.periodic_task(crontab(minute="*"), name="candor.maintain")(
+            self._in_app(self.maintain)
+        )
+
+    def maintain(self) -> None:
+        """Queue again (or fail) jobs whose worker died, and delete expired files; in the app
+        context. Huey runs it every minute; it is safe to run from several workers at once."""
+        config = current_app.config
+        make_session = current_app.extensions["candor.sessionmaker"]
+        with make_session() as session:
+            recovery = records.recover_stale(
+                session,
+                utcnow(),
+                stale_after=timedelta(seconds=int(config["JOBS_STALE_SECONDS"])),
+                max_attempts=int(config["JOBS_MAX_ATTEMPTS"]),
+            )
+            expired = records.expire_results(session, utcnow())
+            session.commit()
+        for job_id in recovery.requeued:
+            self._tasks["run_job"](job_id)
+        if recovery.requeued or recovery.failed or expired:
+            log.info(
+                "jobs: %d queued again, %d failed (worker gone), %d files expired",
+                len(recovery.requeued),
+                len(recovery.failed),
+                expired,
+            )
+
+
+def _run_job(job_id: int) -> str | None:
+    config = current_app.config
+    state = runner.run_job(
+        current_app.extensions["candor.sessionmaker"],
+        job_id,
+        _handlers(),
+        keep_for=timedelta(hours=float(config["JOBS_RESULT_HOURS"])),
+    )
+    return state.value if state is not None else None
+
+
+def _build_huey(app: Flask) -> Huey:
+    url = app.config["JOBS_URL"]
+    name = app.config["JOBS_QUEUE_NAME"]
+    if not url:
+        folder = Path(app.instance_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{folder / 'jobs.sqlite3'}"
+    # Results are not kept by Huey: the jobs table is the record.
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=url, results=False)
+    if url.startswith("sqlite:///"):
+        return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), results=False)
+    raise RuntimeError(
+        "CANDOR_JOBS_URL must be sqlite:///PATH or redis://HOST:PORT/DB (see README.md)."
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its job queue (built on first use)."""
+    app.extensions["candor.jobs"] = JobQueue(app)
+
+
+def get_queue() -> JobQueue:
+    """The current app's job queue."""
+    return current_app.extensions["candor.jobs"]
