@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.content.details import DETAILS
-from app.models import Course, OrganisationDetail, Role, User
+from app.models import Course, Enrollment, OrganisationDetail, Role, User
 
 
 def test_users_create_reads_the_password_from_stdin(app, db):
@@ -114,6 +114,22 @@ def test_demo_prints_passwords_once_and_changes_nothing_when_rerun(app, db, sync
     assert second.output.count("exists already; password unchanged") == 4
     db.expire_all()
     assert dict(db.execute(select(User.email, User.password_hash)).all()) == hashes
+
+
+def test_the_demo_fills_in_example_details_so_the_shipped_courses_check_silently(app, db, synced):
+    runner = app.test_cli_runner()
+    assert "warning:" in runner.invoke(args=["courses", "check", str(COURSES)]).output
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    check = runner.invoke(args=["courses", "check", str(COURSES)])
+    assert check.exit_code == 0 and "warning" not in check.output, check.output
+    # the demo published minor versions with the values; a sync now finds nothing to do
+    sync = runner.invoke(args=["courses", "sync", str(COURSES)])
+    assert "published" not in sync.output, sync.output
+    flagship = db.scalar(select(Course).where(Course.slug == "ai-in-the-contact-center"))
+    learner = db.scalar(select(User).where(User.email == "learner@candor.example"))
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == learner.id))
+    assert enrollment.version.number == 2 and enrollment.course_id == flagship.id
+    assert "privacy@example.org" in "".join(m.html for m in enrollment.version.modules)
 
 
 def test_db_upgrade_migrates_an_empty_database(tmp_path):
