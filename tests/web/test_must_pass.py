@@ -76,7 +76,7 @@ def test_a_learner_who_misleads_the_customer_fails_with_the_reason_shown(client,
     assert "Attempt 1: not passed" in page
     assert "89%" in page and "you needed 80%" in page  # every question right
     assert "a must-pass item was not passed" in page
-    assert "tell the caller the truth about AI, and honour the opt-out he asks for." in page
+    assert "Tell the caller the truth about AI, and honour the opt-out he asks for." in page
     assert "which ended in “misled”" in page
     assert db.scalar(select(func.count()).select_from(Completion)) == 0
     event = db.scalars(
@@ -110,7 +110,7 @@ def test_a_learner_who_ignores_an_opt_out_fails_the_refresher_at_90_percent(clie
     # "Say it's done, then carry on as before if switching the tool off is fiddly."
     page = submit(client, url, quiz, plan, {OPT_OUT: [f"{OPT_OUT}.c"]})
     assert "Attempt 1: not passed" in page and "90%" in page
-    assert "honour every opt-out, every time, and record it." in page
+    assert "Honour every opt-out, every time, and record it." in page
     assert "Fails the attempt" in page
     assert db.scalar(select(func.count()).select_from(Completion)) == 0
 
@@ -119,7 +119,7 @@ def test_the_sheet_marks_must_pass_items_without_giving_the_answer_away(client, 
     url, quiz, _ = take(REFRESHER)
     page = client.get(url).get_data(as_text=True)
     assert page.count("Get this one right to pass, whatever your score.") == 2
-    assert "never deny that AI tools are in use" not in page
+    assert "Never deny that AI tools are in use" not in page
     flagship_url, _, _ = take(FLAGSHIP)
     page = client.get(flagship_url).get_data(as_text=True)
     assert "Some endings of this conversation fail the assessment" in page
