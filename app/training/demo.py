@@ -13,9 +13,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.events import record
 from app.content.versions import newest_version_by_slug
 from app.db import utcnow
-from app.models import Enrollment, Module, ModuleProgress, Role, User
+from app.models import Course, Enrollment, Module, ModuleProgress, Role, User, Visibility
 from app.organisation.details import current_values
 from app.organisation.publishing import update_details
 from app.people.accounts import create_user, find_user_by_email
@@ -83,8 +84,24 @@ def create_demo(session: Session) -> list[DemoAccount]:
     if admin is not None and not current_values(session):
         update_details(session, admin, DEMO_DETAILS)  # publishes minor versions that use them
     if learner is not None:
+        _list_courses(session)
         _start_course(session, learner)
     return accounts
+
+
+def _list_courses(session: Session) -> None:
+    """List the courses published so far, so every demo learner sees them (a new course is
+    hidden until a trainer lists it). Once, with the demo learner: reruns change nothing."""
+    for course in session.scalars(select(Course).where(Course.visibility == Visibility.HIDDEN)):
+        course.visibility = Visibility.LISTED
+        record(
+            session,
+            "course.visibility_changed",
+            subject=course,
+            before="hidden",
+            after="listed",
+            reason="demo data",
+        )
 
 
 def _start_course(session: Session, user: User) -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import CSRF_INPUT, csrf_token, login, make_job
+from helpers import CSRF_INPUT, csrf_token, list_courses, login, make_job
 from quiz_course import CONVERSATION, SLUG, write_quiz_course
 from sqlalchemy import select
 
@@ -46,6 +46,7 @@ SIGNED_IN = EVERYONE - {"anonymous"}
 LEARNERS = frozenset({"learner", "admin", "learner+hr"})  # admins hold every role
 HR = frozenset({"hr", "admin", "learner+hr"})
 ADMINS = frozenset({"admin"})
+TRAINERS = frozenset({"trainer", "admin"})
 
 # Who may GET each page (everyone else: anonymous -> sign-in page, signed in -> 403).
 GET_ACCESS = {
@@ -77,6 +78,7 @@ GET_ACCESS = {
     "admin.users": ADMINS,
     "admin.organisation": ADMINS,
     "admin.logo_png": ADMINS,
+    "author.courses": TRAINERS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
     "verify.certificate": EVERYONE,
@@ -86,7 +88,7 @@ GET_ACCESS = {
 START_PAGE = {
     "anonymous": "/login",
     "learner": "/dashboard",
-    "trainer": "/account",
+    "trainer": "/author/courses",
     "hr": "/hr/",
     "admin": "/dashboard",
     "learner+hr": "/dashboard",
@@ -121,6 +123,7 @@ POST_ACCESS = {
     "admin.save_organisation": ADMINS,
     "admin.upload_logo": ADMINS,
     "admin.delete_logo": ADMINS,
+    "author.visibility": TRAINERS,
 }
 
 
@@ -181,6 +184,7 @@ def objects(db, synced, make_user, extra_courses):
     sync_courses(db, extra_courses)
     # the organisation's logo, so that its preview answers
     db.add(OrganisationLogo(png=PNG, sha256=hashlib.sha256(PNG).hexdigest(), width=1, height=1))
+    list_courses(db)
     db.commit()
     other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")
     invited = User(email="invited@example.test", name="Invited Person", active=True)
