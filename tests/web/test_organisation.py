@@ -8,7 +8,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from helpers import login, post
+from helpers import list_courses, login, post
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -121,6 +121,7 @@ def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
         content_type="multipart/form-data",
     )
     sync_courses(db, refresher_without_quiz)
+    list_courses(db)
     db.commit()
     holder = make_user(name="Ana Silva")
     version = current_version(db, holder, find_course(db, REFRESHER))
