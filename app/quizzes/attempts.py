@@ -273,6 +273,7 @@ def submit_attempt(
                 answers={k: list(v) for k, v in merged.items()},
                 percent=result.percent,
                 passed=passed,
+                must_pass_failed=len(result.must_pass_failures),
                 result=result.to_dict(),
             )
             .execution_options(synchronize_session=False)

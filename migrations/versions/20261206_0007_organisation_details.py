@@ -1,4 +1,5 @@
-"""organisation details and logo; the details a course version was published with
+"""organisation details and logo; the details a course version was published with; how many
+must-pass items an attempt failed
 
 Revision ID: 0007
 Revises: 0006
@@ -38,9 +39,14 @@ def upgrade() -> None:
     # Versions published before details existed used none: an empty mapping.
     with op.batch_alter_table('course_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('details', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+    # Attempts graded before must-pass items existed failed none.
+    with op.batch_alter_table('quiz_attempts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('must_pass_failed', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('quiz_attempts', schema=None) as batch_op:
+        batch_op.drop_column('must_pass_failed')
     with op.batch_alter_table('course_versions', schema=None) as batch_op:
         batch_op.drop_column('details')
     op.drop_table('organisation_logos')

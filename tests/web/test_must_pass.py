@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import csrf_token, post
+from helpers import csrf_token, login, post
 from sqlalchemy import func, select
 
 from app.content.quiz import Question, Quiz, Scenario
 from app.db import utcnow
-from app.models import AuditEvent, Completion, QuizAttempt
+from app.models import AuditEvent, Completion, QuizAttempt, Role
 from app.progress.reading import current_version, find_course, mark_read
 from app.quizzes.grading import AttemptPlan
 
@@ -68,7 +68,9 @@ def submit(client, url, quiz, plan, chosen=None):
     return client.get(url).get_data(as_text=True)
 
 
-def test_a_learner_who_misleads_the_customer_fails_with_the_reason_shown(client, db, take):
+def test_a_learner_who_misleads_the_customer_fails_with_the_reason_shown(
+    app, client, db, take, make_user
+):
     url, quiz, plan = take(FLAGSHIP)
     # denies the AI, then brushes the caller off: the "misled" outcome
     converse(client, url, plan, TABLE, ["start.b", "caller-challenges.b"])
@@ -83,6 +85,11 @@ def test_a_learner_who_misleads_the_customer_fails_with_the_reason_shown(client,
         select(AuditEvent).where(AuditEvent.action == "quiz.attempt_submitted")
     ).one()
     assert event.details["passed"] is False and event.details["must_pass_failed"] == [TABLE]
+    # the studio's overview counts it, without naming anyone
+    trainer = app.test_client()
+    login(trainer, make_user(roles={Role.TRAINER}))
+    overview = trainer.get("/author/courses").get_data(as_text=True)
+    assert "1 failed on a must-pass item" in overview
 
 
 def test_a_learner_who_talks_the_caller_out_of_the_opt_out_fails(client, take):
