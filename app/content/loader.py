@@ -19,6 +19,7 @@ from PIL import Image
 
 from app.content.advice import MarkdownFile, course_warnings
 from app.content.budget import RENDER_SECONDS_MAX, shape_problems, timed_render
+from app.content.details import reference_problems, references
 from app.content.frontmatter import (
     FIRST_SETTING_LINE,
     key_line,
@@ -78,7 +79,9 @@ class ModuleSource:
     body: str  # Markdown after the front matter and the title line
     source: str  # the whole normalised file, as hashed
     min_minutes: int = 0
-    html: str = ""  # the body rendered and sanitised, once, under the rendering budget
+    # The body rendered and sanitised under the rendering budget (what `courses check`
+    # renders); sync renders the same checked body with the organisation's details filled in.
+    html: str = ""
 
 
 @dataclass(frozen=True)
@@ -338,6 +341,15 @@ def _load_quiz(
     found: list[Problem],
 ) -> Quiz | None:
     _check_references(text, rel, 0, assets, module_stems, found)
+    found.extend(
+        Problem(
+            rel,
+            line,
+            f"{{{{ {name} }}}}: organisation details are filled in modules only, not in "
+            "quiz.md; say it in words here",
+        )
+        for line, name in references(text)
+    )
     if shape := shape_problems(text, rel):
         found.extend(shape)
         return None  # not parsed: parsing renders every fragment
@@ -431,6 +443,18 @@ def _parse_meta(text: str, rel: str, found: list[Problem]) -> CourseMeta | None:
     )
 
 
+def module_body(source: str) -> str:
+    """The body of a valid module's source: what follows its front matter and title line, as
+    ``ModuleSource.body`` holds it (for re-rendering a stored version)."""
+    lines = source.split("\n")
+    front = split_front_matter(lines, "", [])
+    body_lines = lines[front.body_start if front is not None else 0 :]
+    first = next((i for i, line in enumerate(body_lines) if line.strip()), None)
+    if first is None:
+        return "\n"
+    return "\n".join(body_lines[first + 1 :]).strip("\n") + "\n"
+
+
 def _load_module(path, number, root, assets, module_stems, found) -> ModuleSource | None:
     rel = _rel(path, root)
     text = _read_text(path, root, MAX_MARKDOWN_BYTES, found)
@@ -460,6 +484,7 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         if error := _text(200)(title):
             found.append(Problem(rel, offset + first + 1, f"title {error}"))
     _check_references(rest, rel, offset, assets, module_stems, found)
+    found.extend(reference_problems(rest, rel, offset))
     if len(found) > before or first is None:
         return None
     after_title = "\n".join(body_lines[first + 1 :])
@@ -604,7 +629,7 @@ def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, As
             continue
         data = entry.read_bytes()
         extension = entry.suffix.lower().lstrip(".")
-        if _sniff_image(data) != MEDIA_TYPES[extension]:
+        if sniff_image(data) != MEDIA_TYPES[extension]:
             found.append(Problem(rel, 0, f"the file is not a {extension.upper()} image"))
             continue
         if (problem := _image_problem(data)) is not None:
@@ -634,7 +659,8 @@ def _image_problem(data: bytes) -> str | None:
     return None
 
 
-def _sniff_image(data: bytes) -> str | None:
+def sniff_image(data: bytes) -> str | None:
+    """The image type its first bytes say ``data`` is (PNG, JPEG or WebP), or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if data.startswith(b"\xff\xd8\xff"):

@@ -8,7 +8,6 @@ from helpers import PNG
 from app.content import markdown
 from app.content.hashing import content_hash
 from app.content.loader import load_tree
-from app.content.sync import sync_courses
 
 GOOD_TOML = """title = "Handling call data"
 summary = "What to do with recordings."
@@ -481,18 +480,3 @@ def test_ordinary_modules_stay_within_the_budget(tmp_path):
     )
     write_course(tmp_path, files={"01-intro.md": "# Intro\n\n" + body + "\n"})
     assert problems(tmp_path) == []
-
-
-def test_sync_renders_nothing_inside_its_transaction(db, tmp_path, monkeypatch):
-    write_course(tmp_path, files={"02-more.md": "# More\n\nSome **bold** text.\n"})
-    tree = load_tree(tmp_path)
-    assert tree.problems == []
-
-    def no_rendering():
-        raise AssertionError("sync rendered Markdown inside its transaction")
-
-    monkeypatch.setattr(markdown, "_converter", no_rendering)
-    report = sync_courses(db, tree)
-    db.commit()
-    (version,) = report.published
-    assert "<strong>bold</strong>" in version.modules[1].html

@@ -19,7 +19,7 @@ from app.certificates.codes import grouped
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.db import Base
-from app.models import Asset, Certificate, Course, CourseVersion, Role, User
+from app.models import Asset, Certificate, Course, CourseVersion, OrganisationLogo, Role, User
 from app.people.invitations import create_invitation
 from app.progress.reading import current_version, find_course
 from app.quizzes.attempts import start_attempt
@@ -75,6 +75,8 @@ GET_ACCESS = {
     "hr.job": HR,
     "hr.job_state": HR,
     "admin.users": ADMINS,
+    "admin.organisation": ADMINS,
+    "admin.logo_png": ADMINS,
     "author.courses": TRAINERS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
@@ -117,6 +119,9 @@ POST_ACCESS = {
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
     "admin.reactivate": ADMINS,
+    "admin.save_organisation": ADMINS,
+    "admin.upload_logo": ADMINS,
+    "admin.delete_logo": ADMINS,
     "author.visibility": TRAINERS,
 }
 
@@ -175,6 +180,8 @@ def objects(db, synced, make_user, extra_courses):
         )
     )
     sync_courses(db, extra_courses)
+    # the organisation's logo, so that its preview answers
+    db.add(OrganisationLogo(png=PNG, sha256=hashlib.sha256(PNG).hexdigest(), width=1, height=1))
     list_courses(db)
     db.commit()
     other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")
