@@ -6,6 +6,7 @@ from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Module
 from app.models.job import Job, JobChunk, JobState
+from app.models.mail import MailState, OutboxMessage
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import Role, User, UserRole
@@ -27,7 +28,9 @@ __all__ = [
     "Job",
     "JobChunk",
     "JobState",
+    "MailState",
     "Module",
+    "OutboxMessage",
     "ModuleProgress",
     "QuizAttempt",
     "Role",

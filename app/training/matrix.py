@@ -9,6 +9,7 @@ agree with each other and with the exports.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -108,6 +109,7 @@ def status_rows(
     record_filter: RecordFilter | None = None,
     *,
     user_id: int | None = None,
+    user_ids: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
     sort: str | None = "name",
@@ -115,7 +117,8 @@ def status_rows(
     due_soon_days: int = DUE_SOON_DAYS,
 ) -> StatusPage:
     """The people x courses matrix: every enrollment ``record_filter`` admits (by default,
-    of every active person), of one person only if ``user_id`` is given, filtered and paged.
+    of every active person), of one person only if ``user_id`` is given (of those in
+    ``user_ids``, if given: a caller walking everyone in batches), filtered and paged.
 
     Four queries whatever the number of rows. Status is computed in Python (it depends on
     ``now`` and on each version's validity), so the status and completion-date filters, the
@@ -133,6 +136,8 @@ def status_rows(
     criteria: list[ColumnElement[bool]] = record_filter.criteria(_users, Enrollment.course_id)
     if user_id is not None:
         criteria.append(User.id == user_id)
+    if user_ids is not None:
+        criteria.append(User.id.in_(list(user_ids)))
 
     versions = session.execute(
         select(
