@@ -47,11 +47,12 @@ def _certificate_issuer(app: Flask):
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.author import bp as author_bp
     from app.hr import bp as hr_bp
     from app.learn import bp as learn_bp
     from app.verify import bp as verify_bp
 
-    for blueprint in (auth_bp, learn_bp, hr_bp, admin_bp, verify_bp):
+    for blueprint in (auth_bp, learn_bp, hr_bp, admin_bp, author_bp, verify_bp):
         app.register_blueprint(blueprint)
 
 

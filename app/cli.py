@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.content.loader import LoadedTree, load_tree
-from app.content.sync import release_warnings, sync_courses
+from app.content.sync import StudioManaged, release_warnings, sync_courses
 from app.db import get_engine, get_session
 from app.errors import DomainError
 from app.models import Role
@@ -171,8 +171,16 @@ def courses_check(path: Path) -> None:
 
 @courses_cli.command("sync")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def courses_sync(path: Path) -> None:
-    """Publish every changed course under PATH in one transaction; nothing if any is invalid."""
+@click.option(
+    "--take-over",
+    "take_over",
+    multiple=True,
+    metavar="SLUG",
+    help="Manage this studio course from files from now on (audited). Repeat for several.",
+)
+def courses_sync(path: Path, take_over: tuple[str, ...]) -> None:
+    """Publish every changed course under PATH in one transaction; nothing if any is invalid,
+    or if a course is managed in the studio (unless --take-over names it)."""
     tree = load_tree(path)
     _print_warnings(tree)
     if tree.problems:
@@ -180,8 +188,12 @@ def courses_sync(path: Path) -> None:
         click.echo("Nothing was written.", err=True)
         sys.exit(1)
     try:
-        report = sync_courses(get_session(), tree)
+        report = sync_courses(get_session(), tree, take_over=take_over)
         get_session().commit()
+    except StudioManaged as error:
+        get_session().rollback()
+        click.echo(error.message, err=True)
+        sys.exit(1)
     except IntegrityError:
         get_session().rollback()
         raise click.ClickException(

@@ -60,6 +60,17 @@ def restrict_to(bp: Blueprint, *roles: Role) -> None:
     )
 
 
+def allow(*roles: Role):
+    """Open a view to holders of ``roles`` only: the per-route form of ``restrict_to``."""
+    policy = Policy(" or ".join(r.value for r in roles), frozenset(roles))
+
+    def declare(view):
+        view._candor_policy = policy
+        return view
+
+    return declare
+
+
 def public(view):
     """Open a view to anyone, signed in or not."""
     view._candor_policy = PUBLIC

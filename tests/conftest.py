@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from helpers import PASSWORD, PASSWORD_METHOD, login
+from helpers import PASSWORD, PASSWORD_METHOD, list_courses, login
 from jinja2 import BytecodeCache
 from quiz_course import write_quiz_course
 from sqlalchemy import select, text
@@ -161,6 +161,7 @@ def sqlite_templates(tmp_path_factory, shipped_courses) -> SQLiteTemplates:
         if path == published:
             with Session(engine) as session:
                 report = sync_courses(session, shipped_courses)
+                list_courses(session)
                 session.commit()
                 published_ids = tuple(version.id for version in report.published)
         engine.dispose()  # the last connection checkpoints the WAL back into the file
@@ -290,6 +291,7 @@ def synced(request, db, shipped_courses):
         db.commit()  # as after a sync: no transaction left open to hide what the app writes
         return report
     report = sync_courses(db, shipped_courses)
+    list_courses(db)
     db.commit()
     return report
 

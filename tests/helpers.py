@@ -84,6 +84,16 @@ def record_completion(db, user, version, at):
     return completion
 
 
+def list_courses(session) -> None:
+    """List every course (a new course is hidden until a trainer lists it), as a trainer would
+    in the studio, so that any learner may open it."""
+    from sqlalchemy import update
+
+    from app.models import Course, Visibility
+
+    session.execute(update(Course).values(visibility=Visibility.LISTED))
+
+
 def run_jobs(app) -> int:
     """Run every job task waiting on ``app``'s queue here, as a worker would; return how many.
 

@@ -236,3 +236,22 @@ def test_courses_check_fails_on_an_image_that_resolves_to_no_asset(app, db, cour
         f"ai-data-refresher/01-what-ai-tools-touch.md:{lines}: image 'assets/my flow.png' "
         "does not resolve to an asset" in result.output
     )
+
+
+def test_courses_sync_refuses_a_studio_course_unless_taken_over(app, db, synced):
+    from app.models import Management
+
+    course = db.scalar(select(Course).where(Course.slug == "ai-data-refresher"))
+    course.managed_by = Management.STUDIO
+    db.commit()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["courses", "sync", str(COURSES)])
+    assert refused.exit_code == 1
+    assert "ai-data-refresher: managed in the studio" in refused.output
+    assert "Nothing was written." in refused.output
+    taken = runner.invoke(
+        args=["courses", "sync", str(COURSES), "--take-over", "ai-data-refresher"]
+    )
+    assert taken.exit_code == 0, taken.output
+    assert "ai-data-refresher: taken over from the studio" in taken.output
+    assert "ai-data-refresher: unchanged (version 1)" in taken.output

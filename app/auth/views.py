@@ -50,6 +50,8 @@ def home_for(user) -> str:
         return url_for("learn.dashboard")
     if user.has_role(Role.HR):
         return url_for("hr.dashboard")
+    if user.has_role(Role.TRAINER):
+        return url_for("author.courses")
     return url_for("auth.account")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -22,7 +23,8 @@ from app.content.loader import CourseSource, LoadedTree
 from app.content.markdown import render_markdown
 from app.content.problems import ContentError, Problem
 from app.content.versions import newest_version, newest_version_by_slug
-from app.models import Asset, Course, CourseVersion, Module, User
+from app.errors import DomainError
+from app.models import Asset, Course, CourseVersion, Management, Module, User, Visibility
 
 
 @dataclass
@@ -55,11 +57,45 @@ def release_warnings(session: Session, tree: LoadedTree) -> list[Problem]:
     return found
 
 
-def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) -> SyncReport:
-    """Publish every changed course of ``tree``; raise ContentError (writing nothing) if invalid."""
+class StudioManaged(DomainError):
+    """A course of the tree is managed in the studio: files must not overwrite it."""
+
+    status = 409
+
+    def __init__(self, slugs: list[str]) -> None:
+        self.slugs = slugs
+        named = ", ".join(slugs)
+        super().__init__(
+            f"{named}: managed in the studio, so a sync would overwrite the trainers' work. "
+            "Nothing was written. Export the course from the studio into this folder first, "
+            f"or sync with --take-over {slugs[0]} to manage it from files from now on."
+        )
+
+
+def sync_courses(
+    session: Session,
+    tree: LoadedTree,
+    actor: User | None = None,
+    take_over: Collection[str] = (),
+) -> SyncReport:
+    """Publish every changed course of ``tree``; raise ContentError (writing nothing) if invalid,
+    and StudioManaged (writing nothing) if it holds a studio course not named in ``take_over``."""
     if tree.problems:
         raise ContentError(tree.problems)
+    slugs = [c.slug for c in tree.courses]
+    studio = {
+        course.slug: course
+        for course in session.scalars(
+            select(Course).where(Course.slug.in_(slugs), Course.managed_by == Management.STUDIO)
+        )
+    }
+    if refused := sorted(set(studio) - set(take_over)):
+        raise StudioManaged(refused)
     report = SyncReport()
+    for course in studio.values():
+        course.managed_by = Management.FILES
+        record(session, "course.taken_over", actor=actor, subject=course, managed_by="files")
+        report.lines.append(f"{course.slug}: taken over from the studio; managed from files now")
     for source in tree.courses:
         version, published = _sync_course(session, source, actor)
         if not published:
@@ -69,6 +105,11 @@ def sync_courses(session: Session, tree: LoadedTree, actor: User | None = None) 
         kind = "material change: earlier holders must retrain" if version.material else "minor"
         note = "new course" if version.number == 1 else kind
         report.lines.append(f"{source.slug}: published version {version.number} ({note})")
+        if version.course.visibility is Visibility.HIDDEN:
+            report.lines.append(
+                f"{source.slug}: hidden: only learners it is assigned to see it until a "
+                "trainer lists it in the studio"
+            )
     if tree.whole_tree:
         present = {c.slug for c in tree.courses}
         for slug in session.scalars(select(Course.slug).order_by(Course.slug)):
@@ -84,7 +125,7 @@ def _sync_course(
     digest = content_hash(source)
     course = session.scalar(select(Course).where(Course.slug == source.slug))
     if course is None:
-        course = Course(slug=source.slug)
+        course = Course(slug=source.slug, visibility=Visibility.HIDDEN, managed_by=Management.FILES)
         session.add(course)
         session.flush()
     latest = newest_version(session, course.id)

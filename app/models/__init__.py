@@ -4,7 +4,7 @@ domain packages, not here."""
 from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
-from app.models.course import Asset, Course, CourseVersion, Module
+from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.job import Job, JobChunk, JobState
 from app.models.mail import MailState, OutboxMessage
 from app.models.progress import Enrollment, ModuleProgress
@@ -25,6 +25,7 @@ __all__ = [
     "Course",
     "CourseVersion",
     "Enrollment",
+    "Management",
     "Job",
     "JobChunk",
     "JobState",
@@ -36,4 +37,5 @@ __all__ = [
     "Role",
     "User",
     "UserRole",
+    "Visibility",
 ]

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
 from app.fields import SLUG_MAX, TITLE_MAX
+
+
+class Visibility(enum.StrEnum):
+    """Who sees a course: only its assigned learners, every learner, or nobody new."""
+
+    HIDDEN = "hidden"
+    LISTED = "listed"
+    RETIRED = "retired"
+
+
+class Management(enum.StrEnum):
+    """Where a course is written: files in ``courses/`` (``courses sync``) or the studio."""
+
+    FILES = "files"
+    STUDIO = "studio"
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class Course(Base):
@@ -17,6 +43,13 @@ class Course(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A new course is hidden until a trainer lists it (course.visibility_changed in the audit).
+    visibility: Mapped[Visibility] = mapped_column(
+        _enum(Visibility, "visibility"), default=Visibility.HIDDEN
+    )
+    managed_by: Mapped[Management] = mapped_column(
+        _enum(Management, "management"), default=Management.FILES
+    )
 
     versions: Mapped[list[CourseVersion]] = relationship(
         back_populates="course", order_by="CourseVersion.number"

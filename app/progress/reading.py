@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from app.content.versions import newest_version, newest_versions
 from app.db import utcnow
 from app.errors import DomainError, NotFound
-from app.models import Course, CourseVersion, Enrollment, Module, ModuleProgress, User
+from app.models import (
+    Course,
+    CourseVersion,
+    Enrollment,
+    Module,
+    ModuleProgress,
+    User,
+    Visibility,
+)
 from app.progress.completion import all_modules_read, complete_course, read_in_cycle
 
 # Time on a page longer than this is not counted as reading (the tab was left open).
@@ -73,7 +81,12 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
         e.course_id: e
         for e in session.scalars(select(Enrollment).where(Enrollment.user_id == user.id))
     }
-    versions = {v.course_id: v for v in session.scalars(newest_versions())}
+    visibility = dict(session.execute(select(Course.id, Course.visibility)).all())
+    versions = {
+        v.course_id: v
+        for v in session.scalars(newest_versions())
+        if _may_see(visibility[v.course_id], enrollments.get(v.course_id))
+    }
     for enrollment in enrollments.values():
         if enrollment.version is not None:
             versions[enrollment.course_id] = enrollment.version
@@ -144,9 +157,26 @@ def find_enrollment(session: Session, user: User, course: Course) -> Enrollment 
     )
 
 
+def _may_see(visibility: Visibility, enrollment: Enrollment | None) -> bool:
+    """Whether a learner sees a course: a listed one always; a hidden one when assigned or
+    started; a retired one only to finish or keep what they started (no new starts)."""
+    if visibility is Visibility.LISTED:
+        return True
+    if enrollment is None:
+        return False
+    if visibility is Visibility.RETIRED:
+        return enrollment.version_id is not None or enrollment.completed_at is not None
+    return True
+
+
 def current_version(session: Session, user: User, course: Course) -> CourseVersion:
-    """The version ``user`` reads: the one they started, else the newest."""
+    """The version ``user`` reads: the one they started, else the newest (NotFound when the
+    course is hidden from them, or retired before they started it)."""
     enrollment = find_enrollment(session, user, course)
+    if not _may_see(course.visibility, enrollment):
+        if course.visibility is Visibility.RETIRED:
+            raise NotFound("This course is retired: it takes no new learners.")
+        raise NotFound("There is no such course.")
     if enrollment is not None and enrollment.version is not None:
         return enrollment.version
     version = newest_version(session, course.id)

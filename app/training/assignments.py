@@ -38,6 +38,7 @@ from app.models import (
     CourseVersion,
     Enrollment,
     User,
+    Visibility,
 )
 from app.training.cycles import CHUNK, chunks, cycle_completions, recertify_months
 from app.training.status import Status, StatusFacts, course_status
@@ -176,6 +177,8 @@ def assign(
         is None
     ):
         raise DomainError("This course has no published version yet.", status=409)
+    if course.visibility is Visibility.RETIRED:
+        raise DomainError("This course is retired: it takes no new learners.", status=409)
     department = _clean(department)
     user_ids = list(user_ids)
     session.flush()

@@ -13,9 +13,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.events import record
 from app.content.versions import newest_version_by_slug
 from app.db import utcnow
-from app.models import Enrollment, Module, ModuleProgress, Role, User
+from app.models import Course, Enrollment, Module, ModuleProgress, Role, User, Visibility
 from app.people.accounts import create_user, find_user_by_email
 
 DEMO_ACCOUNTS = [
@@ -45,8 +46,24 @@ def create_demo(session: Session) -> list[DemoAccount]:
         user = create_user(session, email=email, name=name, roles=roles, password=password)
         accounts.append(DemoAccount(email, frozenset(roles), password))
         if email.startswith("learner@"):
+            _list_courses(session)
             _start_course(session, user)
     return accounts
+
+
+def _list_courses(session: Session) -> None:
+    """List the courses published so far, so every demo learner sees them (a new course is
+    hidden until a trainer lists it). Once, with the demo learner: reruns change nothing."""
+    for course in session.scalars(select(Course).where(Course.visibility == Visibility.HIDDEN)):
+        course.visibility = Visibility.LISTED
+        record(
+            session,
+            "course.visibility_changed",
+            subject=course,
+            before="hidden",
+            after="listed",
+            reason="demo data",
+        )
 
 
 def _start_course(session: Session, user: User) -> None:

@@ -18,7 +18,7 @@ from app.audit.events import record
 from app.dates import expiry_of, format_date
 from app.db import rowcount, utcnow
 from app.errors import DomainError
-from app.models import Course, CourseVersion, Enrollment, User
+from app.models import Course, CourseVersion, Enrollment, User, Visibility
 from app.training.assignments import GRACE_DAYS, check_due_on, end_of_day
 from app.training.cycles import cycle_completions, recertify_months
 from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_status
@@ -87,6 +87,8 @@ def start_renewal(
     )
     if enrollment is None or enrollment.completed_at is None:
         raise DomainError("You have no completion of this course to renew.", status=409)
+    if course.visibility is Visibility.RETIRED:
+        raise DomainError("This course is retired: it cannot be renewed.", status=409)
     completions = cycle_completions(session, Enrollment.id == enrollment.id)
     completed_at, version_id = completions.get(
         enrollment.id, (enrollment.completed_at, enrollment.version_id or 0)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from helpers import PASSWORD
+from helpers import PASSWORD, list_courses
 from sqlalchemy.orm import Session
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -183,6 +183,7 @@ def _serve(workdir: Path, course_tree: Path, password_hash: str, tree: LoadedTre
     assert not tree.problems, "\n".join(str(p) for p in tree.problems)
     with Session(engine) as db:
         sync_courses(db, tree)
+        list_courses(db)
         db.commit()
     engine.dispose()
 

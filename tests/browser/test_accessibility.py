@@ -323,3 +323,20 @@ def test_a_browser_that_starts_at_phone_or_desktop_size(
     assert_no_horizontal_scroll(page)
     # For a human to look at; outside the repository.
     page.screenshot(path=str(SCREENSHOTS / f"candor-module-{size}.png"), full_page=True)
+
+
+def test_the_studio_a_trainer_reaches(live_server, open_page, sign_in, assert_accessible):
+    trainer = live_server.add_user(roles={Role.TRAINER})
+    page = open_page(live_server)
+    sign_in(page, trainer)
+    expect(page.get_by_role("heading", level=1, name="Courses")).to_be_visible()
+    check(page, assert_accessible)
+    title = next(iter(live_server.courses.values())).meta.title
+    choice = page.get_by_label(f"Visibility of {title}")
+    choice.focus()
+    choice.select_option("hidden")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name=f"Save visibility of {title}")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("is now hidden")
+    check(page, assert_accessible)

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from helpers import list_courses
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
 
@@ -38,6 +39,7 @@ WRONG = {Q_PASTE: [f"{Q_PASTE}.a"], Q_PERSONAL: [f"{Q_PERSONAL}.a"], Q_SCREEN: [
 @pytest.fixture
 def quiz_course(db, quiz_demo):
     sync_courses(db, quiz_demo)
+    list_courses(db)
     db.commit()
     return find_course(db, SLUG)
 
@@ -242,6 +244,7 @@ def test_a_course_without_quiz_completes_when_read(db, make_user, tmp_path):
     folder = write_quiz_course(tmp_path / "courses")
     (folder / "quiz.md").unlink()
     sync_courses(db, load_tree(tmp_path / "courses"))
+    list_courses(db)
     db.commit()
     user = make_user()
     version = current_version(db, user, find_course(db, SLUG))

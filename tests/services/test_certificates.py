@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from helpers import list_courses
 from sqlalchemy import func, select
 
 from app.certificates.codes import ALPHABET, grouped, new_code, normalise
@@ -41,6 +42,7 @@ def complete_refresher(db, user):
 @pytest.fixture
 def certificate(db, make_user, refresher_without_quiz):
     sync_courses(db, refresher_without_quiz)
+    list_courses(db)
     db.commit()
     return complete_refresher(db, make_user(name="Ana Silva"))
 
@@ -173,6 +175,7 @@ def test_recompletion_keeps_old_certificates(db, certificate):
 
 def test_concurrent_completions_give_unique_codes(app, db, make_user, refresher_without_quiz):
     sync_courses(db, refresher_without_quiz)
+    list_courses(db)
     db.commit()
     users = [make_user() for _ in range(4)]
     barrier = threading.Barrier(len(users))

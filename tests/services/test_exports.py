@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
+from helpers import list_courses
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import event, select
 
@@ -601,6 +602,7 @@ def test_postgresql_streams_with_a_server_side_cursor(db, world):
 def answered(db, make_person, quiz_demo):
     """Two graded attempts at the quiz demo course: one failed, one passed."""
     sync_courses(db, quiz_demo)
+    list_courses(db)
     version = newest_version_by_slug(db, SLUG)
     quiz = quiz_of(version)
     boss = make_person(name="Mona Manager")

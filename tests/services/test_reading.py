@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from helpers import list_courses
 from sqlalchemy import select
 
 from app.content.loader import load_tree
@@ -80,6 +81,7 @@ def test_a_started_learner_stays_on_their_version(db, make_user, synced, course_
     path = sorted((course_tree / FLAGSHIP).glob("02-*.md"))[0]
     path.write_text(path.read_text() + "\nNew advice.\n")
     sync_courses(db, load_tree(course_tree))
+    list_courses(db)
     db.commit()
     course = find_course(db, FLAGSHIP)
     assert current_version(db, user, course).number == 1

@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import CSRF_INPUT, csrf_token, login, make_job
+from helpers import CSRF_INPUT, csrf_token, list_courses, login, make_job
 from quiz_course import CONVERSATION, SLUG, write_quiz_course
 from sqlalchemy import select
 
@@ -46,6 +46,7 @@ SIGNED_IN = EVERYONE - {"anonymous"}
 LEARNERS = frozenset({"learner", "admin", "learner+hr"})  # admins hold every role
 HR = frozenset({"hr", "admin", "learner+hr"})
 ADMINS = frozenset({"admin"})
+TRAINERS = frozenset({"trainer", "admin"})
 
 # Who may GET each page (everyone else: anonymous -> sign-in page, signed in -> 403).
 GET_ACCESS = {
@@ -75,6 +76,7 @@ GET_ACCESS = {
     "hr.job": HR,
     "hr.job_state": HR,
     "admin.users": ADMINS,
+    "author.courses": TRAINERS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
     "verify.certificate": EVERYONE,
@@ -84,7 +86,7 @@ GET_ACCESS = {
 START_PAGE = {
     "anonymous": "/login",
     "learner": "/dashboard",
-    "trainer": "/account",
+    "trainer": "/author/courses",
     "hr": "/hr/",
     "admin": "/dashboard",
     "learner+hr": "/dashboard",
@@ -116,6 +118,7 @@ POST_ACCESS = {
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
     "admin.reactivate": ADMINS,
+    "author.visibility": TRAINERS,
 }
 
 
@@ -174,6 +177,7 @@ def objects(db, synced, make_user, extra_courses):
         )
     )
     sync_courses(db, extra_courses)
+    list_courses(db)
     db.commit()
     other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")
     invited = User(email="invited@example.test", name="Invited Person", active=True)

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import csrf_token, post
+from helpers import csrf_token, list_courses, post
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import func, select
 
@@ -24,6 +24,7 @@ CHOICES = {"start.a": "1", "start.b": "2", "opt-out.a": "1", "opt-out.b": "2"}
 @pytest.fixture
 def learner(db, quiz_demo, signed_in):
     sync_courses(db, quiz_demo)
+    list_courses(db)
     db.commit()
     user = signed_in()
     version = current_version(db, user, find_course(db, SLUG))
@@ -59,6 +60,7 @@ def test_course_page_offers_the_assessment_after_reading(client, learner):
 
 def test_the_assessment_is_locked_until_every_module_is_read(client, db, quiz_demo, signed_in):
     sync_courses(db, quiz_demo)
+    list_courses(db)
     db.commit()
     signed_in()
     assert "opens once you have read every module" in client.get(f"/courses/{SLUG}").get_data(

@@ -71,13 +71,13 @@ def test_learner_lands_on_the_dashboard(client, make_user):
     assert client.get("/dashboard").status_code == 200
 
 
-def test_hr_lands_on_their_dashboard_and_others_on_the_account_page(app, client, make_user):
+def test_hr_lands_on_their_dashboard_and_trainers_in_the_studio(app, client, make_user):
     response = login(client, make_user(roles={Role.HR}))
     assert response.status_code == 303
     assert response.location == "/hr/"
     assert client.get("/hr/").status_code == 200
     trainer = app.test_client()
-    assert login(trainer, make_user(roles={Role.TRAINER})).location == "/account"
+    assert login(trainer, make_user(roles={Role.TRAINER})).location == "/author/courses"
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client, make_user):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import login, post
+from helpers import list_courses, login, post
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
@@ -22,6 +22,7 @@ def holder(db, refresher_without_quiz, signed_in):
     """A signed-in learner who completed the refresher (its quiz removed) and holds its
     certificate."""
     sync_courses(db, refresher_without_quiz)
+    list_courses(db)
     db.commit()
     user = signed_in(name="Ana Silva")
     version = current_version(db, user, find_course(db, REFRESHER))

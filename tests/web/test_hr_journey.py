@@ -7,7 +7,7 @@ import csv
 import io
 import re
 
-from helpers import csrf_token, login, post
+from helpers import csrf_token, list_courses, login, post
 from sqlalchemy import select
 
 from app.models import AuditEvent, Course, Role, User
@@ -164,6 +164,7 @@ def test_hr_requires_retraining_after_a_material_version(
     module = sorted((course_tree / "ai-data-refresher").glob("01-*.md"))[0]
     module.write_text(module.read_text() + "\nA new rule.\n")
     sync_courses(db, load_tree(course_tree))
+    list_courses(db)
     db.commit()
     v2 = db.scalar(select(CourseVersion).where(CourseVersion.number == 2))
     assert "Require retraining" in text(client.get("/hr/courses"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from helpers import csrf_token
+from helpers import csrf_token, list_courses
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -139,6 +139,7 @@ def test_a_started_learner_stays_on_their_version(
     path = sorted((course_tree / FLAGSHIP).glob("03-*.md"))[0]
     path.write_text(path.read_text() + "\nAn update.\n")
     sync_courses(db, load_tree(course_tree))
+    list_courses(db)
     db.commit()
     assert "Version</dt><dd>1," in client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
     assert client.get(first.replace("/v1/", "/v2/")).status_code == 404

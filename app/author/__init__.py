@@ -1,0 +1,3 @@
+from app.author.views import bp
+
+__all__ = ["bp"]
