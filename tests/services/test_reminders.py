@@ -13,6 +13,7 @@ from smtp_server import free_port, start_server
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from app.dates import expiry_of
 from app.mail.outbox import WORKER_DIED, deliver_due, fail_stale_sending
 from app.models import (
     Completion,
@@ -382,6 +383,7 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
         version_id=version.id,
         started_at=completed,
         completed_at=completed,
+        expires_at=expiry_of(completed, version.recertify_months),
     )
     db.add(enrollment)
     db.flush()
