@@ -3,16 +3,13 @@ opt-out fails, whatever the score, and the result page says why; one who recover
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from helpers import csrf_token, login, post
+from helpers import csrf_token, login, post, read_in_turn
 from sqlalchemy import func, select
 
 from app.content.quiz import Question, Quiz, Scenario
-from app.db import utcnow
 from app.models import AuditEvent, Completion, QuizAttempt, Role
-from app.progress.reading import current_version, find_course, mark_read
+from app.progress.reading import current_version, find_course
 from app.quizzes.grading import AttemptPlan
 
 FLAGSHIP = "ai-in-the-contact-center"
@@ -29,8 +26,7 @@ def take(db, synced, signed_in, client):
     def start(slug):
         user = signed_in()
         version = current_version(db, user, find_course(db, slug))
-        for module in version.modules:
-            mark_read(db, user, module, opened_at=utcnow() - timedelta(minutes=10))
+        read_in_turn(db, user, version.modules)
         db.commit()
         response = post(client, f"/courses/{slug}/assessment")
         assert response.status_code == 303, response.get_data(as_text=True)

@@ -5,19 +5,17 @@ transcripts carry."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 import pytest
-from helpers import list_courses, login, post
+from helpers import list_courses, login, post, read_in_turn
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.content.sync import sync_courses
 from app.content.versions import newest_version_by_slug
-from app.db import utcnow
 from app.models import Certificate, OrganisationDetail, OrganisationLogo, Role
-from app.progress.reading import current_version, find_course, mark_read
+from app.progress.reading import current_version, find_course
 
 FLAGSHIP = "ai-in-the-contact-center"
 REFRESHER = "ai-data-refresher"
@@ -125,8 +123,7 @@ def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
     db.commit()
     holder = make_user(name="Ana Silva")
     version = current_version(db, holder, find_course(db, REFRESHER))
-    for module in version.modules:
-        mark_read(db, holder, module, opened_at=utcnow() - timedelta(minutes=30))
+    read_in_turn(db, holder, version.modules)
     db.commit()
     certificate = db.scalar(select(Certificate))
     assert certificate.facts["issuer"] == "Example Telecom Ltd"
