@@ -22,9 +22,11 @@ from app.training.assignments import assign
 
 EXPORTS = ("/hr/exports/completions.csv", "/hr/exports/completions.xlsx", "/hr/exports/items.csv")
 ROW = re.compile(
-    r'<td><a href="/hr/people/\d+">([^<]*)</a></td>\s*<td>[^<]*</td>\s*'
+    r'<td class="who"><a href="/hr/people/\d+">([^<]*)</a>(?:(?!</td>).)*</td>\s*'
+    r"<td>[^<]*</td>\s*"
     r'<td>([^<]*?) <span class="hash">v\d+</span></td>\s*'
-    r'<td><span class="pill pill-(\w+)">'
+    r'<td><span class="pill pill-(\w+)">',
+    re.S,
 )
 EXPORT_FORM = re.compile(
     r'<form method="post" action="/hr/exports/completions\.csv"[^>]*>'
@@ -67,7 +69,7 @@ def message(response) -> str:
         (
             {"course": "3"},
             "Unknown filter 'course': use course_id, department, manager_id, "
-            "status, completed_from, completed_to, include_inactive.",
+            "status, completed_from, completed_to, include_inactive, search.",
         ),
     ],
 )
@@ -185,6 +187,9 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
         {"status": "in_progress"},
         {"completed_from": day, "completed_to": day},
         {"completed_to": day, "include_inactive": "1"},
+        {"search": "SALES 1"},
+        {"search": "support.2@example"},
+        {"search": "gone", "include_inactive": "1"},
     ]
     sizes = set()
     for args in cases:
