@@ -4,12 +4,14 @@ people. Read-only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.content.versions import newest_versions
-from app.models import CourseVersion, User
+from app.db import NAME_COLLATION
+from app.models import CourseVersion, Invitation, User
 
 SEARCH_PAGE_SIZE = 100
 SEARCH_MAX = 100  # characters of search text; the rest is ignored
@@ -97,3 +99,39 @@ def list_managers(session: Session) -> list[User]:
 def list_active_people(session: Session) -> list[User]:
     """Every active person, by name (to choose whom to assign a course to)."""
     return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+
+
+@dataclass(frozen=True)
+class NotActivated:
+    """Active people who have never set a password, with their latest invitation."""
+
+    people: list[tuple[User, datetime | None, datetime | None]]  # (person, invited, expires)
+    total: int
+    page: int
+    page_size: int = SEARCH_PAGE_SIZE
+
+
+def not_activated(session: Session, page: int = 1) -> NotActivated:
+    """People who cannot sign in yet (active, no password): they need an invitation, not a
+    reminder. By name in the language's order, with when they were last invited."""
+    page = max(1, page)
+    latest = (
+        select(
+            Invitation.user_id,
+            func.max(Invitation.created_at).label("invited"),
+            func.max(Invitation.expires_at).label("expires"),
+        )
+        .group_by(Invitation.user_id)
+        .subquery("latest")
+    )
+    waiting = (User.active.is_(True), User.password_hash.is_(None))
+    total = session.scalar(select(func.count()).select_from(User).where(*waiting)) or 0
+    rows = session.execute(
+        select(User, latest.c.invited, latest.c.expires)
+        .outerjoin(latest, latest.c.user_id == User.id)
+        .where(*waiting)
+        .order_by(User.name.collate(NAME_COLLATION), User.id)
+        .limit(SEARCH_PAGE_SIZE)
+        .offset((page - 1) * SEARCH_PAGE_SIZE)
+    ).all()
+    return NotActivated([(u, invited, expires) for u, invited, expires in rows], total, page)

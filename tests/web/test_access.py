@@ -63,6 +63,8 @@ GET_ACCESS = {
     "auth.invitation": EVERYONE,  # the token in the link is the key
     "hr.dashboard": HR,
     "hr.matrix": HR,
+    "hr.grid": HR,
+    "hr.not_activated_people": HR,
     "hr.person": HR,
     "hr.assignments": HR,
     "hr.new_assignment": HR,
@@ -103,6 +105,9 @@ POST_ACCESS = {
     "learn.submit": LEARNERS,
     "auth.invitation": EVERYONE,
     "hr.revoke": HR,
+    "hr.extra_attempt": HR,
+    "hr.due_date": HR,
+    "hr.new_invitation": HR,
     "hr.new_assignment": HR,
     "hr.new_employee": HR,
     "hr.edit_employee": HR,
@@ -195,6 +200,7 @@ def objects(db, synced, make_user, extra_courses):
         "user_id": other.id,
         "conversation_id": CONVERSATION,
         "version_id": version.id,
+        "course_id": version.course_id,
         "job_id": make_job(db, other).id,
         **own_objects(db, other),
     }
