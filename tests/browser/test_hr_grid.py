@@ -4,6 +4,9 @@ found by employee id with the keyboard alone (a plain GET form: no JavaScript ne
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -89,3 +92,88 @@ def test_grid_and_list_show_every_column_at_1280_px(centre, open_page, sign_in, 
     expect(rows.first).to_contain_text("agent42@centre.test")
     expect(rows.first.locator("td.cell")).to_have_count(10)
     assert_accessible(page)
+
+
+def test_hr_helps_a_stuck_learner_then_revokes_the_certificate(
+    quick_server, open_page, sign_in, assert_accessible, tmp_path
+):
+    """HR finds a person by employee id in the grid and grants an extra attempt; the learner
+    retakes and passes; HR revokes the certificate, and the grid, the person page and the
+    export all say revoked."""
+    from journeys import answer_every_question, read_every_module
+    from playwright.sync_api import expect
+
+    server = quick_server
+    refresher = "ai-data-refresher"
+    helen = server.add_user(roles=(Role.HR,), name="Helen Helper")
+    stuck = server.add_user(name="Sam Stuckley")
+    with server.app.extensions["candor.sessionmaker"]() as db:
+        person = db.scalar(select(User).where(User.email == stuck.email))
+        person.employee_id = "STUCK-77"
+        hr_user = db.scalar(select(User).where(User.email == helen.email))
+        course = db.scalar(select(Course).where(Course.slug == refresher))
+        assign(db, hr_user, course, "people", user_ids=[person.id], due_days=20, now=utcnow())
+        db.commit()
+
+    learner = open_page(server)
+    sign_in(learner, stuck)
+    read_every_module(learner, server, refresher, assert_accessible)
+    quiz = server.courses[refresher].quiz
+    learner.get_by_role("button", name="Take the assessment").click()
+    for attempt in (1, 2, 3):
+        assert_accessible(learner)
+        answer_every_question(learner, quiz, right=False)
+        learner.get_by_role("button", name="Submit my answers").click()
+        expect(learner.get_by_role("heading", level=1)).to_contain_text(f"Attempt {attempt}")
+        assert_accessible(learner)
+        if attempt < 3:
+            learner.get_by_role("button", name="Take the assessment again").click()
+    expect(learner.get_by_text("You have no attempts left.")).to_be_visible()
+
+    hr = open_page(server)
+    sign_in(hr, helen)
+    hr.goto("/hr/grid")
+    assert_accessible(hr)
+    hr.get_by_label("Name, e-mail or employee id").fill("STUCK-77")
+    hr.get_by_role("button", name="Filter").click()
+    expect(hr.locator("table.grid tbody tr")).to_have_count(1)
+    assert_accessible(hr)
+    hr.get_by_role("link", name="Sam Stuckley").click()
+    expect(hr.get_by_role("heading", level=1, name="Sam Stuckley")).to_be_visible()
+    assert_accessible(hr)
+    title = server.courses[refresher].meta.title
+    hr.locator("details summary").filter(has_text=title).click()
+    hr.get_by_label("Why (kept in the audit trail)").first.fill("Fire alarm during attempt 3")
+    hr.get_by_role("button", name="Grant one more attempt at", exact=False).click()
+    expect(hr.get_by_role("status")).to_contain_text("can take the assessment once more")
+    assert_accessible(hr)
+
+    learner.goto(f"/courses/{refresher}")
+    assert_accessible(learner)
+    learner.get_by_role("button", name="Take the assessment").click()
+    assert_accessible(learner)
+    answer_every_question(learner, quiz, right=True)
+    learner.get_by_role("button", name="Submit my answers").click()
+    expect(learner.get_by_text("You have completed this course.")).to_be_visible()
+    assert_accessible(learner)
+
+    hr.reload()
+    assert_accessible(hr)
+    hr.get_by_text("Revoke this certificate").click()
+    hr.get_by_label("Reason", exact=False).select_option(label="The training was not valid")
+    hr.get_by_role("button", name="Revoke").click()
+    expect(hr.get_by_role("status")).to_contain_text("is revoked")
+    expect(hr.locator(".pill-revoked")).to_contain_text("Revoked")
+    assert_accessible(hr)
+
+    hr.goto("/hr/grid?search=STUCK-77")
+    expect(hr.locator("table.grid tbody td.cell .dot-revoked")).to_have_count(1)
+    assert_accessible(hr)
+    with hr.expect_download() as download:
+        hr.get_by_role("button", name="CSV", exact=True).click()
+    saved = tmp_path / "revoked.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    assert [(r["name"], r["status"], r["certificate_status"]) for r in rows] == [
+        ("Sam Stuckley", "revoked", "revoked")
+    ]
