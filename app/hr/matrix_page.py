@@ -95,6 +95,8 @@ def grid():
     )
     return render_template(
         "hr/grid.html",
+        team=False,
+        endpoint="hr.grid",
         grid=page,
         query=query,
         page_size=PAGE_SIZE,

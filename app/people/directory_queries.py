@@ -135,3 +135,15 @@ def not_activated(session: Session, page: int = 1) -> NotActivated:
         .offset((page - 1) * SEARCH_PAGE_SIZE)
     ).all()
     return NotActivated([(u, invited, expires) for u, invited, expires in rows], total, page)
+
+
+def team_size(session: Session, manager_id: int) -> int:
+    """How many active people name ``manager_id`` as their manager (0: not a manager)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.manager_id == manager_id, User.active.is_(True))
+        )
+        or 0
+    )

@@ -378,13 +378,16 @@ class Summary:
         return self.overall.overdue
 
 
-def summary(session: Session, now: datetime | None = None) -> Summary:
+def summary(
+    session: Session, now: datetime | None = None, record_filter: RecordFilter | None = None
+) -> Summary:
     """The completion rate overall and by department, and how much is overdue: one query,
-    counted by the database over the records of active people (``RecordFilter()``)."""
+    counted by the database over the records of active people (``RecordFilter()``), or over
+    those ``record_filter`` admits (a manager's team)."""
     catalogue = Catalogue.read(session)
-    records = records_query(RecordFilter(), now or utcnow(), DUE_SOON_DAYS, catalogue).subquery(
-        "records"
-    )
+    records = records_query(
+        record_filter or RecordFilter(), now or utcnow(), DUE_SOON_DAYS, catalogue
+    ).subquery("records")
     completed = records.c.completed_at.is_not(None)
     counts = session.execute(
         select(records.c.department, records.c.status, completed, func.count()).group_by(

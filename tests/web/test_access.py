@@ -64,6 +64,7 @@ GET_ACCESS = {
     "hr.dashboard": HR,
     "hr.matrix": HR,
     "hr.grid": HR,
+    "team.team": SIGNED_IN,  # the signed-in user manages objects["user_id"]: see sign_in_as
     "hr.not_activated_people": HR,
     "hr.person": HR,
     "hr.assignments": HR,
@@ -226,6 +227,10 @@ def sign_in_as(client, make_user, role: str, objects: dict | None = None, db=Non
         objects.update(own_objects(db, user))
     if objects is not None and role in HR:
         objects["job_id"] = make_job(db, user).id  # a job is seen by its owner (and admins)
+    if objects is not None:
+        # Everyone signed in manages someone, so /team answers by policy, not by the team.
+        db.get(User, objects["user_id"]).manager_id = user.id
+        db.commit()
     return user
 
 
