@@ -177,3 +177,38 @@ def test_hr_helps_a_stuck_learner_then_revokes_the_certificate(
     assert [(r["name"], r["status"], r["certificate_status"]) for r in rows] == [
         ("Sam Stuckley", "revoked", "revoked")
     ]
+
+
+def test_a_manager_signs_in_and_sees_only_their_team(
+    quick_server, open_page, sign_in, assert_accessible
+):
+    from playwright.sync_api import expect
+
+    server = quick_server
+    boss = server.add_user(name="Bea Boss")
+    report = server.add_user(name="Rory Report")
+    outsider = server.add_user(name="Olga Outsider")
+    with server.app.extensions["candor.sessionmaker"]() as db:
+        by_email = {
+            u.email: u
+            for u in db.scalars(
+                select(User).where(User.email.in_([boss.email, report.email, outsider.email]))
+            )
+        }
+        by_email[report.email].manager_id = by_email[boss.email].id
+        course = db.scalar(select(Course).order_by(Course.id))
+        ids = [by_email[report.email].id, by_email[outsider.email].id]
+        assign(db, by_email[boss.email], course, "people", user_ids=ids, due_days=9, now=utcnow())
+        db.commit()
+
+    page = open_page(server)
+    sign_in(page, boss)
+    page.get_by_role("link", name="Your team's training (1 person)").click()
+    expect(page.get_by_role("heading", level=1, name="Your team")).to_be_visible()
+    rows = page.locator("table.grid tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Rory Report")
+    expect(page.get_by_text("Olga Outsider")).to_have_count(0)
+    for viewport in (PHONE, DESKTOP):
+        page.set_viewport_size(viewport)
+        assert_accessible(page)
