@@ -96,9 +96,44 @@ def list_managers(session: Session) -> list[User]:
     )
 
 
-def list_active_people(session: Session) -> list[User]:
-    """Every active person, by name (to choose whom to assign a course to)."""
-    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+PICK_LIMIT = 50  # people a picker search shows at once
+PICKED_MAX = 1000  # people one "chosen people" form carries; more is a department's job
+
+
+def find_people_to_pick(session: Session, text: str) -> list[User]:
+    """Active people whose name, e-mail or employee id contains ``text`` (any case), by name
+    in the language's order, at most ``PICK_LIMIT``: the assignment form's people picker."""
+    text = (text or "").strip()[:SEARCH_MAX].lower()
+    if not text:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                or_(
+                    func.lower(User.name).contains(text, autoescape=True),
+                    func.lower(User.email).contains(text, autoescape=True),
+                    func.lower(User.employee_id).contains(text, autoescape=True),
+                ),
+            )
+            .order_by(User.name.collate(NAME_COLLATION), User.id)
+            .limit(PICK_LIMIT)
+        )
+    )
+
+
+def people_by_ids(session: Session, ids: list[int]) -> list[User]:
+    """The people with these ids (at most ``PICKED_MAX``), by name: the ones already chosen."""
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.id.in_(ids[:PICKED_MAX]))
+            .order_by(User.name.collate(NAME_COLLATION), User.id)
+        )
+    )
 
 
 @dataclass(frozen=True)

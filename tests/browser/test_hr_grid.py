@@ -42,14 +42,14 @@ def centre(grid_server):
                 )
             )
         for number in range(1, 61):
-            db.add(
-                User(
-                    email=f"agent{number}@centre.test",
-                    name=f"Agent Maximiliana Featherstonehaugh {number}",
-                    employee_id=f"CC-{number:05d}",
-                    department="Inbound customer care, second line",
-                )
+            agent = User(
+                email=f"agent{number}@centre.test",
+                name=f"Agent Maximiliana Featherstonehaugh {number}",
+                employee_id=f"CC-{number:05d}",
+                department="Inbound customer care, second line",
             )
+            agent.roles = {Role.LEARNER}
+            db.add(agent)
         db.flush()
         hr = db.scalar(select(User).where(User.email == "agent1@centre.test"))
         for course in db.scalars(select(Course)):

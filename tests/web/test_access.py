@@ -109,6 +109,7 @@ POST_ACCESS = {
     "hr.extra_attempt": HR,
     "hr.due_date": HR,
     "hr.new_invitation": HR,
+    "hr.cancel": HR,
     "hr.new_assignment": HR,
     "hr.new_employee": HR,
     "hr.edit_employee": HR,
@@ -202,6 +203,7 @@ def objects(db, synced, make_user, extra_courses):
         "conversation_id": CONVERSATION,
         "version_id": version.id,
         "course_id": version.course_id,
+        "assignment_id": 1,
         "job_id": make_job(db, other).id,
         **own_objects(db, other),
     }

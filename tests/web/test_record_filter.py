@@ -101,6 +101,7 @@ def staff(db, make_user, synced):
 
     def person(name, **fields) -> User:  # nobody else signs in: no password to hash
         user = User(name=name, email=f"{name.lower().replace(' ', '.')}@example.test", **fields)
+        user.roles = {Role.LEARNER}
         db.add(user)
         db.flush()
         return user

@@ -29,6 +29,7 @@ def teams(db, make_user, synced):
         ("Cy Omar-team", omar),
     ):
         user = User(name=name, email=f"{name.split()[0].lower()}@example.test", manager=manager)
+        user.roles = {Role.LEARNER}
         db.add(user)
         people[name] = user
     db.flush()
