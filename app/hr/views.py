@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.audit.events import record
 from app.certificates.codes import grouped
 from app.certificates.service import list_certificates, status_of
 from app.dates import format_date
@@ -106,7 +107,7 @@ def revoke(certificate_id: int):
     return redirect(url_for("hr.person", user_id=certificate.user_id), code=303)
 
 
-@bp.get("/people/<int:user_id>/transcript.pdf")
+@bp.post("/people/<int:user_id>/transcript.pdf")
 def transcript(user_id: int):
     from app.certificates.pdf import render_transcript  # WeasyPrint loads only when needed
 
@@ -120,6 +121,9 @@ def transcript(user_id: int):
             base_url=current_app.config["BASE_URL"],
         )
     )
+    # A transcript is personal data leaving the app: on record, as exports are.
+    record(db, "transcript.downloaded", actor=current_user, subject=user)
+    db.commit()
     response = current_app.response_class(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="transcript-{user.id}.pdf"'
     response.headers["Cache-Control"] = "no-store"

@@ -249,7 +249,7 @@ def test_a_leavers_own_page_and_transcript_keep_their_training(client, db, synce
     login(client, make_user(roles={Role.HR}))
     page = client.get(f"/hr/people/{leaver.id}").get_data(as_text=True)
     assert html.escape(version.title, quote=False) in page
-    transcript = client.get(f"/hr/people/{leaver.id}/transcript.pdf")
+    transcript = post(client, f"/hr/people/{leaver.id}/transcript.pdf")
     assert transcript.status_code == 200
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(transcript.data)).pages)
     assert "ten-minute refresher" in " ".join(text.split())
