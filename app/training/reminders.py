@@ -83,6 +83,9 @@ class ReminderReport:
     sent: list[ReminderMessage] = field(default_factory=list)
     failed: list[ReminderFailure] = field(default_factory=list)
     already_reminded: int = 0
+    # Never signed in (no password yet): a reminder is no use to them; HR's "Never signed
+    # in" page gives them a new invitation instead.
+    not_activated: int = 0
 
     def summary(self) -> str:
         """A few lines for the command line."""
@@ -92,6 +95,10 @@ class ReminderReport:
             f"{verb} {len(self.sent)} reminder(s), {copied} with the manager copied; "
             f"{len(self.failed)} failed; {self.already_reminded} already reminded today."
         ]
+        if self.not_activated:
+            lines.append(
+                f"{self.not_activated} never signed in: no reminder (send them an invitation)."
+            )
         lines += [f"failed: user {f.user_id} <{f.to}>: {f.reason}" for f in self.failed]
         return "\n".join(lines)
 
@@ -259,6 +266,21 @@ def send_reminders(
     for row in everyone:
         if row.status in REMINDED:
             by_person[row.user_id].append(row)
+    if not by_person:
+        return report
+    # Only people who can act on a reminder: someone who never set a password cannot sign in.
+    waiting = (
+        set(
+            session.scalars(
+                select(User.id).where(User.password_hash.is_(None), User.id.in_(list(by_person)))
+            )
+        )
+        if len(by_person) <= CHUNK
+        else set(session.scalars(select(User.id).where(User.password_hash.is_(None))))
+    )
+    for user_id in waiting & by_person.keys():
+        del by_person[user_id]
+        report.not_activated += 1
     if not by_person:
         return report
     reminded = _reminded_on(session, today)

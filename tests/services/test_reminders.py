@@ -352,3 +352,22 @@ def test_nothing_due_sends_nothing(db, smtp, make_user, hr, courses):
     report = send_reminders(db, settings, now=NOW)
     assert report.sent == [] and collector.received == []
     assert db.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+def test_someone_who_never_signed_in_gets_no_reminder(db, smtp, make_user, courses):
+    """They cannot act on it: HR's "Never signed in" page gives them an invitation instead."""
+    collector, settings = smtp
+    hr = make_user(roles={Role.HR})
+    ready = make_user(name="Rea Dy", email="ready@example.test")
+    waiting = make_user(name="Wai Ting", email="waiting@example.test")
+    waiting.password_hash = None
+    db.commit()
+    assign(
+        db, hr, courses[FLAGSHIP], "people", user_ids=[ready.id, waiting.id], due_days=3, now=NOW
+    )
+    db.commit()
+    report = send_reminders(db, settings, now=NOW)
+    assert [m.to for m in report.sent] == ["ready@example.test"]
+    assert report.not_activated == 1
+    assert "1 never signed in: no reminder (send them an invitation)." in report.summary()
+    assert [str(r.message["To"]) for r in collector.received] == ["Rea Dy <ready@example.test>"]
