@@ -21,7 +21,7 @@ from app.db import get_or_404, get_session, utcnow
 from app.errors import DomainError
 from app.exports.csv import csv_stream
 from app.models import Role, User
-from app.people.accounts import deactivate_account, reactivate_account
+from app.people.accounts import deactivate_account, reactivate_account, set_roles
 from app.people.directory_queries import search_people
 from app.security import restrict_to
 
@@ -54,6 +54,19 @@ def confirm_deactivate(user_id: int):
     """What deactivating does, and the button that does it."""
     person = get_or_404(get_session(), User, user_id, "There is no such person.")
     return render_template("admin/confirm_deactivate.html", person=person)
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["GET", "POST"])
+def roles(user_id: int):
+    """An account's roles, on a page of their own."""
+    db = get_session()
+    person = get_or_404(db, User, user_id, "There is no such person.")
+    if request.method == "POST":
+        set_roles(db, current_user, person.id, request.form.getlist("roles"))
+        db.commit()
+        flash(f"{person.name}'s roles are saved.", "info")
+        return redirect(url_for("admin.roles", user_id=person.id), code=303)
+    return render_template("admin/roles.html", person=person, all_roles=list(Role))
 
 
 @bp.get("/audit")

@@ -66,6 +66,7 @@ GET_ACCESS = {
     "hr.grid": HR,
     "admin.confirm_deactivate": ADMINS,
     "admin.audit": ADMINS,
+    "admin.roles": ADMINS,
     "team.team": SIGNED_IN,  # the signed-in user manages objects["user_id"]: see sign_in_as
     "hr.not_activated_people": HR,
     "hr.person": HR,
@@ -113,6 +114,7 @@ POST_ACCESS = {
     "hr.cancel": HR,
     "hr.transcript": HR,
     "admin.audit_csv": ADMINS,
+    "admin.roles": ADMINS,
     "hr.new_assignment": HR,
     "hr.new_employee": HR,
     "hr.edit_employee": HR,

@@ -12,7 +12,7 @@ import pytest
 from helpers import login, post
 from sqlalchemy import insert, select
 
-from app.models import AuditEvent, Role, User
+from app.models import AuditEvent, Role, User, UserRole
 
 
 @pytest.fixture
@@ -85,3 +85,21 @@ def test_the_audit_log_filters_pages_and_downloads(app, client, db, admin, make_
 def test_the_audit_log_is_for_admins_only(client, make_user, synced):
     login(client, make_user(roles={Role.HR}))
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_roles_on_their_own_page_audited(client, db, admin, make_user):
+    person = make_user(name="Pat Person")
+    login(client, admin)
+    page = html.unescape(client.get(f"/admin/users/{person.id}/roles").get_data(as_text=True))
+    assert "Roles of Pat Person" in page and 'value="learner" checked' in page
+    saved = post(client, f"/admin/users/{person.id}/roles", {"roles": ["learner", "trainer"]})
+    assert saved.status_code == 303
+    db.rollback()
+    held = set(db.scalars(select(UserRole.role).where(UserRole.user_id == person.id)))
+    assert {r.value for r in held} == {"learner", "trainer"}
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.roles_changed"))
+    assert event.details == {"before": ["learner"], "after": ["learner", "trainer"]}
+    # An admin cannot take their own admin role away; an unknown role is refused.
+    assert post(client, f"/admin/users/{admin.id}/roles", {"roles": ["learner"]}).status_code == 403
+    bad = post(client, f"/admin/users/{person.id}/roles", {"roles": ["owner"]})
+    assert bad.status_code == 400
