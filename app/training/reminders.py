@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit.events import record
 from app.db import utcnow
 from app.fields import EMAIL_MAX, TITLE_MAX, UNSAFE_IN_LINE, one_line
 from app.models import Reminder, User
@@ -336,16 +337,24 @@ def send_reminders(
         for position, (meta, message) in enumerate(outbox):
             try:
                 with session.begin_nested():
-                    session.add(
-                        Reminder(
-                            user_id=meta.user_id,
-                            sent_on=today,
-                            sent_at=now,
-                            courses=list(meta.course_ids),
-                            manager_copied=meta.cc is not None,
-                        )
+                    sent = Reminder(
+                        user_id=meta.user_id,
+                        sent_on=today,
+                        sent_at=now,
+                        courses=list(meta.course_ids),
+                        manager_copied=meta.cc is not None,
                     )
+                    session.add(sent)
                     session.flush()  # claims today's reminder, or fails if already claimed
+                    # On the audit trail too (ids only), rolled back with the claim on failure.
+                    record(
+                        session,
+                        "reminder.sent",
+                        subject=sent,
+                        user_id=meta.user_id,
+                        course_ids=list(meta.course_ids),
+                        manager_copied=meta.cc is not None,
+                    )
                     smtp.send(message)  # an exception here rolls the claim back
             except IntegrityError:
                 report.already_reminded += 1

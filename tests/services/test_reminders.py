@@ -371,3 +371,18 @@ def test_someone_who_never_signed_in_gets_no_reminder(db, smtp, make_user, cours
     assert report.not_activated == 1
     assert "1 never signed in: no reminder (send them an invitation)." in report.summary()
     assert [str(r.message["To"]) for r in collector.received] == ["Rea Dy <ready@example.test>"]
+
+
+def test_each_reminder_sent_is_on_the_audit_trail(db, smtp, make_user, courses):
+    from app.models import AuditEvent
+
+    _, settings = smtp
+    hr = make_user(roles={Role.HR})
+    person = make_user(name="Aud It", email="audit@example.test")
+    assign(db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_days=3, now=NOW)
+    db.commit()
+    send_reminders(db, settings, now=NOW)
+    db.commit()
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "reminder.sent"))
+    assert event.subject_type == "reminders" and event.details["user_id"] == person.id
+    assert event.details["course_ids"] == [courses[FLAGSHIP].id]
