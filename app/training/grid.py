@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import Table, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.db import NAME_COLLATION, utcnow
 from app.errors import DomainError
+from app.models import Enrollment, User
 from app.training.filters import RecordFilter
-from app.training.matrix import Catalogue, StatusRow, records_query, status_rows
+from app.training.matrix import (
+    Catalogue,
+    StatusRow,
+    record_criteria,
+    status_column,
+    status_rows,
+)
 from app.training.status import DUE_SOON_DAYS
 
 GRID_SORT_COLUMNS = ("name", "employee_id", "email", "department")
@@ -70,25 +77,25 @@ def status_grid(
     if sort not in GRID_SORTS:
         raise DomainError("Unknown sort order.")
     catalogue = Catalogue.read(session)
-    records = records_query(record_filter, now, due_soon_days, catalogue).subquery("records")
-    admitted: list[ColumnElement[bool]] = []
+    # People with at least one admitted record: a semi-join from the people, so the status
+    # is computed only when filtering by it, and only until one record of a person matches.
+    users = cast(Table, User.__table__).c
+    enrollments = cast(Table, Enrollment.__table__).c
+    match = record_criteria(record_filter, catalogue, None)
     if record_filter.status is not None:
-        admitted.append(records.c.status == record_filter.status.value)
-    c = records.c
-    people = (
-        select(c.user_id, c.name, c.email, c.employee_id, c.department, c.active)
-        .where(*admitted)
-        .group_by(c.user_id, c.name, c.email, c.employee_id, c.department, c.active)
-    )
+        match.append(status_column(now, due_soon_days) == record_filter.status.value)
+    people = select(
+        users.id, users.name, users.email, users.employee_id, users.department, users.active
+    ).where(exists(select(enrollments.id).where(enrollments.user_id == users.id, *match)))
     keys: dict[str, Any] = {
-        "name": c.name.collate(NAME_COLLATION),
-        "employee_id": c.employee_id,
-        "email": c.email,
-        "department": c.department.collate(NAME_COLLATION),
+        "name": users.name.collate(NAME_COLLATION),
+        "employee_id": users.employee_id,
+        "email": users.email,
+        "department": users.department.collate(NAME_COLLATION),
     }
     column = sort.lstrip("-")
     key = keys[column].desc() if sort.startswith("-") else keys[column].asc()
-    then = [c.user_id] if column == "name" else [keys["name"], c.user_id]
+    then = [users.id] if column == "name" else [keys["name"], users.id]
     page = session.execute(
         people.order_by(key.nulls_last(), *then).limit(limit).offset(offset)
     ).all()

@@ -169,11 +169,11 @@ def records_query(
         )
         .select_from(_enrollments)
         .join(_users, _users.c.id == e.user_id)
-        .where(*_criteria(record_filter, catalogue, user_ids))
+        .where(*record_criteria(record_filter, catalogue, user_ids))
     )
 
 
-def _criteria(
+def record_criteria(
     record_filter: RecordFilter, catalogue: Catalogue, user_ids: list[int] | None
 ) -> list[ColumnElement[bool]]:
     e = _enrollments.c
@@ -331,7 +331,7 @@ def _count(
 ) -> int:
     """How many records the filter admits; the status is computed only to filter by it."""
     e = _enrollments.c
-    criteria = _criteria(record_filter, catalogue, user_ids)
+    criteria = record_criteria(record_filter, catalogue, user_ids)
     if record_filter.status is not None:
         criteria.append(status_column(now, due_soon_days) == record_filter.status.value)
     query = (
