@@ -6,6 +6,7 @@ from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.job import Job, JobChunk, JobState
+from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import Role, User, UserRole
@@ -30,6 +31,8 @@ __all__ = [
     "JobState",
     "Module",
     "ModuleProgress",
+    "OrganisationDetail",
+    "OrganisationLogo",
     "QuizAttempt",
     "Role",
     "User",
