@@ -6,6 +6,7 @@ from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.job import Job, JobChunk, JobState
+from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
@@ -29,7 +30,9 @@ __all__ = [
     "Job",
     "JobChunk",
     "JobState",
+    "MailState",
     "Module",
+    "OutboxMessage",
     "ModuleProgress",
     "OrganisationDetail",
     "OrganisationLogo",

@@ -10,6 +10,7 @@ number of people: two queries for a page of rows, one for the dashboard.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -140,7 +141,7 @@ def records_query(
     now: datetime,
     due_soon_days: int,
     catalogue: Catalogue,
-    user_ids: list[int] | None = None,
+    user_ids: Collection[int] | None = None,
 ) -> Select[Any]:
     """Every record ``record_filter`` admits, with its status, as a subquery-ready SELECT:
     enrollments joined with their people only (versions are looked up in ``Catalogue``, so
@@ -174,12 +175,12 @@ def records_query(
 
 
 def record_criteria(
-    record_filter: RecordFilter, catalogue: Catalogue, user_ids: list[int] | None
+    record_filter: RecordFilter, catalogue: Catalogue, user_ids: Collection[int] | None
 ) -> list[ColumnElement[bool]]:
     e = _enrollments.c
     criteria = record_filter.criteria(_users, e.course_id, e.completed_at)
     if user_ids is not None:
-        criteria.append(_users.c.id.in_(user_ids))
+        criteria.append(_users.c.id.in_(list(user_ids)))
     # The published courses as a list of ids: a subquery here costs the planner more than the
     # whole status computation.
     criteria.append(e.course_id.in_(sorted(catalogue.newest)))
@@ -231,7 +232,7 @@ def status_rows(
     record_filter: RecordFilter | None = None,
     *,
     user_id: int | None = None,
-    user_ids: list[int] | None = None,
+    user_ids: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
     sort: str | None = "name",
@@ -241,7 +242,8 @@ def status_rows(
 ) -> StatusPage:
     """The people x courses matrix: every enrollment ``record_filter`` admits (by default,
     of every active person), of one person only if ``user_id`` is given (of these people if
-    ``user_ids`` is), filtered and paged. ``catalogue``: the versions, if already read.
+    ``user_ids`` is: a caller walking everyone in batches), filtered and paged.
+    ``catalogue``: the versions, if already read.
 
     ``sort`` is a column name from ``SORTS``, "-" first for descending, blanks always last,
     names in the language's order (``NAME_COLLATION``); None leaves rows unsorted. One query
@@ -255,7 +257,9 @@ def status_rows(
     if sort is not None and sort not in SORTS:
         raise DomainError("Unknown sort order.")
     catalogue = catalogue or Catalogue.read(session)
-    people = [user_id] if user_id is not None else user_ids
+    people = (
+        [user_id] if user_id is not None else (list(user_ids) if user_ids is not None else None)
+    )
     records = records_query(record_filter, now, due_soon_days, catalogue, people).subquery(
         "records"
     )
