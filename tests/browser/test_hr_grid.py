@@ -23,7 +23,8 @@ PHONE = {"width": 375, "height": 740}
 def centre(grid_server):
     """Ten published courses with long titles, 60 people on all of them."""
     with grid_server.app.extensions["candor.sessionmaker"]() as db:
-        for number in range(3, 11):
+        shipped = len(list(db.scalars(select(Course))))
+        for number in range(shipped + 1, 11):  # up to a contact centre's ten courses
             course = Course(slug=f"extra-course-{number}")
             db.add(course)
             db.flush()
@@ -90,7 +91,9 @@ def test_grid_and_list_show_every_column_at_1280_px(centre, open_page, sign_in, 
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Agent Maximiliana Featherstonehaugh 42")
     expect(rows.first).to_contain_text("agent42@centre.test")
-    expect(rows.first.locator("td.cell")).to_have_count(10)
+    columns = page.locator("table.grid thead th.cell").count()
+    assert columns >= 10
+    expect(rows.first.locator("td.cell")).to_have_count(columns)
     assert_accessible(page)
 
 
