@@ -91,3 +91,16 @@ class AssignmentForm(FlaskForm):
     )
     due_days = IntegerField("Days", default=30, validators=[Optional(), NumberRange(1, 365)])
     due_on = DateField("Date", validators=[Optional(), within_calendar])
+
+
+class ExtraAttemptForm(FlaskForm):
+    reason = TextAreaField(
+        "Why (kept in the audit trail)", validators=[DataRequired(), Length(max=NOTE_MAX)]
+    )
+
+
+class DueDateForm(FlaskForm):
+    due_on = DateField("New due date", validators=[DataRequired(), within_calendar])
+    reason = TextAreaField(
+        "Why (kept in the audit trail)", validators=[DataRequired(), Length(max=NOTE_MAX)]
+    )
