@@ -455,7 +455,8 @@ def test_crafted_values_in_every_url_parameter_are_refused_cleanly(
             response = client.get(path)
         else:
             response = client.post(path, data={"csrf_token": token})
-        if response.status_code not in (400, 404):
+        # 405 when another route matches the path for other methods: a refusal with Allow.
+        if response.status_code not in (400, 404, 405):
             failed.append(f"{method} {path[:80]}: {response.status_code}")
     assert failed == []
 
