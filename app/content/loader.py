@@ -557,14 +557,15 @@ def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, As
             continue
         data = entry.read_bytes()
         extension = entry.suffix.lower().lstrip(".")
-        if _sniff_image(data) != MEDIA_TYPES[extension]:
+        if sniff_image(data) != MEDIA_TYPES[extension]:
             found.append(Problem(rel, 0, f"the file is not a {extension.upper()} image"))
             continue
         assets[entry.name] = AssetSource(entry.name, MEDIA_TYPES[extension], data)
     return assets
 
 
-def _sniff_image(data: bytes) -> str | None:
+def sniff_image(data: bytes) -> str | None:
+    """The media type the first bytes of ``data`` announce (PNG, JPEG, WebP), or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if data.startswith(b"\xff\xd8\xff"):

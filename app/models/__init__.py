@@ -5,6 +5,7 @@ from app.models.assignment import Assignment, AssignmentPerson, Audience, Invita
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
+from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
@@ -23,6 +24,9 @@ __all__ = [
     "Certificate",
     "Course",
     "CourseVersion",
+    "Draft",
+    "DraftFile",
+    "DraftSave",
     "Enrollment",
     "Management",
     "Job",
