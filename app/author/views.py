@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.authoring.overview import course_rows
 from app.authoring.visibility import MEANING, set_visibility
 from app.content.folders import version_files, zip_folder
 from app.content.versions import find_version
 from app.db import get_session
-from app.models import Draft, Role, Visibility
+from app.models import Role, Visibility
 from app.progress.reading import find_course
 from app.security import allow
 

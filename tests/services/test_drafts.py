@@ -114,7 +114,10 @@ def test_a_file_managed_course_needs_an_audited_take_over(db, synced, trainer):
 
 
 def test_the_settings_form_keeps_the_rest_of_course_toml():
-    text = '# a comment\ntitle = "Old"\nsummary = "S"\nestimated_minutes = 5\n\n[release]\nnotes = "N"\n'
+    text = (
+        '# a comment\ntitle = "Old"\nsummary = "S"\nestimated_minutes = 5\n\n'
+        '[release]\nnotes = "N"\n'
+    )
     form = {"title": "New", "summary": "S", "estimated_minutes": "20", "pass_mark": "70"}
     written = write_settings(text, form)
     assert "# a comment" in written and 'notes = "N"' in written

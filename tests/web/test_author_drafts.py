@@ -50,6 +50,8 @@ def test_a_trainer_writes_a_course_and_sees_each_problem_at_its_line(client, db,
     assert "01-introduction.md:3: image &#39;assets/my flow.png&#39; does not resolve" in page
     page = client.get(editor).get_data(as_text=True)
     assert 'href="#L3"' in page and 'id="L3"' in page
+    overview = client.get("/author/courses").get_data(as_text=True)
+    assert "draft changes pending; hidden" in overview and "the studio" in overview
 
 
 def test_a_stale_save_is_refused_with_the_trainers_text_kept(app, client, db, make_user):
