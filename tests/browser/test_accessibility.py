@@ -362,3 +362,23 @@ def test_a_draft_written_with_the_keyboard(live_server, open_page, sign_in, asse
     problem.focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#L3$"))
+
+
+def test_publishing_and_history_pages(live_server, open_page, sign_in, assert_accessible):
+    trainer = live_server.add_user(roles={Role.TRAINER})
+    page = open_page(live_server)
+    sign_in(page, trainer)
+    page.get_by_label("Title", exact=True).fill("Keyboard course")
+    page.get_by_label("Web address name").fill("keyboard-course")
+    page.get_by_role("button", name="Create course").click()
+    expect(page.get_by_role("heading", level=1, name="Draft of keyboard-course")).to_be_visible()
+    check(page, assert_accessible)
+    page.get_by_role("link", name="Review changes and publish").click()
+    expect(page.get_by_role("heading", level=1, name="Publish keyboard-course")).to_be_visible()
+    check(page, assert_accessible)
+    page.get_by_label("Release notes").fill("First edition.")
+    page.get_by_label("Material: it changes what learners are taught").check()
+    page.get_by_role("button", name="Publish version 1").click()
+    expect(page.get_by_role("heading", level=1, name="History of keyboard-course")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Published version 1")
+    check(page, assert_accessible)

@@ -81,6 +81,8 @@ GET_ACCESS = {
     "author.edit_file": TRAINERS,
     "author.draft_asset": TRAINERS,
     "author.version_zip": TRAINERS,
+    "author.publish_form": TRAINERS,
+    "author.history": TRAINERS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
     "verify.certificate": EVERYONE,
@@ -132,6 +134,7 @@ POST_ACCESS = {
     "author.move_file": TRAINERS,
     "author.delete_file": TRAINERS,
     "author.upload_image": TRAINERS,
+    "author.publish": TRAINERS,
 }
 
 
