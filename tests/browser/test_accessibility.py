@@ -382,3 +382,16 @@ def test_publishing_and_history_pages(live_server, open_page, sign_in, assert_ac
     expect(page.get_by_role("heading", level=1, name="History of keyboard-course")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Published version 1")
     check(page, assert_accessible)
+
+
+def test_the_preview_and_a_trial_assessment(live_server, open_page, sign_in, assert_accessible):
+    trainer = live_server.add_user(roles={Role.TRAINER})
+    slug, course = next((s, c) for s, c in live_server.courses.items() if c.quiz is not None)
+    page = open_page(live_server)
+    sign_in(page, trainer)
+    visit(page, f"/author/courses/{slug}/preview", assert_accessible, heading=course.meta.title)
+    page.get_by_role("link", name=course.modules[0].title).click()
+    expect(page.get_by_role("heading", level=1, name=course.modules[0].title)).to_be_visible()
+    check(page, assert_accessible)
+    visit(page, f"/author/courses/{slug}/preview/assessment", assert_accessible)
+    expect(page.get_by_role("heading", level=1, name="Trial assessment")).to_be_visible()

@@ -83,6 +83,10 @@ GET_ACCESS = {
     "author.version_zip": TRAINERS,
     "author.publish_form": TRAINERS,
     "author.history": TRAINERS,
+    "author.preview": TRAINERS,
+    "author.preview_module": TRAINERS,
+    "author.preview_asset": TRAINERS,
+    "author.trial": TRAINERS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
     "verify.certificate": EVERYONE,
@@ -135,6 +139,8 @@ POST_ACCESS = {
     "author.delete_file": TRAINERS,
     "author.upload_image": TRAINERS,
     "author.publish": TRAINERS,
+    "author.trial_converse": TRAINERS,
+    "author.trial_submit": TRAINERS,
 }
 
 
