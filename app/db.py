@@ -83,6 +83,33 @@ def make_append_only(table, what: str) -> None:
             event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
 
 
+# Names sort the way people's languages sort them ("Ígor" with "Igor", not after "Zoë"):
+# ICU's root collation (the Unicode Collation Algorithm with CLDR's defaults), which
+# PostgreSQL names "und-x-icu". SQLite has no such collation, so each SQLite connection gets
+# one of the same name from PyICU, over the same ICU library: both backends give one order.
+NAME_COLLATION = "und-x-icu"
+
+
+def _collator() -> Any:
+    import icu
+
+    return icu.Collator.createInstance(icu.Locale.getRoot())
+
+
+def _icu_compare() -> Any:
+    return _collator().compare
+
+
+_SORT_COLLATOR: list[Any] = []
+
+
+def name_sort_key(text: str) -> bytes:
+    """``text``'s key in ``NAME_COLLATION``: sorts in Python as the database sorts."""
+    if not _SORT_COLLATOR:
+        _SORT_COLLATOR.append(_collator())
+    return bytes(_SORT_COLLATOR[0].getSortKey(text))
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for ``url``; SQLite connections get foreign keys turned on."""
     options: dict = {}
@@ -108,6 +135,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     # SQLite ignores foreign keys unless told so on every connection; WAL lets readers and a
     # writer work at the same time (several gunicorn workers on one file).
+    dbapi_connection.create_collation(NAME_COLLATION, _icu_compare())
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")

@@ -56,6 +56,7 @@ def record_completion(db, user, version, at):
 
     from sqlalchemy import select
 
+    from app.dates import expiry_of
     from app.models import Completion, Enrollment
 
     enrollment = db.scalar(
@@ -69,6 +70,7 @@ def record_completion(db, user, version, at):
     enrollment.version_id = version.id
     enrollment.started_at = enrollment.started_at or at - timedelta(hours=1)
     enrollment.completed_at = at
+    enrollment.expires_at = expiry_of(at, version.recertify_months)
     db.flush()
     completion = Completion(
         user_id=user.id,

@@ -5,8 +5,9 @@ Which records an export holds is a ``RecordFilter`` (app/training/filters.py), t
 the HR matrix: an export with the matrix's filter holds the matrix's rows. Every row comes
 from one Core statement run with ``yield_per`` (a server-side cursor on PostgreSQL), so memory
 stays flat and the number of queries does not grow with the rows. Statuses come from
-``app.training.status.course_status`` at a ``now`` the caller passes, so the rows, their count
-and the audit event all describe the same moment, by the same rule as pages.
+``app.training.matrix.status_column`` (the one status rule, read as SQL) at a ``now`` the
+caller passes, so the rows, their count and the audit event all describe the same moment, by
+the same rule as pages; the status filter is applied in SQL too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit.events import record
 from app.certificates.codes import grouped
 from app.content.versions import newest_versions
+from app.dates import is_expired
 from app.models import (
     AttemptStatus,
     AuditEvent,
@@ -34,7 +36,7 @@ from app.models import (
     User,
 )
 from app.training.filters import RecordFilter
-from app.training.status import StatusFacts, course_status
+from app.training.matrix import status_column
 
 COLUMNS: Final = (
     "employee_id",
@@ -45,6 +47,7 @@ COLUMNS: Final = (
     "course",
     "course_version",
     "content_hash",
+    "account",
     "status",
     "assigned_at",
     "due_at",
@@ -53,7 +56,9 @@ COLUMNS: Final = (
     "score",
     "attempts",
     "certificate_code",
+    "certificate_status",
     "expires_at",
+    "revoked_at",
 )
 EXPORT_KINDS: Final = ("completions.csv", "completions.xlsx", "items.csv")
 YIELD_PER: Final = 1000
@@ -73,7 +78,7 @@ class _Query:
     order_by: tuple[ColumnElement[Any], ...]
 
 
-def _completion_query(record_filter: RecordFilter) -> _Query:
+def _completion_query(record_filter: RecordFilter, now: datetime) -> _Query:
     person = User.__table__.alias("person")
     manager = User.__table__.alias("manager")
     enrollment = Enrollment.__table__
@@ -119,6 +124,9 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
     )
     completed_at = func.coalesce(done.c.completed_at, enrollment.c.completed_at)
     where = record_filter.criteria(person, enrollment.c.course_id, completed_at)
+    status = status_column(now)
+    if record_filter.status is not None:
+        where.append(status == record_filter.status.value)
     # A course with no published version has no rows, as in the matrix. (Said this way
     # rather than as an inner join to ``current``: SQLite then plans the join worse.)
     where.append(enrollment.c.course_id.in_(select(version.c.course_id)))
@@ -131,6 +139,8 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
         current.c.title,
         pinned.c.number,
         pinned.c.content_hash,
+        person.c.active,
+        status,
         enrollment.c.assigned_at,
         enrollment.c.due_at,
         enrollment.c.started_at,
@@ -138,7 +148,9 @@ def _completion_query(record_filter: RecordFilter) -> _Query:
         done.c.score,
         func.coalesce(tries.c.n, 0),
         certificate.c.code,
-        certificate.c.expires_at,
+        certificate.c.revoked_at,
+        enrollment.c.expires_at,
+        enrollment.c.revoked_at,
     )
     return _Query(
         source, tuple(where), columns, order_by=(person.c.name, person.c.id, enrollment.c.course_id)
@@ -164,15 +176,26 @@ def completion_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> I
     """Stream one row per enrollment matching the filter, with the columns of ``COLUMNS``."""
     # Checked now, not at the first row: a streamed response has sent its status by then.
     _check_now(now)
-    return _completion_stream(
-        bind, _rows_statement(_completion_query(record_filter)), record_filter, now
-    )
+    return _completion_stream(bind, _rows_statement(_completion_query(record_filter, now)), now)
 
 
-def _completion_stream(
-    bind: Bind, statement: Select[Any], record_filter: RecordFilter, now: datetime
-) -> Iterator[tuple]:
-    admits = record_filter.admits
+def certificate_status(
+    code: str | None,
+    certificate_revoked_at: datetime | None,
+    expires_at: datetime | None,
+    cycle_revoked_at: datetime | None,
+    now: datetime,
+) -> str | None:
+    """valid, expired or revoked: the current cycle's certificate, or the revoked one that
+    reopened the cycle; None when there is neither."""
+    if cycle_revoked_at is not None or certificate_revoked_at is not None:
+        return "revoked"
+    if code is None:
+        return None
+    return "expired" if is_expired(expires_at, now) else "valid"
+
+
+def _completion_stream(bind: Bind, statement: Select[Any], now: datetime) -> Iterator[tuple]:
     result = bind.execute(statement)
     try:
         for (
@@ -184,6 +207,8 @@ def _completion_stream(
             course,
             version_number,
             content_hash,
+            active,
+            status,
             assigned_at,
             due_at,
             started_at,
@@ -191,19 +216,10 @@ def _completion_stream(
             score,
             attempts,
             code,
+            certificate_revoked_at,
             expires_at,
+            revoked_at,
         ) in result:
-            # The one status rule of app/training/status, as pages and reminders use it.
-            facts = StatusFacts(
-                assigned_at=assigned_at,
-                due_at=due_at,
-                started_at=started_at,
-                completed_at=completed_at,
-                expires_at=expires_at,
-            )
-            status = course_status(facts, now)
-            if not admits(status):
-                continue
             yield (
                 employee_id,
                 name,
@@ -213,7 +229,8 @@ def _completion_stream(
                 course,
                 version_number,
                 content_hash[:SHORT_HASH] if content_hash else None,
-                status.value,
+                "active" if active else "deactivated",
+                status,
                 assigned_at,
                 due_at,
                 started_at,
@@ -221,7 +238,9 @@ def _completion_stream(
                 score,
                 attempts,
                 grouped(code) if code else None,
+                certificate_status(code, certificate_revoked_at, expires_at, revoked_at, now),
                 expires_at,
+                revoked_at,
             )
     finally:
         # Also when the client goes away mid-download: frees the server-side cursor.
@@ -231,11 +250,7 @@ def _completion_stream(
 def count_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> int:
     """How many rows ``completion_rows`` gives for the same filter and ``now``; one query."""
     _check_now(now)
-    if record_filter.status is not None:
-        # The status is computed in Python only, so that exports and their counts can never
-        # apply different rules.
-        return sum(1 for _ in completion_rows(bind, record_filter, now))
-    query = _completion_query(record_filter)
+    query = _completion_query(record_filter, now)
     return int(
         bind.execute(
             select(func.count()).select_from(query.source).where(*query.where)

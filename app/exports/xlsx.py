@@ -63,6 +63,7 @@ TIME_COLUMNS: Final = frozenset(
         "started_at",
         "completed_at",
         "expires_at",
+        "revoked_at",
         "submitted_at",
     }
 )

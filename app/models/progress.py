@@ -38,6 +38,14 @@ class Enrollment(Base):
     # the learner must retrain (expiry, a material new version).
     cycle: Mapped[int] = mapped_column(default=1, server_default="1")
     completed_at: Mapped[datetime | None]
+    # The facts of the current cycle that its status reads, kept on the row so that the status
+    # is computed in SQL (app.training.status.status_case) over one table:
+    # when the completion stops being valid (app.dates.expiry_of; None: never, or not completed),
+    expires_at: Mapped[datetime | None]
+    # when a revoked certificate reopened this cycle (None: it was not reopened that way),
+    revoked_at: Mapped[datetime | None]
+    # and attempts HR granted beyond the course's limit in this cycle.
+    extra_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()

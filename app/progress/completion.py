@@ -10,8 +10,17 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.service import issue_certificate
+from app.dates import expiry_of
 from app.db import rowcount, utcnow
-from app.models import Completion, Enrollment, Module, ModuleProgress, QuizAttempt, User
+from app.models import (
+    Completion,
+    CourseVersion,
+    Enrollment,
+    Module,
+    ModuleProgress,
+    QuizAttempt,
+    User,
+)
 
 
 def read_in_cycle(enrollment: Enrollment | None):
@@ -50,6 +59,7 @@ def complete_course(
 ) -> Completion | None:
     """Record the completion of the learner's current cycle, once; None if already recorded."""
     now = utcnow()
+    version = session.get_one(CourseVersion, enrollment.version_id)
     # The conditional UPDATE is the guard: of two requests completing at once, one changes the
     # row and records the completion, the other changes nothing.
     claimed = rowcount(
@@ -60,7 +70,11 @@ def complete_course(
                 Enrollment.cycle == enrollment.cycle,
                 Enrollment.completed_at.is_(None),
             )
-            .values(completed_at=now)
+            .values(
+                completed_at=now,
+                expires_at=expiry_of(now, version.recertify_months),
+                revoked_at=None,
+            )
             .execution_options(synchronize_session=False)
         )
     )

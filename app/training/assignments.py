@@ -40,7 +40,7 @@ from app.models import (
     User,
     Visibility,
 )
-from app.training.cycles import CHUNK, chunks, cycle_completions, recertify_months
+from app.training.cycles import CHUNK, NEW_CYCLE, chunks, cycle_completions, recertify_months
 from app.training.status import Status, StatusFacts, course_status
 
 MAX_DUE_DAYS = 365
@@ -364,9 +364,7 @@ def _apply(
                 )
                 .values(
                     cycle=_enrollments.c.cycle + 1,
-                    version_id=None,
-                    started_at=None,
-                    completed_at=None,
+                    **NEW_CYCLE,
                     assigned_at=now,
                     due_at=due,
                     **governs,

@@ -7,11 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from app.models import Completion, CourseVersion, Enrollment, User
+
+# What starting a new cycle clears on an enrollment (with ``cycle`` + 1 and a new due date):
+# the version is chosen again, nothing is read or completed yet, and HR's grants and a
+# revocation belonged to the cycle before. Every cycle change (renewal, retraining, an expired
+# completion reassigned, a revocation) sets these values, so none forgets one.
+NEW_CYCLE: Final = {
+    "version_id": None,
+    "started_at": None,
+    "completed_at": None,
+    "expires_at": None,
+    "revoked_at": None,
+    "extra_attempts": 0,
+}
 
 # Ids per IN (...) list: far below SQLite's and PostgreSQL's limits on bound parameters.
 CHUNK = 1000

@@ -1,46 +1,41 @@
 """The people x courses status matrix: each person's current cycle on each course, with its
 status, filtered by a ``RecordFilter``, sorted and paged; and the dashboard's tallies over it.
 
-Read-only. The status of every row is the one rule of ``app.training.status``, at a ``now``
-the caller may pass, so the matrix, the dashboard, reminders and the learner's course page
-agree with each other and with the exports.
+Read-only. The status is computed by the database: ``app.training.status.status_case`` is
+the one status rule read as SQL, over the facts each enrollment row keeps. So the status
+filter, the sort and the paging all happen in SQL, and a page costs the same whatever the
+number of people: two queries for a page of rows, one for the dashboard.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, Select, Table, case, func, select
 from sqlalchemy.orm import Session
 
-from app.content.versions import newest_versions
-from app.dates import expiry_of
-from app.db import utcnow
+from app.db import NAME_COLLATION, name_sort_key, utcnow
 from app.errors import DomainError
 from app.models import Course, CourseVersion, Enrollment, User
-from app.training.cycles import cycle_completions
 from app.training.filters import RecordFilter
-from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_status, label
+from app.training.status import (
+    DUE_SOON_DAYS,
+    URGENCY,
+    Status,
+    StatusFacts,
+    label,
+    status_case,
+    urgency_case,
+)
 
 _users = cast(Table, User.__table__)
+_enrollments = cast(Table, Enrollment.__table__)
 
 # Most urgent first, when sorting by status.
-STATUS_ORDER = {
-    s: i
-    for i, s in enumerate(
-        (
-            Status.OVERDUE,
-            Status.EXPIRED,
-            Status.DUE_SOON,
-            Status.IN_PROGRESS,
-            Status.NOT_STARTED,
-            Status.COMPLETED,
-        )
-    )
-}
+STATUS_ORDER = {s: i for i, s in enumerate(URGENCY)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +45,10 @@ class StatusRow:
     user_id: int
     name: str
     email: str
+    employee_id: str | None
     department: str | None
     manager_id: int | None
+    active: bool
     course_id: int
     course_slug: str
     course_title: str
@@ -61,12 +58,19 @@ class StatusRow:
     started_at: datetime | None
     completed_at: datetime | None
     expires_at: datetime | None
+    revoked_at: datetime | None
+    extra_attempts: int
     status: Status
 
     @property
     def facts(self) -> StatusFacts:
         return StatusFacts(
-            self.assigned_at, self.due_at, self.started_at, self.completed_at, self.expires_at
+            self.assigned_at,
+            self.due_at,
+            self.started_at,
+            self.completed_at,
+            self.expires_at,
+            self.revoked_at,
         )
 
     @property
@@ -80,27 +84,146 @@ class StatusPage:
     total: int  # rows matching the filters, before paging
 
 
-_SORT_KEYS: dict[str, Any] = {
-    "name": lambda r: r.name.casefold(),
-    "email": lambda r: r.email,
-    "department": lambda r: r.department.casefold() if r.department else None,
-    "course": lambda r: r.course_title.casefold(),
-    "status": lambda r: STATUS_ORDER[r.status],
-    "assigned": lambda r: r.assigned_at,
-    "due": lambda r: r.due_at,
-    "started": lambda r: r.started_at,
-    "completed": lambda r: r.completed_at,
-    "expires": lambda r: r.expires_at,
-}
-SORTS = frozenset(_SORT_KEYS) | {f"-{k}" for k in _SORT_KEYS}
+def status_column(now: datetime, due_soon_days: int = DUE_SOON_DAYS) -> ColumnElement[str]:
+    """The status of each enrollment row at ``now``, as SQL (the one rule, ``status_case``)."""
+    e = _enrollments.c
+    return status_case(
+        {
+            "assigned_at": e.assigned_at,
+            "due_at": e.due_at,
+            "started_at": e.started_at,
+            "completed_at": e.completed_at,
+            "expires_at": e.expires_at,
+            "revoked_at": e.revoked_at,
+        },
+        now,
+        due_soon_days,
+    )
 
 
-def _sorted(rows: list[StatusRow], sort: str) -> list[StatusRow]:
-    key = _SORT_KEYS[sort.lstrip("-")]
-    rows = sorted(rows, key=lambda r: (r.name.casefold(), r.course_title.casefold(), r.user_id))
-    present = [r for r in rows if key(r) is not None]
-    absent = [r for r in rows if key(r) is None]  # blanks last, whichever the direction
-    return sorted(present, key=key, reverse=sort.startswith("-")) + absent
+@dataclass(frozen=True)
+class _Catalogue:
+    """Every published version, read once per listing (a handful of rows): the titles and
+    numbers rows show, and each course's place when sorting by course title."""
+
+    by_id: dict[int, Any]
+    newest: dict[int, Any]  # by course id
+    rank: dict[int, int]  # course id -> place by the newest title, in the language's order
+
+    @classmethod
+    def read(cls, session: Session) -> _Catalogue:
+        versions = session.execute(
+            select(
+                CourseVersion.id,
+                CourseVersion.course_id,
+                CourseVersion.number,
+                CourseVersion.title,
+                Course.slug,
+            )
+            .join(Course, Course.id == CourseVersion.course_id)
+            .order_by(CourseVersion.course_id, CourseVersion.number)
+        ).all()
+        newest = {v.course_id: v for v in versions}  # the highest number comes last
+        order = sorted(newest.values(), key=lambda v: (name_sort_key(v.title), v.course_id))
+        rank = {v.course_id: i for i, v in enumerate(order)}
+        return cls({v.id: v for v in versions}, newest, rank)
+
+    def shown(self, course_id: int, version_id: int | None) -> Any:
+        """The version a row shows: the one the person is on (or completed), else the newest."""
+        if version_id is not None and version_id in self.by_id:
+            return self.by_id[version_id]
+        return self.newest[course_id]
+
+
+def _records(
+    record_filter: RecordFilter,
+    now: datetime,
+    due_soon_days: int,
+    catalogue: _Catalogue,
+    user_id: int | None = None,
+) -> Select[Any]:
+    """Every record ``record_filter`` admits, with its status, as a subquery-ready SELECT:
+    enrollments joined with their people only (versions are looked up in ``_Catalogue``, so
+    the planner has one join to estimate). A course with no published version has no rows.
+    """
+    e = _enrollments.c
+    return (
+        select(
+            _users.c.id.label("user_id"),
+            _users.c.name,
+            _users.c.email,
+            _users.c.employee_id,
+            _users.c.department,
+            _users.c.manager_id,
+            _users.c.active,
+            e.course_id,
+            e.version_id,
+            e.assigned_at,
+            e.due_at,
+            e.started_at,
+            e.completed_at,
+            e.expires_at,
+            e.revoked_at,
+            e.extra_attempts,
+            status_column(now, due_soon_days).label("status"),
+        )
+        .select_from(_enrollments)
+        .join(_users, _users.c.id == e.user_id)
+        .where(*_criteria(record_filter, catalogue, user_id))
+    )
+
+
+def _criteria(
+    record_filter: RecordFilter, catalogue: _Catalogue, user_id: int | None
+) -> list[ColumnElement[bool]]:
+    e = _enrollments.c
+    criteria = record_filter.criteria(_users, e.course_id, e.completed_at)
+    if user_id is not None:
+        criteria.append(_users.c.id == user_id)
+    # The published courses as a list of ids: a subquery here costs the planner more than the
+    # whole status computation.
+    criteria.append(e.course_id.in_(sorted(catalogue.newest)))
+    return criteria
+
+
+def _order(records: Any, sort: str, catalogue: _Catalogue) -> list[ColumnElement[Any]]:
+    """ORDER BY for ``sort``: its column (blanks last, either direction), then name."""
+    c = records.c
+    course = case(catalogue.rank, value=c.course_id, else_=len(catalogue.rank))
+    keys: dict[str, ColumnElement[Any]] = {
+        "name": c.name.collate(NAME_COLLATION),
+        "email": c.email,
+        "employee_id": c.employee_id,
+        "department": c.department.collate(NAME_COLLATION),
+        "course": course,
+        "status": urgency_case(c.status),
+        "assigned": c.assigned_at,
+        "due": c.due_at,
+        "started": c.started_at,
+        "completed": c.completed_at,
+        "expires": c.expires_at,
+    }
+    column = sort.lstrip("-")
+    key = keys[column]
+    first = key.desc() if sort.startswith("-") else key.asc()
+    then = [c.user_id, course] if column == "name" else [keys["name"], c.user_id, course]
+    return [first.nulls_last(), *then]
+
+
+SORT_COLUMNS = (
+    "name",
+    "email",
+    "employee_id",
+    "department",
+    "course",
+    "status",
+    "assigned",
+    "due",
+    "started",
+    "completed",
+    "expires",
+)
+SORTS = frozenset(SORT_COLUMNS) | {f"-{k}" for k in SORT_COLUMNS}
 
 
 def status_rows(
@@ -117,11 +240,9 @@ def status_rows(
     """The people x courses matrix: every enrollment ``record_filter`` admits (by default,
     of every active person), of one person only if ``user_id`` is given, filtered and paged.
 
-    Four queries whatever the number of rows. Status is computed in Python (it depends on
-    ``now`` and on each version's validity), so the status and completion-date filters, the
-    sort and the paging are applied after it, over every row the other filters match.
-    ``sort`` is a column name from ``SORTS``, "-" first for descending, blanks always last;
-    None leaves rows unsorted. A course with no published version has no rows.
+    ``sort`` is a column name from ``SORTS``, "-" first for descending, blanks always last,
+    names in the language's order (``NAME_COLLATION``); None leaves rows unsorted. One query
+    for the rows and their total (a second only for a page past the end).
     """
     now = now or utcnow()
     if record_filter is None:
@@ -130,96 +251,90 @@ def status_rows(
         raise DomainError("Paging must not be negative.")
     if sort is not None and sort not in SORTS:
         raise DomainError("Unknown sort order.")
-    criteria: list[ColumnElement[bool]] = record_filter.criteria(_users, Enrollment.course_id)
-    if user_id is not None:
-        criteria.append(User.id == user_id)
-
-    versions = session.execute(
-        select(
-            CourseVersion.id,
-            CourseVersion.number,
-            CourseVersion.title,
-            CourseVersion.recertify_months,
-        )
-    ).all()
-    by_id: dict[int, Any] = {v.id: v for v in versions}
-    newest = {v.course_id: v for v in session.scalars(newest_versions())}
-    completions = cycle_completions(session, *criteria)
-    enrolled = session.execute(
-        select(
-            User.id,
-            User.name,
-            User.email,
-            User.department,
-            User.manager_id,
-            Enrollment.id,
-            Enrollment.course_id,
-            Enrollment.version_id,
-            Enrollment.assigned_at,
-            Enrollment.due_at,
-            Enrollment.started_at,
-            Enrollment.completed_at,
-            Course.slug,
-        )
-        .select_from(Enrollment)
-        .join(User, User.id == Enrollment.user_id)
-        .join(Course, Course.id == Enrollment.course_id)
-        .where(*criteria)
-    )
+    catalogue = _Catalogue.read(session)
+    records = _records(record_filter, now, due_soon_days, catalogue, user_id).subquery("records")
+    admitted: list[ColumnElement[bool]] = []
+    if record_filter.status is not None:
+        admitted.append(records.c.status == record_filter.status.value)
+    query = select(records).where(*admitted)
+    if sort is not None:
+        query = query.order_by(*_order(records, sort, catalogue))
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     rows: list[StatusRow] = []
-    # Plain tuple unpacking: attribute access on 20,000 result rows costs more than the query.
     for (
         person_id,
         name,
         email,
+        employee_id,
         department,
         manager_id,
-        enrollment_id,
-        enrolled_on,
+        active,
+        course_id,
         version_id,
         assigned_at,
         due_at,
         started_at,
         completed_at,
-        slug,
-    ) in enrolled:
-        done_on = version_id
-        if completed_at is not None and enrollment_id in completions:
-            completed_at, done_on = completions[enrollment_id]
-        version = by_id[version_id] if version_id in by_id else newest.get(enrolled_on)
-        if version is None:
-            continue  # a course with no published version has nothing to show
-        if not record_filter.completed_within(completed_at):
-            continue
-        months = by_id[done_on].recertify_months if done_on in by_id else 0
-        expires = expiry_of(completed_at, months)
-        facts = StatusFacts(assigned_at, due_at, started_at, completed_at, expires)
-        row_status = course_status(facts, now, due_soon_days)
-        if not record_filter.admits(row_status):
-            continue
+        expires_at,
+        revoked_at,
+        extra_attempts,
+        status,
+    ) in session.execute(query):
+        version = catalogue.shown(course_id, version_id)
         rows.append(
             StatusRow(
                 person_id,
                 name,
                 email,
+                employee_id,
                 department,
                 manager_id,
-                enrolled_on,
-                slug,
+                active,
+                course_id,
+                version.slug,
                 version.title,
                 version.number,
                 assigned_at,
                 due_at,
                 started_at,
                 completed_at,
-                expires,
-                row_status,
+                expires_at,
+                revoked_at,
+                extra_attempts,
+                Status(status),
             )
         )
-    if sort is not None:
-        rows = _sorted(rows, sort)
-    end = None if limit is None else offset + limit
-    return StatusPage(rows=rows[offset:end], total=len(rows))
+    if limit is None or (not offset and len(rows) < limit):
+        return StatusPage(rows=rows, total=len(rows))  # every row is here: nothing to count
+    # Counted apart: a window count over the page query would carry every row to the end.
+    return StatusPage(
+        rows=rows, total=_count(session, record_filter, now, due_soon_days, catalogue, user_id)
+    )
+
+
+def _count(
+    session: Session,
+    record_filter: RecordFilter,
+    now: datetime,
+    due_soon_days: int,
+    catalogue: _Catalogue,
+    user_id: int | None,
+) -> int:
+    """How many records the filter admits; the status is computed only to filter by it."""
+    e = _enrollments.c
+    criteria = _criteria(record_filter, catalogue, user_id)
+    if record_filter.status is not None:
+        criteria.append(status_column(now, due_soon_days) == record_filter.status.value)
+    query = (
+        select(func.count())
+        .select_from(_enrollments)
+        .join(_users, _users.c.id == e.user_id)
+        .where(*criteria)
+    )
+    return int(session.execute(query).scalar_one())
 
 
 @dataclass
@@ -258,17 +373,23 @@ class Summary:
 
 
 def summary(session: Session, now: datetime | None = None) -> Summary:
-    """The completion rate overall and by department, and how much is overdue."""
-    # Count combinations first: a handful of keys, however many rows.
-    combinations = Counter(
-        (row.department, row.status, row.completed_at is not None)
-        for row in status_rows(session, now=now, sort=None).rows
+    """The completion rate overall and by department, and how much is overdue: one query,
+    counted by the database over the records of active people (``RecordFilter()``)."""
+    catalogue = _Catalogue.read(session)
+    records = _records(RecordFilter(), now or utcnow(), DUE_SOON_DAYS, catalogue).subquery(
+        "records"
+    )
+    completed = records.c.completed_at.is_not(None)
+    counts = session.execute(
+        select(records.c.department, records.c.status, completed, func.count()).group_by(
+            records.c.department, records.c.status, completed
+        )
     )
     result = Summary()
     departments: dict[str | None, Tally] = defaultdict(Tally)
-    for (department, status, completed), count in combinations.items():
-        result.overall.add(status, completed, count)
-        departments[department].add(status, completed, count)
+    for department, status, done, count in counts:
+        result.overall.add(Status(status), bool(done), count)
+        departments[department].add(Status(status), bool(done), count)
     result.by_department = dict(
         sorted(departments.items(), key=lambda item: (item[0] is None, item[0] or ""))
     )

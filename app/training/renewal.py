@@ -20,7 +20,7 @@ from app.db import rowcount, utcnow
 from app.errors import DomainError
 from app.models import Course, CourseVersion, Enrollment, User, Visibility
 from app.training.assignments import GRACE_DAYS, check_due_on, end_of_day
-from app.training.cycles import cycle_completions, recertify_months
+from app.training.cycles import NEW_CYCLE, cycle_completions, recertify_months
 from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_status
 
 _enrollments = cast(Table, Enrollment.__table__)  # set-based statements use the table
@@ -51,9 +51,7 @@ def require_retraining(
             )
             .values(
                 cycle=_enrollments.c.cycle + 1,
-                version_id=None,
-                started_at=None,
-                completed_at=None,
+                **NEW_CYCLE,
                 due_at=end_of_day(due_on),
                 assigned_at=now,
                 assigned_by_id=actor.id,
@@ -117,9 +115,7 @@ def start_renewal(
                 _enrollments.c.cycle == old_cycle,
                 _enrollments.c.completed_at.is_not(None),
             )
-            .values(
-                cycle=old_cycle + 1, version_id=None, started_at=None, completed_at=None, due_at=due
-            )
+            .values(cycle=old_cycle + 1, **NEW_CYCLE, due_at=due)
         )
     )
     session.refresh(enrollment)

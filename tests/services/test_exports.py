@@ -142,6 +142,7 @@ def complete(
     db.add(certificate)
     if current:
         enrollment.completed_at = at(days)
+        enrollment.expires_at = certificate.expires_at
     db.flush()
     return completion, certificate
 
@@ -240,6 +241,7 @@ def test_one_row_per_enrollment_with_every_column(db, world):
         "course": contact.title,
         "course_version": contact.number,
         "content_hash": contact.content_hash[:12],
+        "account": "active",
         "status": "completed",
         "assigned_at": at(-30),
         "due_at": at(-5),
@@ -248,7 +250,9 @@ def test_one_row_per_enrollment_with_every_column(db, world):
         "score": 90,
         "attempts": 2,
         "certificate_code": grouped(world["ana_certificate"].code),
+        "certificate_status": "valid",
         "expires_at": at(354),
+        "revoked_at": None,
     }
     assert all(
         isinstance(r[c], datetime) and r[c].utcoffset() == timedelta(0)
@@ -278,7 +282,7 @@ def test_statuses_cover_every_rule(db, world):
         None,
         None,
     )  # cycle 1 is history
-    assert {r["status"] for r in by_person.values()} == set(STATUSES)
+    assert {r["status"] for r in by_person.values()} == set(STATUSES) - {"revoked"}
 
 
 def test_statuses_are_the_shared_rule_at_the_given_moment(db, world):
@@ -458,7 +462,7 @@ def test_xlsx_has_typed_cells_and_no_formulas(db, world, hostile):
     assert header == [f"{n} (UTC)" if n.endswith("_at") else n for n in COLUMNS]
     assert all(c.font.b for c in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:Q{count_rows(db, RecordFilter(), NOW) + 1}"
+    assert sheet.auto_filter.ref == f"A1:T{count_rows(db, RecordFilter(), NOW) + 1}"
     assert sheet.column_dimensions["B"].width > 20
     rows = {r[1].value: dict(zip(COLUMNS, r, strict=True)) for r in sheet.iter_rows(min_row=2)}
     ana = rows["Ana Silva"]

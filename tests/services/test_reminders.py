@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import func, select
 
+from app.dates import expiry_of
 from app.models import Completion, CourseVersion, Enrollment, Reminder, Role
 from app.training import reminders as service
 from app.training.assignments import assign
@@ -324,6 +325,7 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
         version_id=version.id,
         started_at=completed,
         completed_at=completed,
+        expires_at=expiry_of(completed, version.recertify_months),
     )
     db.add(enrollment)
     db.flush()

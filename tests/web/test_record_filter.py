@@ -46,7 +46,7 @@ def message(response) -> str:
         (
             {"status": "bogus"},
             "Unknown status 'bogus': use one of not_started, in_progress, "
-            "completed, due_soon, overdue, expired.",
+            "completed, due_soon, overdue, expired, revoked.",
         ),
         ({"course_id": "abc"}, "course_id must be a whole number from 1 to 2147483647, not 'abc'."),
         ({"manager_id": "0"}, "manager_id must be a whole number from 1 to 2147483647, not '0'."),

@@ -1,0 +1,389 @@
+"""The HR pages at a contact centre's size: the dashboard and the people x courses matrix over
+10,000 people x 10 courses, next to a one-query page of the same app in the same run.
+
+Builds the data set (bulk-inserted with SQLAlchemy Core: ``--people`` people, each on every one
+of ``--courses`` courses, in every status), then serves the pages in-process through Flask's
+test client with one HR account signed in, and reports for each page: the server time (median
+and worst of ``--repeat`` requests, after one warm-up), the number of SQL statements, and, with
+``--callgrind``, the instructions one request costs (valgrind's callgrind, over a child
+process that serves the page once). The floor is ``/verify/<code>``, one query. Targets are
+printed, not asserted: the exit status is 0 unless something failed to run.
+
+    .venv/bin/python benchmarks/hr_pages.py [--backend sqlite|postgresql|all] [--callgrind]
+
+PostgreSQL is taken from ``CANDOR_BENCH_POSTGRES_URL`` (the whole URL, database included:
+its tables are dropped and created again; default ``.../candor_bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = Path(__file__).resolve().parent / "out"
+
+NOW = datetime.now(UTC)
+TARGET_MS = 150.0
+BATCH = 20_000
+FIRST = ["Ana", "Ígor", "Zoë", "Émile", "Łukasz", "Søren", "Ben", "Chloé", "Ömer", "Iñaki"]
+LAST = ["Silva", "Åberg", "Okafor", "Dunn", "Müller", "Ng", "Ørsted", "Zhou", "Écija", "Wu"]
+DEPARTMENTS = [f"Floor {n}" for n in range(1, 21)]
+CERTIFICATE = "BENCH000000000000001"  # 20 Crockford base32 characters
+PAGES = {
+    "dashboard": "/hr/",
+    "matrix, page 1": "/hr/status",
+    "matrix, page 100, by status": "/hr/status?sort=status&page=100",
+    "matrix, overdue, by due date": "/hr/status?status=overdue&sort=-due",
+    "matrix, one department": "/hr/status?department=Floor+7&sort=course",
+    "floor: verify page (one query)": f"/verify/{CERTIFICATE}",
+}
+FLOOR = "floor: verify page (one query)"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--courses", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
+    parser.add_argument("--callgrind", action="store_true", help="count instructions too")
+    parser.add_argument("--serve-once", nargs=2, help=argparse.SUPPRESS)  # child: URL, path
+    return parser.parse_args()
+
+
+def _batched(rows):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def build(url: str, people: int, courses: int) -> None:
+    """The data set: one HR account, ``people`` learners, each on every course."""
+    from sqlalchemy import insert
+
+    from app.dates import expiry_of
+    from app.db import Base, make_engine
+    from app.models import (
+        Certificate,
+        Completion,
+        Course,
+        CourseVersion,
+        Enrollment,
+        User,
+        UserRole,
+    )
+
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    t0 = NOW - timedelta(days=400)
+    with engine.begin() as db:
+        db.execute(
+            insert(Course),
+            [{"id": c, "slug": f"course-{c}", "created_at": t0} for c in range(1, courses + 1)],
+        )
+        db.execute(
+            insert(CourseVersion),
+            [
+                {
+                    "id": c,
+                    "course_id": c,
+                    "number": 1,
+                    "content_hash": f"{c:064d}",
+                    "title": f"Course {c}: working with AI",
+                    "summary": "",
+                    "estimated_minutes": 30,
+                    "pass_mark": 80,
+                    "max_attempts": 3,
+                    "recertify_months": 12 if c % 2 else 0,
+                    "metadata_source": "",
+                    "published_at": t0,
+                    "obligations": [],
+                    "release_notes": "",
+                    "material": True,
+                }
+                for c in range(1, courses + 1)
+            ],
+        )
+        users = [
+            {
+                "id": 1,
+                "email": "hr@example.test",
+                "name": "HR Person",
+                "locale": "en",
+                "active": True,
+                "session_generation": "bench",
+                "created_at": t0,
+            }
+        ]
+        users += [
+            {
+                "id": i,
+                "email": f"person{i}@example.test",
+                "name": f"{FIRST[i % 10]} {LAST[(i // 10) % 10]} {i}",
+                "employee_id": f"E{i:06d}",
+                "department": DEPARTMENTS[i % len(DEPARTMENTS)],
+                "manager_id": None if i % 25 == 2 else (i - 2) // 25 * 25 + 2,
+                "locale": "en",
+                "active": i % 50 != 0,
+                "session_generation": "bench",
+                "created_at": t0,
+            }
+            for i in range(2, people + 2)
+        ]
+        for batch in _batched(users):
+            db.execute(insert(User), batch)
+        db.execute(insert(UserRole), [{"user_id": 1, "role": "hr"}])
+
+        def enrollments():
+            for i in range(2, people + 2):
+                for c in range(1, courses + 1):
+                    n = (i - 2) * courses + c
+                    state = (i + c) % 10  # 0-3 completed, 4 started, 5-6 overdue, 7-9 not
+                    assigned = t0 + timedelta(days=n % 300)
+                    done = assigned + timedelta(days=2) if state < 4 else None
+                    yield {
+                        "id": n,
+                        "user_id": i,
+                        "course_id": c,
+                        "version_id": c if state < 5 else None,
+                        "created_at": assigned,
+                        "assigned_at": assigned,
+                        "due_at": NOW + timedelta(days=(n % 90) - (60 if state in (5, 6) else 0)),
+                        "started_at": assigned + timedelta(days=1) if state < 5 else None,
+                        "cycle": 1,
+                        "completed_at": done,
+                        "expires_at": expiry_of(done, 12 if c % 2 else 0),
+                    }
+
+        for batch in _batched(enrollments()):
+            db.execute(insert(Enrollment), batch)
+        done = NOW - timedelta(days=10)
+        db.execute(
+            insert(Completion),
+            [
+                {
+                    "id": 1,
+                    "user_id": 2,
+                    "course_id": 1,
+                    "version_id": 1,
+                    "enrollment_id": 1,
+                    "cycle": 1,
+                    "completed_at": done,
+                }
+            ],
+        )
+        db.execute(
+            insert(Certificate),
+            [
+                {
+                    "id": 1,
+                    "code": CERTIFICATE,
+                    "completion_id": 1,
+                    "user_id": 2,
+                    "facts": {
+                        "code": CERTIFICATE,
+                        "holder_name": "Ana Silva",
+                        "course_title": "Course 1: working with AI",
+                        "course_slug": "course-1",
+                        "version_number": 1,
+                        "content_hash": "0" * 12,
+                        "score": 90,
+                        "completed_on": done.date().isoformat(),
+                        "issued_on": done.date().isoformat(),
+                        "expires_on": None,
+                        "issuer": "Bench",
+                    },
+                    "signature": "bench",
+                    "key_id": "bench",
+                    "issued_at": done,
+                    "pdf": b"",
+                }
+            ],
+        )
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE")
+    engine.dispose()
+
+
+def make_app(url: str):
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app import create_app
+
+    key = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "DATABASE_URL": url,
+            "RATELIMIT_STORAGE_URL": "memory://",
+            "CERTIFICATE_SIGNING_KEY": key,
+        }
+    )
+    app.instance_path = tempfile.mkdtemp(prefix="candor-bench-")
+    return app
+
+
+def signed_in_client(app):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:bench"  # the HR account (id:session generation)
+        session["_fresh"] = True
+        session["signed_in_at"] = time.time()
+    return client
+
+
+class QueryCounter:
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        self.count += 1
+
+
+def measure(url: str, repeat: int) -> dict:
+    app = make_app(url)
+    counter = QueryCounter(app.extensions["candor.engine"])
+    client = signed_in_client(app)
+    results = {}
+    for name, path in PAGES.items():
+        response = client.get(path)  # warm-up, and a check of what is measured
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}: {response.text[:400]}")
+        times, queries = [], set()
+        for _ in range(repeat):
+            counter.count = 0
+            started = time.perf_counter()
+            response = client.get(path)
+            response.get_data()
+            times.append((time.perf_counter() - started) * 1000)
+            queries.add(counter.count)
+        results[name] = {
+            "path": path,
+            "median_ms": round(statistics.median(times), 1),
+            "worst_ms": round(max(times), 1),
+            "queries": sorted(queries),
+            "bytes": len(response.get_data()),
+        }
+    app.extensions["candor.engine"].dispose()
+    return results
+
+
+def instructions(url: str, path: str) -> int | None:
+    """Instructions to serve ``path`` once (callgrind, from the request's start to its end)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            "--collect-atstart=no",
+            "--toggle-collect=*serve_once_measured*",
+            sys.executable,
+            __file__,
+            "--serve-once",
+            url,
+            path,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not out.exists():
+            print(f"  callgrind failed for {path}: {done.stderr[-400:]}", file=sys.stderr)
+            return None
+        for line in out.read_text().splitlines():
+            if line.startswith("summary:") or line.startswith("totals:"):
+                return int(line.split()[1])
+    return None
+
+
+def serve_once(url: str, path: str) -> None:
+    app = make_app(url)
+    client = signed_in_client(app)
+    client.get(path).get_data()  # warm-up: imports, template compilation, connections
+    serve_once_measured(client, path)
+
+
+def serve_once_measured(client, path: str) -> None:
+    response = client.get(path)
+    response.get_data()
+    if response.status_code != 200:
+        raise SystemExit(response.status_code)
+
+
+def backends(choice: str, folder: Path) -> dict[str, str]:
+    found = {}
+    if choice in ("sqlite", "all"):
+        found["sqlite"] = f"sqlite:///{folder / 'hr-bench.sqlite3'}"
+    if choice in ("postgresql", "all"):
+        found["postgresql"] = os.environ.get(
+            "CANDOR_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/candor_bench"
+        )
+    return found
+
+
+def main() -> int:
+    args = parse_args()
+    if args.serve_once:
+        serve_once(*args.serve_once)
+        return 0
+    report = {
+        "people": args.people,
+        "courses": args.courses,
+        "machine": platform.platform(),
+        "load_average": os.getloadavg(),
+        "backends": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for backend, url in backends(args.backend, Path(folder)).items():
+            started = time.perf_counter()
+            build(url, args.people, args.courses)
+            print(
+                f"{backend}: built {args.people} people x {args.courses} courses "
+                f"in {time.perf_counter() - started:.0f} s"
+            )
+            results = measure(url, args.repeat)
+            if args.callgrind:
+                for result in results.values():
+                    result["instructions"] = instructions(url, result["path"])
+            report["backends"][backend] = results
+            floor = results[FLOOR]
+            print(f"{'page':34} {'median ms':>10} {'worst ms':>9} {'queries':>8} {'x floor':>8}")
+            for name, r in results.items():
+                ratio = r["median_ms"] / floor["median_ms"] if floor["median_ms"] else 0
+                mark = "" if name == FLOOR or r["median_ms"] <= TARGET_MS else "  over target"
+                line = (
+                    f"{name:34} {r['median_ms']:>10.1f} {r['worst_ms']:>9.1f} "
+                    f"{','.join(map(str, r['queries'])):>8} {ratio:>8.1f}{mark}"
+                )
+                if r.get("instructions"):
+                    line += f"  {r['instructions'] / 1e6:,.0f} M instructions"
+                print(line)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "hr_pages.json").write_text(json.dumps(report, indent=2, default=str))
+    print(f"target: each HR page <= {TARGET_MS:.0f} ms server time; written to out/hr_pages.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
