@@ -6,14 +6,17 @@ with the trainer's text and a conflict message (409), never a silent loss.
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.author.views import STUDIO, bp
 from app.authoring import drafts
 from app.authoring.images import clean_image
 from app.authoring.settings import COMMON_KEYS, read_settings, write_settings
+from app.authoring.uploads import MAX_ZIP_BYTES, upload_course
+from app.content.frontmatter import split_front_matter
 from app.content.loader import MAX_ASSET_BYTES
+from app.content.markdown import render_markdown
 from app.db import get_session
 from app.errors import DomainError, NotFound
 from app.models import Course
@@ -239,3 +242,42 @@ def draft_asset(slug: str, name: str):
     response = current_app.response_class(current.data, mimetype=sniff_image(current.data))
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/courses/upload")
+@allow(*STUDIO)
+def upload_zip():
+    db = get_session()
+    upload = request.files.get("course_zip")
+    if upload is None or not upload.filename:
+        raise DomainError("Choose a zip of a course folder to upload.", status=400)
+    data = upload.stream.read(MAX_ZIP_BYTES + 1)
+    course, _ = upload_course(db, current_user, data, request.form.get("slug", ""))
+    db.commit()
+    flash(
+        f"Uploaded the zip as the draft of {course.slug}: check it, preview it, publish.", "success"
+    )
+    return _back(course.slug)
+
+
+@bp.post("/courses/<slug>/draft/render/<path:path>")
+@allow(*STUDIO)
+def render_live(slug: str, path: str):
+    """The live preview of unsaved text: rendered and sanitised like publishing, with the
+    problems the check finds in it. Stores nothing."""
+    course, found = _viewed(slug)
+    if drafts.text_path_problem(path) is not None:
+        raise NotFound("Only text files have a preview.")
+    text = request.form.get("text", "")[: drafts.MAX_MARKDOWN_BYTES + 1]
+    check = drafts.check_draft(found, slug, {path: text.replace("\r\n", "\n").encode()})
+    problems, warnings = check.for_file(path)
+    html = ""
+    if path.endswith(".md") and path != "quiz.md":
+        lines = text.replace("\r\n", "\n").split("\n")
+        front = split_front_matter(lines, path, [])
+        html = render_markdown("\n".join(lines[front.body_start if front else 0 :]))
+    return jsonify(
+        html=html,
+        problems=[{"line": p.line, "text": str(p)} for p in problems],
+        warnings=[{"line": w.line, "text": w.as_warning()} for w in warnings],
+    )

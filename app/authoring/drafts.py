@@ -158,11 +158,12 @@ def files_of(draft: Draft) -> dict[str, bytes]:
     return {f.path: f.data for f in draft.files}
 
 
-def check_draft(draft: Draft, slug: str) -> DraftCheck:
-    """Run the loader of ``courses check`` over the draft's files."""
+def check_draft(draft: Draft, slug: str, changed: dict[str, bytes] | None = None) -> DraftCheck:
+    """Run the loader of ``courses check`` over the draft's files (with ``changed`` files in
+    place of the stored ones, for a live check of unsaved text)."""
     with tempfile.TemporaryDirectory(prefix="candor-draft-") as temporary:
         folder = Path(temporary) / slug
-        write_folder(files_of(draft), folder)
+        write_folder({**files_of(draft), **(changed or {})}, folder)
         tree = load_tree(folder)
     prefix = f"{slug}/"
 

@@ -87,6 +87,8 @@ GET_ACCESS = {
     "author.preview_module": TRAINERS,
     "author.preview_asset": TRAINERS,
     "author.trial": TRAINERS,
+    "author.statistics": TRAINERS,
+    "author.statistics_csv": TRAINERS,
     "verify.form": EVERYONE,
     "verify.keys": EVERYONE,
     "verify.certificate": EVERYONE,
@@ -141,6 +143,8 @@ POST_ACCESS = {
     "author.publish": TRAINERS,
     "author.trial_converse": TRAINERS,
     "author.trial_submit": TRAINERS,
+    "author.upload_zip": TRAINERS,
+    "author.render_live": TRAINERS,
 }
 
 

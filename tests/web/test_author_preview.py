@@ -90,3 +90,33 @@ def test_a_tampered_trial_is_refused(client, db, quiz_demo, make_user):
         data={"trial": "forged", "csrf_token": csrf_token(client)},
     )
     assert response.status_code == 400 and "start another trial" in response.get_data(as_text=True)
+
+
+def test_the_live_preview_renders_unsaved_text_safely_and_checks_it(client, db, make_user):
+    login(client, make_user(roles={Role.TRAINER}))
+    post(client, "/author/courses/new", {"slug": "chat-cards", "title": "Cards in chat"})
+    editor = "/author/courses/chat-cards/draft/files/01-introduction.md"
+    before = revision(client, editor)
+    response = client.post(
+        "/author/courses/chat-cards/draft/render/01-introduction.md",
+        data={"text": HOSTILE + "\n![](assets/none.png)\n"},
+        headers={"X-CSRFToken": csrf_token(client, editor)},
+    )
+    assert response.status_code == 200
+    result = response.get_json()
+    assert "<strong>Bold</strong>" in result["html"]
+    for unsafe in ("alert(", "onclick", "onload", "<iframe", "<style", "<svg"):
+        assert unsafe not in result["html"], unsafe
+    lines = HOSTILE.count("\n") + 2
+    assert result["problems"] == [
+        {
+            "line": lines,
+            "text": f"01-introduction.md:{lines}: broken image: assets/none.png is not in this "
+            "course's assets/",
+        }
+    ]
+    assert revision(client, editor) == before  # nothing was saved
+    refused = client.post(
+        "/author/courses/chat-cards/draft/render/01-introduction.md", data={"text": "x"}
+    )
+    assert refused.status_code == 400  # no CSRF token
