@@ -10,11 +10,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.content.details import unset_warnings
 from app.content.loader import LoadedTree, load_tree
 from app.content.sync import StudioManaged, release_warnings, sync_courses
 from app.db import get_engine, get_session
 from app.errors import DomainError
 from app.models import Role
+from app.organisation.details import current_values
 from app.people.accounts import create_user
 from app.training.demo import create_demo
 
@@ -151,6 +153,8 @@ def _print_warnings(tree: LoadedTree) -> None:
         warnings += release_warnings(get_session(), tree)
     except SQLAlchemyError:  # no database yet: the other warnings still hold
         get_session().rollback()
+    modules = [(f"{c.folder}/{m.stem}.md", m.source) for c in tree.courses for m in c.modules]
+    warnings += unset_warnings(modules, _stored_details())
     for warning in sorted(warnings):
         click.echo(warning.as_warning(), err=True)
 
@@ -167,6 +171,15 @@ def courses_check(path: Path) -> None:
     for course in tree.courses:
         quiz = "with a quiz" if course.quiz is not None else "no quiz"
         click.echo(f"{course.slug}: OK ({len(course.modules)} modules, {quiz})")
+
+
+def _stored_details() -> dict[str, str]:
+    """The organisation's details, or none if this database has no table for them yet."""
+    try:
+        return current_values(get_session())
+    except SQLAlchemyError:
+        get_session().rollback()
+        return {}
 
 
 @courses_cli.command("sync")

@@ -6,7 +6,8 @@ from conftest import COURSES
 from sqlalchemy import func, select
 
 from app import create_app
-from app.models import Course, Role, User
+from app.content.details import DETAILS
+from app.models import Course, Enrollment, OrganisationDetail, Role, User
 
 
 def test_users_create_reads_the_password_from_stdin(app, db):
@@ -67,6 +68,19 @@ def test_courses_check_passes_the_shipped_courses_and_writes_nothing(app, db):
     assert db.scalar(select(func.count()).select_from(Course)) == 0
 
 
+def test_courses_check_warns_about_unset_organisation_details_until_they_are_set(app, db):
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(COURSES)])
+    assert result.exit_code == 0
+    assert (
+        "ai-data-refresher/03-when-something-looks-wrong.md:9: warning: {{ security_contact }} "
+        "(information security contact) is not set yet" in result.output
+    )
+    db.add_all(OrganisationDetail(name=d.name, value=f"the {d.label.lower()}") for d in DETAILS)
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(COURSES)])
+    assert result.exit_code == 0 and "warning" not in result.output
+
+
 def test_courses_check_and_sync_report_every_problem(app, db, course_tree):
     (course_tree / "ai-data-refresher" / "course.toml").write_text("title = 3\n")
     (course_tree / "ai-in-the-contact-center" / "07-x.md").write_text("untitled\n")
@@ -100,6 +114,22 @@ def test_demo_prints_passwords_once_and_changes_nothing_when_rerun(app, db, sync
     assert second.output.count("exists already; password unchanged") == 4
     db.expire_all()
     assert dict(db.execute(select(User.email, User.password_hash)).all()) == hashes
+
+
+def test_the_demo_fills_in_example_details_so_the_shipped_courses_check_silently(app, db, synced):
+    runner = app.test_cli_runner()
+    assert "warning:" in runner.invoke(args=["courses", "check", str(COURSES)]).output
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    check = runner.invoke(args=["courses", "check", str(COURSES)])
+    assert check.exit_code == 0 and "warning" not in check.output, check.output
+    # the demo published minor versions with the values; a sync now finds nothing to do
+    sync = runner.invoke(args=["courses", "sync", str(COURSES)])
+    assert "published" not in sync.output, sync.output
+    flagship = db.scalar(select(Course).where(Course.slug == "ai-in-the-contact-center"))
+    learner = db.scalar(select(User).where(User.email == "learner@candor.example"))
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == learner.id))
+    assert enrollment.version.number == 2 and enrollment.course_id == flagship.id
+    assert "privacy@example.org" in "".join(m.html for m in enrollment.version.modules)
 
 
 def test_db_upgrade_migrates_an_empty_database(tmp_path):

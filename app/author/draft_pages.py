@@ -14,12 +14,14 @@ from app.authoring import drafts
 from app.authoring.images import clean_image
 from app.authoring.settings import COMMON_KEYS, read_settings, write_settings
 from app.authoring.uploads import MAX_ZIP_BYTES, upload_course
+from app.content.details import fill, used_values
 from app.content.frontmatter import split_front_matter
 from app.content.loader import MAX_ASSET_BYTES
 from app.content.markdown import render_markdown
 from app.db import get_session
 from app.errors import DomainError, NotFound
 from app.models import Course
+from app.organisation.details import current_values
 from app.progress.reading import find_course
 from app.security import allow
 
@@ -275,7 +277,9 @@ def render_live(slug: str, path: str):
     if path.endswith(".md") and path != "quiz.md":
         lines = text.replace("\r\n", "\n").split("\n")
         front = split_front_matter(lines, path, [])
-        html = render_markdown("\n".join(lines[front.body_start if front else 0 :]))
+        body = "\n".join(lines[front.body_start if front else 0 :])
+        values = current_values(get_session())
+        html = render_markdown(fill(body, used_values([body], values)))
     return jsonify(
         html=html,
         problems=[{"line": p.line, "text": str(p)} for p in problems],

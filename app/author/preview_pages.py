@@ -15,6 +15,7 @@ from app.authoring.preview import TrialAttempt, preview_of, trial_choose, trial_
 from app.content.versions import newest_version
 from app.db import get_session
 from app.errors import DomainError
+from app.organisation.details import current_values
 from app.quizzes.attempts import Incomplete, pass_mark
 from app.quizzes.grading.answers import AnswerError
 from app.quizzes.sheet import build_sheet, decode_answers, decode_choice
@@ -65,7 +66,9 @@ def _preview(slug: str):
             f"The draft has {len(check.problems)} problem(s): fix them to preview it.", status=409
         )
     latest = newest_version(get_session(), course.id)
-    return course, preview_of(check.source, (latest.number if latest else 0) + 1)
+    return course, preview_of(
+        check.source, (latest.number if latest else 0) + 1, current_values(get_session())
+    )
 
 
 @bp.get("/courses/<slug>/preview")
@@ -76,7 +79,9 @@ def preview(slug: str):
     version = None
     if check.source is not None:
         latest = newest_version(get_session(), course.id)
-        version = preview_of(check.source, (latest.number if latest else 0) + 1)
+        version = preview_of(
+            check.source, (latest.number if latest else 0) + 1, current_values(get_session())
+        )
     return render_template("author/preview.html", course=course, version=version, check=check)
 
 

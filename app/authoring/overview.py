@@ -36,6 +36,7 @@ class CourseRow:
     completions: int = 0
     attempts: int = 0
     passed: int = 0
+    failed_must_pass: int = 0  # attempts failed by a must-pass item, whatever their score
     draft_pending: bool = False
 
     @property
@@ -97,11 +98,12 @@ def course_rows(session: Session) -> list[CourseRow]:
         select(Completion.course_id, func.count()).group_by(Completion.course_id)
     ):
         rows[course_id].completions = count
-    for course_id, attempts, passed in session.execute(
+    for course_id, attempts, passed, failed_must_pass in session.execute(
         select(
             CourseVersion.course_id,
             func.count(),
             func.sum(case((QuizAttempt.passed.is_(True), 1), else_=0)),
+            func.sum(case((QuizAttempt.must_pass_failed > 0, 1), else_=0)),
         )
         .join(CourseVersion, CourseVersion.id == QuizAttempt.version_id)
         .where(QuizAttempt.status == AttemptStatus.SUBMITTED)
@@ -109,4 +111,5 @@ def course_rows(session: Session) -> list[CourseRow]:
     ):
         rows[course_id].attempts = attempts
         rows[course_id].passed = int(passed or 0)
+        rows[course_id].failed_must_pass = int(failed_must_pass or 0)
     return sorted(rows.values(), key=lambda r: (r.title.lower(), r.course.slug))

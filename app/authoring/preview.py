@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from app.content.details import fill, used_values
 from app.content.loader import CourseSource
 from app.content.markdown import render_markdown
 from app.content.quiz import Quiz
@@ -60,8 +61,13 @@ class PreviewVersion:
         return found
 
 
-def preview_of(source: CourseSource, next_number: int) -> PreviewVersion:
+def preview_of(
+    source: CourseSource, next_number: int, values: Mapping[str, str | None]
+) -> PreviewVersion:
+    """The draft as the version publishing would make of it, with the organisation's details
+    (``values``) filled in as publishing fills them."""
     meta = source.meta
+    details = used_values([m.body for m in source.modules], values)
     return PreviewVersion(
         course=PreviewCourse(source.slug),
         number=next_number,
@@ -74,7 +80,12 @@ def preview_of(source: CourseSource, next_number: int) -> PreviewVersion:
         quiz=source.quiz,
         modules=[
             PreviewModule(
-                -i - 1, m.position, m.stem, m.title, render_markdown(m.body), m.min_minutes
+                -i - 1,
+                m.position,
+                m.stem,
+                m.title,
+                render_markdown(fill(m.body, details)),
+                m.min_minutes,
             )
             for i, m in enumerate(source.modules)
         ],

@@ -26,6 +26,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.fields import RELEASE_NOTES_MAX
 from app.models import Course, CourseVersion, Draft, User
+from app.organisation.details import current_values
 from app.training.renewal import require_retraining
 
 MAX_RETRAIN_DAYS = 365
@@ -117,7 +118,7 @@ def publish_draft(
             f"The draft has {len(check.problems)} problem(s): fix them before publishing.",
             status=409,
         )
-    version, published = publish_source(session, check.source, actor)
+    version, published = publish_source(session, check.source, actor, current_values(session))
     if not published:
         raise DomainError(
             f"Nothing changed since version {version.number}: there is nothing to publish.",

@@ -4,10 +4,11 @@
 no file system once this module is imported (the same inputs give the same bytes).
 
 Safe by construction (SECURITY.md, finding 2): the template autoescapes every value and
-fetches nothing (no ``<link>``, ``<img>`` or ``url()``; the only markup not escaped is the
-bundled mark and segno's QR code); the stylesheet is ours alone; WeasyPrint gets a fetcher that
-serves the bundled fonts from memory and stops the rendering (``FatalURLFetchingError``) on any
-other URL, whatever its scheme; presentational hints stay off; every field is cleaned and
+fetches nothing (no ``<link>`` or ``url()``; one ``<img>``, the organisation's logo, a PNG
+Candor re-encoded, served from memory; the only markup not escaped is the bundled mark and
+segno's QR code); the stylesheet is ours alone; WeasyPrint gets a fetcher that serves the
+bundled fonts (and that logo) from memory and stops the rendering (``FatalURLFetchingError``)
+on any other URL, whatever its scheme; presentational hints stay off; every field is cleaned and
 bounded, so the layout, and with it the rendering time, is bounded too.
 
 Fast: the font configuration, the parsed stylesheet (whose ``@font-face`` rules install the
@@ -102,7 +103,15 @@ class BundledAssetFetcher(URLFetcher):
         return URLFetcherResponse(url, body, {"Content-Type": content_type})
 
 
-FETCHER = BundledAssetFetcher(_BUNDLED)  # the one every rendering uses
+FETCHER = BundledAssetFetcher(_BUNDLED)  # the one every rendering without a logo uses
+LOGO_URL = f"{ASSET_SCHEME}:logo.png"
+
+
+def _fetcher(logo_png: bytes | None) -> BundledAssetFetcher:
+    """The bundled assets, plus the organisation's logo (a PNG Candor re-encoded) if given."""
+    if logo_png is None:
+        return FETCHER
+    return BundledAssetFetcher({**_BUNDLED, LOGO_URL: (bytes(logo_png), "image/png")})
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,9 @@ def _get_engine() -> _Engine:
     return _engine
 
 
-def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: bytes) -> bytes:
+def render_certificate(
+    facts: CertificateFacts, verify_url: str, signed_json: bytes, logo_png: bytes | None = None
+) -> bytes:
     """The certificate as PDF bytes: A4 landscape, the facts, a QR code of verify_url, and
     signed_json embedded as the attachment "certificate.json"."""
     if len(verify_url) > MAX_URL:
@@ -154,8 +165,9 @@ def render_certificate(facts: CertificateFacts, verify_url: str, signed_json: by
     )
     with _lock:
         engine = _get_engine()
-        html = engine.template.render(c=printed, mark=_MARK, qr=qr)
-        document = HTML(string=html, url_fetcher=FETCHER).render(
+        logo = LOGO_URL if logo_png is not None else None
+        html = engine.template.render(c=printed, mark=_MARK, qr=qr, logo=logo)
+        document = HTML(string=html, url_fetcher=_fetcher(logo_png)).render(
             font_config=engine.fonts, stylesheets=[engine.stylesheet], presentational_hints=False
         )
         if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
@@ -233,16 +245,20 @@ _templates.filters["datetime"] = format_datetime
 MAX_TRANSCRIPT_PAGES = 50
 
 
-def render_transcript(context: dict) -> bytes:
+def render_transcript(context: dict, logo_png: bytes | None = None) -> bytes:
     """A person's training transcript as PDF (A4 portrait), under the certificate's rules:
-    bundled fonts only, the same deny-by-default fetcher, autoescaped fields, bounded size."""
+    bundled fonts only, the same deny-by-default fetcher, autoescaped fields, bounded size;
+    the organisation's logo, if given, instead of Candor's mark."""
+    fetcher = _fetcher(logo_png)
     with _lock:
         engine = _get_engine()
-        html = _templates.get_template("certificates/transcript.html").render(mark=_MARK, **context)
-        document = HTML(string=html, url_fetcher=FETCHER).render(
+        html = _templates.get_template("certificates/transcript.html").render(
+            mark=_MARK, logo=LOGO_URL if logo_png is not None else None, **context
+        )
+        document = HTML(string=html, url_fetcher=fetcher).render(
             font_config=engine.fonts,
             stylesheets=[
-                CSS(string=_TRANSCRIPT_CSS, font_config=engine.fonts, url_fetcher=FETCHER)
+                CSS(string=_TRANSCRIPT_CSS, font_config=engine.fonts, url_fetcher=fetcher)
             ],
             presentational_hints=False,
         )

@@ -24,6 +24,8 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import NAME_MAX, NOTE_MAX, TITLE_MAX, one_line, sentence, text_problem
 from app.models import Certificate, Completion, CourseVersion, User
+from app.organisation.details import organisation_name
+from app.organisation.logo import current_logo
 
 REVOCATION_REASONS = {
     "issued_in_error": "It was issued in error.",
@@ -63,6 +65,7 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
     version = session.get_one(CourseVersion, completion.version_id)
     now = utcnow()
     expires = expiry_of(completion.completed_at, version.recertify_months)
+    logo = current_logo(session)
     for _ in range(5):
         code = new_code()
         facts = CertificateFacts(
@@ -76,7 +79,7 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
             completed_on=completion.completed_at.date(),
             issued_on=now.date(),
             expires_on=expires.date() if expires else None,
-            issuer=one_line(issuer.organisation, TITLE_MAX),
+            issuer=one_line(organisation_name(session, issuer.organisation), TITLE_MAX),
         )
         signed = facts.canonical_json()
         signature = issuer.signer.sign(signed)
@@ -90,7 +93,9 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
             key_id=issuer.signer.verifier.key_id,
             issued_at=now,
             expires_at=expires,
-            pdf=render_certificate(facts, issuer.verify_url(code), document),
+            pdf=render_certificate(
+                facts, issuer.verify_url(code), document, logo.png if logo is not None else None
+            ),
         )
         try:
             with session.begin_nested():

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from app.content.advice import MarkdownFile, course_warnings
+from app.content.details import reference_problems, references
 from app.content.frontmatter import (
     FIRST_SETTING_LINE,
     key_line,
@@ -327,6 +328,15 @@ def _load_quiz(
     found: list[Problem],
 ) -> Quiz | None:
     _check_references(text, rel, 0, assets, module_stems, found)
+    found.extend(
+        Problem(
+            rel,
+            line,
+            f"{{{{ {name} }}}}: organisation details are filled in modules only, not in "
+            "quiz.md; say it in words here",
+        )
+        for line, name in references(text)
+    )
     quiz, quiz_problems = parse_quiz(text, rel)
     found.extend(quiz_problems)
     return quiz
@@ -400,6 +410,18 @@ def _parse_meta(text: str, rel: str, found: list[Problem]) -> CourseMeta | None:
     )
 
 
+def module_body(source: str) -> str:
+    """The body of a valid module's source: what follows its front matter and title line, as
+    ``ModuleSource.body`` holds it (for re-rendering a stored version)."""
+    lines = source.split("\n")
+    front = split_front_matter(lines, "", [])
+    body_lines = lines[front.body_start if front is not None else 0 :]
+    first = next((i for i, line in enumerate(body_lines) if line.strip()), None)
+    if first is None:
+        return "\n"
+    return "\n".join(body_lines[first + 1 :]).strip("\n") + "\n"
+
+
 def _load_module(path, number, root, assets, module_stems, found) -> ModuleSource | None:
     rel = _rel(path, root)
     text = _read_text(path, root, MAX_MARKDOWN_BYTES, found)
@@ -429,6 +451,7 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         if error := _text(200)(title):
             found.append(Problem(rel, offset + first + 1, f"title {error}"))
     _check_references(rest, rel, offset, assets, module_stems, found)
+    found.extend(reference_problems(rest, rel, offset))
     if len(found) > before or first is None:
         return None
     body = "\n".join(body_lines[first + 1 :]).strip("\n") + "\n"
@@ -565,7 +588,7 @@ def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, As
 
 
 def sniff_image(data: bytes) -> str | None:
-    """The media type the first bytes of ``data`` announce (PNG, JPEG, WebP), or None."""
+    """The image type its first bytes say ``data`` is (PNG, JPEG or WebP), or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if data.startswith(b"\xff\xd8\xff"):

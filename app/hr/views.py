@@ -14,6 +14,8 @@ from app.certificates.service import list_certificates, revoke_certificate, stat
 from app.db import get_or_404, get_session
 from app.hr.forms import RevokeForm
 from app.models import Certificate, Role, User
+from app.organisation.details import organisation_name
+from app.organisation.logo import current_logo
 from app.security import restrict_to
 from app.training.filters import EVERYONE
 from app.training.matrix import status_rows, summary
@@ -65,13 +67,15 @@ def transcript(user_id: int):
 
     db = get_session()
     user = get_or_404(db, User, user_id, "There is no such person.")
+    logo = current_logo(db)
     pdf = render_transcript(
         transcript_context(
             db,
             user,
-            organisation=current_app.config["ORGANISATION_NAME"],
+            organisation=organisation_name(db, current_app.config["ORGANISATION_NAME"]),
             base_url=current_app.config["BASE_URL"],
-        )
+        ),
+        logo.png if logo is not None else None,
     )
     response = current_app.response_class(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="transcript-{user.id}.pdf"'

@@ -7,6 +7,7 @@ from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
+from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import Role, User, UserRole
@@ -34,6 +35,8 @@ __all__ = [
     "JobState",
     "Module",
     "ModuleProgress",
+    "OrganisationDetail",
+    "OrganisationLogo",
     "QuizAttempt",
     "Role",
     "User",

@@ -81,6 +81,9 @@ class CourseVersion(Base):
     metadata_source: Mapped[str] = mapped_column(Text, deferred=True)
     quiz_source: Mapped[str | None] = mapped_column(Text, deferred=True)
     quiz: Mapped[dict | None] = mapped_column(deferred=True)
+    # The organisation's details its modules were published with (name -> value, None where
+    # unset): part of the content hash, so the record names the exact text each learner read.
+    details: Mapped[dict] = mapped_column(default=dict)
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 

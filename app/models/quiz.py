@@ -54,6 +54,8 @@ class QuizAttempt(Base):
     answers: Mapped[dict | None]
     percent: Mapped[int | None]
     passed: Mapped[bool | None]
+    # Must-pass items this attempt failed (it fails whatever its score); None before grading.
+    must_pass_failed: Mapped[int | None]
     # Grade.to_dict(): per question what was chosen, right or not, feedback, explanation.
     result: Mapped[dict | None]
 

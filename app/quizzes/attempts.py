@@ -27,6 +27,7 @@ from app.quizzes.grading import (
     AnswerError,
     AttemptPlan,
     Grade,
+    QuestionResult,
     check_answers,
     conversation_state,
     grade,
@@ -272,6 +273,7 @@ def submit_attempt(
                 answers={k: list(v) for k, v in merged.items()},
                 percent=result.percent,
                 passed=passed,
+                must_pass_failed=len(result.must_pass_failures),
                 result=result.to_dict(),
             )
             .execution_options(synchronize_session=False)
@@ -288,6 +290,10 @@ def submit_attempt(
         subject=attempt,
         percent=result.percent,
         passed=passed,
+        must_pass_failed=[
+            r.question_id if isinstance(r, QuestionResult) else r.conversation_id
+            for r in result.must_pass_failures
+        ],
     )
     if passed:
         complete_course(session, user, session.get_one(Enrollment, attempt.enrollment_id), attempt)

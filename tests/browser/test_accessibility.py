@@ -206,6 +206,21 @@ def test_pages_an_admin_reaches(live_server, open_page, sign_in, assert_accessib
     visit(page, "/account", assert_accessible, heading="Your account")
     visit(page, "/admin/users/999999/nothing", assert_accessible, heading="Not found")
 
+    # The organisation page, and its refusals (nothing is saved: the server is shared)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Organisation").click()
+    expect(page.get_by_role("heading", level=1, name="Your organisation")).to_be_visible()
+    check(page, assert_accessible)
+    page.get_by_label("Privacy team contact").fill("x" * 2001)
+    page.get_by_role("button", name="Save the details").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    check(page, assert_accessible)
+    page.get_by_label("Upload a logo").set_input_files(
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": b"not an image"}]
+    )
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("not a PNG, JPEG or WebP image")
+    check(page, assert_accessible)
+
 
 # ---------------------------------------------------------------------------------------------
 # The keyboard

@@ -76,6 +76,7 @@ def test_a_draft_with_problems_or_no_change_is_not_published(db, synced, trainer
     drafts.take_over(db, trainer, course)
     db.commit()
     draft = drafts.open_draft(db, trainer, course)
+    v1 = find_version(db, REFRESHER, 1)
     with pytest.raises(DomainError, match="Nothing changed"):
         publish_draft(
             db,
@@ -83,8 +84,8 @@ def test_a_draft_with_problems_or_no_change_is_not_published(db, synced, trainer
             course,
             draft,
             revision=0,
-            notes="First edition.",
-            material=True,
+            notes=v1.release_notes,
+            material=v1.material,
             retraining=Retraining(reason="none"),
         )
     db.rollback()

@@ -3,6 +3,8 @@ nothing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -21,6 +23,11 @@ from app.models import AuditEvent, Course, CourseVersion, Module
 FLAGSHIP = "ai-in-the-contact-center"
 
 
+def shipped(tree):
+    """The course folders of a tree: every one is published on a first sync."""
+    return [folder for folder in tree.iterdir() if (folder / "course.toml").exists()]
+
+
 def versions(db, slug=FLAGSHIP):
     return db.scalars(
         select(CourseVersion).join(Course).where(Course.slug == slug).order_by(CourseVersion.number)
@@ -36,14 +43,11 @@ def test_first_sync_publishes_every_course_with_rendered_modules(db, course_tree
     assert len(version.content_hash) == 64
     assert len(version.modules) >= 6
     assert all(m.html and "<script" not in m.html for m in version.modules)
-    assert (
-        db.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "course.version_published")
-        )
-        == 2
-    )
+    assert db.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "course.version_published")
+    ) == len(shipped(course_tree))
 
 
 def test_unchanged_courses_keep_their_version(db, course_tree):
@@ -64,9 +68,9 @@ def test_a_change_makes_a_new_version_and_leaves_the_old_one_intact(db, course_t
     module.write_text(module.read_text() + "\nOne more paragraph.\n")
     toml = course_tree / FLAGSHIP / "course.toml"
     toml.write_text(
-        toml.read_text()
-        .replace('notes = "First edition."', 'notes = "Typo fixed."')
-        .replace("material = true", "material = false")
+        re.sub(r'(?m)^notes = ".*"$', 'notes = "Typo fixed."', toml.read_text()).replace(
+            "material = true", "material = false"
+        )
     )
     report = sync_courses(db, load_tree(course_tree))
     db.commit()
@@ -82,7 +86,7 @@ def test_a_change_makes_a_new_version_and_leaves_the_old_one_intact(db, course_t
     assert newest_version(db, new.course_id) == new
     assert newest_version_by_slug(db, FLAGSHIP) == new
     newest = {v.course_id: v for v in db.scalars(newest_versions())}
-    assert newest[new.course_id] == new and len(newest) == 2
+    assert newest[new.course_id] == new and len(newest) == len(shipped(course_tree))
 
 
 def test_invalid_tree_writes_nothing(db, course_tree):

@@ -966,7 +966,7 @@ def doc_examples() -> list[str]:
 
 def test_every_markdown_example_in_the_quiz_format_doc_is_a_valid_quiz():
     examples = doc_examples()
-    assert len(examples) == 4
+    assert len(examples) == 6
     for example in examples:
         parse(example)
 

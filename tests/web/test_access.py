@@ -20,7 +20,7 @@ from app.certificates.codes import grouped
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.db import Base, utcnow
-from app.models import Asset, Certificate, Course, CourseVersion, Role, User
+from app.models import Asset, Certificate, Course, CourseVersion, OrganisationLogo, Role, User
 from app.people.invitations import create_invitation
 from app.progress.reading import current_version, find_course, mark_read
 from app.quizzes.attempts import start_attempt
@@ -76,6 +76,8 @@ GET_ACCESS = {
     "hr.job": HR,
     "hr.job_state": HR,
     "admin.users": ADMINS,
+    "admin.organisation": ADMINS,
+    "admin.logo_png": ADMINS,
     "author.courses": TRAINERS,
     "author.draft": TRAINERS,
     "author.edit_file": TRAINERS,
@@ -130,6 +132,9 @@ POST_ACCESS = {
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
     "admin.reactivate": ADMINS,
+    "admin.save_organisation": ADMINS,
+    "admin.upload_logo": ADMINS,
+    "admin.delete_logo": ADMINS,
     "author.visibility": TRAINERS,
     "author.new_course": TRAINERS,
     "author.take_over": TRAINERS,
@@ -203,6 +208,8 @@ def objects(db, synced, make_user, extra_courses):
         )
     )
     sync_courses(db, extra_courses)
+    # the organisation's logo, so that its preview answers
+    db.add(OrganisationLogo(png=PNG, sha256=hashlib.sha256(PNG).hexdigest(), width=1, height=1))
     list_courses(db)
     db.commit()
     other = make_user(roles={Role.LEARNER}, email="someone.else@example.test")

@@ -53,8 +53,8 @@ def test_a_downloaded_zip_uploads_back_unchanged(client, db, synced, make_user):
         "/author/courses/ai-data-refresher/publish",
         {
             "revision": "1",
-            "notes": "First edition.",
-            "material": "yes",
+            "notes": find_version(db, "ai-data-refresher", 1).release_notes,
+            "material": "yes" if find_version(db, "ai-data-refresher", 1).material else "no",
             "retrain": "none",
             "reason": "x",
         },

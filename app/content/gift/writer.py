@@ -29,6 +29,7 @@ from app.content.gift.text import (
 )
 from app.content.problems import Problem
 from app.content.quiz import parse_quiz, slugify
+from app.content.quiz.lexer import MUST_PASS
 
 HEADING_MAX = 150  # longest question text that is a heading on its own
 DERIVED_MAX = 100  # a heading cut from a longer text stops by here
@@ -74,10 +75,18 @@ def _heading_and_body(question: GiftQuestion) -> tuple[str, str, list[str]]:
     return _escape_heading(short), short, body_md(stem)
 
 
+def _defuse_marker(body: list[str]) -> list[str]:
+    # A first line "Must pass: ..." would make the question must-pass; GIFT has no such mark
+    first = next((i for i, line in enumerate(body) if line.strip()), None)
+    if first is None or not MUST_PASS.match(body[first].strip()):
+        return body
+    return [*body[:first], body[first].replace(":", "&#58;", 1), *body[first + 1 :]]
+
+
 def _render(question: GiftQuestion, heading: str, body: list[str]) -> str:
     lines = [f"## {heading}"]
     if body:
-        lines += ["", *body]
+        lines += ["", *_defuse_marker(body)]
     lines.append("")
     for option in question.options:
         lines.append(f"- [{'x' if option.correct else ' '}] {inline_md(option.text)}")

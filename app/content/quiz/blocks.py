@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from app.content.markdown import render_inline, render_markdown
 from app.content.problems import Problem
-from app.content.quiz.lexer import DOUBLE_MARK, Line, join_lines
+from app.content.quiz.lexer import DOUBLE_MARK, MUST_PASS, Line, first_nonblank, join_lines
 from app.content.quiz.text import plain_text, visible
 
 MAX_OPTIONS = 26  # option ids are letters
@@ -63,6 +63,29 @@ class BlockGrammar:
     def problem(self, line: int, message: str) -> None:
         """Report a problem at a 1-based line of the text."""
         self.problems.append(Problem(self.path, line + self.offset, message))
+
+    def must_pass(self, tokens: list[Line]) -> tuple[str | None, list[Line]]:
+        """Read a ``Must pass: TEXT`` line first under a heading: the text rendered (None if
+        there is no such line) and the tokens without it."""
+        first = first_nonblank(tokens)
+        match = MUST_PASS.match(first.raw.strip()) if first is not None else None
+        if first is None or match is None:
+            return None, tokens
+        text_html = render_inline(match.group(1).strip())
+        if not visible(text_html):
+            self.problem(
+                first.number,
+                "must pass has no text: say what the learner must get right, like "
+                "Must pass: never deny that AI tools are in use",
+            )
+            text_html = ""  # reported; keep the mark so no further problem follows from it
+        return text_html, [t for t in tokens if t is not first]
+
+    def misplaced_must_pass(self, tokens: list[Line], where: str) -> None:
+        """Report a ``Must pass:`` line first under a heading that cannot be must-pass."""
+        first = first_nonblank(tokens)
+        if first is not None and MUST_PASS.match(first.raw.strip()):
+            self.problem(first.number, f"Must pass: does not go {where}")
 
     def option_text(self, raw: RawOption, text: str, seen: dict[str, int]) -> str:
         """Render an option's text, reporting it if empty, marked twice or repeated."""

@@ -10,8 +10,10 @@ from app.content.markdown import render_inline, render_markdown
 from app.content.quiz.blocks import BlockGrammar, RawOption, letters, render_block
 from app.content.quiz.lexer import (
     ANCHOR_LINK,
+    FAILS,
     JUMP,
     KIND_PREFIX,
+    MUST_PASS,
     POINTS,
     SCORE,
     Line,
@@ -35,18 +37,26 @@ class ConversationGrammar(BlockGrammar):
     ) -> Conversation | None:
         head, subsections = split_sections(tokens, 3)
         points = DEFAULT_CONVERSATION_POINTS
-        first = first_nonblank(head)
-        if first is not None and (match := POINTS.match(first.raw.strip())):
-            value = match.group(1).strip()
-            if value.isdigit() and 1 <= int(value) <= MAX_CONVERSATION_POINTS:
-                points = int(value)
+        must_pass_html: str | None = None
+        seen_points = False
+        # Points: and Must pass: lines come first, in either order
+        while (first := first_nonblank(head)) is not None:
+            if not seen_points and (match := POINTS.match(first.raw.strip())):
+                seen_points = True
+                value = match.group(1).strip()
+                if value.isdigit() and 1 <= int(value) <= MAX_CONVERSATION_POINTS:
+                    points = int(value)
+                else:
+                    self.problem(
+                        first.number,
+                        "conversation points must be a whole number from 1 "
+                        f"to {MAX_CONVERSATION_POINTS}, like Points: 3",
+                    )
+                head = [t for t in head if t is not first]
+            elif must_pass_html is None and MUST_PASS.match(first.raw.strip()):
+                must_pass_html, head = self.must_pass(head)
             else:
-                self.problem(
-                    first.number,
-                    "conversation points must be a whole number from 1 "
-                    f"to {MAX_CONVERSATION_POINTS}, like Points: 3",
-                )
-            head = [t for t in head if t is not first]
+                break
         if option := next((t for t in head if t.kind in ("option", "badbox")), None):
             self.problem(
                 option.number,
@@ -115,6 +125,7 @@ class ConversationGrammar(BlockGrammar):
             )
         if steps and outcomes and first_kind == "step":
             self.check_graph(steps, outcomes)
+        self.check_must_pass(heading, must_pass_html is not None, outcomes)
         return Conversation(
             id=conversation_id,
             title=title,
@@ -123,12 +134,48 @@ class ConversationGrammar(BlockGrammar):
             steps=tuple(step for step, _ in steps),
             outcomes=tuple(outcomes),
             line=heading.number + self.offset,
+            must_pass_html=must_pass_html,
         )
+
+    def check_must_pass(self, heading: Line, must_pass: bool, outcomes: list[Outcome]) -> None:
+        """Report a must-pass conversation no outcome of which fails it (or all of which do),
+        and an outcome that fails a conversation which is not must-pass."""
+        failing = [o for o in outcomes if o.fails]
+        if must_pass and outcomes and not failing:
+            self.problem(
+                heading.number,
+                "must-pass conversation has no failing outcome: add a line Fails the attempt "
+                "under the Score: of each outcome that fails it",
+            )
+        elif must_pass and outcomes and len(failing) == len(outcomes):
+            self.problem(
+                heading.number,
+                "every outcome of this must-pass conversation fails the attempt, so nobody "
+                "could pass: remove Fails the attempt from the outcomes that are good enough",
+            )
+        for outcome in failing:
+            if not must_pass:
+                self.problem(
+                    outcome.line - self.offset,
+                    f"outcome {outcome.title!r} fails the attempt, but the conversation is not "
+                    "must-pass: add a line Must pass: WHAT THE LEARNER MUST DO under its "
+                    "## Conversation: heading",
+                )
+            elif outcome.score == 100:
+                self.problem(
+                    outcome.line - self.offset,
+                    f"outcome {outcome.title!r} fails the attempt but scores 100%: lower its "
+                    "Score:, or remove Fails the attempt",
+                )
 
     def step(
         self, conversation_id: str, step_id: str, name: str, section: Section
     ) -> tuple[Step, list[tuple[RawOption, str]]]:
         """A step, and each choice's raw option with the anchor it jumps to ('' if none)."""
+        self.misplaced_must_pass(
+            section.tokens,
+            "under a step: put it under the ## Conversation: heading, next to Points:",
+        )
         block = self.block(section.tokens, "step")
         choices: list[Choice] = []
         jumps: list[tuple[RawOption, str]] = []
@@ -204,6 +251,17 @@ class ConversationGrammar(BlockGrammar):
                     "outcome score must be a whole percentage from 0 to 100, like Score: 50%",
                 )
             tokens = [t for t in tokens if t is not first]
+        fails = False
+        after = first_nonblank(tokens)
+        if after is not None and FAILS.match(after.raw.strip()):
+            fails = True
+            tokens = [t for t in tokens if t is not after]
+        else:
+            self.misplaced_must_pass(
+                tokens,
+                "under an outcome: mark an outcome that fails a must-pass conversation with "
+                "a line Fails the attempt under its Score:",
+            )
         explanation = join_lines(t.raw if t.kind != "blank" else "" for t in tokens)
         if not explanation.strip():
             self.problem(
@@ -217,6 +275,7 @@ class ConversationGrammar(BlockGrammar):
             score or 0,
             render_markdown(explanation),
             section.heading.number + self.offset,
+            fails,
         )
 
     def check_graph(

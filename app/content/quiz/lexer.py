@@ -29,6 +29,8 @@ JUMP = re.compile(
 ANCHOR_LINK = re.compile(r"\[[^\]]{0,300}\]\([ \t]{0,10}#[^)\s]{0,200}[ \t]{0,10}\)")
 SCORE = re.compile(r"^score[ \t]*:(.*)$", re.IGNORECASE)
 POINTS = re.compile(r"^points[ \t]*:(.*)$", re.IGNORECASE)
+MUST_PASS = re.compile(r"^must[ \t-]?pass[ \t]*:(.*)$", re.IGNORECASE)
+FAILS = re.compile(r"^fails[ \t]+the[ \t]+attempt[ \t]*\.?$", re.IGNORECASE)
 KIND_PREFIX = re.compile(r"^(scenario|conversation|step|outcome)[ \t]*:[ \t]*(.*)$", re.I)
 
 

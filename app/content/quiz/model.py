@@ -77,6 +77,7 @@ class Question:
     options: tuple[Option, ...]
     explanation_html: str | None
     line: int
+    must_pass_html: str | None = None  # what the learner must get right; None: not must-pass
 
     points = 1
 
@@ -89,6 +90,11 @@ class Question:
         """The option with this id, or None if it is not one of this question's."""
         return next((o for o in self.options if o.id == option_id), None)
 
+    @property
+    def must_pass(self) -> bool:
+        """True when answering it wrongly fails the whole attempt, whatever the score."""
+        return self.must_pass_html is not None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form."""
         return {
@@ -100,6 +106,7 @@ class Question:
             "options": [o.to_dict() for o in self.options],
             "explanation_html": self.explanation_html,
             "line": self.line,
+            "must_pass_html": self.must_pass_html,
         }
 
     @classmethod
@@ -113,6 +120,7 @@ class Question:
             options=tuple(Option.from_dict(o) for o in d["options"]),
             explanation_html=d["explanation_html"],
             line=int(d["line"]),
+            must_pass_html=d.get("must_pass_html"),  # absent from versions stored before it
         )
 
 
@@ -130,6 +138,11 @@ class Scenario:
     def points(self) -> int:
         """One point per question."""
         return len(self.questions)
+
+    @property
+    def must_pass(self) -> bool:
+        """True when any of its questions is must-pass (so it is in every attempt)."""
+        return any(q.must_pass_html is not None for q in self.questions)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -229,6 +242,7 @@ class Outcome:
     score: int
     explanation_html: str
     line: int
+    fails: bool = False  # reaching it fails the attempt (the conversation is must-pass)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -238,12 +252,20 @@ class Outcome:
             "score": self.score,
             "explanation_html": self.explanation_html,
             "line": self.line,
+            "fails": self.fails,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Outcome:
         """Rebuild an outcome from ``to_dict`` output."""
-        return cls(d["id"], d["title"], int(d["score"]), d["explanation_html"], int(d["line"]))
+        return cls(
+            d["id"],
+            d["title"],
+            int(d["score"]),
+            d["explanation_html"],
+            int(d["line"]),
+            bool(d.get("fails", False)),  # absent from versions stored before it
+        )
 
 
 @dataclass(frozen=True)
@@ -257,6 +279,12 @@ class Conversation:
     steps: tuple[Step, ...]
     outcomes: tuple[Outcome, ...]
     line: int
+    must_pass_html: str | None = None  # what the learner must do; None: not must-pass
+
+    @property
+    def must_pass(self) -> bool:
+        """True when reaching an outcome marked ``fails`` fails the whole attempt."""
+        return self.must_pass_html is not None
 
     @property
     def start_id(self) -> str:
@@ -282,6 +310,7 @@ class Conversation:
             "steps": [s.to_dict() for s in self.steps],
             "outcomes": [o.to_dict() for o in self.outcomes],
             "line": self.line,
+            "must_pass_html": self.must_pass_html,
         }
 
     @classmethod
@@ -295,6 +324,7 @@ class Conversation:
             steps=tuple(Step.from_dict(s) for s in d["steps"]),
             outcomes=tuple(Outcome.from_dict(o) for o in d["outcomes"]),
             line=int(d["line"]),
+            must_pass_html=d.get("must_pass_html"),  # absent from versions stored before it
         )
 
 

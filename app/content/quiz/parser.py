@@ -66,7 +66,15 @@ class QuizParser(ConversationGrammar):
                 "quiz has no questions: start each one with a ## heading followed by "
                 "its options, - [x] for a correct one and - [ ] for a wrong one",
             )
-        if settings.draw is not None and settings.draw > len(items):
+        required = sum(item.must_pass for item in items)
+        if settings.draw is not None and required > settings.draw:
+            self.problem(
+                draw_line,
+                f"draw = {settings.draw} but {required} unit(s) hold must-pass items, and "
+                "every attempt shows all of them: raise draw to at least "
+                f"{required}, or remove it",
+            )
+        elif settings.draw is not None and settings.draw > len(items):
             self.problem(
                 draw_line,
                 f"draw = {settings.draw} but the quiz has only "
@@ -245,6 +253,7 @@ class QuizParser(ConversationGrammar):
             )
             return None
         question_id = self.claim_id(heading, plain_text(prompt_html))
+        must_pass_html, tokens = self.must_pass(tokens)
         block = self.block(tokens, "question")
         options: list[Option] = []
         texts: dict[str, int] = {}
@@ -274,6 +283,7 @@ class QuizParser(ConversationGrammar):
             options=tuple(options),
             explanation_html=self.quote(block.explanation, block.explanation_line, "explanation"),
             line=heading.number + self.offset,
+            must_pass_html=must_pass_html,
         )
 
     # -- scenarios ---------------------------------------------------------------------
@@ -282,6 +292,9 @@ class QuizParser(ConversationGrammar):
         self, heading: Line, scenario_id: str, title: str, tokens: list[Line]
     ) -> Scenario | None:
         head, subsections = split_sections(tokens, 3)
+        self.misplaced_must_pass(
+            head, "under a scenario: put it first under the ### question that must be passed"
+        )
         if option := next((t for t in head if t.kind in ("option", "badbox")), None):
             self.problem(
                 option.number, "options in a scenario's stem: put them under a ### question heading"

@@ -16,7 +16,10 @@ Contract:
 - Points: a question is worth 1 and is right only when exactly its ``[x]`` options are chosen
   (partly right is wrong). A conversation is worth its ``points`` (default 2) times its
   outcome's score / 100. Points are exact ``Fraction`` values (always whole hundredths);
-  ``Grade.percent`` rounds down, and a grade passes iff ``earned * 100 >= pass_mark * possible``.
+  ``Grade.percent`` rounds down, and a grade passes iff ``earned * 100 >= pass_mark * possible``
+  and no must-pass item failed (``Grade.must_pass_failures``): a must-pass question answered
+  wrongly, or a must-pass conversation that reached an outcome marked ``fails``.
+- Must-pass units are in every attempt, whatever ``draw`` says.
 - A plan that does not fit the quiz (another version) is a caller bug: ``ValueError``.
 
 No Flask and no database here. Modules: ``plans`` (drawing and ordering), ``answers``

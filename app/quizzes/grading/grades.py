@@ -55,6 +55,12 @@ class QuestionResult:
     explanation_html: str | None
     points_earned: int
     points_possible: int = 1
+    must_pass_html: str | None = None  # set when answering it wrongly fails the attempt
+
+    @property
+    def fails_attempt(self) -> bool:
+        """True when this must-pass question was not answered right."""
+        return self.must_pass_html is not None and not self.correct
 
     @property
     def chosen_option_ids(self) -> tuple[str, ...]:
@@ -94,6 +100,7 @@ class QuestionResult:
             "explanation_html": self.explanation_html,
             "points_earned": self.points_earned,
             "points_possible": self.points_possible,
+            "must_pass_html": self.must_pass_html,
         }
 
     @classmethod
@@ -119,6 +126,7 @@ class QuestionResult:
             explanation_html=d["explanation_html"],
             points_earned=int(d["points_earned"]),
             points_possible=int(d["points_possible"]),
+            must_pass_html=d.get("must_pass_html"),  # absent from grades stored before it
         )
 
 
@@ -150,6 +158,13 @@ class ConversationResult:
     outcome_explanation_html: str | None
     points_earned: Fraction
     points_possible: int
+    must_pass_html: str | None = None  # set when the conversation is must-pass
+    outcome_fails: bool = False  # the outcome reached fails the attempt
+
+    @property
+    def fails_attempt(self) -> bool:
+        """True when this must-pass conversation ended badly, or did not end."""
+        return self.must_pass_html is not None and (self.outcome_fails or not self.answered)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form; points as exact decimal strings."""
@@ -177,6 +192,8 @@ class ConversationResult:
             "outcome_explanation_html": self.outcome_explanation_html,
             "points_earned": format_points(self.points_earned),
             "points_possible": self.points_possible,
+            "must_pass_html": self.must_pass_html,
+            "outcome_fails": self.outcome_fails,
         }
 
     @classmethod
@@ -205,6 +222,8 @@ class ConversationResult:
             outcome_explanation_html=d["outcome_explanation_html"],
             points_earned=Fraction(d["points_earned"]),
             points_possible=int(d["points_possible"]),
+            must_pass_html=d.get("must_pass_html"),  # absent from grades stored before it
+            outcome_fails=bool(d.get("outcome_fails", False)),
         )
 
 
@@ -225,11 +244,21 @@ class Grade:
         """The score as a whole percentage, rounded down."""
         return math.floor(self.points_earned * 100 / self.points_possible)
 
-    def passed(self, pass_mark: int) -> bool:
+    @property
+    def must_pass_failures(self) -> tuple[Result, ...]:
+        """The must-pass questions and conversations this attempt failed, in plan order."""
+        return tuple(r for r in self.results if r.fails_attempt)
+
+    def reaches(self, pass_mark: int) -> bool:
         """True iff the score reaches ``pass_mark`` percent, compared exactly."""
         if type(pass_mark) is not int or not 0 <= pass_mark <= 100:
             raise ValueError("pass_mark must be an int from 0 to 100")
         return self.points_earned * 100 >= pass_mark * self.points_possible
+
+    def passed(self, pass_mark: int) -> bool:
+        """True iff the score reaches ``pass_mark`` and no must-pass item was failed: a
+        failed must-pass item fails the attempt whatever the score."""
+        return self.reaches(pass_mark) and not self.must_pass_failures
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form; ``percent`` is included for readers and recomputed on load."""
@@ -277,6 +306,7 @@ def _question_result(
         correct=correct,
         explanation_html=question.explanation_html,
         points_earned=int(correct),
+        must_pass_html=question.must_pass_html,
     )
 
 
@@ -317,6 +347,8 @@ def _conversation_result(conversation: Conversation, path: tuple[str, ...]) -> C
         if outcome
         else Fraction(0),
         points_possible=conversation.points,
+        must_pass_html=conversation.must_pass_html,
+        outcome_fails=outcome.fails if outcome else False,
     )
 
 

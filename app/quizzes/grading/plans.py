@@ -125,7 +125,11 @@ def plan_attempt(quiz: Quiz, seed: int) -> AttemptPlan:
     items = list(quiz.items)
     draw = quiz.settings.draw
     if draw is not None and draw < len(items):
-        items = [items[i] for i in sorted(rng.sample(range(len(items)), draw))]
+        # Must-pass units are in every attempt; the draw fills the rest of the places.
+        required = [i for i, item in enumerate(items) if item.must_pass]
+        others = [i for i, item in enumerate(items) if not item.must_pass]
+        drawn = rng.sample(others, draw - len(required)) if required else rng.sample(others, draw)
+        items = [items[i] for i in sorted(required + drawn)]
     shuffler = rng if quiz.settings.shuffle else None
     if shuffler is not None:
         shuffler.shuffle(items)
