@@ -262,36 +262,33 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
 
 
 @reminders_cli.command("send")
-@click.option("--dry-run", is_flag=True, help="Show who would be reminded; send nothing.")
+@click.option("--dry-run", is_flag=True, help="Show who would be reminded; queue nothing.")
 def reminders_send(dry_run: bool) -> None:
-    """E-mail everyone whose courses are due soon or overdue (managers copied when overdue),
-    at most once per person per day. Meant for cron."""
-    from app.training.reminders import MailSettings, send_reminders
+    """Queue an e-mail to everyone whose courses are due soon or overdue (managers copied when
+    overdue), at most once per person per day; job workers send them. The workers also run
+    this every day on their own (CANDOR_JOBS_REMINDERS_CRONTAB)."""
+    from app.mail import mail_settings
+    from app.training.reminders import send_reminders
 
-    config = current_app.config
-    mail = MailSettings(
-        host=config["SMTP_HOST"],
-        port=int(config["SMTP_PORT"]),
-        username=config["SMTP_USERNAME"],
-        password=config["SMTP_PASSWORD"],
-        use_tls=bool(config["SMTP_STARTTLS"]),
-        sender=config["SMTP_SENDER"],
-        base_url=config["BASE_URL"],
-        organisation=config["ORGANISATION_NAME"],
-    )
-    report = send_reminders(get_session(), mail, dry_run=dry_run)
-    get_session().commit()
-    verb = "would send" if dry_run else "sent"
-    for message in report.sent:
+    verb = "would send" if dry_run else "queued"
+
+    def show(message) -> None:
         cc = f" (cc {message.cc})" if message.cc else ""
         click.echo(f"{verb}: {message.to}{cc}: {message.subject}")
+
+    report = send_reminders(
+        get_session(), mail_settings(current_app.config), dry_run=dry_run, on_message=show
+    )
+    get_session().commit()
     for failure in report.failed:
         click.echo(f"failed: {failure.to}: {failure.reason}", err=True)
     click.echo(
-        f"{len(report.sent)} {verb}, {len(report.failed)} failed, "
+        f"{report.queued} {verb}, {report.failed_count} failed, "
         f"{report.already_reminded} already reminded today."
     )
-    if report.failed:
+    if report.queued and not dry_run:
+        click.echo("Job workers send them (flask --app app jobs worker; make run starts one).")
+    if report.failed_count:
         sys.exit(1)
 
 

@@ -48,7 +48,7 @@ class Defaults:
     # unset, one is generated once into instance/certificate_signing_key. Instances behind a
     # load balancer must all be given the same key.
     CERTIFICATE_SIGNING_KEY: str | None = None
-    # The mail server reminders go through (``flask reminders send``, from cron).
+    # The mail server every e-mail goes through (sent by the job workers, from the outbox).
     SMTP_HOST = "localhost"
     SMTP_PORT = 25
     SMTP_USERNAME: str | None = None
@@ -71,6 +71,14 @@ class Defaults:
     # was killed): it is queued again, up to JOBS_MAX_ATTEMPTS attempts, then failed.
     JOBS_STALE_SECONDS = 120
     JOBS_MAX_ATTEMPTS = 3
+    # E-mail the SMTP server did not take (down, or a 4xx answer) is tried again after
+    # JOBS_MAIL_RETRY_SECONDS, doubling each time (at most an hour), up to
+    # JOBS_MAIL_MAX_ATTEMPTS attempts.
+    JOBS_MAIL_RETRY_SECONDS = 30
+    JOBS_MAIL_MAX_ATTEMPTS = 10
+    # When the workers run the reminder run (crontab fields: minute hour day month weekday,
+    # in UTC); empty: never (run ``flask reminders send`` from cron instead).
+    JOBS_REMINDERS_CRONTAB = "0 8 * * 1-5"
     # Who learners should turn to (shown when they run out of quiz attempts).
     SUPPORT_CONTACT = "your HR team or trainer"
     # Largest request body accepted, in bytes.

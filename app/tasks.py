@@ -26,9 +26,13 @@ from typing import Any
 
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.jobs import records, runner
+from app.mail import outbox
+from app.mail.smtp import mail_settings
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +81,43 @@ class JobQueue:
         task.__name__ = function.__name__
         return task
 
+    def kick_delivery(self) -> None:
+        """Have a worker send the outbox's due messages (after a commit that queued mail)."""
+        self.huey  # noqa: B018 (builds the queue and its tasks on first use)
+        self._tasks["deliver_mail"]()
+
     def _register(self, huey: Huey) -> None:
         self._tasks["run_job"] = huey.task(name="candor.run_job")(self._in_app(_run_job))
+        self._tasks["deliver_mail"] = huey.task(name="candor.deliver_mail")(
+            self._in_app(self.deliver_mail)
+        )
         self._tasks["maintain"] = huey.periodic_task(crontab(minute="*"), name="candor.maintain")(
             self._in_app(self.maintain)
         )
+        schedule = str(self.app.config["JOBS_REMINDERS_CRONTAB"] or "").split()
+        if schedule:
+            minute, hour, day, month, weekday = _crontab_fields(schedule)
+            self._tasks["reminders"] = huey.periodic_task(
+                crontab(minute, hour, day, month, weekday), name="candor.reminders"
+            )(self._in_app(_send_reminders))
+
+    def deliver_mail(self) -> outbox.Delivery:
+        """Send what the outbox has due; if some must wait (server down), come back then."""
+        config = current_app.config
+        report = outbox.deliver_due(
+            current_app.extensions["candor.sessionmaker"],
+            mail_settings(config),
+            retry_base=timedelta(seconds=float(config["JOBS_MAIL_RETRY_SECONDS"])),
+            max_attempts=int(config["JOBS_MAIL_MAX_ATTEMPTS"]),
+        )
+        if report.retry_at is not None:
+            # Huey's own schedule brings the retry back; maintain is the safety net.
+            self._tasks["deliver_mail"].schedule(eta=report.retry_at)
+        if report.sent or report.deferred or report.failed:
+            log.info(
+                "mail: %d sent, %d deferred, %d failed", report.sent, report.deferred, report.failed
+            )
+        return report
 
     def maintain(self) -> None:
         """Queue again (or fail) jobs whose worker died, and delete expired files; in the app
@@ -96,9 +132,17 @@ class JobQueue:
                 max_attempts=int(config["JOBS_MAX_ATTEMPTS"]),
             )
             expired = records.expire_results(session, utcnow())
+            dead_mail = outbox.fail_stale_sending(
+                session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
+            )
+            mail_due = outbox.has_due(session, utcnow())
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
+        if mail_due:
+            self._tasks["deliver_mail"]()
+        if dead_mail:
+            log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
         if recovery.requeued or recovery.failed or expired:
             log.info(
                 "jobs: %d queued again, %d failed (worker gone), %d files expired",
@@ -106,6 +150,25 @@ class JobQueue:
                 len(recovery.failed),
                 expired,
             )
+
+
+def _crontab_fields(fields: list[str]) -> list[str]:
+    if len(fields) != 5:
+        raise RuntimeError(
+            "CANDOR_JOBS_REMINDERS_CRONTAB needs five fields (minute hour day month weekday), "
+            f"not {len(fields)}."
+        )
+    return fields
+
+
+def _send_reminders() -> None:
+    from app.training.reminders import send_reminders
+
+    make_session = current_app.extensions["candor.sessionmaker"]
+    with make_session() as session:
+        report = send_reminders(session, mail_settings(current_app.config))
+        session.commit()  # the outbox's commit hook hands the messages to delivery
+    log.info("reminders: %s", report.summary())
 
 
 def _run_job(job_id: int) -> str | None:
@@ -137,8 +200,21 @@ def _build_huey(app: Flask) -> Huey:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its job queue (built on first use)."""
-    app.extensions["candor.jobs"] = JobQueue(app)
+    """Give the app its job queue (built on first use), and have every commit that queued
+    mail hand it to a worker."""
+    queue = JobQueue(app)
+    app.extensions["candor.jobs"] = queue
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(outbox.QUEUED_FLAG, False):
+            try:
+                queue.kick_delivery()
+            except Exception:  # the queue is down: maintain sends it within a minute
+                log.exception("could not hand queued mail to the job queue")
+
+    make_session = app.extensions["candor.sessionmaker"]
+    event.listen(make_session, "after_commit", after_commit)
+    # A flag left by a transaction that rolled back only makes one delivery run find nothing.
 
 
 def get_queue() -> JobQueue:

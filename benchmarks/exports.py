@@ -4,8 +4,12 @@ Builds a SQLite database with ``--rows`` enrollments (half of them completed, wi
 and certificates; bulk-inserted with SQLAlchemy Core), then exports it, each measurement in a
 subprocess of its own: the process's peak resident memory (``os.wait4``) is what that export
 costs, and a CSV of one department beside the full one shows whether memory grows with the
-rows. The floor is Debian's ``sqlite3 -csv`` running the export's own SQL. Prints a table; the
-exit status is 0 unless something failed to run.
+rows. The floor is Debian's ``sqlite3 -csv`` running the export's own SQL. The same CSV is
+also exported as a job: queued on the embedded queue (a SQLite file) and run by a real
+``flask --app app jobs worker`` process, whose peak memory is the worker's (start-up, Huey
+and the job included); its time is the job's own (claimed to done, the file stored in the
+database) and the wait from queueing to done. Prints a table; the exit status is 0 unless
+something failed to run.
 
     .venv/bin/python benchmarks/exports.py [--rows 200000]
 """
@@ -13,10 +17,12 @@ exit status is 0 unless something failed to run.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -244,6 +250,8 @@ def measure(kind: str, db_path: str, out_path: str) -> dict:
     if kind == "build":
         build_database(Path(db_path), int(out_path))
         return {"sql": export_sql()}
+    if kind == "enqueue":
+        return enqueue_export(db_path, out_path)
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -277,6 +285,84 @@ def measure(kind: str, db_path: str, out_path: str) -> dict:
                 out.write(chunk)
                 size += len(chunk)
     return {"seconds": time.perf_counter() - started, "size": size}
+
+
+def worker_environment(db_path: str, jobs_path: str) -> dict[str, str]:
+    """The environment of a worker (and of the app that queues) on the bench database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env.update(
+        CANDOR_DATABASE_URL=f"sqlite:///{db_path}",
+        CANDOR_JOBS_URL=f"sqlite:///{jobs_path}",
+        CANDOR_JOBS_QUEUE_NAME="candor-bench",
+        CANDOR_SECRET_KEY=base64.b64encode(os.urandom(32)).decode(),
+        # Any 32 bytes are an Ed25519 private key; given, so nothing is written to instance/.
+        CANDOR_CERTIFICATE_SIGNING_KEY=base64.b64encode(os.urandom(32)).decode(),
+    )
+    return env
+
+
+def enqueue_export(db_path: str, jobs_path: str) -> dict:
+    """Record a CSV export of everything as a job and queue it, as the HR page does."""
+    os.environ.update(worker_environment(db_path, jobs_path))
+    from app import create_app
+    from app.exports.jobs import start_export
+    from app.models import Role, User
+    from app.training.filters import RecordFilter
+
+    app = create_app()
+    with app.app_context():
+        make = app.extensions["candor.sessionmaker"]
+        with make() as session:
+            hr = User(email="bench-hr@example.test", name="Bench HR")
+            hr.roles = {Role.HR}
+            session.add(hr)
+            session.flush()
+            job = start_export(session, hr, "completions.csv", RecordFilter(), NOW, 0)
+            session.commit()
+            app.extensions["candor.jobs"].enqueue_job(job.id)
+            return {"job": job.id}
+
+
+def run_job_in_worker(me: list[str], db_path: Path, workdir: Path) -> tuple[Run, dict]:
+    """Queue the export, run a worker process until the job is done, stop it; its figures."""
+    jobs_path = workdir / "jobs.sqlite3"
+    queued = spawn([*me, "--measure", "enqueue", "--db", str(db_path), "--out", str(jobs_path)])
+    job_id = json.loads(queued.stdout)["job"]
+    started = time.perf_counter()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "app",
+            "jobs",
+            "worker",
+            "--threads",
+            "1",
+            "--no-periodic",
+        ],
+        cwd=ROOT,
+        env=worker_environment(str(db_path), str(jobs_path)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    state: tuple = ("queued", None, None, None)
+    with sqlite3.connect(db_path) as db:
+        while state[0] in ("queued", "running") and worker.poll() is None:
+            time.sleep(0.05)
+            state = db.execute(
+                "SELECT state, started_at, finished_at, result_size FROM jobs WHERE id = ?",
+                (job_id,),
+            ).fetchone()
+    waited = time.perf_counter() - started
+    worker.send_signal(signal.SIGINT)
+    _, status, usage = os.wait4(worker.pid, 0)
+    if state[0] != "done":
+        raise RuntimeError(f"the job ended {state[0]} (worker status {status})")
+    seconds = (datetime.fromisoformat(state[2]) - datetime.fromisoformat(state[1])).total_seconds()
+    run = Run(waited, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, b"")
+    return run, {"seconds": seconds, "size": state[3]}
 
 
 @dataclass(frozen=True)
@@ -352,6 +438,18 @@ def main() -> int:
             )
             size = out.stat().st_size / 2**20 if kind not in ("baseline", "count") else None
             table.append((label, rows, report["seconds"], run.wall, run.cpu, run.peak_mib, size))
+        run, report = run_job_in_worker(me, db_path, workdir)
+        table.append(
+            (
+                "CSV as a job, in a worker process",
+                counts["count"],
+                report["seconds"],
+                run.wall,
+                run.cpu,
+                run.peak_mib,
+                report["size"] / 2**20,
+            )
+        )
         if shutil.which(SQLITE_CLI):
             out = workdir / "sqlite3.csv"
             run = spawn(
@@ -380,7 +478,10 @@ def main() -> int:
             )
         print(
             "\nexport s: the export alone, by the child's clock; process s and CPU s: the "
-            "whole process (start-up and imports included); peak RSS: the whole process."
+            "whole process (start-up and imports included); peak RSS: the whole process. "
+            "As a job: export s is the job's own time (claimed to done, its file stored in "
+            "the database), process s the wait from queueing to done (worker start-up "
+            "included), peak RSS the worker's."
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -105,6 +105,9 @@ def run_jobs(app) -> int:
     huey = app.extensions["candor.jobs"].huey
     ran = 0
     while (task := huey.dequeue()) is not None:
+        if not huey.ready_to_run(task):
+            huey.add_schedule(task)  # a retry for later: the consumer's scheduler keeps it
+            continue
         huey.execute(task)
         ran += 1
     return ran

@@ -60,7 +60,7 @@ COLUMNS: Final = (
     "expires_at",
     "revoked_at",
 )
-EXPORT_KINDS: Final = ("completions.csv", "completions.xlsx", "items.csv")
+EXPORT_KINDS: Final = ("completions.csv", "completions.xlsx", "items.csv", "certificates.zip")
 YIELD_PER: Final = 1000
 SHORT_HASH: Final = 12  # as CourseVersion.short_hash and the certificates print it
 

@@ -8,12 +8,14 @@ asked for. Callers own the transaction.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Final
 
 from sqlalchemy.orm import Session
 
+from app.exports.bundles import write_bundle
 from app.exports.completions import (
     EXPORT_KINDS,
     completion_rows,
@@ -21,7 +23,7 @@ from app.exports.completions import (
     export_filename,
     record_export,
 )
-from app.exports.csv import csv_stream
+from app.exports.csv import CHUNK_SIZE, csv_stream
 from app.exports.items import ITEM_COLUMNS, count_item_rows, item_rows
 from app.exports.xlsx import check_fits, xlsx_stream
 from app.jobs.records import create_job
@@ -29,7 +31,10 @@ from app.jobs.runner import Attempt, Handler, Outcome
 from app.models import Job, User
 from app.training.filters import RecordFilter
 
+# Always jobs, whatever their size: they gather files, not rows.
+ALWAYS_JOBS: Final = frozenset({"certificates.zip"})
 MEDIA_TYPES: Final = {
+    "zip": "application/zip",
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
@@ -80,6 +85,19 @@ def export_chunks(
     return csv_stream(counted)
 
 
+def run_bundle(session: Session, job: Job, attempt: Attempt) -> Outcome:
+    """Write the certificates a job asked for into the job's file, as one zip."""
+    record_filter = RecordFilter.from_args(job.params["filter"])
+    at = datetime.fromisoformat(job.params["at"])
+    with tempfile.TemporaryFile(prefix="candor-bundle-") as spool:
+        rows = attempt.counting(completion_rows(session, record_filter, at), every=50)
+        write_bundle(session, record_filter, at, spool, rows)
+        spool.seek(0)
+        while chunk := spool.read(CHUNK_SIZE):
+            attempt.write(chunk)
+    return Outcome(export_filename(job.kind, at), media_type(job.kind))
+
+
 def run_export(session: Session, job: Job, attempt: Attempt) -> Outcome:
     """Write the export a job asked for into the job's file."""
     record_filter = RecordFilter.from_args(job.params["filter"])
@@ -89,4 +107,7 @@ def run_export(session: Session, job: Job, attempt: Attempt) -> Outcome:
     return Outcome(export_filename(job.kind, at), media_type(job.kind))
 
 
-EXPORT_HANDLERS: Final[dict[str, Handler]] = dict.fromkeys(EXPORT_KINDS, run_export)
+EXPORT_HANDLERS: Final[dict[str, Handler]] = {
+    **dict.fromkeys(EXPORT_KINDS, run_export),
+    "certificates.zip": run_bundle,
+}

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from app.db import get_session, utcnow
 from app.exports.completions import export_filename, record_export
-from app.exports.jobs import count_export, export_chunks, media_type, start_export
+from app.exports.jobs import ALWAYS_JOBS, count_export, export_chunks, media_type, start_export
 from app.hr.views import bp
 from app.tasks import get_queue
 from app.training.filters import RecordFilter
@@ -39,7 +39,7 @@ def _export(kind: str):
     db, now = get_session(), utcnow()
     query = _filter()
     rows = count_export(db, kind, query, now)
-    if rows > int(current_app.config["JOBS_DIRECT_EXPORT_MAX_ROWS"]):
+    if kind in ALWAYS_JOBS or rows > int(current_app.config["JOBS_DIRECT_EXPORT_MAX_ROWS"]):
         job = start_export(db, current_user, kind, query, now, rows)
         db.commit()
         get_queue().enqueue_job(job.id)
@@ -62,3 +62,8 @@ def export_xlsx():
 @bp.post("/exports/items.csv")
 def export_items():
     return _export("items.csv")
+
+
+@bp.post("/exports/certificates.zip")
+def export_certificates():
+    return _export("certificates.zip")

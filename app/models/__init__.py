@@ -7,6 +7,7 @@ from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
+from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
@@ -33,7 +34,9 @@ __all__ = [
     "Job",
     "JobChunk",
     "JobState",
+    "MailState",
     "Module",
+    "OutboxMessage",
     "ModuleProgress",
     "OrganisationDetail",
     "OrganisationLogo",

@@ -10,6 +10,7 @@ number of people: two queries for a page of rows, one for the dashboard.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -141,6 +142,7 @@ def _records(
     due_soon_days: int,
     catalogue: _Catalogue,
     user_id: int | None = None,
+    user_ids: Collection[int] | None = None,
 ) -> Select[Any]:
     """Every record ``record_filter`` admits, with its status, as a subquery-ready SELECT:
     enrollments joined with their people only (versions are looked up in ``_Catalogue``, so
@@ -169,17 +171,22 @@ def _records(
         )
         .select_from(_enrollments)
         .join(_users, _users.c.id == e.user_id)
-        .where(*_criteria(record_filter, catalogue, user_id))
+        .where(*_criteria(record_filter, catalogue, user_id, user_ids))
     )
 
 
 def _criteria(
-    record_filter: RecordFilter, catalogue: _Catalogue, user_id: int | None
+    record_filter: RecordFilter,
+    catalogue: _Catalogue,
+    user_id: int | None,
+    user_ids: Collection[int] | None = None,
 ) -> list[ColumnElement[bool]]:
     e = _enrollments.c
     criteria = record_filter.criteria(_users, e.course_id, e.completed_at)
     if user_id is not None:
         criteria.append(_users.c.id == user_id)
+    if user_ids is not None:
+        criteria.append(_users.c.id.in_(list(user_ids)))
     # The published courses as a list of ids: a subquery here costs the planner more than the
     # whole status computation.
     criteria.append(e.course_id.in_(sorted(catalogue.newest)))
@@ -231,6 +238,7 @@ def status_rows(
     record_filter: RecordFilter | None = None,
     *,
     user_id: int | None = None,
+    user_ids: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
     sort: str | None = "name",
@@ -238,7 +246,8 @@ def status_rows(
     due_soon_days: int = DUE_SOON_DAYS,
 ) -> StatusPage:
     """The people x courses matrix: every enrollment ``record_filter`` admits (by default,
-    of every active person), of one person only if ``user_id`` is given, filtered and paged.
+    of every active person), of one person only if ``user_id`` is given (of those in
+    ``user_ids``, if given: a caller walking everyone in batches), filtered and paged.
 
     ``sort`` is a column name from ``SORTS``, "-" first for descending, blanks always last,
     names in the language's order (``NAME_COLLATION``); None leaves rows unsorted. One query
@@ -252,7 +261,9 @@ def status_rows(
     if sort is not None and sort not in SORTS:
         raise DomainError("Unknown sort order.")
     catalogue = _Catalogue.read(session)
-    records = _records(record_filter, now, due_soon_days, catalogue, user_id).subquery("records")
+    records = _records(record_filter, now, due_soon_days, catalogue, user_id, user_ids).subquery(
+        "records"
+    )
     admitted: list[ColumnElement[bool]] = []
     if record_filter.status is not None:
         admitted.append(records.c.status == record_filter.status.value)

@@ -1,18 +1,19 @@
 """Reminder e-mails for training due soon or overdue: one per person, at most once a day.
 
-Callers own the transaction (a CLI command commits after the run). Each e-mail is claimed by
-inserting its Reminder row (unique per person and day) in a savepoint before it is sent: two
-runs at once cannot both send to someone, and a failed send rolls its claim back, so nothing
-is recorded for it. No Flask here: SMTP settings arrive as a plain ``MailSettings``.
+Callers own the transaction (a CLI command or a scheduled task commits after the run). The
+run streams: it walks people in batches of ``PEOPLE_PER_BATCH`` and puts each reminder in the
+outbox (``app.mail.queue_mail``) as it goes, so memory stays flat however many are due, and
+nothing waits on the SMTP server: workers send the outbox after the commit, with retries.
+Each reminder is claimed by inserting its Reminder row (unique per person and day) in a
+savepoint together with its outbox message: two runs at once cannot both remind someone.
+No Flask here: SMTP settings arrive as a plain ``MailSettings``.
 """
 
 from __future__ import annotations
 
 import re
-import smtplib
-import ssl
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.headerregistry import Address
@@ -22,14 +23,15 @@ from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.fields import EMAIL_MAX, TITLE_MAX, UNSAFE_IN_LINE, one_line
-from app.models import Reminder, User
-from app.training.cycles import CHUNK
+from app.mail.outbox import queue_mail
+from app.mail.smtp import MailSettings
+from app.models import Enrollment, Reminder, User
 from app.training.matrix import StatusRow, status_rows
 from app.training.status import DUE_SOON_DAYS, Status
 
@@ -38,22 +40,8 @@ REMINDED = frozenset({Status.DUE_SOON, Status.OVERDUE})
 # A name in a greeting or a header is cut shorter than the field allows (fields.NAME_MAX):
 # the message stays readable whatever the directory holds.
 SHOWN_NAME_MAX = 100
-REASON_MAX = 200  # a failure's reason, as the report prints it
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """How to reach the SMTP server, and what the messages say about where they come from."""
-
-    host: str = "localhost"
-    port: int = 25
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    use_tls: bool = False  # STARTTLS, with certificate and host name checked
-    sender: str = "Candor <candor@localhost>"
-    base_url: str = "http://127.0.0.1:5000"
-    organisation: str = "Candor"
-    timeout: float = 30.0
+PEOPLE_PER_BATCH = 500  # people read, composed and queued at a time
+FAILURES_LISTED = 100  # unusable addresses a report names; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -77,22 +65,38 @@ class ReminderFailure:
 
 @dataclass
 class ReminderReport:
-    """What a run sent (or, in a dry run, would send), what failed, and whom it skipped."""
+    """What a run queued (or, in a dry run, would queue), what failed, and whom it skipped.
+
+    Counts, not lists, so that a run's memory does not grow with the number of e-mails;
+    ``send_reminders(on_message=...)`` hears of each message as it is queued.
+    """
 
     dry_run: bool = False
-    sent: list[ReminderMessage] = field(default_factory=list)
-    failed: list[ReminderFailure] = field(default_factory=list)
+    queued: int = 0
+    copied: int = 0  # of those, with the manager copied
+    failed: list[ReminderFailure] = field(default_factory=list)  # the first FAILURES_LISTED
+    failed_count: int = 0
     already_reminded: int = 0
+
+    def add(self, message: ReminderMessage) -> None:
+        self.queued += 1
+        self.copied += message.cc is not None
+
+    def fail(self, failure: ReminderFailure) -> None:
+        self.failed_count += 1
+        if len(self.failed) < FAILURES_LISTED:
+            self.failed.append(failure)
 
     def summary(self) -> str:
         """A few lines for the command line."""
-        verb = "Would send" if self.dry_run else "Sent"
-        copied = sum(m.cc is not None for m in self.sent)
+        verb = "Would send" if self.dry_run else "Queued"
         lines = [
-            f"{verb} {len(self.sent)} reminder(s), {copied} with the manager copied; "
-            f"{len(self.failed)} failed; {self.already_reminded} already reminded today."
+            f"{verb} {self.queued} reminder(s), {self.copied} with the manager copied; "
+            f"{self.failed_count} failed; {self.already_reminded} already reminded today."
         ]
         lines += [f"failed: user {f.user_id} <{f.to}>: {f.reason}" for f in self.failed]
+        if self.failed_count > len(self.failed):
+            lines.append(f"... and {self.failed_count - len(self.failed)} more failures.")
         return "\n".join(lines)
 
 
@@ -180,67 +184,32 @@ def compose(
     return message
 
 
-class _Unavailable(Exception):
-    """The SMTP server cannot be reached: no point trying the remaining messages."""
+def _reminded_on(session: Session, day: date, user_ids: Sequence[int]) -> set[int]:
+    return set(
+        session.scalars(
+            select(Reminder.user_id).where(Reminder.sent_on == day, Reminder.user_id.in_(user_ids))
+        )
+    )
 
 
-class _Smtp:
-    """One connection for the whole run, opened on first use and reopened after a failure."""
-
-    def __init__(self, mail: MailSettings) -> None:
-        self.mail = mail
-        self.connection: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        try:
-            connection = smtplib.SMTP(self.mail.host, self.mail.port, timeout=self.mail.timeout)
-        except OSError as exc:
-            raise _Unavailable(
-                f"cannot connect to {self.mail.host}:{self.mail.port}: {exc}"
-            ) from exc
-        try:
-            connection.ehlo()
-            if self.mail.use_tls:
-                connection.starttls(context=ssl.create_default_context())
-                connection.ehlo()
-            if self.mail.username:
-                connection.login(self.mail.username, self.mail.password or "")
-        except (smtplib.SMTPException, OSError) as exc:
-            connection.close()
-            raise _Unavailable(f"cannot set up the SMTP session: {exc}") from exc
-        return connection
-
-    def send(self, message: EmailMessage) -> None:
-        if self.connection is None:
-            self.connection = self._connect()
-        try:
-            self.connection.send_message(message)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
-            raise  # refused by the server: the connection itself is fine
-        except (smtplib.SMTPException, OSError):
-            self.close()  # the session is in an unknown state: start afresh next time
-            raise
-
-    def close(self) -> None:
-        if self.connection is not None:
-            try:
-                self.connection.quit()
-            except (smtplib.SMTPException, OSError):
-                self.connection.close()
-            self.connection = None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = sorted({str(code) for code, _ in exc.recipients.values()})
-        return f"recipient refused by the server ({', '.join(codes)})"
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"refused by the server ({exc.smtp_code})"
-    return one_line(str(exc) or type(exc).__name__, REASON_MAX)
-
-
-def _reminded_on(session: Session, day: date) -> set[int]:
-    return set(session.scalars(select(Reminder.user_id).where(Reminder.sent_on == day)))
+def _people_batches(session: Session) -> Iterator[list[int]]:
+    """The ids of active people with an enrollment, in batches, by keyset (no offset scan)."""
+    last = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(Enrollment.user_id)
+                .join(User, User.id == Enrollment.user_id)
+                .where(User.active.is_(True), Enrollment.user_id > last)
+                .group_by(Enrollment.user_id)
+                .order_by(Enrollment.user_id)
+                .limit(PEOPLE_PER_BATCH)
+            )
+        )
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]
 
 
 def send_reminders(
@@ -249,93 +218,94 @@ def send_reminders(
     now: datetime | None = None,
     dry_run: bool = False,
     due_soon_days: int = DUE_SOON_DAYS,
+    on_message: Callable[[ReminderMessage], object] | None = None,
 ) -> ReminderReport:
-    """E-mail each person with training due soon or overdue, once a day; manager copied if late."""
+    """Queue an e-mail to each person with training due soon or overdue, once a day; their
+    manager copied if late. Workers send them once the caller commits."""
     now = now or utcnow()
     today = now.date()
     report = ReminderReport(dry_run=dry_run)
-    everyone = status_rows(session, now=now, due_soon_days=due_soon_days, sort=None).rows
-    by_person: dict[int, list[StatusRow]] = defaultdict(list)
-    for row in everyone:
-        if row.status in REMINDED:
-            by_person[row.user_id].append(row)
-    if not by_person:
-        return report
-    reminded = _reminded_on(session, today)
-    late_managers = sorted(
-        {
-            rows[0].manager_id
-            for rows in by_person.values()
-            if rows[0].manager_id is not None and any(r.status is Status.OVERDUE for r in rows)
-        }
-    )
-    managers: dict[int, User] = {}
-    for start in range(0, len(late_managers), CHUNK):
-        chunk = late_managers[start : start + CHUNK]
-        managers.update(
-            (m.id, m)
-            for m in session.scalars(select(User).where(User.id.in_(chunk), User.active.is_(True)))
-        )
-
-    outbox: list[tuple[ReminderMessage, EmailMessage]] = []
-    for user_id, rows in sorted(by_person.items()):
-        person = rows[0]
-        if user_id in reminded:
-            report.already_reminded += 1
+    for batch in _people_batches(session):
+        rows = status_rows(
+            session, user_ids=batch, now=now, due_soon_days=due_soon_days, sort=None
+        ).rows
+        by_person: dict[int, list[StatusRow]] = defaultdict(list)
+        for row in rows:
+            if row.status in REMINDED:
+                by_person[row.user_id].append(row)
+        if not by_person:
             continue
-        overdue = any(r.status is Status.OVERDUE for r in rows)
-        manager = managers.get(person.manager_id) if overdue and person.manager_id else None
-        if manager is not None and (manager.id == user_id or not _usable(manager.email)):
-            manager = None  # a manager's unusable address must not hold up the reminder
-        try:
-            message = compose(mail, person, rows, manager, now)
-        except ValueError as exc:
-            report.failed.append(
-                ReminderFailure(
-                    user_id, one_line(person.email, EMAIL_MAX), f"unusable address: {exc}"
-                )
+        reminded = _reminded_on(session, today, sorted(by_person))
+        late_managers = sorted(
+            {
+                rows[0].manager_id
+                for rows in by_person.values()
+                if rows[0].manager_id is not None and any(r.status is Status.OVERDUE for r in rows)
+            }
+        )
+        managers = {
+            m.id: m
+            for m in session.scalars(
+                select(User).where(User.id.in_(late_managers), User.active.is_(True))
             )
-            continue
-        meta = ReminderMessage(
-            user_id=user_id,
-            to=person.email,
-            cc=manager.email if manager else None,
-            subject=str(message["Subject"]),
-            course_ids=tuple(sorted(r.course_id for r in rows)),
-            overdue=overdue,
-        )
-        outbox.append((meta, message))
-
-    if dry_run:
-        report.sent.extend(meta for meta, _ in outbox)
-        return report
-    smtp = _Smtp(mail)
-    try:
-        for position, (meta, message) in enumerate(outbox):
-            try:
-                with session.begin_nested():
-                    session.add(
-                        Reminder(
-                            user_id=meta.user_id,
-                            sent_on=today,
-                            sent_at=now,
-                            courses=list(meta.course_ids),
-                            manager_copied=meta.cc is not None,
-                        )
-                    )
-                    session.flush()  # claims today's reminder, or fails if already claimed
-                    smtp.send(message)  # an exception here rolls the claim back
-            except IntegrityError:
+        }
+        for user_id, person_rows in sorted(by_person.items()):
+            if user_id in reminded:
                 report.already_reminded += 1
-            except _Unavailable as exc:
-                report.failed.extend(
-                    ReminderFailure(m.user_id, m.to, str(exc)) for m, _ in outbox[position:]
-                )
-                break
-            except (smtplib.SMTPException, OSError) as exc:
-                report.failed.append(ReminderFailure(meta.user_id, meta.to, _reason(exc)))
-            else:
-                report.sent.append(meta)
-    finally:
-        smtp.close()
+                continue
+            _remind(session, mail, person_rows, managers, now, report, dry_run, on_message)
     return report
+
+
+def _remind(
+    session: Session,
+    mail: MailSettings,
+    rows: list[StatusRow],
+    managers: dict[int, User],
+    now: datetime,
+    report: ReminderReport,
+    dry_run: bool,
+    on_message: Callable[[ReminderMessage], object] | None,
+) -> None:
+    person = rows[0]
+    overdue = any(r.status is Status.OVERDUE for r in rows)
+    manager = managers.get(person.manager_id) if overdue and person.manager_id else None
+    if manager is not None and (manager.id == person.user_id or not _usable(manager.email)):
+        manager = None  # a manager's unusable address must not hold up the reminder
+    try:
+        message = compose(mail, person, rows, manager, now)
+    except ValueError as exc:
+        report.fail(
+            ReminderFailure(
+                person.user_id, one_line(person.email, EMAIL_MAX), f"unusable address: {exc}"
+            )
+        )
+        return
+    meta = ReminderMessage(
+        user_id=person.user_id,
+        to=person.email,
+        cc=manager.email if manager else None,
+        subject=str(message["Subject"]),
+        course_ids=tuple(sorted(r.course_id for r in rows)),
+        overdue=overdue,
+    )
+    if not dry_run:
+        try:
+            with session.begin_nested():
+                # Claims today's reminder (or fails: another run has it), with its e-mail.
+                session.execute(
+                    insert(Reminder).values(
+                        user_id=meta.user_id,
+                        sent_on=now.date(),
+                        sent_at=now,
+                        courses=list(meta.course_ids),
+                        manager_copied=meta.cc is not None,
+                    )
+                )
+                queue_mail(session, message, kind="reminder")
+        except IntegrityError:
+            report.already_reminded += 1
+            return
+    report.add(meta)
+    if on_message is not None:
+        on_message(meta)

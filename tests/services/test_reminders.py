@@ -1,77 +1,37 @@
-"""Reminder e-mails, delivered to a real SMTP server (aiosmtpd) on 127.0.0.1."""
+"""Reminder e-mails: queued in the outbox by the run, then delivered by the outbox's delivery
+loop to a real SMTP server (aiosmtpd) on 127.0.0.1: exactly once, with retries while the
+server is down or answers "try later"."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from smtp_server import free_port, start_server
 from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
 
 from app.dates import expiry_of
-from app.models import Completion, CourseVersion, Enrollment, Reminder, Role
+from app.mail.outbox import WORKER_DIED, deliver_due, fail_stale_sending
+from app.models import (
+    Completion,
+    CourseVersion,
+    Enrollment,
+    MailState,
+    OutboxMessage,
+    Reminder,
+    Role,
+)
 from app.training import reminders as service
 from app.training.assignments import assign
-from app.training.reminders import MailSettings, send_reminders
+from app.training.reminders import MailSettings, ReminderReport, send_reminders
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 FLAGSHIP = "ai-in-the-contact-center"
 REFRESHER = "ai-data-refresher"
 BASE = "https://candor.example"
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-class Collector:
-    """An aiosmtpd handler that keeps what it receives and refuses chosen recipients."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(
-            envelope.original_content or envelope.content, policy=default_policy
-        )
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def body(self, address: str) -> str:
-        return self.to(address).message.get_content().replace("\r\n", "\n")
-
-    def to(self, address: str) -> Received:
-        [found] = [r for r in self.received if str(r.message["To"]).endswith(f"<{address}>")]
-        return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(**options) -> tuple[Controller, Collector]:
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port(), **options)
-    controller.start()
-    return controller, collector
 
 
 @pytest.fixture
@@ -94,6 +54,38 @@ def smtp():
 @pytest.fixture
 def hr(make_user):
     return make_user(roles={Role.HR}, name="Harriet HR", email="hr@example.test")
+
+
+@dataclass
+class Run:
+    report: ReminderReport
+    sent: list  # the messages the run queued (ReminderMessage), as on_message heard them
+
+
+def run(db, settings, now=NOW, **options) -> Run:
+    """A reminder run, committed: its messages are in the outbox, none sent yet."""
+    sent: list = []
+    report = send_reminders(db, settings, now=now, on_message=sent.append, **options)
+    db.commit()
+    return Run(report, sent)
+
+
+def deliver(db, settings, now=NOW):
+    """One delivery batch at ``now``, as a worker runs it."""
+    return deliver_due(sessionmaker(db.get_bind()), settings, clock=lambda: now)
+
+
+def remind(db, settings, now=NOW, **options) -> Run:
+    """A reminder run, then the delivery of what it queued."""
+    result = run(db, settings, now, **options)
+    deliver(db, settings, now)
+    return result
+
+
+def outbox(db) -> list[OutboxMessage]:
+    db.rollback()  # see what the delivery loop committed through its own session
+    db.expire_all()
+    return list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 def reminders(db) -> list[Reminder]:
@@ -126,10 +118,13 @@ def scene(db, make_user, hr, courses):
 
 def test_each_person_gets_one_email_listing_what_is_due(db, smtp, scene, courses):
     collector, settings = smtp
-    report = send_reminders(db, settings, now=NOW)
-    db.commit()
-    assert len(collector.received) == 2 and not report.failed
-    assert {m.to for m in report.sent} == {"ann@example.test", "ben@example.test"}
+    result = run(db, settings)
+    assert collector.received == []  # the run only queues: nothing waits on the server
+    assert len(outbox(db)) == 2 and all(m.state is MailState.PENDING for m in outbox(db))
+    delivery = deliver(db, settings)
+    assert (delivery.sent, delivery.deferred, delivery.failed) == (2, 0, 0)
+    assert len(collector.received) == 2 and not result.report.failed
+    assert {m.to for m in result.sent} == {"ann@example.test", "ben@example.test"}
 
     ann = collector.to("ann@example.test")
     assert ann.rcpt_tos == ["ann@example.test"] and ann.mail_from == "training@candor.example"
@@ -157,49 +152,49 @@ def test_each_person_gets_one_email_listing_what_is_due(db, smtp, scene, courses
         (scene["ben"].id, NOW.date(), True),
     ]
     assert sorted(rows[0].courses) == sorted([courses[FLAGSHIP].id, courses[REFRESHER].id])
+    assert all(m.state is MailState.SENT and m.kind == "reminder" for m in outbox(db))
+    assert deliver(db, settings).sent == 0 and len(collector.received) == 2  # sent once
 
 
 def test_at_most_one_reminder_a_day(db, smtp, scene):
     collector, settings = smtp
-    send_reminders(db, settings, now=NOW)
-    db.commit()
-    again = send_reminders(db, settings, now=NOW + timedelta(hours=8))
-    db.commit()
-    assert len(collector.received) == 2 and again.sent == [] and again.already_reminded == 2
-    tomorrow = send_reminders(db, settings, now=NOW + timedelta(days=1))
-    db.commit()
+    remind(db, settings)
+    again = remind(db, settings, now=NOW + timedelta(hours=8))
+    assert len(collector.received) == 2 and again.sent == []
+    assert again.report.already_reminded == 2
+    tomorrow = remind(db, settings, now=NOW + timedelta(days=1))
     assert len(tomorrow.sent) == 2 and len(collector.received) == 4
     assert len(reminders(db)) == 4
 
 
-def test_a_run_that_lost_the_race_for_the_day_sends_nothing(db, smtp, scene, monkeypatch):
+def test_a_run_that_lost_the_race_for_the_day_queues_nothing(db, smtp, scene, monkeypatch):
     collector, settings = smtp
-    send_reminders(db, settings, now=NOW)
-    db.commit()
+    remind(db, settings)
     # A second run that looked before the first one committed: the unique row stops it.
-    monkeypatch.setattr(service, "_reminded_on", lambda session, day: set())
-    late = send_reminders(db, settings, now=NOW)
-    db.commit()
-    assert late.sent == [] and late.already_reminded == 2 and len(collector.received) == 2
-    assert len(reminders(db)) == 2
+    monkeypatch.setattr(service, "_reminded_on", lambda *args: set())
+    late = remind(db, settings)
+    assert late.sent == [] and late.report.already_reminded == 2 and len(collector.received) == 2
+    assert len(reminders(db)) == 2 and len(outbox(db)) == 2
 
 
-def test_a_dry_run_sends_and_records_nothing(db, smtp, scene):
+def test_a_dry_run_queues_and_records_nothing(db, smtp, scene):
     collector, settings = smtp
-    report = send_reminders(db, settings, now=NOW, dry_run=True)
-    db.commit()
-    assert report.dry_run and {m.to for m in report.sent} == {
+    result = run(db, settings, dry_run=True)
+    assert result.report.dry_run and {m.to for m in result.sent} == {
         "ann@example.test",
         "ben@example.test",
     }
-    assert [m.cc for m in report.sent if m.overdue] == ["mia@example.test"]
-    assert "Would send 2 reminder(s), 1 with the manager copied" in report.summary()
-    assert collector.received == [] and reminders(db) == []
+    assert [m.cc for m in result.sent if m.overdue] == ["mia@example.test"]
+    assert "Would send 2 reminder(s), 1 with the manager copied" in result.report.summary()
+    assert collector.received == [] and reminders(db) == [] and outbox(db) == []
 
 
-def test_dry_run_needs_no_server(db, scene):
-    unreachable = MailSettings(host="127.0.0.1", port=free_port())
-    assert len(send_reminders(db, unreachable, now=NOW, dry_run=True).sent) == 2
+def test_a_run_walks_people_in_batches(db, smtp, scene, monkeypatch):
+    collector, settings = smtp
+    monkeypatch.setattr(service, "PEOPLE_PER_BATCH", 1)
+    result = remind(db, settings)
+    assert sorted(m.to for m in result.sent) == ["ann@example.test", "ben@example.test"]
+    assert len(collector.received) == 2
 
 
 def test_names_and_addresses_cannot_inject_headers(db, smtp, make_user, hr, courses):
@@ -208,8 +203,7 @@ def test_names_and_addresses_cannot_inject_headers(db, smtp, make_user, hr, cour
     sly = make_user(name="Sly", email="sly@example.test\nBcc: thief@evil.test")
     long = make_user(name="L" * 200, email="long@example.test")
     due(db, hr, courses[FLAGSHIP], [eve, sly, long], days=2)
-    report = send_reminders(db, settings, now=NOW)
-    db.commit()
+    report = remind(db, settings).report
     assert len(collector.received) == 2
     assert all("thief@evil.test" not in r.rcpt_tos for r in collector.received)
     message = collector.to("eve@example.test").message
@@ -225,38 +219,103 @@ def test_names_and_addresses_cannot_inject_headers(db, smtp, make_user, hr, cour
     assert {r.user_id for r in reminders(db)} == {eve.id, long.id}
 
 
-def test_one_refused_message_does_not_stop_the_others(db, smtp, scene):
+def test_a_refused_recipient_fails_that_message_only_and_is_not_retried(db, smtp, scene):
     collector, settings = smtp
     collector.refuse.add("ann@example.test")
-    report = send_reminders(db, settings, now=NOW)
-    db.commit()
-    [failure] = report.failed
-    assert failure.to == "ann@example.test" and "550" in failure.reason
-    assert [m.to for m in report.sent] == ["ben@example.test"]
-    assert [r.user_id for r in reminders(db)] == [scene["ben"].id]  # nothing for the failure
+    run(db, settings)
+    delivery = deliver(db, settings)
+    assert (delivery.sent, delivery.failed, delivery.deferred) == (1, 1, 0)
+    [ben] = collector.received
+    assert ben.rcpt_tos == ["ben@example.test", "mia@example.test"]
+    refused = [m for m in outbox(db) if m.recipients == ["ann@example.test"]]
+    assert [(m.state, m.error) for m in refused] == [
+        (MailState.FAILED, "recipient refused by the server (550)")
+    ]
     collector.refuse.clear()
-    retry = send_reminders(db, settings, now=NOW + timedelta(hours=1))
+    assert deliver(db, settings, NOW + timedelta(hours=2)).sent == 0
+    assert len(collector.received) == 1
+
+
+def test_a_server_that_is_down_then_back_gets_every_message_exactly_once(db, scene):
+    """The SMTP server is down: every attempt is deferred with back-off and nothing is lost;
+    it comes back on the same port and every message arrives once."""
+    port = free_port()
+    settings = MailSettings(host="127.0.0.1", port=port, timeout=5, sender="t@candor.example")
+    run(db, settings)
+    first = deliver(db, settings)
+    assert (first.sent, first.deferred, first.failed) == (0, 1, 0)  # the batch stops at once
+    assert first.retry_at == NOW + timedelta(seconds=30)
+    [deferred] = [m for m in outbox(db) if m.attempts == 1]
+    assert deferred.state is MailState.PENDING and "cannot connect" in deferred.error
+    second = deliver(db, settings, NOW + timedelta(seconds=1))  # the other one, still down
+    assert second.deferred == 1 and second.retry_at == NOW + timedelta(seconds=31)
+    assert deliver(db, settings, NOW + timedelta(seconds=2)).deferred == 0  # nothing due yet
+
+    third = deliver(db, settings, NOW + timedelta(seconds=40))  # down again: twice as long
+    assert third.deferred == 1 and third.retry_at == NOW + timedelta(seconds=100)
+    controller, collector = start_server(port=port)
+    try:
+        back = deliver(db, settings, NOW + timedelta(minutes=5))
+        assert (back.sent, back.deferred, back.failed) == (2, 0, 0)
+        assert sorted(r.rcpt_tos[0] for r in collector.received) == [
+            "ann@example.test",
+            "ben@example.test",
+        ]
+        assert deliver(db, settings, NOW + timedelta(hours=5)).sent == 0
+        assert len(collector.received) == 2
+    finally:
+        controller.stop()
+    assert [m.state for m in outbox(db)] == [MailState.SENT, MailState.SENT]
+
+
+def test_a_server_that_says_try_later_then_accepts_gets_each_message_once(db, smtp, scene):
+    collector, settings = smtp
+    collector.busy = True
+    run(db, settings)
+    delivery = deliver(db, settings)
+    assert delivery.deferred == 1 and collector.received == []
+    assert "451" in [m for m in outbox(db) if m.attempts == 1][0].error
+    collector.busy = False
+    later = deliver(db, settings, NOW + timedelta(minutes=1))
+    assert later.sent == 2 and len(collector.received) == 2
+    assert deliver(db, settings, NOW + timedelta(hours=1)).sent == 0
+    assert len(collector.received) == 2
+
+
+def test_a_message_is_failed_after_its_last_attempt(db, scene):
+    settings = MailSettings(host="127.0.0.1", port=free_port(), timeout=5)
+    run(db, settings)
+    make = sessionmaker(db.get_bind())
+    for minutes in range(0, 200, 10):
+        at = NOW + timedelta(minutes=minutes)
+        deliver_due(make, settings, clock=lambda at=at: at, max_attempts=3)
+    states = {(m.state, m.attempts) for m in outbox(db)}
+    assert states == {(MailState.FAILED, 3)}
+    assert all(m.error.startswith("gave up after 3 attempts: cannot connect") for m in outbox(db))
+
+
+def test_a_worker_that_died_mid_send_never_sends_the_message_again(db, smtp, scene):
+    collector, settings = smtp
+    run(db, settings)
+    [first, second] = outbox(db)
+    first.state, first.claimed_at, first.attempts = MailState.SENDING, NOW, 1
+    db.commit()  # as a worker leaves it when killed between the server's 250 and the mark
+    assert fail_stale_sending(db, NOW + timedelta(minutes=1), timedelta(minutes=2)) == 0
+    assert fail_stale_sending(db, NOW + timedelta(minutes=3), timedelta(minutes=2)) == 1
     db.commit()
-    assert [m.to for m in retry.sent] == ["ann@example.test"] and retry.already_reminded == 1
+    deliver(db, settings, NOW + timedelta(minutes=3))
+    assert [r.rcpt_tos for r in collector.received] == [second.recipients]
+    assert outbox(db)[0].state is MailState.FAILED and outbox(db)[0].error == WORKER_DIED
 
 
-def test_an_unreachable_server_fails_every_message_and_records_nothing(db, scene):
-    report = send_reminders(
-        db, MailSettings(host="127.0.0.1", port=free_port(), timeout=5), now=NOW
-    )
-    db.commit()
-    assert report.sent == [] and len(report.failed) == 2
-    assert all("cannot connect" in f.reason for f in report.failed)
-    assert reminders(db) == []
-
-
-def test_starttls_that_the_server_does_not_offer_is_a_failure(db, smtp, scene):
+def test_starttls_that_the_server_does_not_offer_is_deferred(db, smtp, scene):
     collector, settings = smtp
     from dataclasses import replace
 
-    report = send_reminders(db, replace(settings, use_tls=True), now=NOW)
-    assert report.sent == [] and len(report.failed) == 2 and collector.received == []
-    assert reminders(db) == []
+    run(db, settings)
+    delivery = deliver(db, replace(settings, use_tls=True))
+    assert delivery.sent == 0 and delivery.deferred == 1 and collector.received == []
+    assert "STARTTLS" in " ".join(m.error or "" for m in outbox(db))
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -281,17 +340,16 @@ def test_it_signs_in_when_given_credentials(db, scene):
             sender="training@candor.example",
         )
         assert "s3cret" not in repr(settings)
-        wrong = send_reminders(
+        run(db, settings)
+        wrong = deliver(
             db,
             MailSettings(
                 host="127.0.0.1", port=controller.port, username="candor", password="nope"
             ),
-            now=NOW,
         )
-        assert wrong.sent == [] and len(wrong.failed) == 2 and reminders(db) == []
-        right = send_reminders(db, settings, now=NOW)
-        db.commit()
-        assert len(right.sent) == 2 and len(collector.received) == 2
+        assert wrong.sent == 0 and wrong.deferred == 1 and collector.received == []
+        right = deliver(db, settings, NOW + timedelta(minutes=5))
+        assert right.sent == 2 and len(collector.received) == 2
     finally:
         controller.stop()
 
@@ -306,7 +364,7 @@ def test_managers_are_copied_only_on_overdue_and_only_when_active(db, smtp, make
     odd = make_user(name="Odd", email="odd@example.test", manager_id=broken.id)
     due(db, hr, courses[FLAGSHIP], [late, odd], days=1, at=NOW - timedelta(days=3))
     due(db, hr, courses[FLAGSHIP], [soon], days=5)
-    report = send_reminders(db, settings, now=NOW)
+    report = remind(db, settings).report
     assert collector.to("late@example.test").rcpt_tos == ["late@example.test"]
     assert collector.to("soon@example.test").rcpt_tos == ["soon@example.test"]
     assert collector.to("odd@example.test").rcpt_tos == ["odd@example.test"]
@@ -340,7 +398,7 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
         )
     )
     db.commit()
-    send_reminders(db, settings, now=NOW)
+    remind(db, settings)
     message = collector.to("rene@example.test").message
     assert message["Subject"] == "Training due soon: 1 course"
     assert "Renewal due (expires 20 January 2027)" in collector.body("rene@example.test")
@@ -349,6 +407,6 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
 def test_nothing_due_sends_nothing(db, smtp, make_user, hr, courses):
     collector, settings = smtp
     due(db, hr, courses[FLAGSHIP], [make_user()], days=90)
-    report = send_reminders(db, settings, now=NOW)
-    assert report.sent == [] and collector.received == []
+    result = remind(db, settings)
+    assert result.sent == [] and collector.received == [] and outbox(db) == []
     assert db.scalar(select(func.count()).select_from(Reminder)) == 0

@@ -127,6 +127,7 @@ POST_ACCESS = {
     "hr.export_csv": HR,
     "hr.export_xlsx": HR,
     "hr.export_items": HR,
+    "hr.export_certificates": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
     "learn.renew": LEARNERS,

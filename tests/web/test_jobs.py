@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from datetime import timedelta
 
 import openpyxl
@@ -18,6 +19,7 @@ import pytest
 from helpers import add_learners, login, post, run_jobs
 from sqlalchemy import func, select
 
+from app.certificates.codes import grouped
 from app.db import utcnow
 from app.jobs.records import expire_results
 from app.models import AuditEvent, Course, Job, JobChunk, JobState, Role
@@ -160,3 +162,48 @@ def test_the_json_state_reports_a_failure(app, client, db, hr):
     assert state["state"] == "failed" and "bogus" in state["error"]
     assert download(client, job_id).status_code == 409
     assert "bogus" in client.get(f"/hr/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_certificates_of_a_filter_come_as_a_zip_job_with_a_manifest(
+    app, client, db, make_user, courses, tmp_path
+):
+    from helpers import record_completion
+
+    from app.certificates.service import issue_certificate, revoke_certificate
+    from app.content.versions import newest_version
+
+    course = courses["ai-data-refresher"]
+    version = newest_version(db, course.id)
+    people = [make_user(name=f"Holder {n}", department="Sales") for n in range(2)]
+    other = make_user(name="Elsewhere", department="Support")
+    issued = [
+        issue_certificate(db, record_completion(db, p, version, utcnow() - timedelta(days=3)))
+        for p in [*people, other]
+    ]
+    db.commit()
+    hr = make_user(roles={Role.HR})
+    revoke_certificate(db, hr, issued[1].id, "issued_in_error", "")
+    db.commit()
+    login(client, hr)
+    # Always a job, however few: it gathers files, not rows.
+    job_id = start(client, "certificates.zip", {"department": "Sales"})
+    assert run_jobs(app) == 1
+    response = download(client, job_id)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert 'filename="candor-certificates-' in response.headers["Content-Disposition"]
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(response.data)
+    with zipfile.ZipFile(path) as bundle:
+        names = bundle.namelist()
+        expected = sorted(f"{grouped(c.code)}.pdf" for c in issued[:2])
+        assert sorted(names[:-1]) == expected and names[-1] == "manifest.csv"
+        assert all(bundle.read(n).startswith(b"%PDF-") for n in expected)
+        manifest = list(
+            csv.DictReader(io.StringIO(bundle.read("manifest.csv").decode("utf-8-sig")))
+        )
+    assert sorted(row["name"] for row in manifest) == ["Holder 0", "Holder 1"]
+    revoked = {row["name"]: row["revoked_at"] for row in manifest}
+    assert revoked["Holder 0"] == "" and revoked["Holder 1"].endswith("Z")
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "export.created"))
+    assert event.details["kind"] == "certificates.zip"
+    assert event.details["filter"] == {"department": "Sales"}
