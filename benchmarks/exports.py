@@ -237,7 +237,7 @@ def export_sql() -> str:
     from app.exports.completions import _completion_query, _rows_statement
     from app.training.filters import RecordFilter
 
-    statement = _rows_statement(_completion_query(RecordFilter()))
+    statement = _rows_statement(_completion_query(RecordFilter(), NOW))
     return str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
 
