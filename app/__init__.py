@@ -50,9 +50,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.author import bp as author_bp
     from app.hr import bp as hr_bp
     from app.learn import bp as learn_bp
+    from app.team import bp as team_bp
     from app.verify import bp as verify_bp
 
-    for blueprint in (auth_bp, learn_bp, hr_bp, admin_bp, author_bp, verify_bp):
+    for blueprint in (auth_bp, learn_bp, hr_bp, admin_bp, author_bp, team_bp, verify_bp):
         app.register_blueprint(blueprint)
 
 

@@ -46,6 +46,9 @@ PAGES = {
     "matrix, page 100, by status": "/hr/status?sort=status&page=100",
     "matrix, overdue, by due date": "/hr/status?status=overdue&sort=-due",
     "matrix, one department": "/hr/status?department=Floor+7&sort=course",
+    "grid, page 1": "/hr/grid",
+    "grid, page 50, overdue": "/hr/grid?status=overdue&page=50",
+    "grid, employee id search": "/hr/grid?search=E004242",
     "floor: verify page (one query)": f"/verify/{CERTIFICATE}",
 }
 FLOOR = "floor: verify page (one query)"

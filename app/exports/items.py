@@ -2,9 +2,10 @@
 only with an audit event (SECURITY.md: HR sees quiz answers only through this export).
 
 Rows are read from each attempt's stored grade (``Grade.to_dict()`` in
-``app/quizzes/grading.py``) by one streamed Core query. A question's row has the option ids
-chosen (in the order shown, space-separated), whether it was right, and its points (0 or 1);
-a conversation's row has its path of choice ids (in order, joined by " > "), no right or
+``app/quizzes/grading.py``) by one streamed Core query. A question's row has its prompt in
+words, the option ids chosen (in the order shown, space-separated) and their text (joined by
+" | "), whether it was right, and its points (0 or 1); a conversation's row has its title,
+its path of choice ids (in order, joined by " > ") and the choices in words, no right or
 wrong, and its points as an exact decimal. Callers own the transaction.
 """
 
@@ -17,6 +18,7 @@ from typing import Any, Final
 
 from sqlalchemy import Select, select
 
+from app.content.quiz.text import plain_text
 from app.content.versions import newest_versions
 from app.errors import DomainError
 from app.exports.completions import YIELD_PER, Bind
@@ -34,7 +36,9 @@ ITEM_COLUMNS: Final = (
     "submitted_at",
     "item_id",
     "kind",
+    "question",
     "chosen",
+    "chosen_text",
     "correct",
     "points",
 )
@@ -92,23 +96,28 @@ def _points(value: object) -> int | Decimal | float:
 
 
 def _items(result: dict[str, Any] | None) -> Iterator[tuple[object, ...]]:
-    """(item id, kind, chosen, correct, points) for each result of a stored grade."""
+    """(item id, kind, question, chosen ids, chosen in words, correct, points) for each
+    result of a stored grade: the words as the learner saw them (the grade keeps them)."""
     for item in (result or {}).get("results", ()):
         if item["kind"] == "conversation":
-            path = " > ".join(step["choice_id"] for step in item["path"])
+            steps = item["path"]
             yield (
                 item["conversation_id"],
                 "conversation",
-                path,
+                plain_text(item.get("title") or ""),
+                " > ".join(step["choice_id"] for step in steps),
+                " > ".join(plain_text(step.get("choice_html") or "") for step in steps),
                 None,
                 _points(item["points_earned"]),
             )
         else:
-            chosen = " ".join(option["id"] for option in item["options"] if option["chosen"])
+            chosen = [option for option in item["options"] if option["chosen"]]
             yield (
                 item["question_id"],
                 "question",
-                chosen,
+                plain_text(item.get("prompt_html") or ""),
+                " ".join(option["id"] for option in chosen),
+                " | ".join(plain_text(option.get("text_html") or "") for option in chosen),
                 bool(item["correct"]),
                 _points(item["points_earned"]),
             )

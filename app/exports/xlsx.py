@@ -52,6 +52,8 @@ WIDTHS: Final[Mapping[str, int]] = {
     "item_id": 36,
     "kind": 13,
     "chosen": 36,
+    "question": 60,
+    "chosen_text": 60,
     "attempt": 8,
     "correct": 8,
     "points": 7,

@@ -16,12 +16,14 @@ from app.hr.matrix_page import matrix_url
 from app.hr.views import bp
 from app.models import Course, CourseVersion
 from app.people.directory_queries import (
-    list_active_people,
+    PICKED_MAX,
+    find_people_to_pick,
     list_courses,
     list_departments,
     list_versions,
+    people_by_ids,
 )
-from app.training.assignments import assign, list_assignments
+from app.training.assignments import assign, cancel_assignment, list_assignments
 from app.training.renewal import require_retraining
 
 
@@ -30,8 +32,29 @@ def _form() -> AssignmentForm:
     form = AssignmentForm()
     form.course.choices = [(str(v.course_id), v.title) for v in list_courses(db)]
     form.department.choices = [(d, d) for d in list_departments(db)]
-    form.people.choices = [(str(u.id), f"{u.name} ({u.email})") for u in list_active_people(db)]
     return form
+
+
+def _picked_ids(form: AssignmentForm) -> list[int]:
+    """The ids of the people ticked so far (digits only, each once, at most PICKED_MAX)."""
+    ids = list(dict.fromkeys(int(i) for i in (form.people.data or []) if i.isdigit()))
+    if len(ids) > PICKED_MAX:
+        raise DomainError(
+            f"Choose at most {PICKED_MAX} people at once; for more, assign a department."
+        )
+    return ids
+
+
+def _render_form(form: AssignmentForm, status: int = 200):
+    """The form, with the people ticked so far and, after a search, the people found."""
+    db = get_session()
+    picked = people_by_ids(db, _picked_ids(form))
+    chosen = {p.id for p in picked}
+    text = (request.form.get("find") or "").strip()
+    found = [p for p in find_people_to_pick(db, text) if p.id not in chosen] if text else []
+    return render_template(
+        "hr/assignment_form.html", form=form, picked=picked, found=found, find=text
+    ), status
 
 
 @bp.get("/assignments")
@@ -39,13 +62,24 @@ def assignments():
     return render_template("hr/assignments.html", rules=list_assignments(get_session()))
 
 
+@bp.post("/assignments/<int:assignment_id>/cancel")
+def cancel(assignment_id: int):
+    """Stop an assignment from reaching anyone new; who has it keeps it, and the rule stays
+    listed (cancelled, by whom, when)."""
+    db = get_session()
+    assignment = cancel_assignment(db, current_user, assignment_id)
+    db.commit()
+    flash(f"The assignment of {assignment.course.slug} is cancelled.", "info")
+    return redirect(url_for("hr.assignments"), code=303)
+
+
 @bp.route("/assignments/new", methods=["GET", "POST"])
 def new_assignment():
     form = _form()
+    if request.method == "POST" and request.form.get("action") == "find":
+        return _render_form(form)  # the picker's search: nothing is assigned yet
     if not form.validate_on_submit():
-        return render_template(
-            "hr/assignment_form.html", form=form
-        ), 400 if request.method == "POST" else 200
+        return _render_form(form, 400 if request.method == "POST" else 200)
     db = get_session()
     course = get_or_404(db, Course, int(form.course.data), "There is no such course.")
     try:
@@ -55,15 +89,13 @@ def new_assignment():
             course,
             form.audience.data,
             department=form.department.data if form.audience.data == "department" else None,
-            user_ids=[int(i) for i in form.people.data if i.isdigit()]
-            if form.audience.data == "people"
-            else (),
+            user_ids=_picked_ids(form) if form.audience.data == "people" else (),
             due_on=form.due_on.data if form.due_kind.data == "date" else None,
             due_days=form.due_days.data if form.due_kind.data == "days" else None,
         )
     except DomainError as error:
         form.form_errors.append(error.message)
-        return render_template("hr/assignment_form.html", form=form), error.status
+        return _render_form(form, error.status)
     db.commit()
     flash(
         f"Assigned to {result.assigned} people ({result.already_assigned} already had it, "

@@ -8,7 +8,7 @@ import binascii
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.db import get_or_404, get_session
+from app.db import get_or_404, get_session, utcnow
 from app.errors import DomainError
 from app.hr.forms import EmployeeForm, ImportForm
 from app.hr.views import bp
@@ -22,7 +22,8 @@ from app.people.directory import (
     replan_import,
     update_employee,
 )
-from app.people.directory_queries import search_people
+from app.people.directory_queries import not_activated, search_people
+from app.people.invitations import create_invitation, invitation_url
 
 
 def _base_url() -> str:
@@ -155,3 +156,24 @@ def apply_employees():
     result = apply_import(db, current_user, plan, invite_base_url=_base_url())
     db.commit()
     return render_template("hr/import_done.html", result=result)
+
+
+@bp.get("/not-activated")
+def not_activated_people():
+    """Who has never signed in: they need a new invitation link, not a reminder."""
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template(
+        "hr/not_activated.html", found=not_activated(get_session(), page), now=utcnow()
+    )
+
+
+@bp.post("/people/<int:user_id>/invitation")
+def new_invitation(user_id: int):
+    """A fresh invitation link for someone who never set a password (older links stop)."""
+    db = get_session()
+    person = get_or_404(db, User, user_id, "There is no such person.")
+    token = create_invitation(db, person, actor=current_user)
+    db.commit()
+    return render_template(
+        "hr/invitation_created.html", person=person, link=invitation_url(_base_url(), token)
+    )

@@ -84,3 +84,16 @@ class AssignmentForm(FlaskForm):
     )
     due_days = IntegerField("Days", default=30, validators=[Optional(), NumberRange(1, 365)])
     due_on = DateField("Date", validators=[Optional()])
+
+
+class ExtraAttemptForm(FlaskForm):
+    reason = TextAreaField(
+        "Why (kept in the audit trail)", validators=[DataRequired(), Length(max=NOTE_MAX)]
+    )
+
+
+class DueDateForm(FlaskForm):
+    due_on = DateField("New due date", validators=[DataRequired()])
+    reason = TextAreaField(
+        "Why (kept in the audit trail)", validators=[DataRequired(), Length(max=NOTE_MAX)]
+    )

@@ -16,6 +16,7 @@ from app.errors import DomainError
 from app.hr.views import bp
 from app.people.directory_queries import list_courses, list_departments, list_managers
 from app.training.filters import RecordFilter
+from app.training.grid import GRID_SORTS, status_grid
 from app.training.matrix import SORTS, status_rows
 from app.training.status import Status
 
@@ -32,11 +33,12 @@ class MatrixQuery:
     page: int = 1
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> MatrixQuery:
+    def from_args(cls, args: Mapping[str, Any], sorts: frozenset[str] = SORTS) -> MatrixQuery:
         """The filter and view in ``args``; DomainError (400) for anything the page cannot
-        send, with the same message an export gives for the same filter."""
+        send, with the same message an export gives for the same filter. ``sorts``: the
+        page's sort orders (the list's, or the grid's)."""
         sort = (args.get("sort") or "name").strip()
-        if sort not in SORTS:
+        if sort not in sorts:
             raise DomainError("Unknown sort order.")
         page = (args.get("page") or "").strip()
         if page and (not page.isdigit() or len(page) > 9):
@@ -68,6 +70,42 @@ def matrix_url(**filters: Any) -> str:
         raise TypeError(f"not RecordFilter keys: {', '.join(sorted(unknown))}")
     args: dict[str, Any] = {k: str(v) for k, v in filters.items() if v not in (None, "")}
     return url_for("hr.matrix", **args)
+
+
+# How a status reads in a grid cell, short enough for ten courses side by side at 1280 px;
+# the key under the grid and each cell's hidden text say it in full.
+SHORT_STATUS = {
+    Status.COMPLETED.value: "Done",
+    Status.DUE_SOON.value: "Soon",
+    Status.OVERDUE.value: "Late",
+    Status.EXPIRED.value: "Exp.",
+    Status.REVOKED.value: "Rev.",
+    Status.IN_PROGRESS.value: "Going",
+    Status.NOT_STARTED.value: "New",
+}
+
+
+@bp.get("/grid")
+def grid():
+    """People x courses: one row per person, a column per course, a status in each cell."""
+    db = get_session()
+    query = MatrixQuery.from_args(request.args, GRID_SORTS)
+    page = status_grid(
+        db, query.records, sort=query.sort, limit=PAGE_SIZE, offset=(query.page - 1) * PAGE_SIZE
+    )
+    return render_template(
+        "hr/grid.html",
+        team=False,
+        endpoint="hr.grid",
+        grid=page,
+        query=query,
+        page_size=PAGE_SIZE,
+        short_status=SHORT_STATUS,
+        courses=list_courses(db),
+        departments=list_departments(db),
+        managers=list_managers(db),
+        statuses=list(Status),
+    )
 
 
 @bp.get("/status")

@@ -12,6 +12,7 @@ from app.content.versions import find_asset
 from app.db import get_session, utcnow
 from app.errors import DomainError
 from app.models import Role
+from app.people.directory_queries import team_size
 from app.progress.reading import (
     TooEarly,
     current_version,
@@ -59,8 +60,11 @@ def _opened_at(token: str, module) -> datetime:
 
 @bp.get("/dashboard")
 def dashboard():
-    cards = list_course_cards(get_session(), current_user)
-    return render_template("learn/dashboard.html", cards=cards, now=utcnow())
+    db = get_session()
+    cards = list_course_cards(db, current_user)
+    return render_template(
+        "learn/dashboard.html", cards=cards, now=utcnow(), team=team_size(db, current_user.id)
+    )
 
 
 @bp.get("/courses/<slug>")

@@ -45,6 +45,9 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)
+    # A cancelled assignment reaches nobody new; it stays on record with who cancelled it.
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     course: Mapped[Course] = relationship()
     people: Mapped[list[AssignmentPerson]] = relationship(cascade="all, delete-orphan")

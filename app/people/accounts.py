@@ -142,3 +142,33 @@ def reactivate_account(session: Session, actor: User, user_id: int) -> User:
         user.deactivated_at = None
         record(session, "user.reactivated", actor=actor, subject=user)
     return user
+
+
+def set_roles(session: Session, actor: User, user_id: int, roles: Iterable[Role | str]) -> User:
+    """Give an account exactly ``roles``, by the one rule of who may give which role
+    (``people.directory.checks.privilege_problem``); audited with the roles before and after."""
+    from app.people.directory.checks import privilege_problem
+
+    user = _account_for(session, actor, user_id, "change the roles of")
+    try:
+        wanted = frozenset(Role(r) for r in roles)
+    except ValueError:
+        raise DomainError(f"Choose roles among {', '.join(r.value for r in Role)}.") from None
+    before = user.roles
+    problem = privilege_problem(
+        actor, current=before, wanted=wanted, changes=wanted != before, is_actor=user.id == actor.id
+    )
+    if problem:
+        raise DomainError(sentence(problem), status=403)
+    if wanted != before:
+        user.roles = wanted
+        session.flush()
+        record(
+            session,
+            "user.roles_changed",
+            actor=actor,
+            subject=user,
+            before=sorted(r.value for r in before),
+            after=sorted(r.value for r in wanted),
+        )
+    return user

@@ -4,12 +4,14 @@ people. Read-only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.content.versions import newest_versions
-from app.models import CourseVersion, User
+from app.db import NAME_COLLATION
+from app.models import CourseVersion, Invitation, User
 
 SEARCH_PAGE_SIZE = 100
 SEARCH_MAX = 100  # characters of search text; the rest is ignored
@@ -94,6 +96,89 @@ def list_managers(session: Session) -> list[User]:
     )
 
 
-def list_active_people(session: Session) -> list[User]:
-    """Every active person, by name (to choose whom to assign a course to)."""
-    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+PICK_LIMIT = 50  # people a picker search shows at once
+PICKED_MAX = 1000  # people one "chosen people" form carries; more is a department's job
+
+
+def find_people_to_pick(session: Session, text: str) -> list[User]:
+    """Active people whose name, e-mail or employee id contains ``text`` (any case), by name
+    in the language's order, at most ``PICK_LIMIT``: the assignment form's people picker."""
+    text = (text or "").strip()[:SEARCH_MAX].lower()
+    if not text:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                or_(
+                    func.lower(User.name).contains(text, autoescape=True),
+                    func.lower(User.email).contains(text, autoescape=True),
+                    func.lower(User.employee_id).contains(text, autoescape=True),
+                ),
+            )
+            .order_by(User.name.collate(NAME_COLLATION), User.id)
+            .limit(PICK_LIMIT)
+        )
+    )
+
+
+def people_by_ids(session: Session, ids: list[int]) -> list[User]:
+    """The people with these ids (at most ``PICKED_MAX``), by name: the ones already chosen."""
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.id.in_(ids[:PICKED_MAX]))
+            .order_by(User.name.collate(NAME_COLLATION), User.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class NotActivated:
+    """Active people who have never set a password, with their latest invitation."""
+
+    people: list[tuple[User, datetime | None, datetime | None]]  # (person, invited, expires)
+    total: int
+    page: int
+    page_size: int = SEARCH_PAGE_SIZE
+
+
+def not_activated(session: Session, page: int = 1) -> NotActivated:
+    """People who cannot sign in yet (active, no password): they need an invitation, not a
+    reminder. By name in the language's order, with when they were last invited."""
+    page = max(1, page)
+    latest = (
+        select(
+            Invitation.user_id,
+            func.max(Invitation.created_at).label("invited"),
+            func.max(Invitation.expires_at).label("expires"),
+        )
+        .group_by(Invitation.user_id)
+        .subquery("latest")
+    )
+    waiting = (User.active.is_(True), User.password_hash.is_(None))
+    total = session.scalar(select(func.count()).select_from(User).where(*waiting)) or 0
+    rows = session.execute(
+        select(User, latest.c.invited, latest.c.expires)
+        .outerjoin(latest, latest.c.user_id == User.id)
+        .where(*waiting)
+        .order_by(User.name.collate(NAME_COLLATION), User.id)
+        .limit(SEARCH_PAGE_SIZE)
+        .offset((page - 1) * SEARCH_PAGE_SIZE)
+    ).all()
+    return NotActivated([(u, invited, expires) for u, invited, expires in rows], total, page)
+
+
+def team_size(session: Session, manager_id: int) -> int:
+    """How many active people name ``manager_id`` as their manager (0: not a manager)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.manager_id == manager_id, User.active.is_(True))
+        )
+        or 0
+    )

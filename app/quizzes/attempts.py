@@ -83,6 +83,13 @@ def attempt_limit(version: CourseVersion, quiz: Quiz) -> int:
     return version.max_attempts
 
 
+def cycle_limit(version: CourseVersion, quiz: Quiz, enrollment: Enrollment) -> int:
+    """Attempts allowed in the enrollment's current cycle: the course's limit and those HR
+    granted (``Enrollment.extra_attempts``); 0 means unlimited."""
+    limit = attempt_limit(version, quiz)
+    return limit + enrollment.extra_attempts if limit else 0
+
+
 def list_attempts(session: Session, enrollment: Enrollment) -> list[QuizAttempt]:
     """The attempts of the enrollment's current cycle, oldest first."""
     return list(
@@ -163,7 +170,7 @@ def _standing(
     return AssessmentStatus(
         has_quiz=True,
         attempts=tuple(list_attempts(session, enrollment)),
-        limit=attempt_limit(version, quiz),
+        limit=cycle_limit(version, quiz, enrollment),
         completed=enrollment.completed_at is not None,
         ready=all_modules_read(session, user, version.id, enrollment),
         cycle=enrollment.cycle,

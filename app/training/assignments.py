@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.audit.events import record
+from app.content.versions import newest_versions
 from app.dates import expiry_of
 from app.db import utcnow
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.fields import DEPARTMENT_MAX
 from app.models import (
     Assignment,
@@ -37,7 +38,9 @@ from app.models import (
     Course,
     CourseVersion,
     Enrollment,
+    Role,
     User,
+    UserRole,
     Visibility,
 )
 from app.training.cycles import CHUNK, NEW_CYCLE, chunks, cycle_completions, recertify_months
@@ -116,13 +119,18 @@ def _active_user_ids(session: Session, *criteria: ColumnElement[bool]) -> list[i
     return list(session.scalars(select(User.id).where(User.active, *criteria).order_by(User.id)))
 
 
+def _is_learner() -> ColumnElement[bool]:
+    return User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.LEARNER))
+
+
 def _targets(
     session: Session, audience: Audience, department: str, user_ids: Iterable[int]
 ) -> list[int]:
     if audience is Audience.EVERYONE:
         if department or list(user_ids):
             raise DomainError("An assignment to everyone takes no department or people.")
-        return _active_user_ids(session)
+        # Everyone who trains: the people holding the learner role, not HR or admin accounts.
+        return _active_user_ids(session, _is_learner())
     if audience is Audience.DEPARTMENT:
         if list(user_ids):
             raise DomainError("An assignment to a department takes no list of people.")
@@ -233,7 +241,6 @@ def apply_assignments_to(session: Session, user: User, now: datetime | None = No
         return 0
     session.flush()
     covers = [
-        Assignment.audience == Audience.EVERYONE,
         and_(
             Assignment.audience == Audience.PEOPLE,
             Assignment.id.in_(
@@ -241,6 +248,8 @@ def apply_assignments_to(session: Session, user: User, now: datetime | None = No
             ),
         ),
     ]
+    if Role.LEARNER in user.roles:  # "everyone" means the people who train
+        covers.append(Assignment.audience == Audience.EVERYONE)
     if user.department:
         covers.append(
             and_(
@@ -418,8 +427,55 @@ def _expire_enrollments(session: Session, ids: Collection[int]) -> None:
             session.expire(obj)
 
 
-def list_assignments(session: Session, limit: int = 200) -> list[Assignment]:
-    """The most recent assignments, newest first."""
-    return list(
-        session.scalars(select(Assignment).order_by(Assignment.created_at.desc()).limit(limit))
+@dataclass(frozen=True)
+class AssignmentLine:
+    """One assignment as the list shows it: the rule, its course's title, how many people it
+    names (for "chosen people"), who made and who cancelled it."""
+
+    assignment: Assignment
+    title: str
+    people: int
+    created_by: str | None
+    cancelled_by: str | None
+
+
+def list_assignments(session: Session, limit: int = 200) -> list[AssignmentLine]:
+    """The most recent assignments, newest first, cancelled ones included: two queries
+    (the rules with their counts and names, and the course titles), whatever the number."""
+    named = (
+        select(AssignmentPerson.assignment_id, func.count().label("n"))
+        .group_by(AssignmentPerson.assignment_id)
+        .subquery("named")
     )
+    creator, canceller = aliased(User), aliased(User)
+    rows = session.execute(
+        select(Assignment, func.coalesce(named.c.n, 0), creator.name, canceller.name)
+        .outerjoin(named, named.c.assignment_id == Assignment.id)
+        .outerjoin(creator, creator.id == Assignment.created_by_id)
+        .outerjoin(canceller, canceller.id == Assignment.cancelled_by_id)
+        .order_by(Assignment.created_at.desc(), Assignment.id.desc())
+        .limit(limit)
+    ).all()
+    titles = {v.course_id: v.title for v in session.scalars(newest_versions())}
+    return [
+        AssignmentLine(a, titles.get(a.course_id, ""), n, made, cancelled)
+        for a, n, made, cancelled in rows
+    ]
+
+
+def cancel_assignment(
+    session: Session, actor: User, assignment_id: int, now: datetime | None = None
+) -> Assignment:
+    """Stop an assignment reaching anyone new (people who join later, or match it later).
+    Who has the course keeps it; the rule stays on record, marked cancelled."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("There is no such assignment.")
+    if not assignment.active:
+        raise DomainError("This assignment is already cancelled.", status=409)
+    assignment.active = False
+    assignment.cancelled_at = now or utcnow()
+    assignment.cancelled_by_id = actor.id
+    session.flush()
+    record(session, "assignment.cancelled", actor=actor, subject=assignment)
+    return assignment

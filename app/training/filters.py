@@ -13,7 +13,9 @@ under the same names:
 - ``completed_from``, ``completed_to``: the current cycle was completed on these UTC days,
   both included, written YYYY-MM-DD (for the item export: when the attempt was submitted);
 - ``include_inactive``: ``1`` to list deactivated people too; by default a listing holds
-  active people only, as the dashboard counts them and reminders reach them.
+  active people only, as the dashboard counts them and reminders reach them;
+- ``search``: people whose name, e-mail or employee id contains this text, in any case
+  (at most ``SEARCH_MAX`` characters; ``%`` and ``_`` are searched for as themselves).
 
 An empty value means "any". Unknown and repeated keys are refused rather than ignored: a
 misspelt filter would otherwise list everyone's records. Every refusal is a DomainError
@@ -28,15 +30,16 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.dates import start_of_day
 from app.errors import DomainError
-from app.fields import department_problem, sentence, shown
+from app.fields import department_problem, sentence, shown, unsafe_problem
 from app.training.status import Status
 
-MAX_ID: Final = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+MAX_ID: Final = 2**31 - 1
+SEARCH_MAX: Final = 100  # ids are 32-bit integers on PostgreSQL
 STATUSES: Final = tuple(status.value for status in Status)
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -53,8 +56,16 @@ class RecordFilter:
     completed_from: date | None = None
     completed_to: date | None = None
     include_inactive: bool = False
+    search: str | None = None
 
     def __post_init__(self) -> None:
+        if self.search is not None:
+            text = self.search.strip()
+            if len(text) > SEARCH_MAX:
+                raise DomainError(f"search must be at most {SEARCH_MAX} characters.")
+            if problem := unsafe_problem("search", text):
+                raise DomainError(sentence(problem))
+            object.__setattr__(self, "search", text or None)
         if self.status is not None:
             object.__setattr__(self, "status", _status(str(self.status)))
         if self.department is not None and (problem := department_problem(self.department)):
@@ -101,6 +112,7 @@ class RecordFilter:
             completed_from=_parse_date(values, "completed_from"),
             completed_to=_parse_date(values, "completed_to"),
             include_inactive=_parse_flag(values, "include_inactive"),
+            search=values.get("search"),
         )
 
     def args(self) -> dict[str, str]:
@@ -143,6 +155,15 @@ class RecordFilter:
             where.append(person.c.department == self.department)
         if self.manager_id is not None:
             where.append(person.c.manager_id == self.manager_id)
+        if self.search is not None:
+            wanted = self.search.lower()
+            where.append(
+                or_(
+                    func.lower(person.c.name).contains(wanted, autoescape=True),
+                    func.lower(person.c.email).contains(wanted, autoescape=True),
+                    func.lower(person.c.employee_id).contains(wanted, autoescape=True),
+                )
+            )
         if completed_at is not None:
             start, end = self._completed_bounds()
             if start is not None:

@@ -103,7 +103,7 @@ def status_column(now: datetime, due_soon_days: int = DUE_SOON_DAYS) -> ColumnEl
 
 
 @dataclass(frozen=True)
-class _Catalogue:
+class Catalogue:
     """Every published version, read once per listing (a handful of rows): the titles and
     numbers rows show, and each course's place when sorting by course title."""
 
@@ -112,7 +112,7 @@ class _Catalogue:
     rank: dict[int, int]  # course id -> place by the newest title, in the language's order
 
     @classmethod
-    def read(cls, session: Session) -> _Catalogue:
+    def read(cls, session: Session) -> Catalogue:
         versions = session.execute(
             select(
                 CourseVersion.id,
@@ -136,16 +136,15 @@ class _Catalogue:
         return self.newest[course_id]
 
 
-def _records(
+def records_query(
     record_filter: RecordFilter,
     now: datetime,
     due_soon_days: int,
-    catalogue: _Catalogue,
-    user_id: int | None = None,
+    catalogue: Catalogue,
     user_ids: Collection[int] | None = None,
 ) -> Select[Any]:
     """Every record ``record_filter`` admits, with its status, as a subquery-ready SELECT:
-    enrollments joined with their people only (versions are looked up in ``_Catalogue``, so
+    enrollments joined with their people only (versions are looked up in ``Catalogue``, so
     the planner has one join to estimate). A course with no published version has no rows.
     """
     e = _enrollments.c
@@ -171,20 +170,15 @@ def _records(
         )
         .select_from(_enrollments)
         .join(_users, _users.c.id == e.user_id)
-        .where(*_criteria(record_filter, catalogue, user_id, user_ids))
+        .where(*record_criteria(record_filter, catalogue, user_ids))
     )
 
 
-def _criteria(
-    record_filter: RecordFilter,
-    catalogue: _Catalogue,
-    user_id: int | None,
-    user_ids: Collection[int] | None = None,
+def record_criteria(
+    record_filter: RecordFilter, catalogue: Catalogue, user_ids: Collection[int] | None
 ) -> list[ColumnElement[bool]]:
     e = _enrollments.c
     criteria = record_filter.criteria(_users, e.course_id, e.completed_at)
-    if user_id is not None:
-        criteria.append(_users.c.id == user_id)
     if user_ids is not None:
         criteria.append(_users.c.id.in_(list(user_ids)))
     # The published courses as a list of ids: a subquery here costs the planner more than the
@@ -193,7 +187,7 @@ def _criteria(
     return criteria
 
 
-def _order(records: Any, sort: str, catalogue: _Catalogue) -> list[ColumnElement[Any]]:
+def _order(records: Any, sort: str, catalogue: Catalogue) -> list[ColumnElement[Any]]:
     """ORDER BY for ``sort``: its column (blanks last, either direction), then name."""
     c = records.c
     course = case(catalogue.rank, value=c.course_id, else_=len(catalogue.rank))
@@ -244,10 +238,12 @@ def status_rows(
     sort: str | None = "name",
     now: datetime | None = None,
     due_soon_days: int = DUE_SOON_DAYS,
+    catalogue: Catalogue | None = None,
 ) -> StatusPage:
     """The people x courses matrix: every enrollment ``record_filter`` admits (by default,
-    of every active person), of one person only if ``user_id`` is given (of those in
-    ``user_ids``, if given: a caller walking everyone in batches), filtered and paged.
+    of every active person), of one person only if ``user_id`` is given (of these people if
+    ``user_ids`` is: a caller walking everyone in batches), filtered and paged.
+    ``catalogue``: the versions, if already read.
 
     ``sort`` is a column name from ``SORTS``, "-" first for descending, blanks always last,
     names in the language's order (``NAME_COLLATION``); None leaves rows unsorted. One query
@@ -260,8 +256,11 @@ def status_rows(
         raise DomainError("Paging must not be negative.")
     if sort is not None and sort not in SORTS:
         raise DomainError("Unknown sort order.")
-    catalogue = _Catalogue.read(session)
-    records = _records(record_filter, now, due_soon_days, catalogue, user_id, user_ids).subquery(
+    catalogue = catalogue or Catalogue.read(session)
+    people = (
+        [user_id] if user_id is not None else (list(user_ids) if user_ids is not None else None)
+    )
+    records = records_query(record_filter, now, due_soon_days, catalogue, people).subquery(
         "records"
     )
     admitted: list[ColumnElement[bool]] = []
@@ -322,7 +321,7 @@ def status_rows(
         return StatusPage(rows=rows, total=len(rows))  # every row is here: nothing to count
     # Counted apart: a window count over the page query would carry every row to the end.
     return StatusPage(
-        rows=rows, total=_count(session, record_filter, now, due_soon_days, catalogue, user_id)
+        rows=rows, total=_count(session, record_filter, now, due_soon_days, catalogue, people)
     )
 
 
@@ -331,12 +330,12 @@ def _count(
     record_filter: RecordFilter,
     now: datetime,
     due_soon_days: int,
-    catalogue: _Catalogue,
-    user_id: int | None,
+    catalogue: Catalogue,
+    user_ids: list[int] | None,
 ) -> int:
     """How many records the filter admits; the status is computed only to filter by it."""
     e = _enrollments.c
-    criteria = _criteria(record_filter, catalogue, user_id)
+    criteria = record_criteria(record_filter, catalogue, user_ids)
     if record_filter.status is not None:
         criteria.append(status_column(now, due_soon_days) == record_filter.status.value)
     query = (
@@ -383,13 +382,16 @@ class Summary:
         return self.overall.overdue
 
 
-def summary(session: Session, now: datetime | None = None) -> Summary:
+def summary(
+    session: Session, now: datetime | None = None, record_filter: RecordFilter | None = None
+) -> Summary:
     """The completion rate overall and by department, and how much is overdue: one query,
-    counted by the database over the records of active people (``RecordFilter()``)."""
-    catalogue = _Catalogue.read(session)
-    records = _records(RecordFilter(), now or utcnow(), DUE_SOON_DAYS, catalogue).subquery(
-        "records"
-    )
+    counted by the database over the records of active people (``RecordFilter()``), or over
+    those ``record_filter`` admits (a manager's team)."""
+    catalogue = Catalogue.read(session)
+    records = records_query(
+        record_filter or RecordFilter(), now or utcnow(), DUE_SOON_DAYS, catalogue
+    ).subquery("records")
     completed = records.c.completed_at.is_not(None)
     counts = session.execute(
         select(records.c.department, records.c.status, completed, func.count()).group_by(

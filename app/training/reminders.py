@@ -27,6 +27,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit.events import record
 from app.db import utcnow
 from app.fields import EMAIL_MAX, TITLE_MAX, UNSAFE_IN_LINE, one_line
 from app.mail.outbox import queue_mail
@@ -77,6 +78,9 @@ class ReminderReport:
     failed: list[ReminderFailure] = field(default_factory=list)  # the first FAILURES_LISTED
     failed_count: int = 0
     already_reminded: int = 0
+    # Never signed in (no password yet): a reminder is no use to them; HR's "Never signed
+    # in" page gives them a new invitation instead.
+    not_activated: int = 0
 
     def add(self, message: ReminderMessage) -> None:
         self.queued += 1
@@ -94,6 +98,10 @@ class ReminderReport:
             f"{verb} {self.queued} reminder(s), {self.copied} with the manager copied; "
             f"{self.failed_count} failed; {self.already_reminded} already reminded today."
         ]
+        if self.not_activated:
+            lines.append(
+                f"{self.not_activated} never signed in: no reminder (send them an invitation)."
+            )
         lines += [f"failed: user {f.user_id} <{f.to}>: {f.reason}" for f in self.failed]
         if self.failed_count > len(self.failed):
             lines.append(f"... and {self.failed_count - len(self.failed)} more failures.")
@@ -233,6 +241,16 @@ def send_reminders(
         for row in rows:
             if row.status in REMINDED:
                 by_person[row.user_id].append(row)
+        # Only people who can act on a reminder: someone who never set a password cannot
+        # sign in (HR's "Never signed in" page gives them an invitation instead).
+        waiting = set(
+            session.scalars(
+                select(User.id).where(User.password_hash.is_(None), User.id.in_(list(by_person)))
+            )
+        )
+        for user_id in waiting:
+            del by_person[user_id]
+        report.not_activated += len(waiting)
         if not by_person:
             continue
         reminded = _reminded_on(session, today, sorted(by_person))
@@ -303,6 +321,14 @@ def _remind(
                     )
                 )
                 queue_mail(session, message, kind="reminder")
+                # On the audit trail too (ids only), undone with the claim if it fails.
+                record(
+                    session,
+                    "reminder.sent",
+                    user_id=meta.user_id,
+                    course_ids=list(meta.course_ids),
+                    manager_copied=meta.cc is not None,
+                )
         except IntegrityError:
             report.already_reminded += 1
             return

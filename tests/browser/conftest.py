@@ -247,6 +247,16 @@ def live_server(tmp_path_factory, password_hash, shipped_courses):
 
 
 @pytest.fixture(scope="session")
+def grid_server(tmp_path_factory, password_hash, shipped_courses):
+    """The shipped courses, to which the HR grid's tests add eight more (a contact centre's
+    ten): a server of their own, so that no other test sees them."""
+    with _serve(
+        tmp_path_factory.mktemp("live-grid"), COURSES, password_hash, shipped_courses
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def quick_server(tmp_path_factory, password_hash):
     """The shipped courses without ``min_minutes``: any module can be marked as read at once."""
     workdir = tmp_path_factory.mktemp("live-quick")

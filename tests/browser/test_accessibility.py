@@ -193,7 +193,10 @@ def test_pages_an_admin_reaches(live_server, open_page, sign_in, assert_accessib
     expect(row.get_by_role("cell", name=HOSTILE_NAME, exact=True)).to_be_visible()
     check(page, assert_accessible)
 
-    row.get_by_role("button", name=f"Deactivate {HOSTILE_NAME}").click()
+    row.get_by_role("link", name=f"Deactivate… {HOSTILE_NAME}").click()
+    expect(page.get_by_role("heading", level=1, name=f"Deactivate {HOSTILE_NAME}?")).to_be_visible()
+    check(page, assert_accessible)
+    page.get_by_role("button", name=f"Deactivate {HOSTILE_NAME}").click()
     expect(page.get_by_role("status")).to_contain_text(f"{HOSTILE_NAME} is deactivated")
     expect(row).to_contain_text("Deactivated")
     expect(row.get_by_role("button", name=f"Reactivate {HOSTILE_NAME}")).to_be_visible()
@@ -203,6 +206,7 @@ def test_pages_an_admin_reaches(live_server, open_page, sign_in, assert_accessib
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check(page, assert_accessible)
 
+    visit(page, "/admin/audit", assert_accessible, heading="Audit log")
     visit(page, "/account", assert_accessible, heading="Your account")
     visit(page, "/admin/users/999999/nothing", assert_accessible, heading="Not found")
 

@@ -655,7 +655,9 @@ def test_item_export_has_one_row_per_answer_of_each_submitted_attempt(db, answer
         "submitted_at": at(-2),
         "item_id": Q_PASTE,
         "kind": "question",
+        "question": "Where may you paste a customer's order history?",
         "chosen": f"{Q_PASTE}.a",
+        "chosen_text": "Into any AI chatbot.",
         "correct": False,
         "points": 0,
     }
@@ -665,6 +667,11 @@ def test_item_export_has_one_row_per_answer_of_each_submitted_attempt(db, answer
         [f"{CONVERSATION}.start.a", f"{CONVERSATION}.opt-out.b"]
     )
     assert first[CONVERSATION]["correct"] is None
+    assert first[CONVERSATION]["question"] and " > " in first[CONVERSATION]["chosen_text"]
+    assert (
+        " | "
+        in dict((r["item_id"], r["chosen_text"]) for r in rows if r["attempt"] == 2)[Q_PERSONAL]
+    )  # several options chosen: each in words
     assert str(first[CONVERSATION]["points"]) == "1"  # 50% of 2 points
     second = {r["item_id"]: r for r in rows if r["attempt"] == 2}
     assert set(second[Q_PERSONAL]["chosen"].split()) == {f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"}
@@ -692,4 +699,4 @@ def test_item_export_filters_and_csv(db, answered):
     parsed = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert parsed[0] == list(ITEM_COLUMNS)
     assert {r[1] for r in parsed[1:]} == {"'=Ana"}
-    assert {r[11] for r in parsed[1:]} == {"TRUE", "FALSE", ""}
+    assert {r[ITEM_COLUMNS.index("correct")] for r in parsed[1:]} == {"TRUE", "FALSE", ""}

@@ -410,3 +410,37 @@ def test_nothing_due_sends_nothing(db, smtp, make_user, hr, courses):
     result = remind(db, settings)
     assert result.sent == [] and collector.received == [] and outbox(db) == []
     assert db.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+def test_someone_who_never_signed_in_gets_no_reminder(db, smtp, make_user, courses):
+    """They cannot act on it: HR's "Never signed in" page gives them an invitation instead."""
+    _, settings = smtp
+    hr = make_user(roles={Role.HR})
+    ready = make_user(name="Rea Dy", email="ready@example.test")
+    waiting = make_user(name="Wai Ting", email="waiting@example.test")
+    waiting.password_hash = None
+    db.commit()
+    assign(
+        db, hr, courses[FLAGSHIP], "people", user_ids=[ready.id, waiting.id], due_days=3, now=NOW
+    )
+    db.commit()
+    seen = []
+    report = send_reminders(db, settings, now=NOW, on_message=seen.append)
+    assert [m.to for m in seen] == ["ready@example.test"] and report.queued == 1
+    assert report.not_activated == 1
+    assert "1 never signed in: no reminder (send them an invitation)." in report.summary()
+
+
+def test_each_reminder_sent_is_on_the_audit_trail(db, smtp, make_user, courses):
+    from app.models import AuditEvent
+
+    _, settings = smtp
+    hr = make_user(roles={Role.HR})
+    person = make_user(name="Aud It", email="audit@example.test")
+    assign(db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_days=3, now=NOW)
+    db.commit()
+    send_reminders(db, settings, now=NOW)
+    db.commit()
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "reminder.sent"))
+    assert event.details["user_id"] == person.id
+    assert event.details["course_ids"] == [courses[FLAGSHIP].id]

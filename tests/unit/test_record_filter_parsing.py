@@ -99,8 +99,19 @@ def test_keys_are_the_field_names_and_every_status_is_offered():
         "completed_from",
         "completed_to",
         "include_inactive",
+        "search",
     )
     assert STATUSES == tuple(s.value for s in Status)
+
+
+def test_search_is_trimmed_bounded_and_refuses_hidden_characters():
+    assert RecordFilter.from_args({"search": "  E-0042 "}).search == "E-0042"
+    assert RecordFilter.from_args({"search": "   "}).search is None
+    with pytest.raises(DomainError, match="search must be at most 100 characters"):
+        RecordFilter.from_args({"search": "x" * 101})
+    with pytest.raises(DomainError, match=r"The search contains a control.*U\+202E"):
+        RecordFilter.from_args({"search": "ana\u202e"})
+    assert RecordFilter(search="ana").args() == {"search": "ana"}
 
 
 def test_a_filter_built_in_code_is_checked_like_one_read_from_a_query_string():

@@ -63,6 +63,12 @@ GET_ACCESS = {
     "auth.invitation": EVERYONE,  # the token in the link is the key
     "hr.dashboard": HR,
     "hr.matrix": HR,
+    "hr.grid": HR,
+    "admin.confirm_deactivate": ADMINS,
+    "admin.audit": ADMINS,
+    "admin.roles": ADMINS,
+    "team.team": SIGNED_IN,  # the signed-in user manages objects["user_id"]: see sign_in_as
+    "hr.not_activated_people": HR,
     "hr.person": HR,
     "hr.assignments": HR,
     "hr.new_assignment": HR,
@@ -71,7 +77,6 @@ GET_ACCESS = {
     "hr.edit_employee": HR,
     "hr.import_employees": HR,
     "hr.courses": HR,
-    "hr.transcript": HR,
     "hr.jobs": HR,
     "hr.job": HR,
     "hr.job_state": HR,
@@ -117,6 +122,13 @@ POST_ACCESS = {
     "learn.submit": LEARNERS,
     "auth.invitation": EVERYONE,
     "hr.revoke": HR,
+    "hr.extra_attempt": HR,
+    "hr.due_date": HR,
+    "hr.new_invitation": HR,
+    "hr.cancel": HR,
+    "hr.transcript": HR,
+    "admin.audit_csv": ADMINS,
+    "admin.roles": ADMINS,
     "hr.new_assignment": HR,
     "hr.new_employee": HR,
     "hr.edit_employee": HR,
@@ -230,6 +242,8 @@ def objects(db, synced, make_user, extra_courses):
         "user_id": other.id,
         "conversation_id": CONVERSATION,
         "version_id": version.id,
+        "course_id": version.course_id,
+        "assignment_id": 1,
         "job_id": make_job(db, other).id,
         **own_objects(db, other),
     }
@@ -255,6 +269,10 @@ def sign_in_as(client, make_user, role: str, objects: dict | None = None, db=Non
         objects.update(own_objects(db, user))
     if objects is not None and role in HR:
         objects["job_id"] = make_job(db, user).id  # a job is seen by its owner (and admins)
+    if objects is not None:
+        # Everyone signed in manages someone, so /team answers by policy, not by the team.
+        db.get(User, objects["user_id"]).manager_id = user.id
+        db.commit()
     return user
 
 

@@ -22,9 +22,11 @@ from app.training.assignments import assign
 
 EXPORTS = ("/hr/exports/completions.csv", "/hr/exports/completions.xlsx", "/hr/exports/items.csv")
 ROW = re.compile(
-    r'<td><a href="/hr/people/\d+">([^<]*)</a></td>\s*<td>[^<]*</td>\s*'
+    r'<td class="who"><a href="/hr/people/\d+">([^<]*)</a>(?:(?!</td>).)*</td>\s*'
+    r"<td>[^<]*</td>\s*"
     r'<td>([^<]*?) <span class="hash">v\d+</span></td>\s*'
-    r'<td><span class="pill pill-(\w+)">'
+    r'<td><span class="pill pill-(\w+)">',
+    re.S,
 )
 EXPORT_FORM = re.compile(
     r'<form method="post" action="/hr/exports/completions\.csv"[^>]*>'
@@ -67,7 +69,7 @@ def message(response) -> str:
         (
             {"course": "3"},
             "Unknown filter 'course': use course_id, department, manager_id, "
-            "status, completed_from, completed_to, include_inactive.",
+            "status, completed_from, completed_to, include_inactive, search.",
         ),
     ],
 )
@@ -99,6 +101,7 @@ def staff(db, make_user, synced):
 
     def person(name, **fields) -> User:  # nobody else signs in: no password to hash
         user = User(name=name, email=f"{name.lower().replace(' ', '.')}@example.test", **fields)
+        user.roles = {Role.LEARNER}
         db.add(user)
         db.flush()
         return user
@@ -185,6 +188,9 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
         {"status": "in_progress"},
         {"completed_from": day, "completed_to": day},
         {"completed_to": day, "include_inactive": "1"},
+        {"search": "SALES 1"},
+        {"search": "support.2@example"},
+        {"search": "gone", "include_inactive": "1"},
     ]
     sizes = set()
     for args in cases:
@@ -243,7 +249,7 @@ def test_a_leavers_own_page_and_transcript_keep_their_training(client, db, synce
     login(client, make_user(roles={Role.HR}))
     page = client.get(f"/hr/people/{leaver.id}").get_data(as_text=True)
     assert html.escape(version.title, quote=False) in page
-    transcript = client.get(f"/hr/people/{leaver.id}/transcript.pdf")
+    transcript = post(client, f"/hr/people/{leaver.id}/transcript.pdf")
     assert transcript.status_code == 200
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(transcript.data)).pages)
     assert "ten-minute refresher" in " ".join(text.split())

@@ -1,0 +1,3 @@
+from app.team.views import bp
+
+__all__ = ["bp"]
