@@ -58,6 +58,8 @@ class ItemStatistics:
     outcomes: list[Share] = field(default_factory=list)
     steps: list[tuple[str, list[Share]]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    must_pass: bool = False  # failing it fails the attempt (quiz format: must-pass items)
+    must_pass_failed: int = 0  # attempts it failed
 
     @property
     def withheld(self) -> bool:
@@ -103,6 +105,7 @@ def version_statistics(grades: Sequence[Grade]) -> VersionStatistics:
     """Statistics of every item over ``grades`` (one per counted attempt)."""
     scores: dict[str, list[tuple[float, float]]] = {}  # item -> (item fraction, rest points)
     first: dict[str, QuestionResult | ConversationResult] = {}
+    must_pass_failed: Counter[str] = Counter()
     chosen: dict[str, Counter[str]] = {}
     outcomes: dict[str, Counter[str]] = {}
     steps: dict[str, dict[str, Counter[str]]] = {}
@@ -110,7 +113,8 @@ def version_statistics(grades: Sequence[Grade]) -> VersionStatistics:
         total = Fraction(graded.points_earned)
         for result in graded.results:
             if isinstance(result, QuestionResult):
-                key, earned, possible = result.question_id, Fraction(result.points_earned), 1
+                key = result.question_id
+                earned, possible = Fraction(result.points_earned), result.points_possible
                 counter = chosen.setdefault(key, Counter())
                 for option in result.options:
                     if option.chosen:
@@ -123,11 +127,17 @@ def version_statistics(grades: Sequence[Grade]) -> VersionStatistics:
                 for taken in result.path:
                     by_step.setdefault(taken.step_id, Counter())[taken.choice_id] += 1
             first.setdefault(key, result)
+            if result.fails_attempt:
+                must_pass_failed[key] += 1
             scores.setdefault(key, []).append((float(earned / possible), float(total - earned)))
     items = [
         _item(key, first[key], pairs, chosen.get(key), outcomes.get(key), steps.get(key), grades)
         for key, pairs in scores.items()
     ]
+    for item in items:
+        item.must_pass = first[item.item_id].must_pass_html is not None
+        if item.must_pass and not item.withheld:
+            item.must_pass_failed = must_pass_failed[item.item_id]
     return VersionStatistics(len(grades), items)
 
 
@@ -200,6 +210,8 @@ CSV_HEADER = (
     "facility_percent",
     "sd_percent",
     "discrimination_percent",
+    "must_pass",
+    "must_pass_failed",
     "option_or_outcome",
     "right",
     "chosen",
@@ -219,6 +231,8 @@ def csv_rows(stats: VersionStatistics):
             item.facility,
             item.sd,
             item.discrimination,
+            item.must_pass,
+            item.must_pass_failed if not item.withheld else None,
         )
         shares = item.options or item.outcomes
         flags = "; ".join(item.flags) if not item.withheld else "withheld: fewer than 5 attempts"

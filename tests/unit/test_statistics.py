@@ -4,6 +4,7 @@ known data, and the rules for flags and withheld figures."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -131,3 +132,19 @@ def test_figures_are_withheld_under_five_attempts():
     stats = version_statistics(attempts(KNOWN[: MIN_ATTEMPTS - 1]))
     assert stats.withheld
     assert all(i.withheld and i.facility is None and not i.options for i in stats.items)
+
+
+def test_must_pass_items_show_how_often_they_failed_the_attempt():
+    grades = attempts()
+    marked = [
+        Grade(
+            g.points_earned,
+            g.points_possible,
+            (replace(g.results[0], must_pass_html="Never share card numbers."), *g.results[1:]),
+        )
+        for g in grades
+    ]
+    q1 = next(i for i in version_statistics(marked).items if i.item_id == "q1")
+    assert q1.must_pass and q1.must_pass_failed == 2  # q1 wrong in 2 of 6 attempts
+    q2 = next(i for i in version_statistics(marked).items if i.item_id == "q2")
+    assert not q2.must_pass and q2.must_pass_failed == 0
