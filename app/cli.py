@@ -409,3 +409,29 @@ def register(app: Flask) -> None:
     commands = (db_cli, users_cli, courses_cli, certificates_cli, reminders_cli, jobs_cli, demo)
     for command in commands:
         app.cli.add_command(command)
+
+
+@courses_cli.command("export")
+@click.argument("slug")
+@click.option("--version", "number", type=int, help="The version to export (default: the newest).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the course folder into this folder (as OUTPUT/SLUG).",
+)
+def courses_export(slug: str, number: int | None, output: Path) -> None:
+    """Write a published version as a course folder that courses sync reports unchanged."""
+    from app.content.folders import version_files, write_folder
+    from app.content.versions import find_version
+
+    try:
+        version = find_version(get_session(), slug, number)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    target = output / slug
+    if target.exists() and any(target.iterdir()):
+        raise click.ClickException(f"{target} exists and is not empty: nothing was written.")
+    write_folder(version_files(get_session(), version), target)
+    click.echo(f"{slug}: version {version.number} written to {target} ({version.content_hash})")

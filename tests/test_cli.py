@@ -297,3 +297,18 @@ def test_courses_sync_refuses_a_studio_course_unless_taken_over(app, db, synced)
     assert taken.exit_code == 0, taken.output
     assert "ai-data-refresher: taken over from the studio" in taken.output
     assert "ai-data-refresher: unchanged (version 1)" in taken.output
+
+
+def test_courses_export_writes_a_folder_that_syncs_unchanged(app, db, synced, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["courses", "export", "ai-data-refresher", "--version", "1", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ai-data-refresher" / "course.toml").is_file()
+    again = runner.invoke(args=["courses", "sync", str(tmp_path)])
+    assert "ai-data-refresher: unchanged (version 1)" in again.output
+    refused = runner.invoke(args=["courses", "export", "ai-data-refresher", "-o", str(tmp_path)])
+    assert refused.exit_code == 1 and "not empty" in refused.output
+    missing = runner.invoke(args=["courses", "export", "nope", "-o", str(tmp_path / "x")])
+    assert missing.exit_code == 1 and "There is no course nope." in missing.output

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.authoring.overview import course_rows
 from app.authoring.visibility import MEANING, set_visibility
+from app.content.folders import version_files, zip_folder
+from app.content.versions import find_version
 from app.db import get_session
 from app.models import Role, Visibility
 from app.progress.reading import find_course
@@ -33,3 +35,15 @@ def visibility(slug: str):
         state = Visibility(course.visibility)
         flash(f"{slug} is now {state.value}: {MEANING[state]}.", "success")
     return redirect(url_for("author.courses"), code=303)
+
+
+@bp.get("/courses/<slug>/v<int:number>.zip")
+@allow(*STUDIO)
+def version_zip(slug: str, number: int):
+    db = get_session()
+    version = find_version(db, slug, number)
+    data = zip_folder(version_files(db, version), slug)
+    response = current_app.response_class(data, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-v{number}.zip"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

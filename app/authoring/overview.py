@@ -14,6 +14,7 @@ from app.models import (
     Completion,
     Course,
     CourseVersion,
+    Draft,
     Enrollment,
     Management,
     QuizAttempt,
@@ -59,8 +60,8 @@ class CourseRow:
         return self.course.managed_by is Management.STUDIO
 
 
-def course_rows(session: Session, drafts_pending: set[int] | None = None) -> list[CourseRow]:
-    """Every course, newest version first in each, by title."""
+def course_rows(session: Session) -> list[CourseRow]:
+    """Every course by title; a draft saved since the last publication is pending."""
     newest = {v.course_id: v for v in session.scalars(newest_versions())}
     publishers = dict(
         session.execute(
@@ -78,7 +79,13 @@ def course_rows(session: Session, drafts_pending: set[int] | None = None) -> lis
             version=version.number if version else None,
             published_at=version.published_at if version else None,
             published_by=publishers.get(version.published_by_id or 0) if version else None,
-            draft_pending=course.id in (drafts_pending or set()),
+        )
+    for course_id, revision, updated_at in session.execute(
+        select(Draft.course_id, Draft.revision, Draft.updated_at)
+    ):
+        version = newest.get(course_id)
+        rows[course_id].draft_pending = revision > 0 and (
+            version is None or updated_at > version.published_at
         )
     for course_id, number, count in session.execute(
         select(Enrollment.course_id, CourseVersion.number, func.count())

@@ -112,7 +112,7 @@ def sync_courses(
         record(session, "course.taken_over", actor=actor, subject=course, managed_by="files")
         report.lines.append(f"{course.slug}: taken over from the studio; managed from files now")
     for source in tree.courses:
-        version, published = _sync_course(session, source, actor, values)
+        version, published = publish_source(session, source, actor, values)
         if not published:
             report.lines.append(f"{source.slug}: unchanged (version {version.number})")
             continue
@@ -133,10 +133,11 @@ def sync_courses(
     return report
 
 
-def _sync_course(
+def publish_source(
     session: Session, source: CourseSource, actor: User | None, values: Mapping[str, str]
 ) -> tuple[CourseVersion, bool]:
-    """The course's newest version, and whether it was published just now."""
+    """Publish ``source`` unless its hash is the newest version's: the course's newest version,
+    and whether it was published just now. Used by sync and by the studio's publishing."""
     details = used_values([m.body for m in source.modules], values)
     digest = content_hash(source, details)
     course = session.scalar(select(Course).where(Course.slug == source.slug))

@@ -61,3 +61,16 @@ def find_asset(session: Session, slug: str, number: int, name: str) -> Asset:
     if asset is None:
         raise NotFound("There is no such image.")
     return asset
+
+
+def find_version(session: Session, slug: str, number: int | None = None) -> CourseVersion:
+    """Version ``number`` of the course ``slug`` (the newest if None); NotFound otherwise."""
+    query = select(CourseVersion).join(Course).where(Course.slug == slug)
+    if number is not None:
+        query = query.where(CourseVersion.number == number)
+    version = session.scalar(query.order_by(CourseVersion.number.desc()).limit(1))
+    if version is None:
+        raise NotFound(
+            f"There is no version {number} of {slug}." if number else f"There is no course {slug}."
+        )
+    return version

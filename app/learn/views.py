@@ -24,6 +24,7 @@ from app.progress.reading import (
 )
 from app.quizzes.attempts import assessment_status
 from app.security import restrict_to
+from app.training.changes import retraining_notice
 from app.training.filters import RecordFilter
 from app.training.matrix import status_rows
 from app.training.renewal import start_renewal
@@ -80,6 +81,7 @@ def course(slug: str):
         progress=progress,
         assessment=assessment_status(db, current_user, version),
         standing=standing[0] if standing else None,
+        notice=retraining_notice(db, current_user, version.course),
         contact=current_app.config["SUPPORT_CONTACT"],
     )
 

@@ -5,6 +5,7 @@ from app.models.assignment import Assignment, AssignmentPerson, Audience, Invita
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
+from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
@@ -25,6 +26,9 @@ __all__ = [
     "Certificate",
     "Course",
     "CourseVersion",
+    "Draft",
+    "DraftFile",
+    "DraftSave",
     "Enrollment",
     "Management",
     "Job",
