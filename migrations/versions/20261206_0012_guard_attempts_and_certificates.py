@@ -1,7 +1,7 @@
 """guard quiz attempts and certificates: only their rules change them
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 15:35:00
 
 A submitted quiz attempt and a revoked certificate are final; what an attempt or a
@@ -12,8 +12,8 @@ stays as it is.
 from alembic import op
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
