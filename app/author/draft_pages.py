@@ -20,6 +20,7 @@ from app.content.loader import MAX_ASSET_BYTES
 from app.content.markdown import render_markdown
 from app.db import get_session
 from app.errors import DomainError, NotFound
+from app.fields import whole_number
 from app.models import Course
 from app.organisation.details import current_values
 from app.progress.reading import find_course
@@ -27,10 +28,10 @@ from app.security import allow
 
 
 def _revision() -> int:
-    value = request.form.get("revision", "")
-    if not value.isdigit():
+    revision = whole_number(request.form.get("revision", ""), low=0)
+    if revision is None:
         raise DomainError("This form has no draft revision: reload the page.", status=400)
-    return int(value)
+    return revision
 
 
 def _draft(slug: str):

@@ -22,9 +22,10 @@ from app.audit.events import record
 from app.authoring.drafts import check_draft, files_of, save_text
 from app.content.sync import publish_source
 from app.content.versions import newest_version
+from app.dates import parse_day
 from app.db import utcnow
 from app.errors import DomainError
-from app.fields import RELEASE_NOTES_MAX
+from app.fields import RELEASE_NOTES_MAX, whole_number
 from app.models import Course, CourseVersion, Draft, User
 from app.organisation.details import current_values
 from app.training.renewal import require_retraining
@@ -42,16 +43,19 @@ class Retraining:
     @classmethod
     def from_form(cls, choice: str, due_on: str, days: str, reason: str, now: datetime):
         if choice == "date":
+            if not due_on:
+                raise DomainError("Give the date by which people must retrain.")
             try:
-                return cls(due_on=date.fromisoformat(due_on))
-            except ValueError:
-                raise DomainError("Give the date by which people must retrain.") from None
+                return cls(due_on=parse_day("The retraining date", due_on))
+            except ValueError as problem:
+                raise DomainError(str(problem)) from None
         if choice == "days":
-            if not days.isdigit() or not 1 <= int(days) <= MAX_RETRAIN_DAYS:
+            count = whole_number(days, 1, MAX_RETRAIN_DAYS)
+            if count is None:
                 raise DomainError(
                     f"Give the number of days to retrain in, from 1 to {MAX_RETRAIN_DAYS}."
                 )
-            return cls(due_on=(now + timedelta(days=int(days))).date())
+            return cls(due_on=(now + timedelta(days=count)).date())
         if choice == "none":
             reason = " ".join(reason.split())
             if not reason:

@@ -14,6 +14,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from app.errors import DomainError
+from app.fields import whole_number
 
 COMMON_KEYS = (
     ("title", "Title", str),
@@ -49,9 +50,10 @@ def write_settings(text: str, form: Mapping[str, str]) -> str:
                 del document[key]
             continue
         if kind is int:
-            if not value.isdigit() or len(value) > 6:
+            number = whole_number(value, 0, 999_999)
+            if number is None:
                 raise DomainError(f"{label} must be a whole number.", status=400)
-            document[key] = int(value)
+            document[key] = number
         else:
             document[key] = value
     return tomlkit.dumps(document)
