@@ -206,15 +206,13 @@ def find_invitation(session: Session, token: str, now: datetime | None = None) -
     invitation = find_link(session, Invitation, token)
     if not isinstance(invitation, Invitation) or invitation.used_at is not None:
         raise InvitationInvalid()
-    if invitation.expires_at <= now:
-        raise InvitationExpired()
     user = session.get(User, invitation.user_id)
-    if user is None:
-        raise InvitationInvalid()
+    if user is None or user.password_hash is not None:
+        raise InvitationInvalid()  # "used": the password is set (by this link or another)
     if not user.active:
         raise InvitationForInactiveAccount()
-    if user.password_hash is not None:
-        raise InvitationInvalid()
+    if invitation.expires_at <= now:
+        raise InvitationExpired()
     return invitation
 
 

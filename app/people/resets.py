@@ -45,7 +45,10 @@ class ResetLinkExpired(DomainError):
     status = 410
 
     def __init__(self) -> None:
-        super().__init__("This password reset link has expired. Ask for a new one below.")
+        super().__init__(
+            "This password reset link has expired, or a password was set through another link "
+            "since. If you need a new one, ask for it below."
+        )
 
 
 def reset_url(base_url: str, token: str) -> str:
