@@ -31,9 +31,7 @@ def invitation_link(server, address: str) -> str:
     with server.app.extensions["candor.sessionmaker"]() as db:
         bodies = [
             message_from_bytes(m.message, policy=default).get_content()
-            for m in db.scalars(
-                select(OutboxMessage).where(OutboxMessage.kind == "invitation")
-            )
+            for m in db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation"))
             if address in m.recipients
         ]
     [link] = re.findall(r"https?://[^/\s]+(/invite/[\w-]+)", bodies[-1])

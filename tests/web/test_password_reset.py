@@ -136,7 +136,12 @@ def test_unknown_and_known_addresses_get_the_same_answer_and_work(app, db, make_
                 len(rows(db, PasswordReset)),
             )
         )
-    assert answers[0] == answers[1] == answers[2] == (303, "/forgot-password/sent", answers[0][2], 1, 0, 0)
+    assert (
+        answers[0]
+        == answers[1]
+        == answers[2]
+        == (303, "/forgot-password/sent", answers[0][2], 1, 0, 0)
+    )
     run_jobs(app)
     assert [r.rcpt_tos for r in mailbox.received] == [["known@example.test"]]
 
@@ -177,9 +182,7 @@ def test_a_refused_password_keeps_the_link(app, client, db, make_user, mailbox):
     assert set_password(person, link).status_code == 303
 
 
-def test_someone_never_signed_in_sets_a_first_password_through_a_reset(
-    app, client, db, mailbox
-):
+def test_someone_never_signed_in_sets_a_first_password_through_a_reset(app, client, db, mailbox):
     from app.people.invitations import create_invitation
 
     newcomer = User(email="new@example.test", name="New Starter")
