@@ -50,6 +50,8 @@ class Defaults:
     RESET_LIMIT_PER_ADDRESS = "10 per 15 minutes;30 per day"
     RESET_LIMIT_PER_ACCOUNT = "3 per hour"
     PASSWORD_RESET_MINUTES = 60
+    # Codes typed at sign-in's second step (authenticator app or recovery code), per account.
+    TWO_FACTOR_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     # Certificate look-ups allowed per client address (public pages).
     VERIFY_LIMIT = "60 per minute"
     # A signed-in session lasts this long after the last request, and never longer than

@@ -92,6 +92,43 @@ def policy_for(app: Flask, endpoint: str) -> Policy | None:
     return _blueprint_policies.get(blueprint)
 
 
+# A staff member signing in without the authenticator app their role requires is sent to
+# enrol one, and can reach nothing else (but public pages and signing out) until they have.
+MUST_ENROL = "must_enrol_two_factor"
+_ENROLMENT_ENDPOINTS = frozenset(
+    {"auth.two_factor", "auth.two_factor_start", "auth.two_factor_confirm", "auth.logout"}
+)
+# Between the password and the code: who, with which session generation, since when.
+SECOND_STEP = "second_step"
+SECOND_STEP_SECONDS = 300
+
+
+def begin_second_step(user: User, next_target: str | None) -> None:
+    """Remember, on a fresh session, that ``user`` gave the right password and now owes a
+    code (for SECOND_STEP_SECONDS)."""
+    session.clear()
+    session[SECOND_STEP] = {
+        "u": user.id,
+        "g": user.session_generation,
+        "t": int(time.time()),
+        "n": (next_target or "")[:2000],
+    }
+
+
+def second_step_user() -> tuple[User, str] | None:
+    """The account that owes a code on this session, and where to go next; None when none
+    does, or it has taken too long, or the account's sessions have ended meanwhile."""
+    pending = session.get(SECOND_STEP)
+    if not isinstance(pending, dict) or not isinstance(pending.get("u"), int):
+        return None
+    if time.time() - float(pending.get("t", 0)) > SECOND_STEP_SECONDS:
+        return None
+    user = get_session().get(User, pending["u"])
+    if user is None or not user.active or user.session_generation != pending.get("g"):
+        return None
+    return user, str(pending.get("n", ""))
+
+
 def _enforce_policy():
     if request.endpoint is None:
         return None  # 404 / 405: let routing answer
@@ -99,6 +136,13 @@ def _enforce_policy():
     if policy is None:
         current_app.logger.error("endpoint %s declares no access policy", request.endpoint)
         abort(403)
+    if (
+        session.get(MUST_ENROL)
+        and current_user.is_authenticated
+        and request.endpoint not in _ENROLMENT_ENDPOINTS
+        and not policy.anonymous  # public pages (sign-in, verify, static) stay open
+    ):
+        return redirect(url_for("auth.two_factor"), code=303)
     if policy.allows(current_user):
         return None
     if not current_user.is_authenticated:
@@ -308,6 +352,18 @@ def count_reset_request(email: str) -> bool:
         for item in parse_many(config["RESET_LIMIT_PER_ACCOUNT"])
     ]
     return _spend(per_account) is not None
+
+
+def count_second_step_attempt(user: User) -> None:
+    """Count a code typed at the second step against the account's budget (429 when spent):
+    a password alone must not let anyone try a million codes."""
+    config = current_app.config
+    budget: list[tuple[RateLimitItem, tuple[str, ...]]] = [
+        (item, (config["RATELIMIT_KEY_PREFIX"], "second-step", f"user:{user.id}"))
+        for item in parse_many(config["TWO_FACTOR_LIMIT_PER_ACCOUNT"])
+    ]
+    if _spend(budget) is None:
+        raise TooManyAttempts()
 
 
 class TooManyAttempts(DomainError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.fields import EMAIL_MAX
@@ -46,3 +46,23 @@ class SetPasswordForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=64)],
+        description="The 6-digit code your authenticator app shows now, or a recovery code.",
+    )
+
+
+class FirstCodeForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired(), Length(max=64)],
+        description="The 6-digit code the app shows for Candor after you have added it.",
+    )
+
+
+class RemoveTwoFactorForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired()])

@@ -18,10 +18,13 @@ from flask_login import current_user, login_user
 from app.auth.forms import ChangePasswordForm, LoginForm
 from app.db import get_session
 from app.errors import DomainError
-from app.models import Role
+from app.models import Role, User
 from app.people.accounts import InvalidCredentials, authenticate, change_password
 from app.people.accounts import sign_out_everywhere as end_sessions
+from app.people.two_factor import confirmed_factor, must_enrol
 from app.security import (
+    MUST_ENROL,
+    begin_second_step,
     count_sign_in_attempt,
     public,
     restrict_to,
@@ -69,12 +72,29 @@ def login():
         # Said once, above the form: it is about the pair, not one field.
         return render_template("auth/login.html", form=form, failure=error.message), 401
     db.commit()
-    attempt.refund()  # a successful sign-in costs no budget
+    attempt.refund()  # a right password costs no budget (the second step has its own)
+    if confirmed_factor(db, user) is not None:
+        begin_second_step(user, form.next.data)
+        return redirect(url_for("auth.second_step"), code=303)
+    return complete_sign_in(user, form.next.data)
+
+
+def complete_sign_in(user: User, next_target: str | None):
+    """Sign ``user`` in on a fresh session and send them on: to ``next_target`` if it is one
+    of our pages, else home; to enrol an authenticator app first if their role requires one."""
     session.clear()  # a fresh session on sign-in (no fixation)
     session.permanent = True
     session["signed_in_at"] = int(time.time())
     login_user(user)
-    response = redirect(safe_next(form.next.data) or home_for(user), code=303)
+    target = safe_next(next_target) or home_for(user)
+    if must_enrol(get_session(), user):
+        session[MUST_ENROL] = True
+        flash(
+            "Your organisation requires two-step sign-in for your role: set it up to go on.",
+            "info",
+        )
+        target = url_for("auth.two_factor")
+    response = redirect(target, code=303)
     set_device_cookie(response, user)
     return response
 

@@ -91,3 +91,42 @@ def test_an_invited_person_activates_from_the_email(
     expect(person.get_by_role("heading", level=1, name="This link cannot be used")).to_be_visible()
     expect(person.get_by_text("If you have set your password, sign in")).to_be_visible()
     assert_accessible(person)
+
+
+def test_staff_set_up_two_step_sign_in_and_sign_in_with_a_code(
+    mail_server, open_page, sign_in, assert_accessible
+):
+    from datetime import UTC, datetime, timedelta
+
+    import pyotp
+    from playwright.sync_api import expect
+
+    server = mail_server.live
+    account = server.add_user(roles=(Role.HR,), name="Careful HR")
+    page = open_page(server)
+    sign_in(page, account)
+    page.goto("/account")
+    assert_accessible(page)
+    page.get_by_role("link", name="Two-step sign-in settings").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Set up two-step sign-in").click()
+    expect(page.get_by_role("img", name="QR code to scan")).to_be_visible()
+    assert_accessible(page)
+    totp = pyotp.TOTP(page.locator("#manual-key").inner_text())
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.get_by_role("heading", level=1, name="Your recovery codes")).to_be_visible()
+    assert page.locator(".recovery-codes li").count() == 10
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    assert_accessible(page)
+
+    page.get_by_label("Work e-mail").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1, name="Two-step sign-in")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Code").fill(totp.at(datetime.now(UTC) + timedelta(seconds=30)))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    assert_accessible(page)

@@ -64,6 +64,9 @@ GET_ACCESS = {
     "auth.reset": EVERYONE,  # the same
     "auth.forgot_password": EVERYONE,
     "auth.forgot_password_sent": EVERYONE,
+    "auth.second_step": EVERYONE,  # says "sign in first" when no password was given
+    "auth.two_factor": SIGNED_IN,
+    "admin.security": ADMINS,
     "hr.dashboard": HR,
     "hr.matrix": HR,
     "hr.grid": HR,
@@ -126,6 +129,13 @@ POST_ACCESS = {
     "auth.invitation": EVERYONE,
     "auth.reset": EVERYONE,
     "auth.forgot_password": EVERYONE,
+    "auth.second_step": EVERYONE,
+    "auth.two_factor_start": SIGNED_IN,
+    "auth.two_factor_confirm": SIGNED_IN,
+    "auth.two_factor_renew": SIGNED_IN,
+    "auth.two_factor_remove": SIGNED_IN,
+    "admin.save_security": ADMINS,
+    "admin.reset_two_factor": ADMINS,
     "hr.revoke_invitation": HR,
     "hr.revoke": HR,
     "hr.extra_attempt": HR,
