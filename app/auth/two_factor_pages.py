@@ -123,7 +123,7 @@ def two_factor_confirm():
         return _status_page(400, first_code=form)
     db.commit()
     # This session carries on, with the account's new generation (the others have ended).
-    login_user(current_user._get_current_object())  # type: ignore[attr-defined]
+    login_user(current_user._get_current_object())
     session.pop(MUST_ENROL, None)
     return _private("auth/recovery_codes.html", codes=codes, first=True)
 
