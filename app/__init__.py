@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     tasks.init_app(app)
     csrf.init_app(app)
     _register_blueprints(app)
+    _register_single_sign_on(app)
     _register_errors(app)
     _register_templates(app)
     _register_headers(app)
@@ -65,6 +66,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, learn_bp, hr_bp, admin_bp, author_bp, team_bp, verify_bp):
         app.register_blueprint(blueprint)
+
+
+def _register_single_sign_on(app: Flask) -> None:
+    from app.auth.sso_pages import init_app
+
+    init_app(app)
 
 
 def _register_errors(app: Flask) -> None:

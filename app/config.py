@@ -52,6 +52,20 @@ class Defaults:
     PASSWORD_RESET_MINUTES = 60
     # Codes typed at sign-in's second step (authenticator app or recovery code), per account.
     TWO_FACTOR_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    # Single sign-on with OpenID Connect: the provider's issuer URL (its discovery document is
+    # <issuer>/.well-known/openid-configuration) and Candor's client there, registered with
+    # the redirect URI <BASE_URL>/login/sso/callback. Unset: no single sign-on.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_SCOPES = "openid email profile"
+    # A claim that carries the employee id (matched to the directory's), e.g. "employee_id".
+    OIDC_EMPLOYEE_ID_CLAIM: str | None = None
+    # Create a learner account on first sign-in when none matches (needs a verified e-mail).
+    OIDC_CREATE_ACCOUNTS = False
+    # False: accounts single sign-on covers (linked on their first SSO sign-in) can no longer
+    # sign in, or reset, with a password.
+    OIDC_PASSWORD_LOGIN = True
     # Certificate look-ups allowed per client address (public pages).
     VERIFY_LIMIT = "60 per minute"
     # A signed-in session lasts this long after the last request, and never longer than
@@ -137,6 +151,7 @@ def load_config(app, overrides: dict | None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'candor.sqlite3'}"
 
+    _check_sso(app)
     _positive_hours(app, "SESSION_MAX_HOURS")
     hops = app.config["PROXY_HOPS"]
     if type(hops) is not int or not 0 <= hops <= 5:
@@ -157,6 +172,23 @@ def load_config(app, overrides: dict | None) -> None:
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=False,
     )
+
+
+def _check_sso(app) -> None:
+    """Refuse a half-configured single sign-on, or one whose issuer is not HTTPS (but on this
+    machine, for development and the tests)."""
+    issuer = app.config["OIDC_ISSUER"]
+    if not issuer:
+        return
+    if not app.config["OIDC_CLIENT_ID"] or not app.config["OIDC_CLIENT_SECRET"]:
+        raise RuntimeError(
+            "CANDOR_OIDC_ISSUER is set: set CANDOR_OIDC_CLIENT_ID and CANDOR_OIDC_CLIENT_SECRET."
+        )
+    local = str(issuer).startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+    if not (str(issuer).startswith("https://") or local):
+        raise RuntimeError(f"CANDOR_OIDC_ISSUER must be an https:// URL, not {issuer!r}.")
+    if "openid" not in str(app.config["OIDC_SCOPES"]).split():
+        raise RuntimeError("CANDOR_OIDC_SCOPES must include openid.")
 
 
 def _positive_hours(app, key: str) -> float:

@@ -184,14 +184,17 @@ def _send_reminders() -> None:
 
 def _send_password_reset(email: str) -> None:
     from app.people.resets import send_reset
+    from app.people.single_sign_on import password_sign_in_allowed, sso_settings
 
     config = current_app.config
+    sso = sso_settings(config)
     with current_app.extensions["candor.sessionmaker"]() as session:
         send_reset(
             session,
             email,
             mail_settings(config),
             valid_minutes=int(config["PASSWORD_RESET_MINUTES"]),
+            allowed=lambda user: password_sign_in_allowed(user, sso),
         )
         session.commit()  # the outbox's commit hook hands the message to delivery
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 
 from app.auth.forms import ForgotPasswordForm, SetPasswordForm
-from app.auth.views import bp
+from app.auth.views import bp, password_allowed
 from app.db import get_session
 from app.errors import DomainError
 from app.fields import normalise_email
@@ -64,7 +64,7 @@ def forgot_password_sent():
 def reset(reset_token: str):
     db = get_session()
     try:
-        find_reset(db, reset_token)
+        find_reset(db, reset_token, allowed=password_allowed)
     except DomainError as error:
         return _link_problem(error)
     form = SetPasswordForm()
@@ -72,7 +72,7 @@ def reset(reset_token: str):
         status = 400 if request.method == "POST" else 200
         return _page("auth/reset.html", status, form=form)
     try:
-        reset_password(db, reset_token, form.new.data)
+        reset_password(db, reset_token, form.new.data, allowed=password_allowed)
     except DomainError as error:  # the password policy (the link stays open)
         form.new.errors.append(error.message)
         return _page("auth/reset.html", 400, form=form)

@@ -6,6 +6,7 @@ import time
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -19,8 +20,14 @@ from app.auth.forms import ChangePasswordForm, LoginForm
 from app.db import get_session
 from app.errors import DomainError
 from app.models import Role, User
-from app.people.accounts import InvalidCredentials, authenticate, change_password
+from app.people.accounts import (
+    InvalidCredentials,
+    PasswordSignInOff,
+    authenticate,
+    change_password,
+)
 from app.people.accounts import sign_out_everywhere as end_sessions
+from app.people.single_sign_on import password_sign_in_allowed, sso_settings
 from app.people.two_factor import confirmed_factor, must_enrol
 from app.security import (
     MUST_ENROL,
@@ -61,16 +68,19 @@ def index():
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("auth/login.html", form=form), status
+        return _login_page(form, None, 400 if request.method == "POST" else 200)
     attempt = count_sign_in_attempt()  # before the password is checked (429 when spent)
     db = get_session()
     try:
-        user = authenticate(db, form.email.data, form.password.data)
+        user = authenticate(db, form.email.data, form.password.data, allowed=password_allowed)
+    except PasswordSignInOff as error:
+        db.commit()
+        attempt.refund()  # the password was right: the person only needs the other button
+        return _login_page(form, error.message, 403)
     except InvalidCredentials as error:
         db.commit()  # keep the audit record of the failure
         # Said once, above the form: it is about the pair, not one field.
-        return render_template("auth/login.html", form=form, failure=error.message), 401
+        return _login_page(form, error.message, 401)
     db.commit()
     attempt.refund()  # a right password costs no budget (the second step has its own)
     if confirmed_factor(db, user) is not None:
@@ -79,15 +89,30 @@ def login():
     return complete_sign_in(user, form.next.data)
 
 
-def complete_sign_in(user: User, next_target: str | None):
+def password_allowed(user: User) -> bool:
+    """Whether ``user`` may sign in (or reset) with a password under the SSO settings."""
+    return password_sign_in_allowed(user, sso_settings(current_app.config))
+
+
+def _login_page(form: LoginForm, failure: str | None, status: int):
+    return render_template(
+        "auth/login.html",
+        form=form,
+        failure=failure,
+        sso=current_app.config["OIDC_ISSUER"] is not None,
+    ), status
+
+
+def complete_sign_in(user: User, next_target: str | None, *, by_provider: bool = False):
     """Sign ``user`` in on a fresh session and send them on: to ``next_target`` if it is one
-    of our pages, else home; to enrol an authenticator app first if their role requires one."""
+    of our pages, else home; to enrol an authenticator app first if their role requires one
+    (not after single sign-on, where the provider answers for the second factor)."""
     session.clear()  # a fresh session on sign-in (no fixation)
     session.permanent = True
     session["signed_in_at"] = int(time.time())
     login_user(user)
     target = safe_next(next_target) or home_for(user)
-    if must_enrol(get_session(), user):
+    if not by_provider and must_enrol(get_session(), user):
         session[MUST_ENROL] = True
         flash(
             "Your organisation requires two-step sign-in for your role: set it up to go on.",

@@ -15,6 +15,7 @@ from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
+OIDC_SUBJECT_MAX = 512  # the provider's issuer, "#", and its "sub" (at most 255 by the spec)
 
 
 class Role(enum.StrEnum):
@@ -54,6 +55,10 @@ class User(Base):
     session_generation: Mapped[str] = mapped_column(String(64), default=new_session_generation)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
+    # "<issuer>#<sub>" of the single sign-on identity linked on its first use, if any.
+    oidc_subject: Mapped[str | None] = mapped_column(
+        String(OIDC_SUBJECT_MAX), unique=True, index=True
+    )
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

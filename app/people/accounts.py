@@ -3,7 +3,7 @@ Callers own the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,8 +74,29 @@ def add_account(
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    """The active user with this e-mail and password; the same refusal for every failure."""
+class PasswordSignInOff(DomainError):
+    """The password is right, but the organisation signs this account in through its
+    single sign-on only."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your organisation signs you in with single sign-on: use the button "
+            '"Sign in with your organisation account".'
+        )
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    allowed: Callable[[User], bool] = lambda user: True,
+) -> User:
+    """The active user with this e-mail and password; the same refusal for every failure.
+    ``allowed`` says whether the account may sign in with a password at all (said only once
+    the password is right)."""
     user = find_user_by_email(session, email)
     if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
@@ -89,6 +110,9 @@ def authenticate(session: Session, email: str, password: str) -> User:
             reason="password" if user.active else "inactive",
         )
         raise InvalidCredentials()
+    if not allowed(user):
+        record(session, "user.login_failed", subject=user, reason="single sign-on only")
+        raise PasswordSignInOff()
     record(session, "user.login", actor=user, subject=user)
     return user
 

@@ -11,6 +11,7 @@ Callers own the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -56,9 +57,17 @@ def reset_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/reset-password/{token}"
 
 
-def may_reset(user: User | None) -> bool:
-    """True when ``user`` may be sent a reset link: an active account."""
-    return user is not None and user.active
+Allowed = Callable[[User], bool]
+
+
+def _anyone(user: User) -> bool:
+    return True
+
+
+def may_reset(user: User | None, allowed: Allowed = _anyone) -> bool:
+    """True when ``user`` may be sent, or use, a reset link: an active account that may sign
+    in with a password (``allowed``: not one single sign-on alone covers)."""
+    return user is not None and user.active and allowed(user)
 
 
 def create_reset(
@@ -84,12 +93,13 @@ def send_reset(
     *,
     valid_minutes: int = VALID_MINUTES,
     now: datetime | None = None,
+    allowed: Allowed = _anyone,
 ) -> bool:
     """E-mail a reset link to the account of ``email`` if there is an active one; True if
     a link was queued. Runs in a worker: what it finds is never shown to the asker."""
     now = now or utcnow()
     user = find_user_by_email(session, email)
-    if user is None or not may_reset(user):
+    if user is None or not may_reset(user, allowed):
         return False
     token, reset = create_reset(session, user, now=now, valid_minutes=valid_minutes)
     message = text_message(
@@ -107,7 +117,9 @@ def send_reset(
     return True
 
 
-def find_reset(session: Session, token: str, now: datetime | None = None) -> PasswordReset:
+def find_reset(
+    session: Session, token: str, now: datetime | None = None, allowed: Allowed = _anyone
+) -> PasswordReset:
     """The open reset for ``token``; raises if it is unknown, used, expired or inactive."""
     now = now or utcnow()
     reset = find_link(session, PasswordReset, token)
@@ -115,17 +127,22 @@ def find_reset(session: Session, token: str, now: datetime | None = None) -> Pas
         raise ResetLinkInvalid()
     if reset.expires_at <= now:
         raise ResetLinkExpired()
-    if not may_reset(session.get(User, reset.user_id)):
+    if not may_reset(session.get(User, reset.user_id), allowed):
         raise ResetLinkInvalid()
     return reset
 
 
 def reset_password(
-    session: Session, token: str, password: str, *, now: datetime | None = None
+    session: Session,
+    token: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    allowed: Allowed = _anyone,
 ) -> User:
     """Choose a new password through a reset link, once; every session of the account ends."""
     now = now or utcnow()
-    reset = find_reset(session, token, now)
+    reset = find_reset(session, token, now, allowed)
     user = session.get(User, reset.user_id)
     if user is None:
         raise ResetLinkInvalid()

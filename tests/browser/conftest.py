@@ -307,6 +307,48 @@ def mail_server(tmp_path_factory, password_hash, shipped_courses):
         controller.stop()
 
 
+@dataclass
+class SsoServer:
+    """A live server whose single sign-on is a real OpenID provider (``oidc_provider``)."""
+
+    live: LiveServer
+    provider: object  # oidc_provider.Provider
+
+
+@pytest.fixture(scope="session")
+def sso_server(tmp_path_factory, password_hash, shipped_courses):
+    """The shipped courses, with single sign-on through the npm ``oidc-provider``, whose
+    accounts are ``SSO_ACCOUNTS`` (sub -> claims)."""
+    from oidc_provider import CLIENT_ID, CLIENT_SECRET, missing, start_provider
+    from smtp_server import free_port
+
+    if (reason := missing()) is not None:
+        if REQUIRE_BROWSER:
+            pytest.fail(f"the OpenID provider cannot run: {reason}", pytrace=False)
+        pytest.skip(f"the OpenID provider cannot run: {reason}")
+    port = free_port()
+    with _serve(
+        tmp_path_factory.mktemp("live-sso"),
+        COURSES,
+        password_hash,
+        shipped_courses,
+        OIDC_ISSUER=f"http://127.0.0.1:{port}",  # read when someone first uses it
+        OIDC_CLIENT_ID=CLIENT_ID,
+        OIDC_CLIENT_SECRET=CLIENT_SECRET,
+    ) as server:
+        server.app.config["BASE_URL"] = server.url
+        provider = start_provider([f"{server.url}/login/sso/callback"], SSO_ACCOUNTS, port=port)
+        try:
+            yield SsoServer(server, provider)
+        finally:
+            provider.stop()
+
+
+SSO_ACCOUNTS = {
+    "grace-sub": {"email": "grace@example.test", "email_verified": True, "name": "Grace H"},
+}
+
+
 @pytest.fixture(scope="session")
 def quick_server(tmp_path_factory, password_hash):
     """The shipped courses without ``min_minutes``: any module can be marked as read at once."""
@@ -332,6 +374,9 @@ class _Watch:
     """What one page did that the test must answer for."""
 
     origin: str
+    # Other servers the test sends the browser to on purpose (an OpenID provider): reaching
+    # them is expected, and their pages are not Candor's to check with axe.
+    others: tuple[str, ...] = ()
     dialogs: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
@@ -339,7 +384,11 @@ class _Watch:
     checked: set[int] = field(default_factory=set)
 
     def unchecked(self) -> list[str]:
-        return [url for i, url in enumerate(self.loads) if i not in self.checked]
+        return [
+            url
+            for i, url in enumerate(self.loads)
+            if i not in self.checked and not url.startswith(self.others)
+        ]
 
 
 _WATCH_KEY = "_candor_watch"
@@ -359,7 +408,7 @@ def open_page(browser, request):
     contexts = []
     watches: list[_Watch] = []
 
-    def open_(server: LiveServer, viewport: dict | None = None):
+    def open_(server: LiveServer, viewport: dict | None = None, others: tuple[str, ...] = ()):
         context = browser.new_context(
             base_url=server.url,
             bypass_csp=True,  # axe is injected as a script; the app allows 'self' only
@@ -371,7 +420,7 @@ def open_page(browser, request):
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
-        watch = _Watch(origin=server.url)
+        watch = _Watch(origin=server.url, others=tuple(f"{o}/" for o in others))
         watches.append(watch)
         setattr(page, _WATCH_KEY, watch)
 
@@ -381,7 +430,10 @@ def open_page(browser, request):
 
         def on_request(request):
             url = request.url
-            if not (url.startswith(watch.origin + "/") or url.startswith(("data:", "about:"))):
+            if not (
+                url.startswith((watch.origin + "/", *watch.others))
+                or url.startswith(("data:", "about:"))
+            ):
                 watch.foreign_requests.append(url)
 
         def on_response(response):

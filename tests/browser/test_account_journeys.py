@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import Role
+from app.models import Role, User
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "seven tired otters sing"  # noqa: S105 (a test password)
@@ -129,4 +129,35 @@ def test_staff_set_up_two_step_sign_in_and_sign_in_with_a_code(
     page.get_by_label("Code").fill(totp.at(datetime.now(UTC) + timedelta(seconds=30)))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    assert_accessible(page)
+
+
+def test_a_person_signs_in_through_the_openid_provider(sso_server, open_page, assert_accessible):
+    from playwright.sync_api import expect
+
+    server, provider = sso_server.live, sso_server.provider
+    with server.app.extensions["candor.sessionmaker"]() as db:
+        grace = User(email="grace@example.test", name="Grace H")
+        grace.roles = {Role.LEARNER}
+        db.add(grace)
+        db.commit()
+
+    page = open_page(server, others=(provider.issuer,))
+    page.goto("/login")
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign in with your organisation account").click()
+    # The provider's own sign-in page (its development form): any password.
+    page.locator("input[name=login]").fill("grace-sub")
+    page.locator("input[name=password]").fill("whatever the provider checks")
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()  # consent
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    assert page.url.startswith(server.url)
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    assert_accessible(page)
+    page.goto("/account")  # the Candor session has ended
+    expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
     assert_accessible(page)
