@@ -79,6 +79,9 @@ def sso_start():
     return response
 
 
+# The provider sends the browser back with a GET (OpenID Connect's authorisation code flow);
+# the state, bound to this browser's session and used once, does what a CSRF token does for a
+# form. So this GET signs someone in and commits, like POST /login.
 @bp.get("/login/sso/callback")
 @public
 def sso_callback():
@@ -88,7 +91,7 @@ def sso_callback():
         token = client.authorize_access_token()
     except REFUSED as error:
         record(db, "user.sso_failed", reason=type(error).__name__)
-        db.commit()
+        db.commit()  # nosemgrep: candor-get-route-commits (see above)
         return _refused(
             "Signing in through your organisation did not work (the answer was expired, "
             "altered or meant for another sign-in). Start again from the sign-in page."
@@ -101,9 +104,9 @@ def sso_callback():
     try:
         user = find_sso_account(db, settings, dict(claims))
     except DomainError as error:
-        db.commit()  # keep the audit record of the refusal
+        db.commit()  # nosemgrep: candor-get-route-commits (keeps the refusal's audit record)
         return _refused(error.message, error.status)
-    db.commit()
+    db.commit()  # nosemgrep: candor-get-route-commits (see above)
     # The provider answers for how the person proved who they are (its own second factor):
     # Candor's two-step sign-in is for its passwords.
     return complete_sign_in(user, session.pop(NEXT, ""), by_provider=True)
