@@ -236,6 +236,32 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def build_app(app):
+    """Factory: a second app on the same database with some configuration overridden."""
+    built = []
+
+    def build(**overrides):
+        other = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": app.config["SECRET_KEY"],
+                "DATABASE_URL": app.config["DATABASE_URL"],
+                "RATELIMIT_STORAGE_URL": "memory://",
+                "CERTIFICATE_SIGNING_KEY": TEST_SIGNING_KEY,
+                **overrides,
+            }
+        )
+        other.instance_path = app.instance_path
+        other.jinja_env.bytecode_cache = _TEMPLATES
+        built.append(other)
+        return other
+
+    yield build
+    for other in built:
+        other.extensions["candor.engine"].dispose()
+
+
+@pytest.fixture
 def db(app):
     """A session of the test's own, on the app's database."""
     session = app.extensions["candor.sessionmaker"]()

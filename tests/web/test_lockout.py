@@ -11,33 +11,8 @@ import pytest
 from conftest import POSTGRES_URL
 from helpers import PASSWORD, csrf_token, login
 
-from app import create_app
-
 WRONG = "not the right password"  # noqa: S105 (a deliberately wrong guess)
 NAT = "198.51.100.7"  # a contact centre's one public address, or the TLS proxy's
-
-
-@pytest.fixture
-def build_app(app):
-    """Factory: a second app on the same database with some configuration overridden."""
-    built = []
-
-    def build(**overrides):
-        other = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": app.config["SECRET_KEY"],
-                "DATABASE_URL": app.config["DATABASE_URL"],
-                "RATELIMIT_STORAGE_URL": "memory://",
-                **overrides,
-            }
-        )
-        built.append(other)
-        return other
-
-    yield build
-    for other in built:
-        other.extensions["candor.engine"].dispose()
 
 
 def browser_at(app, address: str = NAT):

@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import helpers
-import pytest
 from helpers import CSRF_INPUT, PASSWORD, csrf_token, login, post
 from itsdangerous.timed import TimestampSigner
 
-from app import create_app
 from app.models import Role
 
 PAGE = "/dashboard"
@@ -47,29 +45,6 @@ def set_cookie_header(response, name: str) -> dict[str, str | bool]:
                 attributes[attr.lower()] = value if sep else True
             return attributes
     raise AssertionError(f"no Set-Cookie for {name}: {response.headers.getlist('Set-Cookie')}")
-
-
-@pytest.fixture
-def build_app(app):
-    """Factory: a second app on the same database with some configuration overridden."""
-    built = []
-
-    def build(**overrides):
-        other = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": app.config["SECRET_KEY"],
-                "DATABASE_URL": app.config["DATABASE_URL"],
-                "RATELIMIT_STORAGE_URL": "memory://",
-                **overrides,
-            }
-        )
-        built.append(other)
-        return other
-
-    yield build
-    for other in built:
-        other.extensions["candor.engine"].dispose()
 
 
 # --- replaying a copied cookie ---------------------------------------------------------------

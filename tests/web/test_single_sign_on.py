@@ -17,7 +17,6 @@ from joserfc.jwk import RSAKey
 from oidc_provider import CLIENT_ID, CLIENT_SECRET, missing, sign_in_at_provider, start_provider
 from sqlalchemy import select
 
-from app import create_app
 from app.models import AuditEvent, Role, User
 
 CALLBACK = "http://127.0.0.1:5000/login/sso/callback"  # BASE_URL's, as the test client uses
@@ -48,32 +47,19 @@ def provider():
 
 
 @pytest.fixture
-def sso_app(app, provider):
+def sso_app(build_app, provider):
     """Factory: an app on the test's database whose single sign-on is ``provider``."""
-    built = []
 
     def build(**overrides):
-        other = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": app.config["SECRET_KEY"],
-                "DATABASE_URL": app.config["DATABASE_URL"],
-                "RATELIMIT_STORAGE_URL": "memory://",
-                "CERTIFICATE_SIGNING_KEY": app.config["CERTIFICATE_SIGNING_KEY"],
-                "OIDC_ISSUER": provider.issuer,
-                "OIDC_CLIENT_ID": CLIENT_ID,
-                "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-                "OIDC_SCOPES": "openid email profile employee",
-                **overrides,
-            }
+        return build_app(
+            OIDC_ISSUER=provider.issuer,
+            OIDC_CLIENT_ID=CLIENT_ID,
+            OIDC_CLIENT_SECRET=CLIENT_SECRET,
+            OIDC_SCOPES="openid email profile employee",
+            **overrides,
         )
-        other.instance_path = app.instance_path
-        built.append(other)
-        return other
 
-    yield build
-    for other in built:
-        other.extensions["candor.engine"].dispose()
+    return build
 
 
 def start(client) -> str:
