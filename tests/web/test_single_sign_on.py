@@ -17,6 +17,7 @@ from joserfc.jwk import RSAKey
 from oidc_provider import CLIENT_ID, CLIENT_SECRET, missing, sign_in_at_provider, start_provider
 from sqlalchemy import select
 
+from app import create_app
 from app.models import AuditEvent, Role, User
 
 CALLBACK = "http://127.0.0.1:5000/login/sso/callback"  # BASE_URL's, as the test client uses
@@ -283,3 +284,31 @@ def test_the_session_nonce_must_match_the_token(sso_app, make_user):
 def test_the_callback_without_sso_configured_is_not_found(client):
     assert client.get("/login/sso/callback").status_code == 404
     assert "organisation account" not in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("settings", "complaint"),
+    [
+        ({"OIDC_ISSUER": "https://idp.example.test"}, "CANDOR_OIDC_CLIENT_ID"),
+        (
+            {
+                "OIDC_ISSUER": "http://idp.example.test",
+                "OIDC_CLIENT_ID": "c",
+                "OIDC_CLIENT_SECRET": "s",
+            },
+            "https://",
+        ),
+        (
+            {
+                "OIDC_ISSUER": "https://idp.example.test",
+                "OIDC_CLIENT_ID": "c",
+                "OIDC_CLIENT_SECRET": "s",
+                "OIDC_SCOPES": "email",
+            },
+            "openid",
+        ),
+    ],
+)
+def test_a_half_configured_single_sign_on_stops_the_app(settings, complaint):
+    with pytest.raises(RuntimeError, match=complaint):
+        create_app({"TESTING": True, "DATABASE_URL": "sqlite://", **settings})
