@@ -152,6 +152,11 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'candor.sqlite3'}"
 
     _check_sso(app)
+    minutes = app.config["PASSWORD_RESET_MINUTES"]
+    if type(minutes) is not int or not 5 <= minutes <= 24 * 60:
+        raise RuntimeError(
+            f"CANDOR_PASSWORD_RESET_MINUTES must be a whole number from 5 to 1440, not {minutes!r}."
+        )
     _positive_hours(app, "SESSION_MAX_HOURS")
     hops = app.config["PROXY_HOPS"]
     if type(hops) is not int or not 0 <= hops <= 5:

@@ -30,9 +30,11 @@ def _link_problem(error: DomainError):
 
 
 def _page(template: str, code: int = 200, **context):
-    """A page reached through a link that carries a token: no Referer leaves it."""
+    """A page reached through a link that carries a token: no Referer leaves it, and no
+    cache keeps it."""
     response = make_response(render_template(template, **context), code)
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -62,6 +62,7 @@ def test_a_forgotten_password_is_reset_from_the_email(app, client, db, make_user
     person = app.test_client()
     form = person.get(link)
     assert form.status_code == 200 and form.headers["Referrer-Policy"] == "no-referrer"
+    assert form.headers["Cache-Control"] == "no-store"
     assert "Choose a new password" in form.get_data(as_text=True)
     response = set_password(person, link)
     assert response.status_code == 303 and response.location == "/login"
