@@ -81,7 +81,7 @@ def test_reading_a_module_records_progress_and_moves_on(
     urls = module_urls(client)
     backdate_opened(app, monkeypatch, 30)
     response = read(client, urls[0])
-    assert response.status_code == 303 and response.location == urls[1]
+    assert response.status_code == 303 and response.location == urls[1] + "#main"
     assert (
         db.scalar(
             select(func.count())
@@ -104,7 +104,66 @@ def test_reading_too_soon_is_refused_with_the_time_left(client, signed_in, synce
     page = response.get_data(as_text=True)
     assert f"at least {module.min_minutes} minutes of reading" in page
     assert "You can mark it as read in" in page
-    assert db.scalar(select(func.count()).select_from(ModuleProgress)) == 0
+    # Nothing read, but the opening is kept for when the learner tries again.
+    db.rollback()  # a fresh snapshot
+    progress = db.scalar(select(ModuleProgress))
+    assert progress.completed_at is None and progress.first_opened_at is not None
+
+
+def _too_early_page(client, db):
+    version = db.scalar(select(CourseVersion).where(CourseVersion.title.like("AI in%")))
+    module = next(m for m in version.modules if m.min_minutes)
+    return module, f"/courses/{FLAGSHIP}/v1/{module.stem}"
+
+
+def test_the_error_sits_beside_the_button_and_the_form_returns_to_it(client, signed_in, synced, db):
+    signed_in()
+    module, url = _too_early_page(client, db)
+    page = client.get(url).get_data(as_text=True)
+    assert f'action="{url}/read#read-box"' in page
+    assert 'id="reading-clock"' in page and "reading.js" in page
+    assert re.search(r"You can mark it as read in \d+ min \d+ s \(from \d\d:\d\d UTC\)", page)
+    page = read(client, url).get_data(as_text=True)
+    box = page[page.index('id="read-box"') :]
+    # Inside the read box, before the button it describes, and focusable.
+    error = box.index('id="read-error" tabindex="-1"')
+    assert error < box.index('aria-describedby="read-error">Mark as read')
+    assert 'role="alert"' in box[: error + 60] or 'role="alert" id="read-error"' in box
+
+
+def test_an_early_click_does_not_restart_the_clock(client, signed_in, synced, db, app, monkeypatch):
+    import app.progress.reading as reading
+
+    signed_in()
+    module, url = _too_early_page(client, db)
+    opened = OPENED.search(client.get(url).get_data(as_text=True)).group(1)
+    assert read(client, url, opened=opened).status_code == 409  # too early: the opening is kept
+    db.rollback()
+    first = db.scalar(select(ModuleProgress.first_opened_at))
+    # The learner reloads (a fresh page, a fresh token) and clicks again, late enough counted
+    # from the first opening, though not from the reload.
+    later = first + timedelta(minutes=module.min_minutes, seconds=5)
+    monkeypatch.setattr(reading, "utcnow", lambda: later)
+    fresh = OPENED.search(client.get(url).get_data(as_text=True)).group(1)
+    assert read(client, url, opened=fresh).status_code == 303
+    db.rollback()
+    progress = db.scalar(select(ModuleProgress))
+    assert progress.completed_at == later and progress.first_opened_at == first
+
+
+def test_a_reload_before_any_click_keeps_the_opening(client, signed_in, synced, db, monkeypatch):
+    import app.learn.views as views
+    import app.progress.reading as reading
+
+    signed_in()
+    module, url = _too_early_page(client, db)
+    client.get(url)  # the first opening, remembered by the session
+    later = utcnow() + timedelta(minutes=module.min_minutes, seconds=5)
+    monkeypatch.setattr(reading, "utcnow", lambda: later)
+    monkeypatch.setattr(views, "utcnow", lambda: later)
+    page = client.get(url).get_data(as_text=True)  # a reload, time enough after the opening
+    assert 'id="reading-clock"' not in page
+    assert read(client, url).status_code == 303
 
 
 def test_a_forged_or_foreign_opened_token_is_refused(
@@ -127,7 +186,7 @@ def test_reading_the_last_module_returns_to_the_course(client, signed_in, synced
     urls = module_urls(client)
     for url in urls:
         response = read(client, url)
-    assert response.location == f"/courses/{FLAGSHIP}"
+    assert response.location == f"/courses/{FLAGSHIP}#main"
     page = client.get(response.location).get_data(as_text=True)
     assert "You have read every module of this course." in page
     assert "Take the assessment" in page  # the flagship course ends with its quiz
