@@ -135,7 +135,7 @@ def test_a_learner_who_leaves_half_way_resumes_with_every_answer_kept(
     # On the next page, one answer ticked, and the browser closes without moving on: the
     # tick was saved as it was made (attempt.js).
     with page.expect_response(lambda r: r.request.method == "POST" and "/pages/" in r.url):
-        page.locator("#page-form input").first.check()
+        page.locator("#page-form input:is([type=radio], [type=checkbox])").first.check()
     half = _ticked(page)
     page.context.close()
 
