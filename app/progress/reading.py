@@ -28,6 +28,8 @@ from app.models import (
     Visibility,
 )
 from app.progress.completion import all_modules_read, complete_course, read_in_cycle
+from app.training.changes import asks_to_retrain, last_completed_numbers
+from app.training.status import Status, StatusFacts, course_status
 
 # Time on a page longer than this is not counted as reading (the tab was left open).
 MAX_COUNTED_SECONDS = 4 * 3600
@@ -69,6 +71,12 @@ class CourseCard:
     due_at: datetime | None
     started: bool
     completed_at: datetime | None = None
+    facts: StatusFacts = StatusFacts()  # of the current cycle, for the one status rule
+    retrain: bool = False  # a material new version asks the learner to retrain
+
+    def training_status(self, now: datetime) -> Status:
+        """Where the learner stands on the course (``training.status``, the one rule)."""
+        return course_status(self.facts, now)
 
     @property
     def status(self) -> str:
@@ -125,6 +133,9 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
     slugs = dict(
         session.execute(select(Course.id, Course.slug).where(Course.id.in_(list(versions)))).all()
     )
+    last = last_completed_numbers(
+        session, user.id, [e.course_id for e in enrollments.values() if e.cycle > 1]
+    )
     cards = []
     for course_id, version in versions.items():
         taken = enrollments.get(course_id)
@@ -141,11 +152,26 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
                 due_at=taken.due_at if taken else None,
                 started=taken is not None and taken.version_id is not None,
                 completed_at=taken.completed_at if taken else None,
+                facts=_facts(taken),
+                retrain=asks_to_retrain(taken, version.number, last.get(course_id)),
             )
         )
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
     return cards
+
+
+def _facts(enrollment: Enrollment | None) -> StatusFacts:
+    if enrollment is None:
+        return StatusFacts()
+    return StatusFacts(
+        assigned_at=enrollment.assigned_at,
+        due_at=enrollment.due_at,
+        started_at=enrollment.started_at,
+        completed_at=enrollment.completed_at,
+        expires_at=enrollment.expires_at,
+        revoked_at=enrollment.revoked_at,
+    )
 
 
 def find_course(session: Session, slug: str) -> Course:
