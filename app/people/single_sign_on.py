@@ -82,7 +82,8 @@ def subject_of(settings: SsoSettings, claims: Mapping[str, Any]) -> str:
 
 def _verified_email(claims: Mapping[str, Any]) -> str | None:
     email = claims.get("email")
-    if claims.get("email_verified") is not True or not isinstance(email, str):
+    # A JSON true; some providers send the string "true".
+    if claims.get("email_verified") not in (True, "true") or not isinstance(email, str):
         return None
     email = normalise_email(email)
     return None if email_problem(email) else email

@@ -287,6 +287,7 @@ def verify_second_step(
     except CodeRefused:
         record(session, "user.two_factor_failed", subject=user, kind="app")
         raise
+    record(session, "user.two_factor_passed", actor=user, subject=user)
 
 
 def _left(session: Session, user: User) -> int:
