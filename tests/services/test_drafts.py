@@ -11,11 +11,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.authoring import drafts
-from app.authoring.images import MAX_PIXELS, ImageRefused, clean_image
 from app.authoring.settings import write_settings
 from app.content.folders import version_files, write_folder, zip_folder
 from app.content.hashing import content_hash
-from app.content.loader import MAX_ASSET_BYTES, load_tree
+from app.content.images import MAX_ASSET_BYTES, MAX_ASSET_PIXELS, ImageRefused, clean_upload
+from app.content.loader import load_tree
 from app.content.versions import find_version
 from app.errors import DomainError
 from app.models import AuditEvent, DraftSave, Management, Role, Visibility
@@ -146,7 +146,7 @@ def jpeg_with_gps() -> bytes:
 def test_an_uploaded_photo_loses_its_exif_and_gps():
     data = jpeg_with_gps()
     assert b"Camera Maker" in data
-    name, cleaned = clean_image(data, "My Photo.JPG")
+    name, cleaned = clean_upload(data, "My Photo.JPG")
     assert name == "my-photo.jpg"
     assert b"Camera Maker" not in cleaned and b"Exif" not in cleaned
     with Image.open(io.BytesIO(cleaned)) as image:
@@ -159,21 +159,21 @@ def test_an_uploaded_photo_loses_its_exif_and_gps():
         (b"", "empty"),
         (b"GIF89a" + b"\0" * 40, "not a PNG, JPEG or WebP"),
         (b"<svg onload=alert(1)>", "not a PNG, JPEG or WebP"),
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "cannot be read"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "cannot be decoded"),
         (b"\xff\xd8\xff" + b"\0" * (MAX_ASSET_BYTES + 1), "at most"),
     ],
 )
 def test_an_upload_that_is_not_a_good_image_is_refused(data, message):
     with pytest.raises(ImageRefused, match=message):
-        clean_image(data, "x.png")
+        clean_upload(data, "x.png")
 
 
 def test_an_image_with_too_many_pixels_is_refused_before_decoding():
     out = io.BytesIO()
-    Image.new("1", (6000, MAX_PIXELS // 6000 + 10)).save(out, "PNG")
+    Image.new("1", (6000, MAX_ASSET_PIXELS // 6000 + 10)).save(out, "PNG")
     assert len(out.getvalue()) < MAX_ASSET_BYTES
     with pytest.raises(ImageRefused, match="pixels"):
-        clean_image(out.getvalue(), "huge.png")
+        clean_upload(out.getvalue(), "huge.png")
 
 
 # --- export ----------------------------------------------------------------------------------
