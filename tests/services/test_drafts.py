@@ -190,3 +190,33 @@ def test_an_exported_version_syncs_back_with_the_same_hash(db, synced, tmp_path)
     (course,) = load_tree(tmp_path / "zip").courses
     assert content_hash(course, version.details) == version.content_hash
     assert zip_folder(files, "x") == zip_folder(files, "x")  # reproducible bytes
+
+
+def test_two_modules_of_the_same_name_swap_places(db, trainer):
+    draft = drafts.new_course(db, trainer, "calls", "Calls")
+    assert drafts.add_module(db, trainer, draft, "Introduction", 0) == "02-introduction.md"
+    drafts.save_text(db, trainer, draft, "02-introduction.md", "# Second\n\nText.\n", 1)
+    drafts.move_module(db, trainer, draft, "02-introduction.md", "up", 2)
+    db.commit()
+    files = drafts.files_of(draft)
+    assert sorted(files) == ["01-introduction.md", "02-introduction.md", "course.toml"]
+    assert files["01-introduction.md"].startswith(b"# Second")
+
+
+def test_of_two_saves_drawn_from_one_revision_only_the_first_is_kept(app, db, trainer, make_user):
+    draft = drafts.new_course(db, trainer, "calls", "Calls")
+    db.commit()
+    colleague = make_user(roles={Role.TRAINER}, name="Colin Colleague")
+    assert draft.revision == 0
+    # Another request (its own session) saves first, from the same revision ...
+    with app.extensions["candor.sessionmaker"]() as other:
+        theirs = drafts.find_draft(other, find_course(other, "calls"))
+        drafts.save_text(other, colleague, theirs, "quiz.md", QUIZ, revision=0)
+        other.commit()
+    # ... while this one still holds the draft as it was when it was read.
+    assert draft.revision == 0
+    with pytest.raises(drafts.Conflict, match="saved by Colin Colleague"):
+        drafts.save_text(db, trainer, draft, "quiz.md", "mine", revision=0)
+    db.rollback()
+    assert drafts.files_of(draft)["quiz.md"] == QUIZ.encode()
+    assert draft.revision == 1
