@@ -13,6 +13,7 @@ from app.author.views import STUDIO, bp
 from app.authoring import drafts
 from app.authoring.settings import COMMON_KEYS, read_settings, write_settings
 from app.authoring.uploads import MAX_ZIP_BYTES, upload_course
+from app.content.budget import shape_problems
 from app.content.details import fill, used_values
 from app.content.frontmatter import split_front_matter
 from app.content.images import MAX_ASSET_BYTES, clean_upload, sniff_image
@@ -276,8 +277,9 @@ def render_live(slug: str, path: str):
         lines = text.replace("\r\n", "\n").split("\n")
         front = split_front_matter(lines, path, [])
         body = "\n".join(lines[front.body_start if front else 0 :])
-        values = current_values(get_session())
-        html = render_markdown(fill(body, used_values([body], values)))
+        if not shape_problems(body, path):  # never render past the rendering budget
+            values = current_values(get_session())
+            html = render_markdown(fill(body, used_values([body], values)))
     return jsonify(
         html=html,
         problems=[{"line": p.line, "text": str(p)} for p in problems],

@@ -17,42 +17,10 @@ from app.content.scanning import (
     image_target,
 )
 
-# python-markdown slows down quadratically on "[" characters it cannot pair up, so a file may
-# hold only so many (real links and task boxes are far fewer).
-MAX_BRACKETS_PER_BLOCK = 200
-MAX_BRACKETS_PER_FILE = 3000
-
-
-def _check_brackets(text: str, rel: str, line_offset: int, found: list[Problem]) -> None:
-    total = text.count("[")
-    if total > MAX_BRACKETS_PER_FILE:
-        found.append(
-            Problem(
-                rel,
-                line_offset + 1,
-                f"the file has {total:,} '[' characters; at "
-                f"most {MAX_BRACKETS_PER_FILE:,} are allowed",
-            )
-        )
-        return
-    line = line_offset + 1
-    for block in text.split("\n\n"):
-        if block.count("[") > MAX_BRACKETS_PER_BLOCK:
-            found.append(
-                Problem(
-                    rel,
-                    line,
-                    f"this paragraph has {block.count('['):,} '[' "
-                    f"characters; at most {MAX_BRACKETS_PER_BLOCK} are allowed",
-                )
-            )
-        line += block.count("\n") + 2
-
 
 def check_links(text, rel, line_offset, assets, module_stems, found: list[Problem]) -> None:
     """Report images that are not the course's own assets and links that lead nowhere, each
     at its ``file:line`` (``line_offset`` is where ``text`` starts in the file)."""
-    _check_brackets(text, rel, line_offset, found)
     for number, line in enumerate(code_blanked(text), start=1 + line_offset):
         targets = [(m.group(1) == "!", m.group(2)) for m in INLINE_TARGET.finditer(line)]
         if definition := REFERENCE_DEFINITION.match(line):

@@ -469,8 +469,9 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
             found.append(Problem(rel, offset + first + 1, f"title {error}"))
     check_links(rest, rel, offset, assets, module_stems, found)
     found.extend(reference_problems(rest, rel, offset))
+    found.extend(shape_problems(rest, rel, offset))
     if len(found) > before or first is None:
-        return None
+        return None  # not rendered: a file over the rendering budget is never rendered
     after_title = "\n".join(body_lines[first + 1 :])
     body = after_title.strip("\n") + "\n"
     # The file's line just before the body's first (blank lines after the title are dropped).
@@ -480,9 +481,6 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         + 1
         + after_title.count("\n", 0, len(after_title) - len(after_title.lstrip("\n")))
     )
-    if shape := shape_problems(body, rel, body_offset):
-        found.extend(shape)
-        return None
     html, slow = timed_render(render_markdown, body, rel, body_offset + 1)
     if slow is not None:
         found.append(slow)
