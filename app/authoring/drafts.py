@@ -33,7 +33,7 @@ from app.content.markdown import ASSET_NAME
 from app.content.problems import Problem
 from app.content.versions import newest_version
 from app.dates import format_date
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import DomainError
 from app.models import Course, Draft, DraftFile, DraftSave, Management, User, Visibility
 
@@ -192,8 +192,8 @@ def _claim(session: Session, actor: User, draft: Draft, revision: int) -> None:
             .where(Draft.id == draft.id, Draft.revision == revision)
             .values(revision=revision + 1, updated_at=now, updated_by_id=actor.id)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed == 1:
+        )
+        if rowcount(claimed) == 1:
             for key, value in (("revision", revision + 1), ("updated_at", now)):
                 set_committed_value(draft, key, value)
             set_committed_value(draft, "updated_by_id", actor.id)
