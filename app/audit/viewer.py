@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.dates import day_problem, start_of_day
+from app.db import streamed
 from app.errors import DomainError
 from app.fields import page_number, shown, unsafe_problem
 from app.models import AuditEvent, User
@@ -173,9 +174,10 @@ def audit_page(session: Session, audit_filter: AuditFilter) -> AuditPage:
 
 
 def audit_rows(session: Session, audit_filter: AuditFilter) -> Iterator[tuple]:
-    """Every event the filter admits, newest first, as CSV_COLUMNS, streamed."""
-    result = session.execute(_statement(audit_filter).execution_options(yield_per=1000))
-    try:
+    """Every event the filter admits, newest first, as CSV_COLUMNS, streamed on a connection
+    of its own (``db.streamed``), so the request's is not held for the whole download."""
+    statement = _statement(audit_filter).execution_options(yield_per=1000)
+    with streamed(session, statement) as result:
         for line in result:
             row = AuditLine(*line)
             yield (
@@ -188,5 +190,3 @@ def audit_rows(session: Session, audit_filter: AuditFilter) -> Iterator[tuple]:
                 row.subject_id,
                 row.details_text,
             )
-    finally:
-        result.close()

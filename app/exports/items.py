@@ -20,8 +20,9 @@ from sqlalchemy import Select, select
 
 from app.content.quiz.text import plain_text
 from app.content.versions import newest_versions
+from app.db import streamed
 from app.errors import DomainError
-from app.exports.completions import YIELD_PER, Bind, streamed
+from app.exports.completions import YIELD_PER, Bind
 from app.models import AttemptStatus, CourseVersion, QuizAttempt, User
 from app.training.filters import RecordFilter
 
