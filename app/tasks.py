@@ -136,6 +136,9 @@ class JobQueue:
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             mail_due = outbox.has_due(session, utcnow())
+            forgotten = outbox.forget_old(
+                session, utcnow(), timedelta(days=int(config["OUTBOX_KEEP_DAYS"]))
+            )
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
@@ -143,6 +146,8 @@ class JobQueue:
             self._tasks["deliver_mail"]()
         if dead_mail:
             log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
+        if forgotten:
+            log.info("mail: %d delivered message(s) older than OUTBOX_KEEP_DAYS deleted", forgotten)
         if recovery.requeued or recovery.failed or expired:
             log.info(
                 "jobs: %d queued again, %d failed (worker gone), %d files expired",

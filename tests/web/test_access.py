@@ -53,6 +53,7 @@ GET_ACCESS = {
     "static": EVERYONE,
     "auth.login": EVERYONE,
     "auth.account": SIGNED_IN,
+    "auth.privacy": SIGNED_IN,
     "learn.dashboard": LEARNERS,
     "learn.course": LEARNERS,
     "learn.module": LEARNERS,
