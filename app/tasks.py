@@ -34,6 +34,7 @@ from app.db import utcnow
 from app.jobs import records, runner
 from app.mail import outbox
 from app.mail.smtp import mail_settings
+from app.privacy import retention
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,7 @@ class JobQueue:
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             mail_due = outbox.has_due(session, utcnow())
-            forgotten = outbox.forget_old(
-                session, utcnow(), timedelta(days=int(config["OUTBOX_KEEP_DAYS"]))
-            )
+            forgotten = retention.enforce(session, utcnow(), config)
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
@@ -157,8 +156,8 @@ class JobQueue:
             self._tasks["deliver_mail"]()
         if dead_mail:
             log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
-        if forgotten:
-            log.info("mail: %d delivered message(s) older than OUTBOX_KEEP_DAYS deleted", forgotten)
+        if any(forgotten.values()):
+            log.info("retention: deleted %s", ", ".join(f"{n} {k}" for k, n in forgotten.items()))
         if recovery.requeued or recovery.failed or expired:
             log.info(
                 "jobs: %d queued again, %d failed (worker gone), %d files expired",

@@ -163,3 +163,21 @@ def test_delivered_mail_is_forgotten_after_the_retention_period(app, db):
     db.commit()
     left = sorted(db.scalars(select(OutboxMessage.subject)))
     assert left == ["sent lately", "still waiting"]  # a waiting message is never dropped
+
+
+def test_retention_deletes_expired_reset_links_and_old_mail_only(app, db, make_user):
+    from app.models import PasswordReset
+    from app.privacy.retention import enforce
+
+    now = datetime.now(UTC)
+    person = make_user()
+    for hours, token in ((-2, "a" * 64), (2, "b" * 64)):
+        db.add(
+            PasswordReset(
+                user_id=person.id, token_hash=token, expires_at=now + timedelta(hours=hours)
+            )
+        )
+    db.commit()
+    assert enforce(db, now, app.config) == {"delivered e-mails": 0, "password-reset links": 1}
+    db.commit()
+    assert db.scalars(select(PasswordReset.token_hash)).all() == ["b" * 64]
