@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 def _handlers() -> Mapping[str, runner.Handler]:
     from app.exports.jobs import EXPORT_HANDLERS
+    from app.privacy.subject_access import KIND, run_subject_access
 
-    return {**EXPORT_HANDLERS}
+    return {**EXPORT_HANDLERS, KIND: run_subject_access}
 
 
 class JobQueue:

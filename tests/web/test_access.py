@@ -135,6 +135,7 @@ POST_ACCESS = {
     "hr.new_invitation": HR,
     "hr.cancel": HR,
     "hr.transcript": HR,
+    "hr.subject_access": HR,
     "admin.audit_csv": ADMINS,
     "admin.roles": ADMINS,
     "hr.new_assignment": HR,
