@@ -186,6 +186,14 @@ REGISTRY: dict[str, Table] = {
             "must_pass_failed", "result",
         ), "a fact of the attempt (with the row above)"),
     }),
+    "attempt_answers": Table("Your training", personal={
+        "attempt_id": _by(
+            "the answers you saved while moving through an assessment",
+            "so that leaving the page or a lost connection loses nothing", seen_by=YOU_HR,
+        ),
+    }, other={
+        **dict.fromkeys(("id", "question_id", "option_ids", "saved_at"), "a fact of the answer"),
+    }),
     "completions": Table("Your training", personal={
         "user_id": _by(
             "each course you completed, with its version and your score",

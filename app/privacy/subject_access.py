@@ -64,12 +64,17 @@ def personal_data(session: Session, person: User) -> dict[str, Any]:
 def _about(table: Table, person: User):
     """The rows of ``table`` about ``person``, or None when it holds none."""
     personal = REGISTRY[table.name].personal
-    criteria = [
-        column == person.id
-        for column in table.columns
-        if column.name in personal
-        and any(fk.column.table.name == "users" for fk in column.foreign_keys)
-    ]
+    criteria = []
+    for column in table.columns:
+        if column.name not in personal:
+            continue
+        for key in column.foreign_keys:
+            target = key.column.table
+            if target.name == "users":
+                criteria.append(column == person.id)
+            elif "user_id" in target.c:  # a row of the person's (an answer of their attempt)
+                owned = select(key.column).where(target.c.user_id == person.id)
+                criteria.append(column.in_(owned.scalar_subquery()))
     if table.name == "users":
         criteria.append(table.c.id == person.id)
     if table.name == "audit_events":
