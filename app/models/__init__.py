@@ -1,7 +1,7 @@
 """The data model: plain SQLAlchemy 2.0 mapped classes. Rules that span entities live in the
 domain packages, not here."""
 
-from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
+from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
@@ -10,6 +10,14 @@ from app.models.job import Job, JobChunk, JobState
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
+from app.models.reminder import (
+    Reminder,
+    ReminderDigest,
+    ReminderRun,
+    ReminderSettings,
+    RunState,
+    RunTrigger,
+)
 from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import STAFF_ROLES, Role, User, UserRole
 
@@ -20,6 +28,11 @@ __all__ = [
     "Audience",
     "Invitation",
     "Reminder",
+    "ReminderDigest",
+    "ReminderRun",
+    "ReminderSettings",
+    "RunState",
+    "RunTrigger",
     "AttemptStatus",
     "Completion",
     "AuditEvent",
