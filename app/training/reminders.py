@@ -343,11 +343,12 @@ def preview(
     now: datetime | None = None,
     cadence: Cadence | None = None,
     page: int = 1,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
 ) -> Preview:
     """Who a run would remind now: the counts and one page of people with their courses
     (four queries, whatever the number of people)."""
     now = now or utcnow()
+    page_size = page_size or PAGE_SIZE
     cadence = cadence or read_cadence(session)
     catalogue = Catalogue.read(session)
     counts = count_due(session, now, cadence, catalogue)

@@ -68,6 +68,9 @@ GET_ACCESS = {
     "admin.roles": ADMINS,
     "team.team": SIGNED_IN,  # the signed-in user manages objects["user_id"]: see sign_in_as
     "hr.not_activated_people": HR,
+    "hr.reminders": HR,
+    "hr.reminder_runs": HR,
+    "hr.reminder_run": HR,
     "hr.person": HR,
     "hr.assignments": HR,
     "hr.new_assignment": HR,
@@ -141,6 +144,8 @@ POST_ACCESS = {
     "hr.export_certificates": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
+    "hr.save_reminder_cadence": HR,
+    "hr.send_reminders_now": HR,
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
     "admin.reactivate": ADMINS,
@@ -243,8 +248,19 @@ def objects(db, synced, make_user, extra_courses):
         "course_id": version.course_id,
         "assignment_id": 1,
         "job_id": make_job(db, other).id,
+        "run_id": finished_reminder_run(db),
         **own_objects(db, other),
     }
+
+
+def finished_reminder_run(db) -> int:
+    from app.models import RunState, RunTrigger
+    from app.training.reminder_runs import start_run
+
+    run = start_run(db, RunTrigger.SCHEDULE)
+    run.state = RunState.DONE
+    db.commit()
+    return run.id
 
 
 def rules(app, method: str):
