@@ -86,6 +86,4 @@ def reminder_runs():
 def reminder_run(run_id: int):
     db = get_session()
     run = get_or_404(db, ReminderRun, run_id, "There is no such reminder run.")
-    return render_template(
-        "hr/reminder_run.html", run=run, found=run_people(db, run.id, _page())
-    )
+    return render_template("hr/reminder_run.html", run=run, found=run_people(db, run.id, _page()))

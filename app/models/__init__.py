@@ -10,6 +10,7 @@ from app.models.job import Job, JobChunk, JobState
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
+from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.reminder import (
     Reminder,
     ReminderDigest,
@@ -18,7 +19,6 @@ from app.models.reminder import (
     RunState,
     RunTrigger,
 )
-from app.models.quiz import AttemptStatus, Completion, QuizAttempt
 from app.models.user import STAFF_ROLES, Role, User, UserRole
 
 __all__ = [

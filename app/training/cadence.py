@@ -79,8 +79,6 @@ class Cadence:
         return ", ".join(parts) + "."
 
 
-
-
 def _days_text(days: int) -> str:
     if days == 0:
         return "on"
@@ -126,13 +124,13 @@ def parse_cadence(days_before: str, overdue_every_days: str) -> Cadence:
     wrong, naming the field."""
     values: list[int] = []
     for part in days_before.replace(",", " ").split():
-        number = whole_number(part)
+        number = whole_number(part, 0, 1_000_000)
         if number is None:
             raise DomainError(
                 f"Days before the due date: “{part[:20]}” is not a whole number of days."
             )
         values.append(number)
-    every = whole_number(overdue_every_days.strip())
+    every = whole_number(overdue_every_days.strip(), 0, 1_000_000)
     if every is None:
         raise DomainError(
             "Every how many days while late: give a whole number of days (0: only once)."

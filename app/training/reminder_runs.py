@@ -236,9 +236,7 @@ def run_people(
 ) -> RunPeople:
     """The people run ``run_id`` reminded, by name, a page at a time, and its digests."""
     page = max(page, 1)
-    total = int(
-        session.scalar(select(func.count()).where(Reminder.run_id == run_id)) or 0
-    )
+    total = int(session.scalar(select(func.count()).where(Reminder.run_id == run_id)) or 0)
     reminded = session.execute(
         select(Reminder, User)
         .join(User, User.id == Reminder.user_id)

@@ -52,24 +52,17 @@ from app.models import (
     Assignment,
     Enrollment,
     Reminder,
-    ReminderDigest,
     Role,
     User,
     UserRole,
 )
 from app.training.cadence import LATE, Cadence, deadline, milestone, read_cadence
-from app.training.matrix import Catalogue, StatusRow, status_column, status_rows
-from app.training.reminder_mail import (
-    Report,
-    _usable,
-    compose,
-    compose_digest,
-    is_late,
-)
+from app.training.digests import count_active, send_digests
+from app.training.matrix import Catalogue, StatusRow, status_column
+from app.training.reminder_mail import compose, is_late
 from app.training.status import Status
 
 PEOPLE_PER_BATCH = 500  # people read, composed and queued at a time
-MANAGERS_PER_BATCH = 50  # managers whose digests are composed at a time
 FAILURES_LISTED = 100  # unusable addresses a report names; the rest are counted
 PAGE_SIZE = 50  # people per page of the preview
 
@@ -176,9 +169,7 @@ def due_records(
     ]
     if user_ids is not None:
         criteria.append(e.user_id.in_(list(user_ids)))
-    reminded_today = exists().where(
-        Reminder.user_id == _users.c.id, Reminder.sent_on == now.date()
-    )
+    reminded_today = exists().where(Reminder.user_id == _users.c.id, Reminder.sent_on == now.date())
     return (
         select(
             e.id.label("enrollment_id"),
@@ -432,15 +423,18 @@ def send_reminders(
                 reminded.append(user_id)
                 person = records[0].row
                 if is_late([r.row for r in records]) and person.manager_id not in (None, user_id):
-                    late_managers.add(cast(int, person.manager_id))
+                    late_managers.add(person.manager_id)
         if not dry_run:
             _mark_reminded(session, [r for u in reminded for r in due[u]], now)
         if checkpoint is not None:
             checkpoint(report)
     if dry_run:
-        report.digests = _count_active(session, late_managers)
+        report.digests = count_active(session, late_managers)
     elif run_id is not None:
-        _send_digests(session, mail, run_id, now, report)
+        digests = send_digests(session, mail, run_id, now)
+        report.digests += digests.sent
+        for manager_id, email, reason in digests.failed:
+            report.fail(ReminderFailure(manager_id, email, reason))
         if checkpoint is not None:
             checkpoint(report)
     return report
@@ -514,110 +508,6 @@ def _mark_reminded(session: Session, records: Sequence[DueRecord], now: datetime
             .where(e.id.in_(ids))
             .values(reminded_at=now, reminded_days_before=step, reminded_deadline=deadline(columns))
         )
-
-
-def _count_active(session: Session, ids: set[int]) -> int:
-    if not ids:
-        return 0
-    return int(
-        session.scalar(
-            select(func.count()).where(User.id.in_(sorted(ids)), User.active.is_(True))
-        )
-        or 0
-    )
-
-
-def _send_digests(
-    session: Session, mail: MailSettings, run_id: int, now: datetime, report: ReminderReport
-) -> None:
-    """One e-mail to each active manager of someone this run reminded of late training."""
-    last = 0
-    reminded = aliased(_users, name="reminded")
-    while True:
-        managers = session.execute(
-            select(User.id, User.name, User.email)
-            .where(
-                User.active.is_(True),
-                User.id > last,
-                User.id.in_(
-                    select(reminded.c.manager_id)
-                    .join(Reminder, Reminder.user_id == reminded.c.id)
-                    .where(
-                        Reminder.run_id == run_id,
-                        Reminder.overdue.is_(True),
-                        reminded.c.manager_id != reminded.c.id,
-                    )
-                ),
-            )
-            .order_by(User.id)
-            .limit(MANAGERS_PER_BATCH)
-        ).all()
-        if not managers:
-            return
-        last = managers[-1].id
-        teams = _late_reports(session, run_id, [m.id for m in managers], now)
-        for manager in managers:
-            reports = teams.get(manager.id, [])
-            if reports:
-                _digest(session, mail, run_id, manager, reports, now, report)
-
-
-def _late_reports(
-    session: Session, run_id: int, manager_ids: list[int], now: datetime
-) -> dict[int, list[Report]]:
-    """The people of these managers reminded of late training in run ``run_id``, with their
-    late courses, by manager, by name."""
-    people = session.execute(
-        select(User.id, User.manager_id)
-        .join(Reminder, Reminder.user_id == User.id)
-        .where(
-            Reminder.run_id == run_id,
-            Reminder.overdue.is_(True),
-            User.manager_id.in_(manager_ids),
-        )
-    ).all()
-    manager_of = {p.id: p.manager_id for p in people}
-    rows: dict[int, list[StatusRow]] = defaultdict(list)
-    for row in status_rows(session, user_ids=sorted(manager_of), now=now, sort="name").rows:
-        if row.status in (Status.OVERDUE, Status.EXPIRED):
-            rows[row.user_id].append(row)
-    teams: dict[int, list[Report]] = defaultdict(list)
-    for user_id, late in rows.items():  # in name order: status_rows sorted them
-        person = late[0]
-        teams[manager_of[user_id]].append(Report(person.name, person.employee_id, late))
-    return teams
-
-
-def _digest(
-    session: Session,
-    mail: MailSettings,
-    run_id: int,
-    manager: Any,
-    reports: list[Report],
-    now: datetime,
-    report: ReminderReport,
-) -> None:
-    if not _usable(manager.email):
-        report.fail(ReminderFailure(manager.id, one_line(manager.email, EMAIL_MAX), "unusable"))
-        return
-    try:
-        message = compose_digest(mail, manager.name, manager.email, reports, now)
-    except ValueError as exc:
-        report.fail(
-            ReminderFailure(manager.id, one_line(manager.email, EMAIL_MAX), f"unusable: {exc}")
-        )
-        return
-    try:
-        with session.begin_nested():
-            session.execute(
-                insert(ReminderDigest).values(
-                    run_id=run_id, manager_id=manager.id, sent_at=now, reports=len(reports)
-                )
-            )
-            queue_mail(session, message, kind="digest")
-    except IntegrityError:
-        return
-    report.digests += 1
 
 
 __all__ = [

@@ -382,9 +382,7 @@ def sent_run(db, settings, now=NOW) -> Run:
     return result
 
 
-def test_each_manager_gets_one_digest_listing_their_late_reports(
-    db, smtp, make_user, hr, courses
-):
+def test_each_manager_gets_one_digest_listing_their_late_reports(db, smtp, make_user, hr, courses):
     collector, settings = smtp
     boss = make_user(name="Boss Person", email="boss@example.test")
     late = [
@@ -411,9 +409,7 @@ def test_each_manager_gets_one_digest_listing_their_late_reports(
     assert sent_run(db, settings, NOW + timedelta(days=1)).report.digests == 0
 
 
-def test_digests_go_only_to_active_managers_with_usable_addresses(
-    db, smtp, make_user, hr, courses
-):
+def test_digests_go_only_to_active_managers_with_usable_addresses(db, smtp, make_user, hr, courses):
     collector, settings = smtp
     gone = make_user(name="Old Boss", email="old@example.test", active=False)
     broken = make_user(name="Broken", email="broken@example.test\r\nBcc: x@evil.test")

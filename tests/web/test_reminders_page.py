@@ -36,7 +36,12 @@ def late_team(db, make_user, hr, courses):
     db.commit()
     now = utcnow()
     assign(
-        db, hr, courses[FLAGSHIP], "people", user_ids=[ben.id, bea.id, nev.id], due_days=1,
+        db,
+        hr,
+        courses[FLAGSHIP],
+        "people",
+        user_ids=[ben.id, bea.id, nev.id],
+        due_days=1,
         now=now - timedelta(days=3),
     )
     assign(db, hr, courses[FLAGSHIP], "people", user_ids=[ann.id], due_days=7, now=now)
@@ -110,13 +115,13 @@ def test_the_cadence_is_saved_audited_and_followed(client, db, hr, late_team):
     assert response.status_code == 303
     [row] = db.scalars(select(ReminderSettings))
     assert (row.days_before, row.overdue_every_days, row.updated_by_id) == ([14, 1], 3, hr.id)
-    [event] = db.scalars(
-        select(AuditEvent).where(AuditEvent.action == "reminders.cadence_changed")
-    )
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "reminders.cadence_changed"))
     assert event.details["was_days_before"] == [7, 1] and event.details["days_before"] == [14, 1]
     page = client.get("/hr/reminders").get_data(as_text=True)
-    assert "Reminders go 14 days before and 1 day before the due date, then on the first day " \
+    assert (
+        "Reminders go 14 days before and 1 day before the due date, then on the first day "
         "late and every 3 days while late." in page
+    )
     assert 'value="14, 1"' in page
 
 
@@ -132,12 +137,14 @@ def test_the_cadence_is_saved_audited_and_followed(client, db, hr, late_team):
         ("1 2 3 4 5 6 7 8 9 10 11", "7", "at most 10 reminders"),
     ],
 )
-def test_a_bad_cadence_is_refused_with_a_clear_error(
-    client, db, hr, days_before, every, problem
-):
+def test_a_bad_cadence_is_refused_with_a_clear_error(client, db, hr, days_before, every, problem):
     response = client.post(
         "/hr/reminders/cadence",
-        data={"csrf_token": csrf_token(client), "days_before": days_before, "overdue_every_days": every},
+        data={
+            "csrf_token": csrf_token(client),
+            "days_before": days_before,
+            "overdue_every_days": every,
+        },
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -155,7 +162,8 @@ def test_managers_and_learners_are_refused(client, db, make_user, courses, who):
         assert client.get(path).status_code == 403
     for path in ("/hr/reminders/send", "/hr/reminders/cadence"):
         response = client.post(
-            path, data={"csrf_token": csrf_token(client), "days_before": "1", "overdue_every_days": "1"}
+            path,
+            data={"csrf_token": csrf_token(client), "days_before": "1", "overdue_every_days": "1"},
         )
         assert response.status_code == 403
     assert db.scalar(select(ReminderRun)) is None and db.scalar(select(ReminderSettings)) is None
