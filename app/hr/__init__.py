@@ -1,6 +1,7 @@
 # The other HR screens register themselves on the same blueprint.
 from app.hr import (  # noqa: F401
     assignment_pages,
+    assignment_rule_page,
     downloads,
     employees,
     job_pages,

@@ -73,6 +73,7 @@ GET_ACCESS = {
     "hr.reminder_run": HR,
     "hr.person": HR,
     "hr.assignments": HR,
+    "hr.assignment": HR,
     "hr.new_assignment": HR,
     "hr.employees": HR,
     "hr.new_employee": HR,
@@ -145,6 +146,7 @@ POST_ACCESS = {
     "hr.job_download": HR,
     "hr.retraining": HR,
     "hr.save_reminder_cadence": HR,
+    "hr.change_due": HR,
     "hr.send_reminders_now": HR,
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
@@ -246,11 +248,20 @@ def objects(db, synced, make_user, extra_courses):
         "conversation_id": CONVERSATION,
         "version_id": version.id,
         "course_id": version.course_id,
-        "assignment_id": 1,
+        "assignment_id": an_assignment(db, other, version.course_id),
         "job_id": make_job(db, other).id,
         "run_id": finished_reminder_run(db),
         **own_objects(db, other),
     }
+
+
+def an_assignment(db, person, course_id: int) -> int:
+    from app.training.assignments import assign
+
+    course = db.get(Course, course_id)
+    result = assign(db, person, course, "people", user_ids=[person.id], due_days=30)
+    db.commit()
+    return result.assignment.id
 
 
 def finished_reminder_run(db) -> int:
