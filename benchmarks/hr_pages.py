@@ -89,6 +89,7 @@ def build(url: str, people: int, courses: int) -> None:
 
     from app.dates import expiry_of
     from app.db import Base, make_engine
+    from app.fields import search_key
     from app.models import (
         Certificate,
         Completion,
@@ -152,6 +153,11 @@ def build(url: str, people: int, courses: int) -> None:
                 "manager_id": None if i % 25 == 2 else (i - 2) // 25 * 25 + 2,
                 "locale": "en",
                 "active": i % 50 != 0,
+                "search_key": search_key(
+                    f"{FIRST[i % 10]} {LAST[(i // 10) % 10]} {i}",
+                    f"person{i}@example.test",
+                    f"E{i:06d}",
+                ),
                 # Signed in once (a password), except one in 40: the reminders skip those.
                 "password_hash": None if i % 40 == 3 else "bench-not-a-real-hash",
                 "session_generation": "bench",
