@@ -374,18 +374,14 @@ def _own_database_url() -> str:
             "CANDOR_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
         )
     )
-    return server.set(database=f"candor_bench_{os.getpid()}").render_as_string(
-        hide_password=False
-    )
+    return server.set(database=f"candor_bench_{os.getpid()}").render_as_string(hide_password=False)
 
 
 def _maintenance(url: str):
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    return create_engine(
-        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
 def create_database(url: str) -> None:

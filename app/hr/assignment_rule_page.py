@@ -46,19 +46,19 @@ def change_due(assignment_id: int):
     db = get_session()
     found = get_or_404(db, Assignment, assignment_id, "There is no such assignment.")
     form = {k: (request.form.get(k) or "").strip()[:40] for k in ("due_kind", "due_on", "due_days")}
+    due_on, due_days = None, None
     try:
         if form["due_kind"] == "date":
-            due = {"due_on": parse_day("The due date", form["due_on"])}
+            due_on = parse_day("The due date", form["due_on"])
         elif form["due_kind"] == "days":
-            days = whole_number(form["due_days"], 1, MAX_DUE_DAYS)
-            if days is None:
+            due_days = whole_number(form["due_days"], 1, MAX_DUE_DAYS)
+            if due_days is None:
                 raise ValueError(
                     f"the number of days must be a whole number from 1 to {MAX_DUE_DAYS}"
                 )
-            due = {"due_days": days}
         else:
             raise ValueError("choose a due date or a number of days")
-        result = change_due_rule(db, current_user, found.id, **due)
+        result = change_due_rule(db, current_user, found.id, due_on=due_on, due_days=due_days)
     except ValueError as error:
         return _page(found, 400, sentence(str(error)), form)
     except DomainError as error:
