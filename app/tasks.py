@@ -35,6 +35,7 @@ from app.jobs import records, runner
 from app.mail import outbox
 from app.mail.smtp import mail_settings
 from app.models import RunTrigger
+from app.privacy import retention
 from app.training.reminder_runs import claim_run, fail_stale_runs, run_to_end, start_run
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ log = logging.getLogger(__name__)
 
 def _handlers() -> Mapping[str, runner.Handler]:
     from app.exports.jobs import EXPORT_HANDLERS
+    from app.privacy.subject_access import KIND, run_subject_access
 
-    return {**EXPORT_HANDLERS}
+    return {**EXPORT_HANDLERS, KIND: run_subject_access}
 
 
 class JobQueue:
@@ -160,6 +162,7 @@ class JobQueue:
             dead_runs = fail_stale_runs(
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
+            forgotten = retention.enforce(session, utcnow(), config)
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
@@ -169,6 +172,8 @@ class JobQueue:
             log.warning("reminders: %d run(s) failed: their worker stopped", dead_runs)
         if dead_mail:
             log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
+        if any(forgotten.values()):
+            log.info("retention: deleted %s", ", ".join(f"{n} {k}" for k, n in forgotten.items()))
         if recovery.requeued or recovery.failed or expired:
             log.info(
                 "jobs: %d queued again, %d failed (worker gone), %d files expired",

@@ -98,7 +98,7 @@ def test_upgrading_a_populated_database_keeps_its_rows(engine):
 
 def test_the_search_key_is_backfilled_for_existing_accounts(engine):
     config = alembic(engine)
-    command.upgrade(config, "0014")
+    command.upgrade(config, "0015")
     with engine.begin() as connection:
         connection.execute(
             text(

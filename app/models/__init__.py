@@ -11,7 +11,7 @@ from app.models.job import Job, JobChunk, JobState
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
-from app.models.quiz import AttemptStatus, Completion, QuizAttempt
+from app.models.quiz import AttemptAnswer, AttemptStatus, Completion, QuizAttempt
 from app.models.reminder import (
     Reminder,
     ReminderDigest,
@@ -29,6 +29,7 @@ __all__ = [
     "Audience",
     "Invitation",
     "Reminder",
+    "AttemptAnswer",
     "ReminderDigest",
     "ReminderRun",
     "ReminderSettings",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -38,6 +39,12 @@ def new_session_generation() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _search_key_of_insert(context: Any) -> str:
+    # Core inserts too (the ORM's go through _keep_search_key): from the row's own values.
+    row = context.get_current_parameters()
+    return search_key(row.get("name"), row.get("email"), row.get("employee_id"))
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -56,7 +63,7 @@ class User(Base):
     deactivated_at: Mapped[datetime | None]
     # Name, e-mail and employee id folded (app.fields.search_key: no accents, no case), kept
     # on every write, so a search for "igor" finds "Ígor" with a plain LIKE on both databases.
-    search_key: Mapped[str | None] = mapped_column(Text)
+    search_key: Mapped[str | None] = mapped_column(Text, default=_search_key_of_insert)
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

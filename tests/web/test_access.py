@@ -8,6 +8,7 @@ fail until it is added here with the roles it is meant for.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -53,11 +54,14 @@ GET_ACCESS = {
     "static": EVERYONE,
     "auth.login": EVERYONE,
     "auth.account": SIGNED_IN,
+    "auth.privacy": SIGNED_IN,
     "learn.dashboard": LEARNERS,
     "learn.course": LEARNERS,
     "learn.module": LEARNERS,
     "learn.asset": LEARNERS,
     "learn.attempt": LEARNERS,
+    "learn.attempt_page": LEARNERS,
+    "learn.review": LEARNERS,
     "learn.certificates": LEARNERS,
     "learn.certificate_pdf": LEARNERS,
     "auth.invitation": EVERYONE,  # the token in the link is the key
@@ -127,6 +131,7 @@ POST_ACCESS = {
     "learn.start": LEARNERS,
     "learn.converse": LEARNERS,
     "learn.submit": LEARNERS,
+    "learn.save_page": LEARNERS,
     "auth.invitation": EVERYONE,
     "auth.reset": EVERYONE,
     "auth.forgot_password": EVERYONE,
@@ -137,6 +142,7 @@ POST_ACCESS = {
     "hr.new_invitation": HR,
     "hr.cancel": HR,
     "hr.transcript": HR,
+    "hr.subject_access": HR,
     "admin.audit_csv": ADMINS,
     "admin.roles": ADMINS,
     "hr.new_assignment": HR,
@@ -255,6 +261,7 @@ def objects(db, synced, make_user, extra_courses):
         "path": "course.toml",
         "user_id": other.id,
         "conversation_id": CONVERSATION,
+        "page": 1,
         "version_id": version.id,
         "course_id": version.course_id,
         "assignment_id": an_assignment(db, other, version.course_id),
@@ -372,6 +379,10 @@ def test_every_page_answers_each_role_by_its_policy(app, client, db, make_user, 
             ok = response.status_code == 403
         if not ok:
             wrong.append(f"{path}: {response.status_code} {response.location or ''}".strip())
+        elif response.status_code == 200 and response.mimetype == "text/html":
+            title = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+            if not title or not re.fullmatch(r"[^<>\n]{1,150} · Candor", title.group(1)):
+                wrong.append(f"{path}: page title {title and title.group(1)[:80]!r}")
     assert wrong == [], f"{role} got the wrong answer from: {wrong}"
 
 
@@ -474,7 +485,7 @@ def test_someone_elses_certificate_looks_like_one_that_does_not_exist(client, ma
     assert objects["code"] not in listed and objects["code"].replace("-", "") not in listed
 
 
-@pytest.mark.parametrize("action", ["conversations/" + CONVERSATION, "submit"])
+@pytest.mark.parametrize("action", ["conversations/" + CONVERSATION, "submit", "pages/1"])
 def test_someone_elses_attempt_cannot_be_answered(client, db, make_user, objects, action):
     sign_in_as(client, make_user, "learner")
     before = snapshot(db)
@@ -567,6 +578,8 @@ def test_crafted_query_values_answer_with_a_reason(app, client, db, make_user, o
         ("hr.retraining", {"due_on": "9999-12-31"}),
         ("learn.converse", {"choice": "²"}),
         ("learn.submit", {"choice": "²"}),
+        ("learn.save_page", {"go": "²"}),
+        ("learn.save_page", {"go": "9" * 30}),
         ("learn.read", {"opened": "²"}),
         ("learn.read", {"opened": "9" * 30}),
     ],

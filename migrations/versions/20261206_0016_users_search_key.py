@@ -1,7 +1,7 @@
 """users.search_key: name, e-mail and employee id folded (no accents, no case), backfilled
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 18:08:39.238846
 """
 from alembic import op
@@ -11,8 +11,8 @@ import app.db
 from app.fields import search_key
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
