@@ -94,3 +94,20 @@ def test_upgrading_a_populated_database_keeps_its_rows(engine):
         ).all()
     assert [tuple(r) for r in rows] == [(1, 1, "a@example.test")]
     assert schema_differences(engine) == []
+
+
+def test_the_search_key_is_backfilled_for_existing_accounts(engine):
+    config = alembic(engine)
+    command.upgrade(config, "0015")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, name, employee_id, locale, active, "
+                "session_generation, created_at) VALUES (1, 'IGOR@example.test', 'Ígor Ørsted', "
+                "'É-7', 'en', true, 'g', CURRENT_TIMESTAMP)"
+            )
+        )
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        key = connection.execute(text("SELECT search_key FROM users")).scalar_one()
+    assert key == "igor orsted\nigor@example.test\ne-7"
