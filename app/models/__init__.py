@@ -3,7 +3,7 @@ domain packages, not here."""
 
 from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
 from app.models.audit import AuditEvent
-from app.models.certificate import Certificate
+from app.models.certificate import Certificate, SigningKey
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
@@ -42,6 +42,7 @@ __all__ = [
     "OrganisationLogo",
     "QuizAttempt",
     "Role",
+    "SigningKey",
     "STAFF_ROLES",
     "User",
     "UserRole",
