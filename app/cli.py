@@ -24,7 +24,6 @@ from app.training.demo import create_demo
 db_cli = AppGroup("db", help="Migrate the database schema.")
 users_cli = AppGroup("users", help="Manage accounts.")
 courses_cli = AppGroup("courses", help="Check and publish course sources.")
-certificates_cli = AppGroup("certificates", help="Verify certificate PDFs.")
 reminders_cli = AppGroup("reminders", help="E-mail learners whose training is due.")
 jobs_cli = AppGroup("jobs", help="Run the workers of the job queue.")
 
@@ -299,167 +298,6 @@ def reminders_send(dry_run: bool) -> None:
         sys.exit(1)
 
 
-VERIFY_EXIT = {"valid": 0, "forged": 1, "altered": 1, "unknown": 1, "revoked": 2, "expired": 3}
-CANNOT_CHECK = 4  # not a verdict: the issuer's database could not be reached
-
-
-@certificates_cli.command("verify")
-@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="keys.json (from /verify/keys.json) to check against, offline: no database is used.",
-)
-@click.option(
-    "--offline",
-    is_flag=True,
-    help="Use no database: check against --public-key, or this installation's own key.",
-)
-def certificates_verify(pdf: Path, key_file: Path | None, offline: bool) -> None:
-    """Check a certificate PDF: its signatures, that its page shows exactly what was signed,
-    and (online) its status with the issuer.
-
-    Exit 0 valid, 1 forged or altered, 2 revoked, 3 expired (4: the database could not be
-    reached; check offline with --public-key).
-    """
-    from app.certificates.pdf_check import check_pdf
-
-    if key_file is not None or offline:
-        keys, where = _offline_keys(key_file)
-        lookup = None
-    else:
-        keys, lookup = _online_keys()
-        where = "online: the keys and certificate status of this Candor's database"
-    echo(f"Checked {where}.")
-    verdict = check_pdf(pdf.read_bytes(), keys, lookup)
-    if verdict.facts is not None:
-        facts = verdict.facts
-        echo(
-            f"Certificate {facts.code}: {facts.holder_name}, {facts.course_title} "
-            f"(version {facts.version_number}), completed {facts.completed_on}."
-        )
-    for check in verdict.checks:
-        echo(f"  {check}")
-    echo(f"{verdict.status.upper()}: {verdict.message}")
-    sys.exit(VERIFY_EXIT[verdict.status])
-
-
-def _offline_keys(key_file: Path | None):
-    """The keys of keys.json, or this installation's configured key; never the database."""
-    from app.certificates.keyring import KeySet, PublishedKey
-    from app.certificates.service import issuer_of
-
-    if key_file is None:
-        signer = issuer_of(get_session()).signer  # configuration only: no query is made
-        key = PublishedKey(signer.key_id, signer.verifier, signer.pdf_certificate(), None, None)
-        return KeySet((key,)), "offline, against this installation's own key only"
-    try:
-        return KeySet.from_text(key_file.read_text()), f"offline, against {key_file}"
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise click.ClickException(f"{key_file}: not a keys.json or key ({error})") from None
-
-
-def _online_keys():
-    """The issuer's published keys and a status look-up, both from the database."""
-    from sqlalchemy.exc import OperationalError
-
-    from app.certificates.keyring import published_keys
-    from app.certificates.service import find_by_code, issuer_of, status_of
-    from app.errors import NotFound
-
-    session = get_session()
-    try:
-        keys = published_keys(session, issuer_of(session).signer)
-    except OperationalError:
-        echo(
-            "The database cannot be reached: check offline with --public-key keys.json "
-            "(from /verify/keys.json).",
-            err=True,
-        )
-        sys.exit(CANNOT_CHECK)
-
-    def lookup(code: str) -> str | None:
-        try:
-            return status_of(find_by_code(session, code))
-        except NotFound:
-            return "unknown"
-
-    return keys, lookup
-
-
-@certificates_cli.command("keys")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to this file (default: print).",
-)
-def certificates_keys(output: Path | None) -> None:
-    """Every signing key ever used, as /verify/keys.json publishes them (for offline checks)."""
-    import json
-
-    from app.certificates.keyring import published_keys
-    from app.certificates.service import issuer_of
-
-    session = get_session()
-    text = json.dumps(published_keys(session, issuer_of(session).signer).to_json(), indent=2)
-    if output is None:
-        click.echo(text)
-    else:
-        output.write_text(text + "\n")
-        echo(f"Wrote {output}.")
-
-
-@certificates_cli.command("rotate-key")
-@click.option(
-    "--key-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The new Ed25519 private key (PEM). Required when CANDOR_CERTIFICATE_SIGNING_KEY "
-    "is set; otherwise a new key is generated into the instance folder.",
-)
-def certificates_rotate_key(key_file: Path | None) -> None:
-    """Sign certificates with a new key from now on; every earlier key stays published, so
-    certificates signed with it stay valid. Audited."""
-    import os
-
-    from app.certificates import keyring
-    from app.certificates.service import issuer_of
-    from app.certificates.signing import KEY_FILE, generate_key_pem, parse_key
-
-    session = get_session()
-    configured = bool(current_app.config["CERTIFICATE_SIGNING_KEY"])
-    if configured and key_file is None:
-        raise click.ClickException(
-            "CANDOR_CERTIFICATE_SIGNING_KEY is set: give the new key with --key-file, then "
-            "set CANDOR_CERTIFICATE_SIGNING_KEY to it on every instance."
-        )
-    pem = key_file.read_bytes() if key_file is not None else generate_key_pem()
-    try:
-        new = parse_key(pem.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise click.ClickException(f"{key_file}: not an Ed25519 private key ({error})") from None
-    old = issuer_of(session).signer
-    try:
-        keyring.signing_key(session, old)  # the key in use is on record before it is retired
-        row = keyring.rotate(session, None, new)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
-    staged = Path(current_app.instance_path) / f"{KEY_FILE}.new"
-    if not configured:
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_bytes(pem)
-        staged.chmod(0o600)
-    session.commit()
-    if configured:
-        echo(f"Key {row.kid} signs from now on; key {old.key_id} is retired.")
-        echo("Set CANDOR_CERTIFICATE_SIGNING_KEY to the new key on every instance and restart.")
-        return
-    os.replace(staged, Path(current_app.instance_path) / KEY_FILE)
-    echo(f"Key {row.kid} signs from now on; key {old.key_id} is retired (still published).")
-    echo("Restart the web server and the job workers so that they sign with it.")
-
-
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -505,7 +343,18 @@ def jobs_worker(threads: int, no_periodic: bool) -> None:
 
 def register(app: Flask) -> None:
     """Add Candor's command groups to ``flask``."""
-    commands = (db_cli, users_cli, courses_cli, certificates_cli, reminders_cli, jobs_cli, demo)
+    from app.records_cli import audit_cli, certificates_cli
+
+    commands = (
+        db_cli,
+        users_cli,
+        courses_cli,
+        certificates_cli,
+        audit_cli,
+        reminders_cli,
+        jobs_cli,
+        demo,
+    )
     for command in commands:
         app.cli.add_command(command)
 

@@ -10,10 +10,14 @@ rendered (in the completion's transaction today, in a job later).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import warnings
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -30,13 +34,28 @@ with warnings.catch_warnings():
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import SigningError
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD_NAME = "CandorCertificate"
+T = TypeVar("T")
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one of pyHanko's coroutines to its end from synchronous code.
+
+    pyHanko's synchronous calls use ``asyncio.run``, which fails in a thread whose event loop
+    is running (a Playwright or async caller's): then the coroutine runs in a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def sign_pdf(pdf: bytes, signer: Signer, reason: str = "Certificate of completion") -> bytes:
@@ -65,7 +84,8 @@ def sign_pdf(pdf: bytes, signer: Signer, reason: str = "Certificate of completio
         ),
     )
     output = io.BytesIO()
-    pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=output)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    _run(lambda: pdf_signer.async_sign_pdf(writer, output=output))
     return output.getvalue()
 
 
@@ -106,9 +126,8 @@ def check_pdf_signature(pdf: bytes, keys: KeySet) -> PdfSignature:
         return PdfSignature(False, "The PDF is not signed with any published Candor key.")
     roots = [asn1_x509.Certificate.load(der)]
     try:
-        status = validate_pdf_signature(
-            embedded, ValidationContext(trust_roots=roots, allow_fetching=False)
-        )
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        status = _run(lambda: async_validate_pdf_signature(embedded, context))
     except (SignatureValidationError, SigningError, PdfError, ValueError) as error:
         return PdfSignature(False, f"The PDF signature cannot be checked ({error}).", key)
     if not (status.intact and status.valid):

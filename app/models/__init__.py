@@ -7,6 +7,7 @@ from app.models.certificate import Certificate, SigningKey
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
+from app.models.ledger import LedgerEntry
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
@@ -34,6 +35,7 @@ __all__ = [
     "Job",
     "JobChunk",
     "JobState",
+    "LedgerEntry",
     "MailState",
     "Module",
     "OutboxMessage",

@@ -1,0 +1,195 @@
+"""Commands about the records an auditor relies on: ``certificates`` (verify, keys,
+rotate-key) and ``audit`` (verify the ledger). Each command owns its commit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.cli import echo
+from app.db import get_session
+from app.errors import DomainError
+
+certificates_cli = AppGroup("certificates", help="Verify certificate PDFs; manage signing keys.")
+audit_cli = AppGroup("audit", help="Check the audit trail and the ledger.")
+
+
+VERIFY_EXIT = {"valid": 0, "forged": 1, "altered": 1, "unknown": 1, "revoked": 2, "expired": 3}
+CANNOT_CHECK = 4  # not a verdict: the issuer's database could not be reached
+
+
+@certificates_cli.command("verify")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="keys.json (from /verify/keys.json) to check against, offline: no database is used.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Use no database: check against --public-key, or this installation's own key.",
+)
+def certificates_verify(pdf: Path, key_file: Path | None, offline: bool) -> None:
+    """Check a certificate PDF: its signatures, that its page shows exactly what was signed,
+    and (online) its status with the issuer.
+
+    Exit 0 valid, 1 forged or altered, 2 revoked, 3 expired (4: the database could not be
+    reached; check offline with --public-key).
+    """
+    from app.certificates.pdf_check import check_pdf
+
+    if key_file is not None or offline:
+        keys, where = _offline_keys(key_file)
+        lookup = None
+    else:
+        keys, lookup = _online_keys()
+        where = "online: the keys and certificate status of this Candor's database"
+    echo(f"Checked {where}.")
+    verdict = check_pdf(pdf.read_bytes(), keys, lookup)
+    if verdict.facts is not None:
+        facts = verdict.facts
+        echo(
+            f"Certificate {facts.code}: {facts.holder_name}, {facts.course_title} "
+            f"(version {facts.version_number}), completed {facts.completed_on}."
+        )
+    for check in verdict.checks:
+        echo(f"  {check}")
+    echo(f"{verdict.status.upper()}: {verdict.message}")
+    sys.exit(VERIFY_EXIT[verdict.status])
+
+
+def _offline_keys(key_file: Path | None):
+    """The keys of keys.json, or this installation's configured key; never the database."""
+    from app.certificates.keyring import KeySet, PublishedKey
+    from app.certificates.service import issuer_of
+
+    if key_file is None:
+        signer = issuer_of(get_session()).signer  # configuration only: no query is made
+        key = PublishedKey(signer.key_id, signer.verifier, signer.pdf_certificate(), None, None)
+        return KeySet((key,)), "offline, against this installation's own key only"
+    try:
+        return KeySet.from_text(key_file.read_text()), f"offline, against {key_file}"
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise click.ClickException(f"{key_file}: not a keys.json or key ({error})") from None
+
+
+def _online_keys():
+    """The issuer's published keys and a status look-up, both from the database."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.certificates.keyring import published_keys
+    from app.certificates.service import find_by_code, issuer_of, status_of
+    from app.errors import NotFound
+
+    session = get_session()
+    try:
+        keys = published_keys(session, issuer_of(session).signer)
+    except OperationalError:
+        echo(
+            "The database cannot be reached: check offline with --public-key keys.json "
+            "(from /verify/keys.json).",
+            err=True,
+        )
+        sys.exit(CANNOT_CHECK)
+
+    def lookup(code: str) -> str | None:
+        try:
+            return status_of(find_by_code(session, code))
+        except NotFound:
+            return "unknown"
+
+    return keys, lookup
+
+
+@certificates_cli.command("keys")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (default: print).",
+)
+def certificates_keys(output: Path | None) -> None:
+    """Every signing key ever used, as /verify/keys.json publishes them (for offline checks)."""
+    import json
+
+    from app.certificates.keyring import published_keys
+    from app.certificates.service import issuer_of
+
+    session = get_session()
+    text = json.dumps(published_keys(session, issuer_of(session).signer).to_json(), indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n")
+        echo(f"Wrote {output}.")
+
+
+@certificates_cli.command("rotate-key")
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The new Ed25519 private key (PEM). Required when CANDOR_CERTIFICATE_SIGNING_KEY "
+    "is set; otherwise a new key is generated into the instance folder.",
+)
+def certificates_rotate_key(key_file: Path | None) -> None:
+    """Sign certificates with a new key from now on; every earlier key stays published, so
+    certificates signed with it stay valid. Audited."""
+    import os
+
+    from app.certificates import keyring
+    from app.certificates.service import issuer_of
+    from app.certificates.signing import KEY_FILE, generate_key_pem, parse_key
+
+    session = get_session()
+    configured = bool(current_app.config["CERTIFICATE_SIGNING_KEY"])
+    if configured and key_file is None:
+        raise click.ClickException(
+            "CANDOR_CERTIFICATE_SIGNING_KEY is set: give the new key with --key-file, then "
+            "set CANDOR_CERTIFICATE_SIGNING_KEY to it on every instance."
+        )
+    pem = key_file.read_bytes() if key_file is not None else generate_key_pem()
+    try:
+        new = parse_key(pem.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{key_file}: not an Ed25519 private key ({error})") from None
+    old = issuer_of(session).signer
+    try:
+        keyring.signing_key(session, old)  # the key in use is on record before it is retired
+        row = keyring.rotate(session, None, new)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    staged = Path(current_app.instance_path) / f"{KEY_FILE}.new"
+    if not configured:
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(pem)
+        staged.chmod(0o600)
+    session.commit()
+    if configured:
+        echo(f"Key {row.kid} signs from now on; key {old.key_id} is retired.")
+        echo("Set CANDOR_CERTIFICATE_SIGNING_KEY to the new key on every instance and restart.")
+        return
+    os.replace(staged, Path(current_app.instance_path) / KEY_FILE)
+    echo(f"Key {row.kid} signs from now on; key {old.key_id} is retired (still published).")
+    echo("Restart the web server and the job workers so that they sign with it.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the ledger's hash chain (completions, certificates, audit events): exit 1 naming
+    the first row or entry changed, removed or inserted."""
+    from app.audit.ledger import verify
+
+    report = verify(get_session())
+    if report.problems:
+        echo(f"BROKEN: {report.problems[0]}")
+        for problem in report.problems[1:]:
+            echo(f"  and: {problem}")
+        sys.exit(1)
+    echo(f"INTACT: {report.entries} entries, every record chained and unchanged.")
+    echo(f"Head of the chain: {report.head} (note it: a later check must still include it).")
