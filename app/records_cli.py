@@ -193,3 +193,73 @@ def audit_verify() -> None:
         sys.exit(1)
     echo(f"INTACT: {report.entries} entries, every record chained and unchanged.")
     echo(f"Head of the chain: {report.head} (note it: a later check must still include it).")
+
+
+evidence_cli = AppGroup("evidence", help="Evidence packs for auditors: build and check them.")
+
+
+@evidence_cli.command("pack")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--course", "slug", help="Only this course (its slug).")
+@click.option("--department", help="Only people in this department.")
+@click.option("--completed-from", help="Completed on or after this UTC day (YYYY-MM-DD).")
+@click.option("--completed-to", help="Completed on or before this UTC day (YYYY-MM-DD).")
+@click.option("--include-inactive", is_flag=True, help="Deactivated people (leavers) too.")
+def evidence_pack(output: Path, slug: str | None, **scope) -> None:
+    """Build the signed evidence pack of a scope into OUTPUT (a zip); audited."""
+    from app.db import utcnow
+    from app.evidence.packs import build_pack, record_pack
+    from app.progress.reading import find_course
+    from app.training.filters import RecordFilter
+
+    session = get_session()
+    args = {key: value for key, value in scope.items() if value}
+    args["include_inactive"] = "1" if scope["include_inactive"] else ""
+    try:
+        if slug:
+            args["course_id"] = str(find_course(session, slug).id)
+        record_filter = RecordFilter.from_args(args)
+        with output.open("wb") as target:
+            manifest = build_pack(session, record_filter, utcnow(), target)
+        record_pack(session, None, record_filter, manifest)
+    except DomainError as error:
+        output.unlink(missing_ok=True)
+        raise click.ClickException(error.message) from None
+    session.commit()
+    echo(
+        f"Wrote {output}: {len(manifest['files'])} files, manifest signed with key "
+        f"{manifest['key']}."
+    )
+
+
+@evidence_cli.command("verify")
+@click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="keys.json (from /verify/keys.json): check offline, with no database.",
+)
+def evidence_verify(pack: Path, key_file: Path | None) -> None:
+    """Check a pack: its signed manifest, and every file in it. Exit 0 intact, 1 otherwise,
+    naming every file changed, added or missing."""
+    from app.evidence.checking import check_pack
+
+    if key_file is not None:
+        keys, where = _offline_keys(key_file)
+    else:
+        keys, _lookup = _online_keys()
+        where = "online: the keys of this Candor's database"
+    echo(f"Checked {where}.")
+    report = check_pack(str(pack), keys)
+    for line in report.lines():
+        echo(f"  {line}")
+    if report.ok:
+        echo(f"INTACT: {report.checked} files, each as signed.")
+        return
+    echo(
+        "ALTERED: the pack is not as it was signed."
+        if report.signed
+        else "FORGED: " + report.signature
+    )
+    sys.exit(1)

@@ -38,9 +38,10 @@ log = logging.getLogger(__name__)
 
 
 def _handlers() -> Mapping[str, runner.Handler]:
+    from app.evidence.jobs import EVIDENCE_HANDLERS
     from app.exports.jobs import EXPORT_HANDLERS
 
-    return {**EXPORT_HANDLERS}
+    return {**EXPORT_HANDLERS, **EVIDENCE_HANDLERS}
 
 
 class JobQueue:

@@ -139,6 +139,7 @@ POST_ACCESS = {
     "hr.export_xlsx": HR,
     "hr.export_items": HR,
     "hr.export_certificates": HR,
+    "hr.export_evidence": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
     "learn.renew": LEARNERS,
