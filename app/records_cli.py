@@ -20,16 +20,18 @@ audit_cli = AppGroup("audit", help="Check the audit trail and the ledger.")
 
 VERIFY_EXIT = {"valid": 0, "forged": 1, "altered": 1, "unknown": 1, "revoked": 2, "expired": 3}
 CANNOT_CHECK = 4  # not a verdict: the issuer's database could not be reached
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+public_key_option = click.option(
+    "--public-key",
+    "key_file",
+    type=EXISTING_FILE,
+    help="keys.json (from /verify/keys.json) to check against, offline: no database is used.",
+)
 
 
 @certificates_cli.command("verify")
-@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="keys.json (from /verify/keys.json) to check against, offline: no database is used.",
-)
+@click.argument("pdf", type=EXISTING_FILE)
+@public_key_option
 @click.option(
     "--offline",
     is_flag=True,
@@ -233,13 +235,8 @@ def evidence_pack(output: Path, slug: str | None, **scope) -> None:
 
 
 @evidence_cli.command("verify")
-@click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="keys.json (from /verify/keys.json): check offline, with no database.",
-)
+@click.argument("pack", type=EXISTING_FILE)
+@public_key_option
 def evidence_verify(pack: Path, key_file: Path | None) -> None:
     """Check a pack: its signed manifest, and every file in it. Exit 0 intact, 1 otherwise,
     naming every file changed, added or missing."""
