@@ -343,7 +343,7 @@ def jobs_worker(threads: int, no_periodic: bool) -> None:
 
 def register(app: Flask) -> None:
     """Add Candor's command groups to ``flask``."""
-    from app.records_cli import audit_cli, certificates_cli, evidence_cli
+    from app.records_cli import audit_cli, certificates_cli, evidence_cli, obligations_cli
 
     commands = (
         db_cli,
@@ -352,6 +352,7 @@ def register(app: Flask) -> None:
         certificates_cli,
         audit_cli,
         evidence_cli,
+        obligations_cli,
         reminders_cli,
         jobs_cli,
         demo,

@@ -260,3 +260,31 @@ def evidence_verify(pack: Path, key_file: Path | None) -> None:
         else "FORGED: " + report.signature
     )
     sys.exit(1)
+
+
+obligations_cli = AppGroup("obligations", help="The obligations registry and its coverage.")
+
+
+@obligations_cli.command("report")
+@click.option("--obligation", "slug", help="Only this obligation (its slug).")
+def obligations_report(slug: str | None) -> None:
+    """Per obligation: who must be covered, who is, who is not and why, by department."""
+    from app.db import utcnow
+    from app.obligations.coverage import obligation_coverage
+    from app.obligations.registry import obligation_problem
+
+    if slug and (problem := obligation_problem(slug)):
+        raise click.ClickException(problem)
+    for coverage in obligation_coverage(get_session(), utcnow()):
+        if slug and coverage.obligation.slug != slug:
+            continue
+        echo(f"{coverage.obligation.slug}: {coverage.obligation.title}")
+        echo(
+            f"  {coverage.covered} of {coverage.required} covered; met by: "
+            f"{', '.join(coverage.courses) or 'no course yet'}"
+        )
+        for department in coverage.departments:
+            name = department.department or "No department"
+            echo(f"  {name}: {department.covered} of {department.required} covered")
+            for gap in department.gaps:
+                echo(f"    not covered: {gap.name} ({gap.why})")

@@ -140,6 +140,7 @@ POST_ACCESS = {
     "hr.export_items": HR,
     "hr.export_certificates": HR,
     "hr.export_evidence": HR,
+    "hr.obligations": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
     "learn.renew": LEARNERS,
