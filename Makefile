@@ -68,6 +68,9 @@ bench: $(STAMP)
 PY_SOURCES := app tests benchmarks migrations app.py
 
 lint: $(STAMP)
+	@# A worktree links .venv to a shared one: committed, that link would replace the real
+	@# venv of every checkout it is merged into. Never track what .gitignore names.
+	@tracked=$$(git ls-files -ci --exclude-standard); if [ -n "$$tracked" ]; then 	  echo "These ignored paths are committed; untrack them (git rm --cached <path>): $$tracked"; 	  exit 1; fi
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 

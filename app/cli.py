@@ -16,6 +16,7 @@ from app.content.sync import StudioManaged, release_warnings, sync_courses
 from app.db import get_engine, get_session
 from app.errors import DomainError
 from app.fields import terminal_text
+from app.mail import mail_settings
 from app.models import Role
 from app.organisation.details import current_values
 from app.people.accounts import create_user
@@ -135,14 +136,20 @@ def users_import(source: Path, apply_: bool, deactivate_missing: bool) -> None:
         echo("Dry run: nothing was written. Run again with --apply to apply it.")
         return
     try:
-        result = apply_import(db, None, plan, invite_base_url=current_app.config["BASE_URL"])
+        result = apply_import(
+            db,
+            None,
+            plan,
+            invite_base_url=current_app.config["BASE_URL"],
+            mail=mail_settings(current_app.config),
+        )
         db.commit()
     except DomainError as error:
         db.rollback()
         raise click.ClickException(error.message) from None
     echo(result.summary())
     for link in result.invitations:
-        echo(f"invitation for {link.email} (until {link.expires_at:%Y-%m-%d}): {link.url}")
+        echo(f"invitation e-mailed to {link.email} (valid until {link.expires_at:%Y-%m-%d})")
 
 
 def _print_problems(problems) -> None:

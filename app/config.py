@@ -44,6 +44,12 @@ class Defaults:
     LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_KNOWN_DEVICE = "20 per 15 minutes"
+    # Password reset by e-mail: requests allowed per client address, and per account (the
+    # address typed; past that, nothing more is sent, and the answer stays the same); how long
+    # a reset link works.
+    RESET_LIMIT_PER_ADDRESS = "10 per 15 minutes;30 per day"
+    RESET_LIMIT_PER_ACCOUNT = "3 per hour"
+    PASSWORD_RESET_MINUTES = 60
     # Certificate look-ups allowed per client address (public pages).
     VERIFY_LIMIT = "60 per minute"
     # A signed-in session lasts this long after the last request, and never longer than

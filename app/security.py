@@ -267,17 +267,47 @@ def _budgets(email: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
     ]
 
 
-def count_sign_in_attempt() -> SignInAttempt:
-    """Count this sign-in attempt against every budget that applies, before the password is
-    checked; 429 (RateLimitExceeded) when one is spent, and then nothing stays counted."""
+def _spend(budgets: list[tuple[RateLimitItem, tuple[str, ...]]]) -> SignInAttempt | None:
+    """Count one hit against each budget, atomically each; None (and nothing stays counted)
+    when one of them is spent."""
     strategy = limiter.limiter
     spent: list[tuple[RateLimitItem, tuple[str, ...]]] = []
-    for item, keys in _budgets(_submitted_email()):
+    for item, keys in budgets:
         spent.append((item, keys))
         if not strategy.hit(item, *keys):
             SignInAttempt(tuple(spent)).refund()
-            raise TooManyAttempts()
+            return None
     return SignInAttempt(tuple(spent))
+
+
+def count_sign_in_attempt() -> SignInAttempt:
+    """Count this sign-in attempt against every budget that applies, before the password is
+    checked; 429 (TooManyAttempts) when one is spent, and then nothing stays counted."""
+    if (attempt := _spend(_budgets(_submitted_email()))) is None:
+        raise TooManyAttempts()
+    return attempt
+
+
+def count_reset_request(email: str) -> bool:
+    """Count a password-reset request against the client address's budget (429 when spent)
+    and the account's, keyed on the address typed, known or not (so the answer reveals
+    nothing); False when the account's budget is spent: then nothing should be sent, and the
+    asker is told the same as ever, so nobody can tell or use up another's budget by its
+    answer."""
+    config = current_app.config
+    prefix = config["RATELIMIT_KEY_PREFIX"]
+    address = request.remote_addr or "unknown"
+    per_address: list[tuple[RateLimitItem, tuple[str, ...]]] = [
+        (item, (prefix, "reset-address", address))
+        for item in parse_many(config["RESET_LIMIT_PER_ADDRESS"])
+    ]
+    if _spend(per_address) is None:
+        raise TooManyAttempts()
+    per_account: list[tuple[RateLimitItem, tuple[str, ...]]] = [
+        (item, (prefix, "reset-account", f"account:{email}"))
+        for item in parse_many(config["RESET_LIMIT_PER_ACCOUNT"])
+    ]
+    return _spend(per_account) is not None
 
 
 class TooManyAttempts(DomainError):

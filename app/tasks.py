@@ -10,10 +10,11 @@ in the domain packages (``app/jobs/runner.py`` for jobs with progress and a file
   (``flask --app app jobs worker``) on any number of machines share the queue.
 
 The Huey instance is built on first use (the instance folder and the configuration are
-final by then) and kept in ``app.extensions["candor.jobs"]``. Tasks carry ids only; the
-``jobs`` table, not the queue, is the record of what was asked for and how it went, so a
-message lost with a dead worker costs nothing: ``maintain`` (every minute, scheduled by Huey)
-queues again, or fails, what a dead worker left behind, and deletes expired files.
+final by then) and kept in ``app.extensions["candor.jobs"]``. Tasks carry ids only (a
+password reset: the address typed); the ``jobs`` table, not the queue, is the record of what
+was asked for and how it went, so a message lost with a dead worker costs nothing:
+``maintain`` (every minute, scheduled by Huey) queues again, or fails, what a dead worker left
+behind, and deletes expired files.
 """
 
 from __future__ import annotations
@@ -87,7 +88,17 @@ class JobQueue:
         self.huey  # noqa: B018 (builds the queue and its tasks on first use)
         self._tasks["deliver_mail"]()
 
+    def send_password_reset(self, email: str) -> None:
+        """Have a worker e-mail a reset link if ``email`` has an active account. The request
+        that asks does only this, the same for every address: whether the address is known
+        is decided here, out of sight of the asker's clock."""
+        self.huey  # noqa: B018 (builds the queue and its tasks on first use)
+        self._tasks["password_reset"](email)
+
     def _register(self, huey: Huey) -> None:
+        self._tasks["password_reset"] = huey.task(name="candor.password_reset")(
+            self._in_app(_send_password_reset)
+        )
         self._tasks["run_job"] = huey.task(name="candor.run_job")(self._in_app(_run_job))
         self._tasks["deliver_mail"] = huey.task(name="candor.deliver_mail")(
             self._in_app(self.deliver_mail)
@@ -170,6 +181,20 @@ def _send_reminders() -> None:
         report = send_reminders(session, mail_settings(current_app.config))
         session.commit()  # the outbox's commit hook hands the messages to delivery
     log.info("reminders: %s", report.summary())
+
+
+def _send_password_reset(email: str) -> None:
+    from app.people.resets import send_reset
+
+    config = current_app.config
+    with current_app.extensions["candor.sessionmaker"]() as session:
+        send_reset(
+            session,
+            email,
+            mail_settings(config),
+            valid_minutes=int(config["PASSWORD_RESET_MINUTES"]),
+        )
+        session.commit()  # the outbox's commit hook hands the message to delivery
 
 
 def _run_job(job_id: int) -> str | None:

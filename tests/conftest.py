@@ -313,3 +313,15 @@ def signed_in(client, make_user):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def mailbox(app):
+    """The suite's SMTP server (``smtp_server``), the app set to send to it; yields what it
+    received (``Collector``). ``helpers.run_jobs(app)`` is the worker that sends."""
+    from smtp_server import start_server
+
+    controller, collector = start_server()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    yield collector
+    controller.stop()

@@ -178,3 +178,18 @@ def add_learners(db, count: int, course_ids, prefix: str = "bulk") -> None:
         ],
     )
     db.commit()
+
+
+def link_in_mail(collector, address: str, path: str) -> str:
+    """The path (from ``path`` on) of the last link e-mailed to ``address`` whose path starts
+    with ``path``, as the person would open it from their inbox."""
+    found = [
+        match.group(1)
+        for received in collector.received
+        if str(received.message["To"]).endswith(f"<{address}>")
+        for match in re.finditer(
+            rf"https?://[^/\s]+({re.escape(path)}[A-Za-z0-9_-]+)", received.message.get_content()
+        )
+    ]
+    assert found, f"no {path} link e-mailed to {address}"
+    return found[-1]

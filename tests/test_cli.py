@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import COURSES
-from helpers import PNG
+from helpers import PNG, link_in_mail, run_jobs
 from quiz_course import QUIZ, write_quiz_course
 from sqlalchemy import func, select
 
@@ -187,7 +187,7 @@ fox@example.test,Fox Mulder,E101,Support,dana@example.test,learner|hr
 """
 
 
-def test_users_import_is_a_dry_run_until_applied(app, db, tmp_path):
+def test_users_import_is_a_dry_run_until_applied(app, db, tmp_path, mailbox):
     source = tmp_path / "staff.csv"
     source.write_text(STAFF)
     runner = app.test_cli_runner()
@@ -198,7 +198,14 @@ def test_users_import_is_a_dry_run_until_applied(app, db, tmp_path):
     assert db.scalar(select(func.count()).select_from(User)) == 0
     applied = runner.invoke(args=["users", "import", str(source), "--apply"])
     assert applied.exit_code == 0, applied.output
-    assert "2 created" in applied.output and applied.output.count("/invite/") == 2
+    assert "2 created" in applied.output and "/invite/" not in applied.output
+    assert applied.output.count("invitation e-mailed to") == 2
+    run_jobs(app)  # a worker sends the outbox
+    assert sorted(r.rcpt_tos[0] for r in mailbox.received) == [
+        "dana@example.test",
+        "fox@example.test",
+    ]
+    assert link_in_mail(mailbox, "fox@example.test", "/invite/")
     db.rollback()  # end the test's read transaction to see what the command committed
     fox = db.scalar(select(User).where(User.email == "fox@example.test"))
     assert fox.manager.email == "dana@example.test" and fox.roles == {Role.LEARNER, Role.HR}

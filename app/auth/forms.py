@@ -42,3 +42,7 @@ class ChangePasswordForm(FlaskForm):
 class SetPasswordForm(FlaskForm):
     new = _new_password("Choose a password")
     confirm = _repeated("Repeat the password", "The two passwords differ.")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Work e-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])

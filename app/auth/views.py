@@ -7,7 +7,6 @@ import time
 from flask import (
     Blueprint,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -16,19 +15,12 @@ from flask import (
 )
 from flask_login import current_user, login_user
 
-from app.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
+from app.auth.forms import ChangePasswordForm, LoginForm
 from app.db import get_session
 from app.errors import DomainError
 from app.models import Role
 from app.people.accounts import InvalidCredentials, authenticate, change_password
 from app.people.accounts import sign_out_everywhere as end_sessions
-from app.people.invitations import (
-    InvitationExpired,
-    InvitationForInactiveAccount,
-    InvitationInvalid,
-    find_invitation,
-    redeem_invitation,
-)
 from app.security import (
     count_sign_in_attempt,
     public,
@@ -74,8 +66,8 @@ def login():
         user = authenticate(db, form.email.data, form.password.data)
     except InvalidCredentials as error:
         db.commit()  # keep the audit record of the failure
-        form.password.errors.append(error.message)
-        return render_template("auth/login.html", form=form), 401
+        # Said once, above the form: it is about the pair, not one field.
+        return render_template("auth/login.html", form=form, failure=error.message), 401
     db.commit()
     attempt.refund()  # a successful sign-in costs no budget
     session.clear()  # a fresh session on sign-in (no fixation)
@@ -126,27 +118,4 @@ def sign_out_everywhere():
     get_session().commit()
     sign_out_here()
     flash("Every session of your account has ended, including this one.", "info")
-    return redirect(url_for("auth.login"), code=303)
-
-
-@bp.route("/invite/<token>", methods=["GET", "POST"])
-@public
-def invitation(token: str):
-    db = get_session()
-    find_invitation(db, token)  # the same refusal for unknown, used and expired links
-    form = SetPasswordForm()
-    if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        response = make_response(render_template("auth/invitation.html", form=form), status)
-        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
-        return response
-    try:
-        redeem_invitation(db, token, form.new.data)
-    except (InvitationInvalid, InvitationExpired, InvitationForInactiveAccount):
-        raise  # shown as the error page, like a bad link
-    except DomainError as error:  # the password policy
-        form.new.errors.append(error.message)
-        return render_template("auth/invitation.html", form=form), 400
-    db.commit()
-    flash("Your password is set. Sign in with your work e-mail and the new password.", "info")
     return redirect(url_for("auth.login"), code=303)

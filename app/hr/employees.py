@@ -8,11 +8,13 @@ import binascii
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.dates import format_datetime
 from app.db import get_or_404, get_session, utcnow
 from app.errors import DomainError
 from app.fields import MAX_PAGE, whole_number
 from app.hr.forms import EmployeeForm, ImportForm
 from app.hr.views import bp
+from app.mail.smtp import MailSettings, mail_settings
 from app.models import User
 from app.people.accounts import deactivate_account, reactivate_account
 from app.people.directory import (
@@ -24,11 +26,15 @@ from app.people.directory import (
     update_employee,
 )
 from app.people.directory_queries import not_activated, search_people
-from app.people.invitations import create_invitation, invitation_url
+from app.people.invitations import revoke_invitations, send_invitation
 
 
 def _base_url() -> str:
     return current_app.config["BASE_URL"]
+
+
+def _mail() -> MailSettings:
+    return mail_settings(current_app.config)
 
 
 def _fields(form: EmployeeForm) -> dict:
@@ -68,13 +74,15 @@ def new_employee():
         ), 400 if request.method == "POST" else 200
     db = get_session()
     try:
-        created = create_employee(db, current_user, **_fields(form), invite_base_url=_base_url())
+        created = create_employee(
+            db, current_user, **_fields(form), invite_base_url=_base_url(), mail=_mail()
+        )
     except DomainError as error:
         form.form_errors.append(error.message)
         return render_template("hr/employee_form.html", form=form, person=None), error.status
     db.commit()
     return render_template(
-        "hr/employee_created.html", person=created.user, link=created.invitation.url
+        "hr/employee_created.html", person=created.user, invitation=created.invitation
     )
 
 
@@ -155,7 +163,7 @@ def apply_employees():
         deactivate_missing=request.form.get("deactivate_missing") == "1",
         fingerprint=request.form.get("fingerprint", ""),
     )
-    result = apply_import(db, current_user, plan, invite_base_url=_base_url())
+    result = apply_import(db, current_user, plan, invite_base_url=_base_url(), mail=_mail())
     db.commit()
     return render_template("hr/import_done.html", result=result)
 
@@ -171,11 +179,25 @@ def not_activated_people():
 
 @bp.post("/people/<int:user_id>/invitation")
 def new_invitation(user_id: int):
-    """A fresh invitation link for someone who never set a password (older links stop)."""
+    """E-mail a fresh invitation to someone who never set a password (older links stop)."""
     db = get_session()
     person = get_or_404(db, User, user_id, "There is no such person.")
-    token = create_invitation(db, person, actor=current_user)
+    link = send_invitation(db, person, _mail(), actor=current_user)
     db.commit()
-    return render_template(
-        "hr/invitation_created.html", person=person, link=invitation_url(_base_url(), token)
+    flash(
+        f"A new invitation is on its way to {person.email}, valid until "
+        f"{format_datetime(link.expires_at)}; any earlier link no longer works.",
+        "info",
     )
+    return redirect(url_for("hr.not_activated_people"), code=303)
+
+
+@bp.post("/people/<int:user_id>/invitation/revoke")
+def revoke_invitation(user_id: int):
+    """Stop every open invitation link of someone (a mistyped address, someone who left)."""
+    db = get_session()
+    person = get_or_404(db, User, user_id, "There is no such person.")
+    revoke_invitations(db, person, actor=current_user)
+    db.commit()
+    flash(f"{person.name}'s invitation links no longer work.", "info")
+    return redirect(url_for("hr.not_activated_people"), code=303)

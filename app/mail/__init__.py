@@ -1,6 +1,6 @@
 """E-mail: every message goes through the outbox and is sent by a worker, never by a request.
 
-The API for any feature that sends mail (reminders today; invitations and password resets):
+The API for any feature that sends mail (reminders, invitations, password resets):
 
 - Build an ``email.message.EmailMessage`` (From, To, Subject, Date, Message-ID set), with
   every address made by ``mail_address`` / ``sender_address`` (``addresses.py``: display

@@ -5,6 +5,7 @@ from app.models.assignment import Assignment, AssignmentPerson, Audience, Invita
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate, SigningKey
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
+from app.models.credentials import PasswordReset
 from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
 from app.models.ledger import LedgerEntry
@@ -42,6 +43,7 @@ __all__ = [
     "ModuleProgress",
     "OrganisationDetail",
     "OrganisationLogo",
+    "PasswordReset",
     "QuizAttempt",
     "Role",
     "SigningKey",

@@ -173,8 +173,15 @@ def _with_axe(app):
 
 
 @contextmanager
-def _serve(workdir: Path, course_tree: Path, password_hash: str, tree: LoadedTree | None = None):
-    """Serve ``course_tree`` (``tree``, when it has been read already)."""
+def _serve(
+    workdir: Path,
+    course_tree: Path,
+    password_hash: str,
+    tree: LoadedTree | None = None,
+    **overrides,
+):
+    """Serve ``course_tree`` (``tree``, when it has been read already), with configuration
+    ``overrides``."""
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{workdir / 'candor.sqlite3'}"
     engine = make_engine(database_url)
@@ -197,6 +204,7 @@ def _serve(workdir: Path, course_tree: Path, password_hash: str, tree: LoadedTre
             "CERTIFICATE_SIGNING_KEY": base64.b64encode(
                 Ed25519PrivateKey.generate().private_bytes_raw()
             ).decode(),
+            **overrides,
         }
     )
     app.instance_path = str(workdir / "instance")
@@ -254,6 +262,49 @@ def grid_server(tmp_path_factory, password_hash, shipped_courses):
         tmp_path_factory.mktemp("live-grid"), COURSES, password_hash, shipped_courses
     ) as server:
         yield server
+
+
+@dataclass
+class MailServer:
+    """A live server whose e-mail goes to the suite's SMTP server; ``deliver()`` is its worker
+    (runs what the job queue holds: reset requests, then the outbox)."""
+
+    live: LiveServer
+    mailbox: object  # smtp_server.Collector
+
+    def deliver(self) -> None:
+        from helpers import run_jobs
+
+        run_jobs(self.live.app)
+
+    def link_to(self, address: str, path: str) -> str:
+        """The path of the last link to ``path`` e-mailed to ``address``, sent now."""
+        from helpers import link_in_mail
+
+        self.deliver()
+        return link_in_mail(self.mailbox, address, path)
+
+
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory, password_hash, shipped_courses):
+    """The shipped courses, with e-mail delivered to an SMTP server the tests read."""
+    from smtp_server import start_server
+
+    controller, collector = start_server()
+    workdir = tmp_path_factory.mktemp("live-mail")
+    try:
+        with _serve(
+            workdir,
+            COURSES,
+            password_hash,
+            shipped_courses,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=controller.port,
+        ) as server:
+            server.app.config["BASE_URL"] = server.url  # links in e-mails lead here
+            yield MailServer(server, collector)
+    finally:
+        controller.stop()
 
 
 @pytest.fixture(scope="session")

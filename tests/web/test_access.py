@@ -18,9 +18,10 @@ from sqlalchemy import select
 from app.certificates.codes import grouped
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
-from app.db import Base
+from app.db import Base, utcnow
 from app.models import Asset, Certificate, Course, CourseVersion, OrganisationLogo, Role, User
 from app.people.invitations import create_invitation
+from app.people.resets import create_reset
 from app.progress.reading import current_version, find_course
 from app.quizzes.attempts import start_attempt
 from app.security import policy_for
@@ -60,6 +61,9 @@ GET_ACCESS = {
     "learn.certificates": LEARNERS,
     "learn.certificate_pdf": LEARNERS,
     "auth.invitation": EVERYONE,  # the token in the link is the key
+    "auth.reset": EVERYONE,  # the same
+    "auth.forgot_password": EVERYONE,
+    "auth.forgot_password_sent": EVERYONE,
     "hr.dashboard": HR,
     "hr.matrix": HR,
     "hr.grid": HR,
@@ -120,6 +124,9 @@ POST_ACCESS = {
     "learn.converse": LEARNERS,
     "learn.submit": LEARNERS,
     "auth.invitation": EVERYONE,
+    "auth.reset": EVERYONE,
+    "auth.forgot_password": EVERYONE,
+    "hr.revoke_invitation": HR,
     "hr.revoke": HR,
     "hr.extra_attempt": HR,
     "hr.due_date": HR,
@@ -230,9 +237,11 @@ def objects(db, synced, make_user, extra_courses):
     invited.roles = {Role.LEARNER}
     db.add(invited)
     token = create_invitation(db, invited)
+    reset_token, _ = create_reset(db, invited, now=utcnow())
     db.commit()
     return {
         "token": token,
+        "reset_token": reset_token,
         "slug": FLAGSHIP,
         "number": 1,
         "stem": version.modules[0].stem,

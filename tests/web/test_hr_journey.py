@@ -7,7 +7,7 @@ import csv
 import io
 import re
 
-from helpers import csrf_token, list_courses, login, post
+from helpers import csrf_token, link_in_mail, list_courses, login, post, run_jobs
 from sqlalchemy import select
 
 from app.models import AuditEvent, Course, Role, User
@@ -93,7 +93,9 @@ def test_exports_need_post_and_hr(client, make_user, synced):
     assert post(client, "/hr/exports/completions.csv", {}).status_code == 403
 
 
-def test_a_new_employee_sets_their_password_through_a_single_use_link(app, client, db, make_user):
+def test_a_new_employee_sets_their_password_through_a_single_use_link(
+    app, client, db, make_user, mailbox
+):
     login(client, make_user(roles={Role.HR}))
     response = post(
         client,
@@ -101,7 +103,14 @@ def test_a_new_employee_sets_their_password_through_a_single_use_link(app, clien
         {"name": "New Person", "email": "new@example.test", "roles": "learner"},
     )
     assert response.status_code == 200
-    link = re.search(r"(/invite/[A-Za-z0-9_-]+)", text(response)).group(1)
+    assert "An invitation is on its way to new@example.test" in text(response)
+    assert "/invite/" not in text(response)  # HR never holds the key to the account
+    assert mailbox.received == []  # nothing is sent from the request
+    run_jobs(app)
+    [invitation] = mailbox.received
+    assert invitation.rcpt_tos == ["new@example.test"]
+    assert "set your password" in invitation.message["Subject"]
+    link = link_in_mail(mailbox, "new@example.test", "/invite/")
     newcomer = app.test_client()
     assert newcomer.get(link).status_code == 200
     short = post(newcomer, link, {"new": "short", "confirm": "short"})
@@ -116,7 +125,7 @@ def test_a_new_employee_sets_their_password_through_a_single_use_link(app, clien
     assert login(newcomer, "new@example.test", "a good long password").status_code == 303
 
 
-def test_csv_import_is_checked_first_then_applied(client, db, make_user):
+def test_csv_import_is_checked_first_then_applied(app, client, db, make_user, mailbox):
     login(client, make_user(roles={Role.HR}))
     response = client.post(
         "/hr/import",
@@ -143,7 +152,9 @@ def test_csv_import_is_checked_first_then_applied(client, db, make_user):
         },
     )
     assert response.status_code == 200 and "1 created" in text(response)
-    assert "/invite/" in text(response)
+    assert "/invite/" not in text(response) and "x@example.test" in text(response)
+    run_jobs(app)
+    assert link_in_mail(mailbox, "x@example.test", "/invite/")
     db.rollback()  # end the test's read transaction to see what the request committed
     person = db.scalar(select(User).where(User.email == "x@example.test"))
     assert (person.name, person.employee_id, person.department) == ("Xavier Young", "E1", "Sales")

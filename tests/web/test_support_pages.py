@@ -70,7 +70,7 @@ def test_help_for_a_course_the_person_is_not_on_is_a_404(client, db, setting, ma
 
 
 def test_who_never_signed_in_gets_a_new_invitation_link(client, db, setting):
-    from app.models import Invitation, User
+    from app.models import Invitation, OutboxMessage, User
 
     waiting = User(email="new.starter@example.test", name="New Starter", employee_id="N-1")
     db.add(waiting)
@@ -80,10 +80,13 @@ def test_who_never_signed_in_gets_a_new_invitation_link(client, db, setting):
     assert "New Starter" in page and "N-1 · new.starter@example.test" in page
     assert "Lena Learner" not in page  # she has a password: she can act on a reminder
     response = post(client, f"/hr/people/{waiting.id}/invitation")
-    assert response.status_code == 200
-    assert "/invite/" in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.location == "/hr/not-activated"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "A new invitation is on its way to new.starter@example.test" in page
+    assert "/invite/" not in page
     db.rollback()
     assert db.scalar(select(Invitation).where(Invitation.user_id == waiting.id)) is not None
+    assert [m.kind for m in db.scalars(select(OutboxMessage))] == ["invitation"]
     # Someone with a password cannot be sent an invitation (it would take the account over).
     refused = post(client, f"/hr/people/{setting['learner'].id}/invitation")
     assert refused.status_code == 409

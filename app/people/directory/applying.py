@@ -16,10 +16,17 @@ from sqlalchemy.orm.util import identity_key
 from app.audit import ledger
 from app.db import utcnow
 from app.errors import DomainError
+from app.mail.smtp import MailSettings
 from app.models import AuditEvent, Invitation, Role, User, UserRole
 from app.people.directory.planning import Action, ImportPlan, PlanChanged, RowPlan, plan_import
 from app.people.directory.reading import ImportInvalid
-from app.people.invitations import VALID_DAYS, InvitationLink, invitation_url, invitation_values
+from app.people.invitations import (
+    VALID_DAYS,
+    InvitationLink,
+    invitation_url,
+    invitation_values,
+    queue_invitation_mail,
+)
 from app.people.sessions import ended_sessions
 from app.training.assignments import apply_assignments_to
 
@@ -50,10 +57,12 @@ def apply_import(
     plan: ImportPlan,
     *,
     invite_base_url: str,
+    mail: MailSettings | None = None,
     now: datetime | None = None,
     valid_days: int = VALID_DAYS,
 ) -> ImportResult:
-    """Carry out exactly ``plan`` in the caller's transaction; refuse if anything changed."""
+    """Carry out exactly ``plan`` in the caller's transaction; refuse if anything changed.
+    With ``mail``, each new account's invitation is e-mailed to it."""
     # Every check happens before the first write, so a refusal leaves the session untouched.
     # Each created account, and each whose department changed, gets the assignments that
     # now concern it, in the same transaction.
@@ -80,6 +89,9 @@ def apply_import(
         )
     except IntegrityError as error:  # another transaction took an address or id meanwhile
         raise PlanChanged() from error
+    if mail is not None:
+        for link in links:
+            queue_invitation_mail(session, mail, link)
     changed = plan.changes
     concerned = list(created_ids.values()) + [
         r.account_id for r in changed if "department" in r.changed_fields
@@ -195,6 +207,7 @@ def _write(
                 row_plan.row.email,
                 invitation_url(invite_base_url, token),
                 columns["expires_at"],
+                row_plan.row.name,
             )
         )
     invitation_ids = (

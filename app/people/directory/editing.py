@@ -14,10 +14,17 @@ from app.audit.events import record
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import sentence, shown
+from app.mail.smtp import MailSettings
 from app.models import Role, User
 from app.people.accounts import add_account
 from app.people.directory.checks import COLUMNS, check_person, privilege_problem, roles_text
-from app.people.invitations import VALID_DAYS, InvitationLink, create_invitation, invitation_url
+from app.people.invitations import (
+    VALID_DAYS,
+    InvitationLink,
+    create_invitation,
+    invitation_url,
+    queue_invitation_mail,
+)
 from app.training.assignments import apply_assignments_to
 
 
@@ -89,10 +96,12 @@ def create_employee(
     manager_email: str = "",
     roles: str | Iterable[Role | str] = (),
     invite_base_url: str,
+    mail: MailSettings | None = None,
     now: datetime | None = None,
     valid_days: int = VALID_DAYS,
 ) -> NewEmployee:
-    """Create an account without a password, with an invitation link to set one."""
+    """Create an account without a password, with an invitation link to set one (e-mailed to
+    the person when ``mail`` is given)."""
     now = now or utcnow()
     values = _form_values(
         {
@@ -138,7 +147,10 @@ def create_employee(
         user.email,
         invitation_url(invite_base_url, token),
         now + timedelta(days=valid_days),
+        user.name,
     )
+    if mail is not None:
+        queue_invitation_mail(session, mail, link)
     apply_assignments_to(session, user, now)
     return NewEmployee(user, link)
 
