@@ -64,6 +64,7 @@ GET_ACCESS = {
     "auth.reset": EVERYONE,  # the same
     "auth.forgot_password": EVERYONE,
     "auth.forgot_password_sent": EVERYONE,
+    "hr.obligations": HR,
     "hr.dashboard": HR,
     "hr.matrix": HR,
     "hr.grid": HR,
@@ -147,7 +148,6 @@ POST_ACCESS = {
     "hr.export_items": HR,
     "hr.export_certificates": HR,
     "hr.export_evidence": HR,
-    "hr.obligations": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
     "learn.renew": LEARNERS,
