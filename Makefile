@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The address Candor is reached at under `make run`: the sign-in address printed, e-mail links
+# and the certificates' QR codes and verify links point to it. CANDOR_BASE_URL, when set, wins.
+RUN_BASE_URL = $(or $(CANDOR_BASE_URL),http://127.0.0.1:$(PORT))
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 # semgrep lives in a venv of its own: it pins versions of click and wrapt older than Flask's.
@@ -41,12 +44,13 @@ instance/secret_key:
 run: $(STAMP) instance/secret_key
 	$(FLASK) db upgrade
 	$(FLASK) courses sync courses/
-	$(FLASK) demo
-	@echo "Candor is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it and its job worker)."
+	CANDOR_BASE_URL='$(RUN_BASE_URL)' $(FLASK) demo
+	@echo "Candor is at http://127.0.0.1:$(PORT)/: sign in at $(RUN_BASE_URL)/login (Ctrl-C stops it and its job worker)."
 	@# One command starts everything: a job worker (exports, e-mail, scheduled work; on the
 	@# SQLite queue instance/jobs.sqlite3) in the background, then the web server. A
 	@# background job ignores Ctrl-C in a script, so the trap stops the worker when make ends.
-	@$(FLASK) jobs worker & worker=$$!; \
+	@export CANDOR_BASE_URL='$(RUN_BASE_URL)'; \
+	  $(FLASK) jobs worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 

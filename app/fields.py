@@ -25,6 +25,7 @@ SUMMARY_MAX = 500
 RELEASE_NOTES_MAX = 2000
 NOTE_MAX = 1000  # a free-text note HR adds (e.g. why a certificate was revoked)
 SLUG_MAX = 64
+QUIZ_ID_MAX = 200  # a question's or option's id in a quiz (real ones are at most 123)
 
 # Characters no name, title or address needs, each of which can garble or disguise text on
 # pages, certificates, e-mails and terminals (SECURITY.md, "names"): C0 and C1 controls,

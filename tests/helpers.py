@@ -180,6 +180,18 @@ def add_learners(db, count: int, course_ids, prefix: str = "bulk") -> None:
     db.commit()
 
 
+def attempt_pages(client, attempt_url: str) -> list[str]:
+    """Every page of an attempt in progress, as the learner's browser gets them, then its
+    review page."""
+    first = client.get(f"{attempt_url}/pages/1").get_data(as_text=True)
+    found = re.search(r"Page 1 of (\d+)\.", first)
+    assert found, "no page count on the first page of the attempt"
+    pages = [first]
+    for number in range(2, int(found.group(1)) + 1):
+        pages.append(client.get(f"{attempt_url}/pages/{number}").get_data(as_text=True))
+    return [*pages, client.get(f"{attempt_url}/review").get_data(as_text=True)]
+
+
 def link_in_mail(collector, address: str, path: str) -> str:
     """The path (from ``path`` on) of the last link e-mailed to ``address`` whose path starts
     with ``path``, as the person would open it from their inbox."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from app.content.quiz import Question, Scenario, plain_text
+
+FORWARD = re.compile(r"^(Save and continue|Continue|Save and review my answers|Review my answers)$")
 
 
 def questions_of(quiz):
@@ -13,14 +17,43 @@ def questions_of(quiz):
             yield from unit.questions
 
 
-def answer_every_question(page, quiz, *, right: bool):
+def answer_shown_questions(page, quiz, *, right: bool) -> int:
+    """Tick the answers of the questions on the page; how many there were."""
+    answered = 0
     for question in questions_of(quiz):
         group = page.get_by_role("group", name=plain_text(question.prompt_html), exact=True)
+        if not group.count():
+            continue
         chosen = [o for o in question.options if o.correct == right] or question.options[:1]
         if not question.multiple:
             chosen = chosen[:1]
         for option in chosen:
             group.get_by_label(plain_text(option.text_html), exact=True).check()
+        answered += 1
+    return answered
+
+
+def answer_every_question(page, quiz, *, right: bool, checked, converse=None):
+    """Answer every question of the assessment: on the studio's one-page trial at once; on a
+    learner's attempt page by page (``converse()`` takes each conversation met), up to the
+    review page, whose "Submit my answers" is left to the caller."""
+    from playwright.sync_api import expect
+
+    if not page.get_by_role("navigation", name="Pages of the assessment").count():
+        answer_shown_questions(page, quiz, right=right)
+        return
+    while True:
+        if page.get_by_role("button", name="Reply").count():
+            assert converse is not None, "a conversation, but no way to converse given"
+            converse()
+        answer_shown_questions(page, quiz, right=right)
+        page.get_by_role("button", name=FORWARD).click()
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_contain_text(re.compile(r"Assessment, attempt \d+"))
+        page.wait_for_load_state("load")
+        checked(page)
+        if "review and submit" in heading.inner_text():
+            return
 
 
 def read_every_module(page, server, slug, assert_accessible):

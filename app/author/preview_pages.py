@@ -193,6 +193,7 @@ def trial_submit(slug: str):
         "learn/result.html",
         attempt=graded,
         version=version,
+        quiz=quiz,
         result=result,
         pass_mark=mark,
         completed=False,

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
@@ -18,9 +27,11 @@ from app.progress.reading import (
     current_version,
     find_course,
     find_module,
+    format_wait,
     list_course_cards,
     mark_read,
     progress_by_module,
+    reading_clock,
 )
 from app.quizzes.attempts import assessment_status
 from app.security import restrict_to
@@ -33,29 +44,40 @@ bp = Blueprint("learn", __name__)
 restrict_to(bp, Role.LEARNER)
 
 OPENED_MAX_AGE = 24 * 3600
+# Module openings remembered in the (signed) session cookie, so that a reload does not restart
+# the reading clock though a GET writes nothing; an early "Mark as read" stores it for good.
+REMEMBERED_OPENINGS = 20
 
 
 def _opened_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="candor.opened")
 
 
-def _opened_token(module) -> str:
-    # When the page was served, signed: GET writes nothing, yet min_minutes can be enforced.
-    return _opened_serializer().dumps([current_user.id, module.id])
+def _opened_token(module, opened_at: datetime) -> str:
+    # When the module was opened, signed: GET writes nothing, yet min_minutes can be enforced.
+    return _opened_serializer().dumps([current_user.id, module.id, int(opened_at.timestamp())])
 
 
 def _opened_at(token: str, module) -> datetime:
     try:
-        ids, signed_at = _opened_serializer().loads(
-            token, max_age=OPENED_MAX_AGE, return_timestamp=True
-        )
+        ids = _opened_serializer().loads(token, max_age=OPENED_MAX_AGE)
     except BadData:
         raise DomainError(
             "This page is too old to record your reading. Reload it and try again."
         ) from None
-    if ids != [current_user.id, module.id]:
+    if not isinstance(ids, list) or ids[:2] != [current_user.id, module.id] or len(ids) != 3:
         raise DomainError("This form belongs to another page. Reload it and try again.")
-    return signed_at.astimezone(UTC)
+    return datetime.fromtimestamp(ids[2], UTC)
+
+
+def _remembered_opening(module) -> datetime:
+    """When this browser first opened the module (now, the first time)."""
+    openings = dict(session.get("openings", {}))
+    key = f"{current_user.id}:{module.id}"
+    if key not in openings:
+        openings[key] = int(utcnow().timestamp())
+        session["openings"] = dict(list(openings.items())[-REMEMBERED_OPENINGS:])
+    return datetime.fromtimestamp(openings[key], UTC)
 
 
 @bp.get("/dashboard")
@@ -95,11 +117,12 @@ def renew(slug: str):
     return redirect(url_for("learn.course", slug=slug), code=303)
 
 
-def _render_module(module, status=200, error=None):
+def _render_module(module, opened_at: datetime, status=200, error=None):
     db = get_session()
     modules = module.version.modules
     index = modules.index(module)
     progress = progress_by_module(db, current_user, module.version).get(module.id)
+    clock = reading_clock(db, current_user, module, opened_at)
     return render_template(
         "learn/module.html",
         module=module,
@@ -107,14 +130,17 @@ def _render_module(module, status=200, error=None):
         previous=modules[index - 1] if index > 0 else None,
         following=modules[index + 1] if index + 1 < len(modules) else None,
         progress=progress,
-        opened=_opened_token(module),
+        clock=clock,
+        wait=format_wait(clock.remaining) if clock.remaining else None,
+        opened=_opened_token(module, clock.opened_at),
         error=error,
     ), status
 
 
 @bp.get("/courses/<slug>/v<int:number>/<stem>")
 def module(slug: str, number: int, stem: str):
-    return _render_module(find_module(get_session(), current_user, slug, number, stem))
+    found = find_module(get_session(), current_user, slug, number, stem)
+    return _render_module(found, _remembered_opening(found))
 
 
 @bp.post("/courses/<slug>/v<int:number>/<stem>/read")
@@ -125,14 +151,17 @@ def read(slug: str, number: int, stem: str):
     try:
         mark_read(db, current_user, module, opened_at)
     except TooEarly as error:
-        return _render_module(module, status=409, error=error.message)
+        db.commit()  # the opening is kept: trying too early never restarts the clock
+        return _render_module(module, opened_at, status=409, error=error.message)
     db.commit()
     following = next((m for m in module.version.modules if m.position > module.position), None)
+    # An explicit fragment: a redirect without one keeps the form's (#read-box).
     if following is None:
         flash("That was the last module.", "success")
-        return redirect(url_for("learn.course", slug=slug), code=303)
+        return redirect(url_for("learn.course", slug=slug, _anchor="main"), code=303)
     return redirect(
-        url_for("learn.module", slug=slug, number=number, stem=following.stem), code=303
+        url_for("learn.module", slug=slug, number=number, stem=following.stem, _anchor="main"),
+        code=303,
     )
 
 

@@ -12,7 +12,7 @@ from app.models.ledger import LedgerEntry
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
-from app.models.quiz import AttemptStatus, Completion, QuizAttempt
+from app.models.quiz import AttemptAnswer, AttemptStatus, Completion, QuizAttempt
 from app.models.user import STAFF_ROLES, Role, User, UserRole
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Audience",
     "Invitation",
     "Reminder",
+    "AttemptAnswer",
     "AttemptStatus",
     "Completion",
     "AuditEvent",

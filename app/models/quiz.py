@@ -10,10 +10,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, guard_updates, make_append_only, utcnow
+from app.fields import QUIZ_ID_MAX
 from app.models.course import CourseVersion
 from app.models.user import _enum_values
 
@@ -60,6 +61,20 @@ class QuizAttempt(Base):
     result: Mapped[dict | None]
 
     version: Mapped[CourseVersion] = relationship()
+
+
+class AttemptAnswer(Base):
+    """An answer saved as the learner moves through an attempt's pages; graded only when the
+    whole attempt is submitted (then kept in ``QuizAttempt.answers``)."""
+
+    __tablename__ = "attempt_answers"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(QUIZ_ID_MAX))
+    option_ids: Mapped[list]  # the options chosen, in the order shown
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Completion(Base):

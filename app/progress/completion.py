@@ -13,6 +13,7 @@ from app.certificates.service import issue_certificate
 from app.dates import expiry_of
 from app.db import rowcount, utcnow
 from app.models import (
+    Certificate,
     Completion,
     CourseVersion,
     Enrollment,
@@ -104,3 +105,12 @@ def complete_course(
     )
     issue_certificate(session, completion)  # never a completion without its certificate
     return completion
+
+
+def certificate_of_attempt(session: Session, attempt: QuizAttempt) -> Certificate | None:
+    """The certificate a passed attempt earned (through its completion), if any."""
+    return session.scalar(
+        select(Certificate)
+        .join(Completion, Completion.id == Certificate.completion_id)
+        .where(Completion.attempt_id == attempt.id)
+    )

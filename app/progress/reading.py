@@ -6,6 +6,7 @@ is published; one who has not started sees the newest. Callers own the transacti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from app.models import (
     Visibility,
 )
 from app.progress.completion import all_modules_read, complete_course, read_in_cycle
+from app.training.changes import asks_to_retrain, last_completed_numbers
+from app.training.status import Status, StatusFacts, course_status
 
 # Time on a page longer than this is not counted as reading (the tab was left open).
 MAX_COUNTED_SECONDS = 4 * 3600
@@ -37,15 +40,20 @@ class TooEarly(DomainError):
 
     status = 409
 
-    def __init__(self, module: Module, remaining: timedelta) -> None:
-        seconds = max(1, int(remaining.total_seconds()))
-        minutes, rest = divmod(seconds, 60)
-        wait = f"{minutes} min {rest} s" if minutes else f"{rest} s"
+    def __init__(self, module: Module, remaining: timedelta, ready_at: datetime) -> None:
         super().__init__(
             f"This module asks for at least {module.min_minutes} minutes of reading. "
-            f"You can mark it as read in {wait}."
+            f"You can mark it as read in {format_wait(remaining)}."
         )
         self.remaining = remaining
+        self.ready_at = ready_at
+
+
+def format_wait(remaining: timedelta) -> str:
+    """Time still to wait as people read it: "4 min 10 s", "35 s" (at least 1 s)."""
+    seconds = max(1, math.ceil(remaining.total_seconds()))
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,12 @@ class CourseCard:
     due_at: datetime | None
     started: bool
     completed_at: datetime | None = None
+    facts: StatusFacts = StatusFacts()  # of the current cycle, for the one status rule
+    retrain: bool = False  # a material new version asks the learner to retrain
+
+    def training_status(self, now: datetime) -> Status:
+        """Where the learner stands on the course (``training.status``, the one rule)."""
+        return course_status(self.facts, now)
 
     @property
     def status(self) -> str:
@@ -119,6 +133,9 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
     slugs = dict(
         session.execute(select(Course.id, Course.slug).where(Course.id.in_(list(versions)))).all()
     )
+    last = last_completed_numbers(
+        session, user.id, [e.course_id for e in enrollments.values() if e.cycle > 1]
+    )
     cards = []
     for course_id, version in versions.items():
         taken = enrollments.get(course_id)
@@ -135,11 +152,26 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
                 due_at=taken.due_at if taken else None,
                 started=taken is not None and taken.version_id is not None,
                 completed_at=taken.completed_at if taken else None,
+                facts=_facts(taken),
+                retrain=asks_to_retrain(taken, version.number, last.get(course_id)),
             )
         )
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
     return cards
+
+
+def _facts(enrollment: Enrollment | None) -> StatusFacts:
+    if enrollment is None:
+        return StatusFacts()
+    return StatusFacts(
+        assigned_at=enrollment.assigned_at,
+        due_at=enrollment.due_at,
+        started_at=enrollment.started_at,
+        completed_at=enrollment.completed_at,
+        expires_at=enrollment.expires_at,
+        revoked_at=enrollment.revoked_at,
+    )
 
 
 def find_course(session: Session, slug: str) -> Course:
@@ -230,69 +262,153 @@ def _get_or_create(session: Session, find: Callable[[], object | None], make: Ca
         return find()
 
 
+@dataclass(frozen=True)
+class ReadingClock:
+    """How a module's reading time stands: it runs from ``counted_from``, the later of the
+    module's opening and the learner's last finished module of the course."""
+
+    required: timedelta
+    opened_at: datetime  # the earliest opening known: stored, signed in the page, or now
+    counted_from: datetime
+    now: datetime
+
+    @property
+    def spent(self) -> timedelta:
+        return max(self.now - self.counted_from, timedelta(0))
+
+    @property
+    def remaining(self) -> timedelta:
+        """Reading time still to go (zero when the module may be marked as read)."""
+        return max(self.required - self.spent, timedelta(0))
+
+    @property
+    def ready_at(self) -> datetime:
+        """The moment the module may be marked as read."""
+        return self.counted_from + self.required
+
+
+def _read_in_this_cycle(progress: ModuleProgress | None, enrollment: Enrollment | None) -> bool:
+    return (
+        progress is not None
+        and progress.completed_at is not None
+        and enrollment is not None
+        and enrollment.started_at is not None
+        and progress.completed_at >= enrollment.started_at
+    )
+
+
+def _kept_opening(progress: ModuleProgress | None) -> datetime | None:
+    """The opening stored for the read in progress; None when the row only records a read
+    already finished (an earlier cycle's), whose opening no longer counts."""
+    if progress is None:
+        return None
+    if progress.completed_at is not None and progress.first_opened_at <= progress.completed_at:
+        return None
+    return progress.first_opened_at
+
+
+def _find_progress(session: Session, user: User, module: Module) -> ModuleProgress | None:
+    return session.scalar(
+        select(ModuleProgress).where(
+            ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id
+        )
+    )
+
+
+def _clock(
+    session: Session,
+    user: User,
+    module: Module,
+    enrollment: Enrollment | None,
+    progress: ModuleProgress | None,
+    opened_at: datetime,
+    now: datetime,
+) -> ReadingClock:
+    kept = _kept_opening(progress)
+    opening = min(opened_at, now, *((kept,) if kept is not None else ()))
+    last_finished = None
+    if enrollment is not None and enrollment.started_at is not None:
+        last_finished = session.scalar(
+            select(func.max(ModuleProgress.completed_at))
+            .join(Module, Module.id == ModuleProgress.module_id)
+            .where(
+                ModuleProgress.user_id == user.id,
+                Module.version_id == module.version_id,
+                ModuleProgress.module_id != module.id,
+                ModuleProgress.completed_at >= enrollment.started_at,
+            )
+        )
+    counted_from = max(opening, last_finished) if last_finished is not None else opening
+    return ReadingClock(timedelta(minutes=module.min_minutes), opening, counted_from, now)
+
+
+def reading_clock(
+    session: Session, user: User, module: Module, opened_at: datetime, now: datetime | None = None
+) -> ReadingClock:
+    """How long ``user`` has still to read ``module``, counting from the earliest opening
+    known (the one stored by an early "Mark as read", or ``opened_at``). Writes nothing."""
+    now = now or utcnow()
+    enrollment = find_enrollment(session, user, module.version.course)
+    progress = _find_progress(session, user, module)
+    return _clock(session, user, module, enrollment, progress, opened_at, now)
+
+
 def mark_read(
     session: Session, user: User, module: Module, opened_at: datetime, now: datetime | None = None
 ) -> ModuleProgress:
     """Record that ``user`` finished reading ``module``; starting the course pins its version.
 
-    Reading time is counted once: a module's time runs from when it was opened or from when
-    the learner last finished another module of the course, whichever is later, so modules
-    opened side by side in several tabs do not each count the same minutes.
+    Reading time is counted once: a module's time runs from when it was first opened or from
+    when the learner last finished another module of the course, whichever is later, so
+    modules opened side by side in several tabs do not each count the same minutes.
+
+    Too early: the opening is kept (flushed, for the caller to commit) and ``TooEarly`` is
+    raised, so a click before the time is up never restarts the clock.
     """
     now = now or utcnow()
-    opened_at = min(opened_at, now)
-    required = timedelta(minutes=module.min_minutes)
     version = module.version
-    enrollment = _get_or_create(
+    enrollment = find_enrollment(session, user, version.course)
+    if enrollment is not None:
+        _lock(session, enrollment)
+        if enrollment.version_id is not None and enrollment.version_id != version.id:
+            raise NotFound("That version of the course is not the one you are on.")
+    progress = _find_progress(session, user, module)
+    if progress is not None and _read_in_this_cycle(progress, enrollment):
+        return progress
+    clock = _clock(session, user, module, enrollment, progress, opened_at, now)
+    progress = _get_or_create(
         session,
-        lambda: find_enrollment(session, user, version.course),
-        lambda: Enrollment(user_id=user.id, course_id=version.course_id),
+        lambda: _find_progress(session, user, module),
+        lambda: ModuleProgress(
+            user_id=user.id, module_id=module.id, first_opened_at=clock.opened_at
+        ),
     )
-    # One reader of a course at a time (PostgreSQL row lock; SQLite has one writer anyway):
-    # two modules marked read at the same moment are counted one after the other.
-    session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update())
-    session.refresh(enrollment)
+    progress.first_opened_at = clock.opened_at  # the earliest opening of this read
+    if clock.remaining:
+        session.flush()
+        raise TooEarly(module, clock.remaining, clock.ready_at)
+    if enrollment is None:
+        enrollment = _get_or_create(
+            session,
+            lambda: find_enrollment(session, user, version.course),
+            lambda: Enrollment(user_id=user.id, course_id=version.course_id),
+        )
+        _lock(session, enrollment)
     if enrollment.version_id is None:
         enrollment.version_id = version.id
         enrollment.started_at = now
     elif enrollment.version_id != version.id:
         raise NotFound("That version of the course is not the one you are on.")
-    last_finished = session.scalar(
-        select(func.max(ModuleProgress.completed_at))
-        .join(Module, Module.id == ModuleProgress.module_id)
-        .where(
-            ModuleProgress.user_id == user.id,
-            Module.version_id == version.id,
-            ModuleProgress.module_id != module.id,
-            *(
-                (ModuleProgress.completed_at >= enrollment.started_at,)
-                if enrollment.started_at is not None
-                else ()
-            ),
-        )
-    )
-    counted_from = max(opened_at, last_finished) if last_finished is not None else opened_at
-    spent = max(now - counted_from, timedelta(0))
-    progress = _get_or_create(
-        session,
-        lambda: session.scalar(
-            select(ModuleProgress).where(
-                ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id
-            )
-        ),
-        lambda: ModuleProgress(user_id=user.id, module_id=module.id, first_opened_at=opened_at),
-    )
-    if progress.completed_at is not None and (
-        enrollment.started_at is None or progress.completed_at >= enrollment.started_at
-    ):
-        return progress  # already read in this cycle
-    if spent < required:
-        raise TooEarly(module, required - spent)
-    if progress.completed_at is None:
-        progress.first_opened_at = min(progress.first_opened_at, opened_at)
     progress.completed_at = now
-    progress.seconds_spent = min(int(spent.total_seconds()), MAX_COUNTED_SECONDS)
+    progress.seconds_spent = min(int(clock.spent.total_seconds()), MAX_COUNTED_SECONDS)
     session.flush()
     if version.quiz is None and all_modules_read(session, user, version.id, enrollment):
         complete_course(session, user, enrollment)  # no assessment: reading completes it
     return progress
+
+
+def _lock(session: Session, enrollment: Enrollment) -> None:
+    # One reader of a course at a time (PostgreSQL row lock; SQLite has one writer anyway):
+    # two modules marked read at the same moment are counted one after the other.
+    session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update())
+    session.refresh(enrollment)

@@ -21,7 +21,15 @@ from app.audit.events import record
 from app.content.quiz import Quiz
 from app.db import rowcount, utcnow
 from app.errors import DomainError, NotFound
-from app.models import AttemptStatus, Course, CourseVersion, Enrollment, QuizAttempt, User
+from app.models import (
+    AttemptAnswer,
+    AttemptStatus,
+    Course,
+    CourseVersion,
+    Enrollment,
+    QuizAttempt,
+    User,
+)
 from app.progress.completion import all_modules_read, complete_course
 from app.progress.reading import find_enrollment
 from app.quizzes.grading import (
@@ -35,6 +43,7 @@ from app.quizzes.grading import (
     missing,
     plan_attempt,
 )
+from app.quizzes.grading.answers import shown
 
 
 class NotEligible(DomainError):
@@ -286,10 +295,75 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
     )
 
 
+def saved_answers(session: Session, attempt: QuizAttempt) -> dict[str, tuple[str, ...]]:
+    """The answers saved so far in an attempt in progress, by question id (one query)."""
+    return {
+        question_id: tuple(option_ids)
+        for question_id, option_ids in session.execute(
+            select(AttemptAnswer.question_id, AttemptAnswer.option_ids).where(
+                AttemptAnswer.attempt_id == attempt.id
+            )
+        )
+    }
+
+
+def _held_open(session: Session, attempt: QuizAttempt) -> bool:
+    """Lock the attempt's row (PostgreSQL; SQLite has one writer), so that saving and
+    submitting take turns; True while it is still in progress."""
+    status = session.scalar(
+        select(QuizAttempt.status).where(QuizAttempt.id == attempt.id).with_for_update()
+    )
+    return status == AttemptStatus.IN_PROGRESS
+
+
+def save_answers(
+    session: Session,
+    attempt: QuizAttempt,
+    question_ids: Sequence[str],
+    answers: Mapping[str, Sequence[str]],
+) -> None:
+    """Save the answers to ``question_ids`` (the questions of one page), checked by the
+    grading rules; a question left without an answer loses the one saved before."""
+    if not _held_open(session, attempt):
+        raise NotEligible("This attempt has been submitted; its answers cannot change.")
+    quiz, plan = require_quiz(attempt.version), plan_of(attempt)
+    for key in answers:
+        if key not in question_ids or plan.question(key) is None:
+            raise AnswerError(f"{shown(key)} is not a question of this page")
+    checked = check_answers(quiz, plan, answers)
+    stored = {
+        a.question_id: a
+        for a in session.scalars(
+            select(AttemptAnswer).where(
+                AttemptAnswer.attempt_id == attempt.id,
+                AttemptAnswer.question_id.in_(list(question_ids)),
+            )
+        )
+    }
+    now = utcnow()
+    for question_id in question_ids:
+        chosen, row = checked.get(question_id), stored.get(question_id)
+        if chosen and row is not None:
+            row.option_ids, row.saved_at = list(chosen), now
+        elif chosen:
+            session.add(
+                AttemptAnswer(
+                    attempt_id=attempt.id,
+                    question_id=question_id,
+                    option_ids=list(chosen),
+                    saved_at=now,
+                )
+            )
+        elif row is not None:
+            session.delete(row)
+    session.flush()
+
+
 def submit_attempt(
     session: Session, attempt: QuizAttempt, answers: Mapping[str, Sequence[str]]
 ) -> QuizAttempt:
-    """Grade the attempt once; a repeated or concurrent submission gets the same result."""
+    """Grade the attempt once, on the answers saved as it went and ``answers`` (which take
+    precedence); a repeated or concurrent submission gets the same result."""
     if attempt.status == AttemptStatus.SUBMITTED:
         return attempt
     version = attempt.version
@@ -297,7 +371,11 @@ def submit_attempt(
     conversations = {u.id for u in plan.units if u.kind == "conversation"}
     if conversations & set(answers):
         raise AnswerError("Conversation choices are made step by step, not in the final form.")
-    merged = {**check_answers(quiz, plan, answers), **attempt.paths}
+    if not _held_open(session, attempt):
+        session.refresh(attempt)
+        return attempt  # graded by a concurrent submission: show that result
+    saved = saved_answers(session, attempt)
+    merged = {**check_answers(quiz, plan, {**saved, **answers}), **attempt.paths}
     if gaps := missing(plan, merged, quiz):
         raise Incomplete(gaps)
     result: Grade = grade(quiz, plan, merged)

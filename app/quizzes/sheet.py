@@ -4,7 +4,7 @@ conversation choices already made (the customer's reaction), never for questions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -143,3 +143,83 @@ def decode_choice(
     """The choice id at ``position`` (1-based, as shown) of the conversation's current step."""
     state = conversation_state(quiz, plan, conversation_id, path)
     return _by_position(state.choice_ids, [position], "reply")[0]
+
+
+def encode_answers(plan: AttemptPlan, answers: Mapping[str, Sequence[str]]) -> dict:
+    """Saved answers (option ids) as the form shows them: positions, 1-based, as strings."""
+    encoded = {}
+    for question_id, chosen in answers.items():
+        planned = plan.question(question_id)
+        if planned is not None:
+            encoded[question_id] = [
+                str(n) for n, option_id in enumerate(planned.option_ids, 1) if option_id in chosen
+            ]
+    return encoded
+
+
+# Standalone questions shown together on one page; a scenario or a conversation is a page.
+QUESTIONS_PER_PAGE = 3
+
+
+@dataclass(frozen=True)
+class SheetPage:
+    """One page of an attempt: a scenario, a conversation, or a few standalone questions.
+    ``first_question`` numbers its first question across the whole attempt (1-based)."""
+
+    number: int
+    units: tuple[ShownUnit, ...]
+    first_question: int
+
+    @property
+    def question_ids(self) -> tuple[str, ...]:
+        return tuple(q.question.id for u in self.units for q in u.questions)
+
+    @property
+    def conversation_ids(self) -> tuple[str, ...]:
+        return tuple(u.id for u in self.units if u.conversation)
+
+    @property
+    def conversation(self) -> ShownConversation | None:
+        return next((u.conversation for u in self.units if u.conversation), None)
+
+    def answered(self, answers: Mapping[str, object]) -> int:
+        """How many of its questions (or its conversation, as one) have an answer."""
+        count = sum(1 for q in self.question_ids if answers.get(q))
+        conversation = self.conversation
+        return count + (1 if conversation is not None and conversation.finished else 0)
+
+    @property
+    def size(self) -> int:
+        """How many answers the page asks for."""
+        return len(self.question_ids) + (1 if self.conversation is not None else 0)
+
+    def complete(self, answers: Mapping[str, object]) -> bool:
+        return self.answered(answers) == self.size
+
+
+def paginate(sheet: Sheet) -> tuple[SheetPage, ...]:
+    """The sheet in pages, in plan order: each scenario and conversation a page of its own,
+    standalone questions grouped by ``QUESTIONS_PER_PAGE``."""
+    groups: list[list[ShownUnit]] = []
+    for unit in sheet.units:
+        last = groups[-1] if groups else None
+        if (
+            unit.kind == "question"
+            and last is not None
+            and all(u.kind == "question" for u in last)
+            and len(last) < QUESTIONS_PER_PAGE
+        ):
+            last.append(unit)
+        else:
+            groups.append([unit])
+    pages, counted = [], 1
+    for number, group in enumerate(groups, 1):
+        pages.append(SheetPage(number, tuple(group), counted))
+        counted += sum(len(u.questions) for u in group)
+    return tuple(pages)
+
+
+def resume_page(pages: Sequence[SheetPage], answers: Mapping[str, object]) -> SheetPage | None:
+    """Where a learner coming back picks up: the first page not fully answered (None: every
+    page is, so the review comes next)."""
+    return next((page for page in pages if not page.complete(answers)), None)

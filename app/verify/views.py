@@ -80,7 +80,11 @@ def certificate_json(code: str):
 @bp.get("/<code>")
 @public
 def certificate(code: str):
-    certificate = find_by_code(get_session(), code)
+    try:
+        certificate = find_by_code(get_session(), code)
+    except NotFound as error:
+        # A mistyped code: say so beside the form, with what was typed, to try again.
+        return render_template("verify/form.html", typed=code[:64], error=error.message), 404
     return render_template(
         "verify/certificate.html", **_describe(certificate), code=grouped(certificate.code)
     )

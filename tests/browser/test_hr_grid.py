@@ -125,7 +125,7 @@ def test_hr_helps_a_stuck_learner_then_revokes_the_certificate(
     learner.get_by_role("button", name="Take the assessment").click()
     for attempt in (1, 2, 3):
         assert_accessible(learner)
-        answer_every_question(learner, quiz, right=False)
+        answer_every_question(learner, quiz, right=False, checked=assert_accessible)
         learner.get_by_role("button", name="Submit my answers").click()
         expect(learner.get_by_role("heading", level=1)).to_contain_text(f"Attempt {attempt}")
         assert_accessible(learner)
@@ -155,7 +155,7 @@ def test_hr_helps_a_stuck_learner_then_revokes_the_certificate(
     assert_accessible(learner)
     learner.get_by_role("button", name="Take the assessment").click()
     assert_accessible(learner)
-    answer_every_question(learner, quiz, right=True)
+    answer_every_question(learner, quiz, right=True, checked=assert_accessible)
     learner.get_by_role("button", name="Submit my answers").click()
     expect(learner.get_by_text("You have completed this course.")).to_be_visible()
     assert_accessible(learner)

@@ -121,6 +121,13 @@ def test_marking_as_read_too_early_is_refused(live_server, open_page, sign_in, a
     ).to_be_visible()
     assert_accessible(page)
 
+    # The countdown runs: the time left goes down as the learner reads.
+    clock = page.locator("#reading-clock")
+    expect(clock).to_contain_text(re.compile(r"You can mark it as read in \d+ min \d+ s\."))
+    shown = clock.inner_text()
+    expect(clock).not_to_have_text(shown)
+    assert "(from" not in clock.inner_text()  # the script's wording replaced the page's
+
     page.get_by_role("button", name="Mark as read and continue").click()
     alert = page.get_by_role("alert")
     expect(alert).to_have_text(
@@ -129,14 +136,31 @@ def test_marking_as_read_too_early_is_refused(live_server, open_page, sign_in, a
             r"You can mark it as read in \d+ min \d+ s\."
         )
     )
+    # The error is where the learner clicked, next to the button, and has the focus.
+    expect(alert).to_be_focused()
+    expect(alert).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Mark as read and continue")).to_be_in_viewport()
     # Still on the same module, and the button is still there to try again later.
     expect(page.get_by_role("heading", level=1, name=first.title)).to_be_visible()
     expect(page.get_by_role("button", name="Mark as read and continue")).to_be_visible()
     assert_accessible(page)
 
-    # Nothing was recorded: the course is still not started.
+    # A reload does not restart the clock: the time left keeps going down from where it was.
+    left = _seconds_left(clock.inner_text())
+    page.reload()
+    expect(clock).to_contain_text("You can mark it as read in")
+    assert _seconds_left(clock.inner_text()) <= left
+    assert_accessible(page)
+
+    # Nothing was read: the course is still not started.
     page.get_by_role("link", name=course.meta.title).click()
     expect(page.get_by_role("heading", level=1, name=course.meta.title)).to_be_visible()
     expect(module_rows(page).first).to_contain_text("Not read yet")
     expect(page.get_by_role("link", name="Start the course")).to_be_visible()
     assert_accessible(page)
+
+
+def _seconds_left(text: str) -> int:
+    found = re.search(r"in (?:(\d+) min )?(\d+) s", text)
+    assert found, text
+    return int(found.group(1) or 0) * 60 + int(found.group(2))

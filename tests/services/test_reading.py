@@ -20,6 +20,7 @@ from app.progress.reading import (
     find_module,
     list_course_cards,
     mark_read,
+    reading_clock,
 )
 
 FLAGSHIP = "ai-in-the-contact-center"
@@ -70,8 +71,26 @@ def test_min_minutes_is_enforced(db, make_user, synced):
     with pytest.raises(TooEarly, match=f"at least {module.min_minutes} minutes"):
         mark_read(db, user, module, opened_at=now - timedelta(seconds=30), now=now)
     db.rollback()
-    assert db.scalar(select(ModuleProgress)) is None
+    assert db.scalar(select(ModuleProgress)) is None  # the caller did not commit the opening
     mark_read(db, user, module, opened_at=now - timedelta(minutes=module.min_minutes), now=now)
+
+
+def test_an_early_click_keeps_the_opening_and_pins_nothing(db, make_user, synced):
+    user = make_user()
+    version = current_version(db, user, find_course(db, FLAGSHIP))
+    module = next(m for m in version.modules if m.min_minutes)
+    opened = utcnow()
+    with pytest.raises(TooEarly) as refused:
+        mark_read(db, user, module, opened_at=opened, now=opened + timedelta(seconds=30))
+    assert refused.value.ready_at == opened + timedelta(minutes=module.min_minutes)
+    db.commit()  # as the view does: the opening is kept
+    assert db.scalar(select(Enrollment).where(Enrollment.user_id == user.id)) is None
+    # A reload serves a later opening; the clock still runs from the first.
+    ready = opened + timedelta(minutes=module.min_minutes)
+    clock = reading_clock(db, user, module, opened_at=ready, now=ready)
+    assert clock.opened_at == opened and not clock.remaining
+    progress = mark_read(db, user, module, opened_at=ready, now=ready)
+    assert progress.completed_at == ready and progress.seconds_spent == module.min_minutes * 60
 
 
 def test_modules_opened_side_by_side_count_their_reading_time_once(db, make_user, synced):

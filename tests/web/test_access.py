@@ -58,6 +58,8 @@ GET_ACCESS = {
     "learn.module": LEARNERS,
     "learn.asset": LEARNERS,
     "learn.attempt": LEARNERS,
+    "learn.attempt_page": LEARNERS,
+    "learn.review": LEARNERS,
     "learn.certificates": LEARNERS,
     "learn.certificate_pdf": LEARNERS,
     "auth.invitation": EVERYONE,  # the token in the link is the key
@@ -124,6 +126,7 @@ POST_ACCESS = {
     "learn.start": LEARNERS,
     "learn.converse": LEARNERS,
     "learn.submit": LEARNERS,
+    "learn.save_page": LEARNERS,
     "auth.invitation": EVERYONE,
     "auth.reset": EVERYONE,
     "auth.forgot_password": EVERYONE,
@@ -250,6 +253,7 @@ def objects(db, synced, make_user, extra_courses):
         "path": "course.toml",
         "user_id": other.id,
         "conversation_id": CONVERSATION,
+        "page": 1,
         "version_id": version.id,
         "course_id": version.course_id,
         "assignment_id": 1,
@@ -449,7 +453,7 @@ def test_someone_elses_certificate_looks_like_one_that_does_not_exist(client, ma
     assert objects["code"] not in listed and objects["code"].replace("-", "") not in listed
 
 
-@pytest.mark.parametrize("action", ["conversations/" + CONVERSATION, "submit"])
+@pytest.mark.parametrize("action", ["conversations/" + CONVERSATION, "submit", "pages/1"])
 def test_someone_elses_attempt_cannot_be_answered(client, db, make_user, objects, action):
     sign_in_as(client, make_user, "learner")
     before = snapshot(db)
@@ -542,6 +546,8 @@ def test_crafted_query_values_answer_with_a_reason(app, client, db, make_user, o
         ("hr.retraining", {"due_on": "9999-12-31"}),
         ("learn.converse", {"choice": "²"}),
         ("learn.submit", {"choice": "²"}),
+        ("learn.save_page", {"go": "²"}),
+        ("learn.save_page", {"go": "9" * 30}),
         ("learn.read", {"opened": "²"}),
         ("learn.read", {"opened": "9" * 30}),
     ],

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import csrf_token, list_courses, post, read_in_turn
+from helpers import attempt_pages, csrf_token, list_courses, post, read_in_turn
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from app.certificates.codes import grouped
 from app.content.sync import sync_courses
-from app.models import Completion, Enrollment, QuizAttempt
+from app.models import AttemptAnswer, Certificate, Completion, Enrollment, QuizAttempt
 from app.progress.reading import current_version, find_course
 
 # The form sends option positions as shown (the quiz course does not shuffle).
@@ -43,7 +44,8 @@ def converse(client, attempt_url, choices=("start.a", "opt-out.a")):
             client, f"{attempt_url}/conversations/{CONVERSATION}", {"choice": CHOICES[choice]}
         )
         assert response.status_code == 303
-        assert response.location == f"{attempt_url}#unit-{CONVERSATION}"
+        # back to the conversation's own page
+        assert re.fullmatch(rf"{attempt_url}/pages/\d+#unit-{CONVERSATION}", response.location)
 
 
 def submit(client, attempt_url, answers):
@@ -70,7 +72,7 @@ def test_the_assessment_is_locked_until_every_module_is_read(client, db, quiz_de
 
 def test_the_answer_key_never_reaches_the_browser_before_submitting(client, learner):
     url = start(client)
-    page = client.get(url).get_data(as_text=True)
+    page = "".join(attempt_pages(client, url))
     for secret in (
         "approved tools were checked",
         "not an approved tool",
@@ -80,9 +82,9 @@ def test_the_answer_key_never_reaches_the_browser_before_submitting(client, lear
         "correct",
     ):
         assert secret not in page
-    assert "Is a robot listening?" in page and "The other questions follow" in page
+    assert "Is a robot listening?" in page
     converse(client, url)
-    page = client.get(url).get_data(as_text=True)
+    page = "".join(attempt_pages(client, url))
     assert "Can I opt out?" in page  # the customer's reaction to a choice made
     assert "Honest and respectful" not in page  # the outcome waits for the result
     assert re.search(
@@ -102,6 +104,11 @@ def test_passing_shows_the_result_and_completes_the_course(client, learner, db):
     assert "Right: approved tools were checked." in page
     assert "Honest and respectful." in page
     assert db.scalar(select(func.count()).select_from(Completion)) == 1
+    # Straight on to the certificate it earned.
+    certificate = db.scalar(select(Certificate))
+    assert f'href="/certificates/{certificate.id}.pdf"' in page
+    assert "Download your certificate (PDF)" in page
+    assert f'href="/verify/{grouped(certificate.code)}"' in page
     assert "Completed" in client.get("/dashboard").get_data(as_text=True)
 
 
@@ -114,9 +121,9 @@ def test_failing_shows_feedback_and_offers_a_retake_then_stops(client, learner):
         assert f"Attempt {number}: not passed" in page
         assert "A chatbot is not an approved tool." in page  # feedback on the chosen option
         assert "Never deny that AI tools are in use." in page
-    assert "You have no attempts left. Contact your HR team or trainer" in page
+    assert "You have no attempts left. HR can grant you another attempt: contact your HR" in page
     course_page = client.get(f"/courses/{SLUG}").get_data(as_text=True)
-    assert "You have used all 2 attempts" in course_page
+    assert "You have used all 2 attempts. HR can grant you another attempt" in course_page
     assert post(client, f"/courses/{SLUG}/assessment").status_code == 409
 
 
@@ -154,8 +161,131 @@ def test_unanswered_questions_are_announced_and_answers_kept(client, learner):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'role="alert"' in page and "2 questions still need an answer." in page
-    assert f'href="#q-{Q_PERSONAL}"' in page
+    # The summary takes the focus and leads to each question on its page.
+    assert re.search(
+        r'class="error-summary" role="alert" tabindex="-1" id="error-summary" autofocus', page
+    )
+    assert f'href="{url}/pages/1#q-{Q_PERSONAL}"' in page
+    assert f'href="{url}/pages/2#q-{Q_SCREEN}"' in page
+    # The answer sent with the final form was kept.
+    first = client.get(f"{url}/pages/1").get_data(as_text=True)
+    assert re.search(rf'value="2"\s+id="q-{re.escape(Q_PASTE)}-2" checked', first)
+
+
+# --- pages, saved as the learner goes ------------------------------------------------------
+
+
+def save(client, url, page, answers, go="next"):
+    return client.post(
+        f"{url}/pages/{page}", data={**answers, "go": go, "csrf_token": csrf_token(client)}
+    )
+
+
+def saved(db):
+    db.rollback()  # see what the app committed
+    return dict(db.execute(select(AttemptAnswer.question_id, AttemptAnswer.option_ids)).all())
+
+
+def test_the_assessment_comes_in_numbered_pages_with_a_navigator(client, learner):
+    url = start(client)
+    page = client.get(url).get_data(as_text=True)  # a new attempt opens on its first page
+    assert "Page 1 of 3." in page
+    assert "Question 1 of 3" in page and "Question 2 of 3" in page
+    assert Q_SCREEN not in page  # the scenario has a page of its own
+    assert 'aria-label="Pages of the assessment"' in page
+    assert re.search(
+        r'name="go" value="1" class="nav-page" aria-label="Page 1, to do" aria-current="step">',
+        page,
+    )
+    assert 'name="go" value="review"' in page
+    second = client.get(f"{url}/pages/2").get_data(as_text=True)
+    assert "Question 3 of 3" in second and "The shared screen" in second  # its own case
+    third = client.get(f"{url}/pages/3").get_data(as_text=True)
+    assert "Is a robot listening?" in third and 'name="choice"' in third
+    assert client.get(f"{url}/pages/4").status_code == 404
+    assert client.get(f"{url}/pages/0").status_code == 404
+
+
+def test_each_page_is_saved_when_the_learner_moves_on(client, learner, db):
+    url = start(client)
+    response = save(client, url, 1, {Q_PASTE: "2", Q_PERSONAL: ["1", "2"]})
+    assert response.status_code == 303 and response.location == f"{url}/pages/2"
+    assert saved(db) == {
+        Q_PASTE: [f"{Q_PASTE}.b"],
+        Q_PERSONAL: [f"{Q_PERSONAL}.a", f"{Q_PERSONAL}.b"],
+    }
+    page = client.get(f"{url}/pages/1").get_data(as_text=True)
     assert re.search(rf'value="2"\s+id="q-{re.escape(Q_PASTE)}-2" checked', page)
+    assert re.search(r'value="1" class="nav-page" aria-label="Page 1, done"', page)
+    # Unticking a box and moving back: the page is saved as it now is.
+    response = save(client, url, 1, {Q_PASTE: "2", Q_PERSONAL: "1"}, go="previous")
+    assert response.location == f"{url}/pages/1"
+    assert saved(db)[Q_PERSONAL] == [f"{Q_PERSONAL}.a"]
+    response = save(client, url, 1, {Q_PASTE: "1"}, go="3")  # the navigator: straight to 3
+    assert response.location == f"{url}/pages/3"
+    assert set(saved(db)) == {Q_PASTE}
+    assert save(client, url, 3, {}, go="review").location == f"{url}/review"
+    assert save(client, url, 3, {}).location == f"{url}/review"  # after the last page
+    # attempt.js saves a page as the learner ticks, and the page stays.
+    assert save(client, url, 1, {Q_PASTE: "2"}, go="stay").status_code == 204
+    assert saved(db)[Q_PASTE] == [f"{Q_PASTE}.b"]
+
+
+def test_what_no_page_could_send_is_refused_and_nothing_saved(client, learner, db):
+    url = start(client)
+    assert save(client, url, 1, {Q_SCREEN: "1"}).status_code == 400  # not on this page
+    assert save(client, url, 1, {Q_PASTE: ["1", "2"]}).status_code == 400  # one answer only
+    assert save(client, url, 1, {Q_PASTE: "9"}).status_code == 400
+    assert save(client, url, 1, {CONVERSATION: "1"}).status_code == 400
+    assert save(client, url, 1, {Q_PASTE: "1"}, go="²").status_code == 400
+    assert save(client, url, 1, {Q_PASTE: "1"}, go="7").status_code == 400
+    assert saved(db) == {}
+
+
+def test_a_learner_who_leaves_resumes_where_they_were_with_every_answer(client, learner, db):
+    from helpers import login
+
+    url = start(client)
+    save(client, url, 1, {Q_PASTE: "2", Q_PERSONAL: ["1", "2"]})
+    assert post(client, "/logout").status_code == 303  # or the session ends, or the tab closes
+    login(client, learner)
+    course = client.get(f"/courses/{SLUG}").get_data(as_text=True)
+    assert "Continue the assessment" in course
+    resumed = start(client)  # the course page's button leads back to the same attempt
+    assert resumed == url
+    page = client.get(url).get_data(as_text=True)
+    assert "Page 2 of 3." in page  # the first page not yet answered
+    save(client, url, 2, {Q_SCREEN: "2"})
+    converse(client, url)
+    page = client.get(url).get_data(as_text=True)
+    assert "review and submit" in page and "Every question has an answer." in page
+    # Graded once, on the answers saved as the learner went.
+    assert submit(client, url, {}).status_code == 303
+    assert db.scalar(select(QuizAttempt.percent)) == 100
+    assert save(client, url, 1, {Q_PASTE: "1"}).status_code == 409  # final once submitted
+    assert client.get(f"{url}/pages/1").location == url
+    assert client.get(f"{url}/review").location == url
+
+
+def test_every_page_costs_the_same_queries(client, learner, app):
+    url = start(client)
+    engine = app.extensions["candor.engine"]
+
+    def queries(path) -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    counts = {queries(f"{url}/pages/{n}") for n in (1, 2, 3)}
+    save(client, url, 1, {Q_PASTE: "2", Q_PERSONAL: ["1", "2"]})
+    save(client, url, 2, {Q_SCREEN: "2"})
+    counts |= {queries(f"{url}/pages/{n}") for n in (1, 2, 3)}
+    assert len(counts) == 1, counts
 
 
 def test_tampered_submissions_are_refused(client, learner, db):
@@ -196,3 +326,23 @@ def test_past_attempts_are_listed_for_review(client, learner):
     submit(client, url, WRONG)
     page = client.get(f"/courses/{SLUG}").get_data(as_text=True)
     assert f'href="{url}">Attempt 1</a>: 0%, not passed' in page
+
+
+def test_the_result_teaches_scenario_by_scenario_and_option_by_option(client, learner):
+    url = start(client)
+    converse(client, url, ("start.b",))
+    # Two boxes ticked on the multiple-answer question: one right, one wrong.
+    submit(client, url, {Q_PASTE: "2", Q_PERSONAL: ["1", "3"], Q_SCREEN: "1"})
+    page = client.get(url).get_data(as_text=True)
+    # The scenario's title, in its own case, and its stem, before its question.
+    title = page.index("The shared screen")
+    assert (
+        title
+        < page.index("A colleague wants to photograph your screen.")
+        < page.index("What do you say?")
+    )
+    personal = page[page.index("Which of these are personal data?") :]
+    personal = personal[: personal.index("</section>")]
+    assert personal.count("Right to tick.") == 1 and personal.count("Not right to tick.") == 1
+    # The customer's reaction is called what it is; no "Then".
+    assert "The customer’s reaction" in page and ">Then<" not in page

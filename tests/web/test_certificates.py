@@ -87,10 +87,18 @@ def test_verification_form_normalises_typed_codes(app, db, holder):
     )
 
 
-def test_unknown_codes_are_a_plain_404(app, holder):
+def test_unknown_codes_are_a_404_with_the_form_to_try_again(app, holder):
     anonymous = app.test_client()
-    assert anonymous.get("/verify/0000-0000-0000-0000-0000").status_code == 404
-    assert anonymous.get("/verify/%3Cscript%3E").status_code == 404
+    mistyped = anonymous.get("/verify/0000-0000-0000-0000-0000")
+    assert mistyped.status_code == 404
+    page = mistyped.get_data(as_text=True)
+    assert "No certificate has this code." in page
+    # The form, with what was typed, to correct it.
+    assert 'action="/verify"' in page and 'value="0000-0000-0000-0000-0000"' in page
+    assert 'aria-invalid="true" aria-describedby="code-error"' in page
+    script = anonymous.get("/verify/%3Cscript%3E")
+    assert script.status_code == 404
+    assert "<script>" not in script.get_data(as_text=True)  # echoed, escaped
     response = anonymous.get("/verify/0000-0000-0000-0000-0000.json")
     assert response.status_code == 404 and response.get_json()["status"] == "unknown"
 

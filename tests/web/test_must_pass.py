@@ -4,7 +4,7 @@ opt-out fails, whatever the score, and the result page says why; one who recover
 from __future__ import annotations
 
 import pytest
-from helpers import csrf_token, login, post, read_in_turn
+from helpers import attempt_pages, csrf_token, login, post, read_in_turn
 from sqlalchemy import func, select
 
 from app.content.quiz import Question, Quiz, Scenario
@@ -120,10 +120,10 @@ def test_a_learner_who_ignores_an_opt_out_fails_the_refresher_at_90_percent(clie
 
 def test_the_sheet_marks_must_pass_items_without_giving_the_answer_away(client, take):
     url, quiz, _ = take(REFRESHER)
-    page = client.get(url).get_data(as_text=True)
+    page = "".join(attempt_pages(client, url))
     assert page.count("Get this one right to pass, whatever your score.") == 2
     assert "Never deny that AI tools are in use" not in page
     flagship_url, _, _ = take(FLAGSHIP)
-    page = client.get(flagship_url).get_data(as_text=True)
+    page = "".join(attempt_pages(client, flagship_url))
     assert "Some endings of this conversation fail the assessment" in page
     assert not any(isinstance(u, Scenario) and u.must_pass for u in quiz.items)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from app.content.quiz import Conversation, Question, Quiz
 from app.errors import DomainError
+from app.fields import QUIZ_ID_MAX
 from app.quizzes.grading.plans import AttemptPlan, PlannedQuestion, PlannedUnit, check_plan
 
-MAX_ANSWER_ID_CHARS = 200  # real ids are at most 60 + 1 + 60 + 2 characters
+MAX_ANSWER_ID_CHARS = QUIZ_ID_MAX  # real ids are at most 60 + 1 + 60 + 2 characters
 MAX_IDS_PER_ANSWER = 200
 MAX_PATH_CHOICES = 200  # loops are allowed, so bound the path a learner can walk
 
