@@ -102,7 +102,7 @@ def test_the_ledger_migration_chains_the_rows_written_before(engine):
     from app.audit.ledger import verify
 
     config = alembic(engine)
-    command.upgrade(config, "0014")
+    command.upgrade(config, "0015")
     with engine.begin() as connection:
         for action, moment in (("b.second", "2026-02-01"), ("a.first", "2026-01-01")):
             connection.execute(
