@@ -65,7 +65,7 @@ test: $(STAMP) node_modules/.installed
 check: lint types security test
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/learner_pages.py
 	$(BIN)/python benchmarks/certificate_pdf.py
 	$(BIN)/python benchmarks/exports.py
 

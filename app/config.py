@@ -90,6 +90,9 @@ class Defaults:
     # JOBS_MAIL_MAX_ATTEMPTS attempts.
     JOBS_MAIL_RETRY_SECONDS = 30
     JOBS_MAIL_MAX_ATTEMPTS = 10
+    # A delivered (or failed) e-mail is kept this many days, then deleted by the workers: its
+    # text and address are personal data, and the reminders' own records say what was sent.
+    OUTBOX_KEEP_DAYS = 30
     # When the workers run the reminder run (crontab fields: minute hour day month weekday,
     # in UTC); empty: never (run ``flask reminders send`` from cron instead).
     JOBS_REMINDERS_CRONTAB = "0 8 * * 1-5"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import DDL, JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import DDL, JSON, DateTime, Executable, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -242,6 +242,20 @@ def stream_reader(bind: Session | Connection) -> Iterator[Session | Connection]:
         return
     with engine.connect() as connection:
         yield connection
+
+
+@contextmanager
+def streamed(bind: Session | Connection, statement: Executable) -> Iterator[Any]:
+    """Run ``statement`` for a stream, and close what it opened when the stream ends: read to
+    the end, dropped by the client, or failed. It reads through ``db.stream_reader``: a
+    connection of its own, closed at the end (no session left "idle in transaction")."""
+    with stream_reader(bind) as reader:
+        result = reader.execute(statement)
+        try:
+            yield result
+        finally:
+            # Also when the client goes away mid-download: frees the server-side cursor.
+            result.close()
 
 
 def get_engine() -> Engine:

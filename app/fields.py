@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.errors import DomainError
+
 # Field lengths, in characters. The model columns are sized from these.
 EMAIL_MAX = 254
 EMAIL_LOCAL_MAX = 64
@@ -116,6 +118,17 @@ def whole_number(value: object, low: int = 1, high: int = MAX_ID) -> int | None:
         return None
     number = int(value)
     return number if low <= number <= high else None
+
+
+def page_number(value: str | None) -> int:
+    """A listing's ``page`` from its query string (absent or blank: the first), or a
+    DomainError saying what a page number is. The one parser of page numbers."""
+    text = (value or "").strip() or "1"
+    if (page := whole_number(text, 1, MAX_PAGE)) is None:
+        raise DomainError(
+            f"The page must be a whole number from 1 to {MAX_PAGE:,}, not {shown(text, 20)}."
+        )
+    return page
 
 
 def whole_number_problem(label: str, value: str, low: int = 1, high: int = MAX_ID) -> str | None:

@@ -23,6 +23,7 @@ from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -110,13 +111,24 @@ def _load_user(token: str) -> User | None:
     user_id, _, generation = token.partition(":")
     if (number := whole_number(user_id)) is None or not generation:
         return None
-    user = get_session().get(User, number)
+    # The user and their roles in one statement (the roles' own selectin load is a second).
+    query = select(User).options(joinedload(User.role_links)).where(User.id == number)
+    user = get_session().execute(query).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_generation != generation:
         return None
     started = session.get("signed_in_at", 0)
     if time.time() - started > current_app.config["SESSION_MAX_HOURS"] * 3600:
         return None
     return user
+
+
+def _keep_session_alive() -> None:
+    if not session.permanent:
+        return
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    now = int(time.time())
+    if now - session.get("refreshed_at", 0) >= min(300, lifetime / 10):
+        session["refreshed_at"] = now  # modified: signed again, so its age starts again
 
 
 def sign_out_here() -> None:
@@ -334,4 +346,9 @@ def init_app(app: Flask) -> None:
             "CANDOR_RATELIMIT_STORAGE_URL is memory://: sign-in and look-up limits are counted "
             "per process. With several workers or machines, use redis://."
         )
+    # The idle timeout is the signed cookie's age: a signed-in session's cookie is signed again
+    # when it is older than a tenth of SESSION_IDLE_HOURS (at most five minutes), not on
+    # every response, which cost every page a signature and a Set-Cookie header.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    app.before_request(_keep_session_alive)
     app.before_request(_enforce_policy)

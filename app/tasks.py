@@ -34,6 +34,7 @@ from app.db import utcnow
 from app.jobs import records, runner
 from app.mail import outbox
 from app.mail.smtp import mail_settings
+from app.privacy import retention
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ log = logging.getLogger(__name__)
 def _handlers() -> Mapping[str, runner.Handler]:
     from app.evidence.jobs import EVIDENCE_HANDLERS
     from app.exports.jobs import EXPORT_HANDLERS
+    from app.privacy.subject_access import KIND, run_subject_access
 
-    return {**EXPORT_HANDLERS, **EVIDENCE_HANDLERS}
+    return {**EXPORT_HANDLERS, **EVIDENCE_HANDLERS, KIND: run_subject_access}
 
 
 class JobQueue:
@@ -148,6 +150,7 @@ class JobQueue:
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             mail_due = outbox.has_due(session, utcnow())
+            forgotten = retention.enforce(session, utcnow(), config)
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
@@ -155,6 +158,8 @@ class JobQueue:
             self._tasks["deliver_mail"]()
         if dead_mail:
             log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
+        if any(forgotten.values()):
+            log.info("retention: deleted %s", ", ".join(f"{n} {k}" for k, n in forgotten.items()))
         if recovery.requeued or recovery.failed or expired:
             log.info(
                 "jobs: %d queued again, %d failed (worker gone), %d files expired",

@@ -130,3 +130,54 @@ def test_an_empty_reminder_schedule_schedules_nothing(app):
     app.config["JOBS_REMINDERS_CRONTAB"] = ""
     queue = app.extensions["candor.jobs"]
     assert queue.huey and "reminders" not in queue._tasks
+
+
+def test_delivered_mail_is_forgotten_after_the_retention_period(app, db):
+    """A message holds its recipient's address and text: kept OUTBOX_KEEP_DAYS once done."""
+    from app.mail.outbox import forget_old
+
+    now = datetime.now(UTC)
+    keep = timedelta(days=app.config["OUTBOX_KEEP_DAYS"])
+    rows = {
+        "sent long ago": (MailState.SENT, now - keep - timedelta(minutes=1)),
+        "sent lately": (MailState.SENT, now - keep + timedelta(minutes=1)),
+        "failed long ago": (MailState.FAILED, now - keep - timedelta(days=3)),
+        "still waiting": (MailState.PENDING, now - keep - timedelta(days=3)),
+    }
+    for subject, (state, at) in rows.items():
+        db.add(
+            OutboxMessage(
+                kind="test",
+                sender="candor@example.test",
+                recipients=["someone@example.test"],
+                subject=subject,
+                message=b"Subject: x\r\n\r\nbody",
+                state=state,
+                next_attempt_at=at,
+                created_at=at,
+                sent_at=at if state is MailState.SENT else None,
+            )
+        )
+    db.commit()
+    assert forget_old(db, now, keep) == 2
+    db.commit()
+    left = sorted(db.scalars(select(OutboxMessage.subject)))
+    assert left == ["sent lately", "still waiting"]  # a waiting message is never dropped
+
+
+def test_retention_deletes_expired_reset_links_and_old_mail_only(app, db, make_user):
+    from app.models import PasswordReset
+    from app.privacy.retention import enforce
+
+    now = datetime.now(UTC)
+    person = make_user()
+    for hours, token in ((-2, "a" * 64), (2, "b" * 64)):
+        db.add(
+            PasswordReset(
+                user_id=person.id, token_hash=token, expires_at=now + timedelta(hours=hours)
+            )
+        )
+    db.commit()
+    assert enforce(db, now, app.config) == {"delivered e-mails": 0, "password-reset links": 1}
+    db.commit()
+    assert db.scalars(select(PasswordReset.token_hash)).all() == ["b" * 64]

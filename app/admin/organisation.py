@@ -7,10 +7,11 @@ from flask_login import current_user
 
 from app.admin.views import bp
 from app.content.details import DETAIL_NAMES, DETAILS
+from app.content.images import ImageRefused
 from app.db import get_session
 from app.errors import NotFound
 from app.organisation.details import DetailsError, current_values
-from app.organisation.logo import MAX_LOGO_BYTES, LogoError, current_logo, remove_logo, store_logo
+from app.organisation.logo import MAX_LOGO_BYTES, current_logo, remove_logo, store_logo
 from app.organisation.publishing import update_details
 
 
@@ -60,7 +61,7 @@ def upload_logo():
     upload = request.files.get("logo")
     try:
         store_logo(get_session(), current_user, upload.read() if upload else b"")
-    except LogoError as error:
+    except ImageRefused as error:
         return _page(current_values(get_session()), logo_error=error.message, status=400)
     get_session().commit()
     flash("The logo is saved: new certificates and transcripts carry it.", "info")

@@ -18,9 +18,8 @@ from flask_login import current_user
 from app.audit.events import record
 from app.audit.viewer import CSV_COLUMNS, PAGE_SIZE, AuditFilter, audit_page, audit_rows
 from app.db import get_or_404, get_session, utcnow
-from app.errors import DomainError
 from app.exports.csv import csv_stream
-from app.fields import MAX_PAGE, whole_number
+from app.fields import page_number
 from app.models import Role, User
 from app.people.accounts import deactivate_account, reactivate_account, set_roles
 from app.people.directory_queries import search_people
@@ -30,16 +29,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 restrict_to(bp, Role.ADMIN)
 
 
-def _page_number() -> int:
-    page = whole_number((request.args.get("page") or "1").strip(), 1, MAX_PAGE)
-    if page is None:
-        raise DomainError(f"page must be a whole number from 1 to {MAX_PAGE:,}.")
-    return page
-
-
 @bp.get("/users")
 def users():
-    found = search_people(get_session(), request.args.get("q", ""), _page_number())
+    found = search_people(
+        get_session(), request.args.get("q", ""), page_number(request.args.get("page"))
+    )
     return render_template(
         "admin/users.html",
         people=found.people,

@@ -9,7 +9,6 @@ both included, YYYY-MM-DD), ``page``. Anything else is refused with a 400 naming
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -18,9 +17,10 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.dates import start_of_day
+from app.dates import day_problem, start_of_day
+from app.db import streamed
 from app.errors import DomainError
-from app.fields import shown, unsafe_problem
+from app.fields import page_number, shown, unsafe_problem
 from app.models import AuditEvent, User
 
 PAGE_SIZE: Final = 100
@@ -35,8 +35,6 @@ CSV_COLUMNS: Final = (
     "subject_id",
     "details",
 )
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,7 @@ class AuditFilter:
                 raise DomainError(f"{key} must be at most {TEXT_MAX} characters.")
             if problem := unsafe_problem(key, values[key]):
                 raise DomainError(problem)
-        page = values["page"] or "1"
-        if not _DIGITS.fullmatch(page) or int(page) < 1:
-            raise DomainError(f"page must be a whole number from 1, not {shown(page, 20)}.")
+        page = page_number(values["page"])
         result = cls(
             action=values["action"] or None,
             actor=values["actor"] or None,
@@ -73,7 +69,7 @@ class AuditFilter:
             subject_id=values["subject_id"] or None,
             from_day=_day(values["from"], "from"),
             to_day=_day(values["to"], "to"),
-            page=int(page),
+            page=page,
         )
         if result.from_day and result.to_day and result.from_day > result.to_day:
             raise DomainError("from is after to.")
@@ -116,12 +112,9 @@ class AuditFilter:
 def _day(text: str, key: str) -> date | None:
     if not text:
         return None
-    if not _ISO_DATE.fullmatch(text):
-        raise DomainError(f"{key} must be a date written YYYY-MM-DD, not {shown(text, 40)}.")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DomainError(f"{key} {shown(text, 40)} is not a date in the calendar.") from None
+    if (problem := day_problem(key, text)) is not None:
+        raise DomainError(f"{problem}.")
+    return date.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -181,9 +174,10 @@ def audit_page(session: Session, audit_filter: AuditFilter) -> AuditPage:
 
 
 def audit_rows(session: Session, audit_filter: AuditFilter) -> Iterator[tuple]:
-    """Every event the filter admits, newest first, as CSV_COLUMNS, streamed."""
-    result = session.execute(_statement(audit_filter).execution_options(yield_per=1000))
-    try:
+    """Every event the filter admits, newest first, as CSV_COLUMNS, streamed on a connection
+    of its own (``db.streamed``), so the request's is not held for the whole download."""
+    statement = _statement(audit_filter).execution_options(yield_per=1000)
+    with streamed(session, statement) as result:
         for line in result:
             row = AuditLine(*line)
             yield (
@@ -196,5 +190,3 @@ def audit_rows(session: Session, audit_filter: AuditFilter) -> Iterator[tuple]:
                 row.subject_id,
                 row.details_text,
             )
-    finally:
-        result.close()

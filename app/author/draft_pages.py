@@ -11,12 +11,12 @@ from flask_login import current_user
 
 from app.author.views import STUDIO, bp
 from app.authoring import drafts
-from app.authoring.images import clean_image
 from app.authoring.settings import COMMON_KEYS, read_settings, write_settings
 from app.authoring.uploads import MAX_ZIP_BYTES, upload_course
+from app.content.budget import shape_problems
 from app.content.details import fill, used_values
 from app.content.frontmatter import split_front_matter
-from app.content.loader import MAX_ASSET_BYTES
+from app.content.images import MAX_ASSET_BYTES, clean_upload, sniff_image
 from app.content.markdown import render_markdown
 from app.db import get_session
 from app.errors import DomainError, NotFound
@@ -222,7 +222,7 @@ def upload_image(slug: str):
     if upload is None or not upload.filename:
         raise DomainError("Choose an image to upload.", status=400)
     data = upload.stream.read(MAX_ASSET_BYTES + 1)
-    name, cleaned = clean_image(data, upload.filename)
+    name, cleaned = clean_upload(data, upload.filename)
     path = drafts.save_asset(db, current_user, found, name, cleaned, _revision())
     db.commit()
     flash(
@@ -240,8 +240,6 @@ def draft_asset(slug: str, name: str):
     current = next((f for f in found.files if f.path == f"assets/{name}"), None)
     if current is None:
         raise NotFound("There is no such image in this draft.")
-    from app.content.loader import sniff_image
-
     response = current_app.response_class(current.data, mimetype=sniff_image(current.data))
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -279,8 +277,9 @@ def render_live(slug: str, path: str):
         lines = text.replace("\r\n", "\n").split("\n")
         front = split_front_matter(lines, path, [])
         body = "\n".join(lines[front.body_start if front else 0 :])
-        values = current_values(get_session())
-        html = render_markdown(fill(body, used_values([body], values)))
+        if not shape_problems(body, path):  # never render past the rendering budget
+            values = current_values(get_session())
+            html = render_markdown(fill(body, used_values([body], values)))
     return jsonify(
         html=html,
         problems=[{"line": p.line, "text": str(p)} for p in problems],

@@ -16,6 +16,7 @@ from app.content.versions import find_version, newest_version
 from app.dates import format_date
 from app.db import get_session, utcnow
 from app.errors import DomainError
+from app.fields import whole_number
 from app.models import Completion, CourseVersion, Enrollment, User
 from app.progress.reading import find_course
 from app.security import allow
@@ -113,11 +114,10 @@ def history(slug: str):
     changes = None
     older = newer = None
     if request.args.get("from") and request.args.get("to"):
-        try:
-            numbers = int(request.args["from"]), int(request.args["to"])
-        except ValueError:
-            raise DomainError("Choose two versions to compare.", status=400) from None
-        older, newer = (find_version(db, slug, n) for n in sorted(numbers))
+        first, second = whole_number(request.args["from"]), whole_number(request.args["to"])
+        if first is None or second is None:
+            raise DomainError("Choose two versions to compare.", status=400)
+        older, newer = (find_version(db, slug, n) for n in sorted((first, second)))
         changes = folder_diff(version_files(db, older), version_files(db, newer))
     return render_template(
         "author/history.html",

@@ -15,8 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
 from app.content.folders import version_files, write_folder
@@ -32,7 +33,7 @@ from app.content.markdown import ASSET_NAME
 from app.content.problems import Problem
 from app.content.versions import newest_version
 from app.dates import format_date
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import DomainError
 from app.models import Course, Draft, DraftFile, DraftSave, Management, User, Visibility
 
@@ -181,24 +182,32 @@ def check_draft(draft: Draft, slug: str, changed: dict[str, bytes] | None = None
 
 
 def _claim(session: Session, actor: User, draft: Draft, revision: int) -> None:
-    """Refuse a change drawn from an older revision; otherwise count this save."""
-    if revision != draft.revision:
-        who = session.get(User, draft.updated_by_id) if draft.updated_by_id else None
-        name = (
-            "someone"
-            if who is None
-            else ("you, in another tab" if who.id == actor.id else who.name)
+    """Count this save, or refuse a change drawn from an older revision. The count is one
+    conditional UPDATE, so of two saves drawn from the same revision at the same moment (two
+    tabs, two trainers) only the first gets through; the other is told who saved."""
+    now = utcnow()
+    if revision == draft.revision:
+        claimed = session.execute(
+            update(Draft)
+            .where(Draft.id == draft.id, Draft.revision == revision)
+            .values(revision=revision + 1, updated_at=now, updated_by_id=actor.id)
+            .execution_options(synchronize_session=False)
         )
-        raise Conflict(
-            f"This draft was saved by {name} on {format_date(draft.updated_at)} at "
-            f"{draft.updated_at:%H:%M} UTC, after you opened this page (it is now at save "
-            f"{draft.revision}; your page was drawn at save {revision}). Nothing of yours was "
-            "saved: your text is still below. Copy it, reload the draft, and make your change "
-            "again."
-        )
-    draft.revision += 1
-    draft.updated_at = utcnow()
-    draft.updated_by_id = actor.id
+        if rowcount(claimed) == 1:
+            for key, value in (("revision", revision + 1), ("updated_at", now)):
+                set_committed_value(draft, key, value)
+            set_committed_value(draft, "updated_by_id", actor.id)
+            return
+        session.refresh(draft)  # saved by someone else since this draft was read
+    who = session.get(User, draft.updated_by_id) if draft.updated_by_id else None
+    name = "someone" if who is None else ("you, in another tab" if who.id == actor.id else who.name)
+    raise Conflict(
+        f"This draft was saved by {name} on {format_date(draft.updated_at)} at "
+        f"{draft.updated_at:%H:%M} UTC, after you opened this page (it is now at save "
+        f"{draft.revision}; your page was drawn at save {revision}). Nothing of yours was "
+        "saved: your text is still below. Copy it, reload the draft, and make your change "
+        "again."
+    )
 
 
 def _kept(session, actor, draft, action, path, *, new_path=None, data=None) -> None:
@@ -245,13 +254,7 @@ def save_text(
         raise DomainError(
             f"{path} would be {len(data):,} bytes; at most {limit:,} are allowed.", status=413
         )
-    _claim(session, actor, draft, revision)
-    current = next((f for f in draft.files if f.path == path), None)
-    if current is None:
-        draft.files.append(DraftFile(path=path, data=data))
-    else:
-        current.data = data
-    _kept(session, actor, draft, "write", path, data=data)
+    _put_file(session, actor, draft, path, data, revision)
 
 
 def save_asset(
@@ -261,6 +264,11 @@ def save_asset(
     path = f"assets/{name}"
     if not ASSET_NAME.match(name):
         raise DomainError("Image names are letters, digits and ._-, ending in .png, .jpg or .webp.")
+    _put_file(session, actor, draft, path, data, revision)
+    return path
+
+
+def _put_file(session, actor, draft: Draft, path: str, data: bytes, revision: int) -> None:
     _claim(session, actor, draft, revision)
     current = next((f for f in draft.files if f.path == path), None)
     if current is None:
@@ -268,7 +276,6 @@ def save_asset(
     else:
         current.data = data
     _kept(session, actor, draft, "write", path, data=data)
-    return path
 
 
 def _module_paths(draft: Draft) -> list[str]:
@@ -327,7 +334,13 @@ def move_module(
     other = paths[other_index]
     _claim(session, actor, draft, revision)
     first, second = _file(draft, path), _file(draft, other)
-    first.path, second.path = f"{other[:2]}{path[2:]}", f"{path[:2]}{other[2:]}"
+    # Two modules may share a name ("01-intro.md", "02-intro.md"): swapping them in place
+    # would put two files on one path for a moment, which the unique (draft, path) refuses.
+    first.path = ".moving"
+    session.flush()
+    second.path = f"{path[:2]}{other[2:]}"
+    session.flush()
+    first.path = f"{other[:2]}{path[2:]}"
     _kept(session, actor, draft, "rename", path, new_path=first.path)
     _kept(session, actor, draft, "rename", other, new_path=second.path)
 

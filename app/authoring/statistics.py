@@ -19,10 +19,11 @@ import html
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from app.db import streamed
 from app.quizzes.grading.grades import ConversationResult, Grade, QuestionResult
 
 MIN_ATTEMPTS = 5
@@ -76,40 +77,62 @@ class VersionStatistics:
         return self.attempts < MIN_ATTEMPTS
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
+@dataclass
+class _Moments:
+    """An item's score and rest-of-attempt score, summed as they come (Welford's method), so
+    facility, SD and discrimination need one pass and no list of every attempt."""
+
+    n: int = 0
+    mean_x: float = 0.0
+    mean_y: float = 0.0
+    m2_x: float = 0.0
+    m2_y: float = 0.0
+    c_xy: float = 0.0
+
+    def add(self, x: float, y: float) -> None:
+        self.n += 1
+        dx, dy = x - self.mean_x, y - self.mean_y
+        self.mean_x += dx / self.n
+        self.mean_y += dy / self.n
+        self.m2_x += dx * (x - self.mean_x)
+        self.m2_y += dy * (y - self.mean_y)
+        self.c_xy += dx * (y - self.mean_y)
+
+    def sd(self) -> float | None:
+        return math.sqrt(self.m2_x / (self.n - 1)) if self.n > 1 else None
+
+    def correlation(self) -> float | None:
+        if self.m2_x <= 0 or self.m2_y <= 0:
+            return None  # no spread: no correlation to speak of
+        return self.c_xy / math.sqrt(self.m2_x * self.m2_y)
 
 
-def _sd(values: Sequence[float]) -> float | None:
-    if len(values) < 2:
-        return None
-    mean = _mean(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+@dataclass
+class _Labels:
+    """A conversation's outcome, choice and step titles, as the grades name them."""
 
-
-def _correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    mean_x, mean_y = _mean(xs), _mean(ys)
-    sxy = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    syy = sum((y - mean_y) ** 2 for y in ys)
-    if sxx == 0 or syy == 0:
-        return None  # no spread: no correlation to speak of
-    return sxy / math.sqrt(sxx * syy)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    steps: dict[str, str] = field(default_factory=dict)
 
 
 def _share(label: str, count: int, total: int, right: bool = False) -> Share:
     return Share(label, count, round(100 * count / total, 1) if total else 0.0, right)
 
 
-def version_statistics(grades: Sequence[Grade]) -> VersionStatistics:
-    """Statistics of every item over ``grades`` (one per counted attempt)."""
-    scores: dict[str, list[tuple[float, float]]] = {}  # item -> (item fraction, rest points)
+def version_statistics(grades: Iterable[Grade]) -> VersionStatistics:
+    """Statistics of every item over ``grades`` (one per counted attempt), read once, in
+    order, as they are streamed: memory grows with the items, not with the attempts."""
+    moments: dict[str, _Moments] = {}
     first: dict[str, QuestionResult | ConversationResult] = {}
     must_pass_failed: Counter[str] = Counter()
     chosen: dict[str, Counter[str]] = {}
     outcomes: dict[str, Counter[str]] = {}
     steps: dict[str, dict[str, Counter[str]]] = {}
+    labels: dict[str, _Labels] = {}
+    attempts = 0
     for graded in grades:
+        attempts += 1
         total = Fraction(graded.points_earned)
         for result in graded.results:
             if isinstance(result, QuestionResult):
@@ -124,36 +147,40 @@ def version_statistics(grades: Sequence[Grade]) -> VersionStatistics:
                 earned, possible = result.points_earned, result.points_possible
                 outcomes.setdefault(key, Counter())[result.outcome_id or ""] += 1
                 by_step = steps.setdefault(key, {})
+                named = labels.setdefault(key, _Labels())
+                if result.outcome_id:
+                    named.outcomes[result.outcome_id] = result.outcome_title or result.outcome_id
                 for taken in result.path:
                     by_step.setdefault(taken.step_id, Counter())[taken.choice_id] += 1
+                    named.choices[taken.choice_id] = (plain(taken.choice_html), taken.recommended)
+                    named.steps[taken.step_id] = taken.step_title
             first.setdefault(key, result)
             if result.fails_attempt:
                 must_pass_failed[key] += 1
-            scores.setdefault(key, []).append((float(earned / possible), float(total - earned)))
+            moments.setdefault(key, _Moments()).add(float(earned / possible), float(total - earned))
     items = [
-        _item(key, first[key], pairs, chosen.get(key), outcomes.get(key), steps.get(key), grades)
-        for key, pairs in scores.items()
+        _item(key, first[key], m, chosen.get(key), outcomes.get(key), steps.get(key), labels)
+        for key, m in moments.items()
     ]
     for item in items:
         item.must_pass = first[item.item_id].must_pass_html is not None
         if item.must_pass and not item.withheld:
             item.must_pass_failed = must_pass_failed[item.item_id]
-    return VersionStatistics(len(grades), items)
+    return VersionStatistics(attempts, items)
 
 
-def _item(key, result, pairs, chosen, reached, by_step, grades) -> ItemStatistics:
-    n = len(pairs)
+def _item(key, result, moments: _Moments, chosen, reached, by_step, labels) -> ItemStatistics:
+    n = moments.n
     if isinstance(result, QuestionResult):
         item = ItemStatistics(key, "question", plain(result.prompt_html), n)
     else:
         item = ItemStatistics(key, "conversation", result.title, n)
     if item.withheld:
         return item
-    fractions = [x for x, _ in pairs]
-    item.facility = round(100 * _mean(fractions), 1)
-    sd = _sd(fractions)
+    item.facility = round(100 * moments.mean_x, 1)
+    sd = moments.sd()
     item.sd = round(100 * sd, 1) if sd is not None else None
-    r = _correlation(fractions, [rest for _, rest in pairs])
+    r = moments.correlation()
     item.discrimination = round(100 * r, 1) if r is not None else None
     if isinstance(result, QuestionResult):
         for option in result.options:
@@ -162,7 +189,8 @@ def _item(key, result, pairs, chosen, reached, by_step, grades) -> ItemStatistic
             if count == 0:
                 item.flags.append(f"option never chosen: {plain(option.text_html)[:80]}")
     else:
-        titles, choices, steps_titles = _conversation_labels(key, grades)
+        named = labels.get(key, _Labels())
+        titles, choices, steps_titles = named.outcomes, named.choices, named.steps
         for outcome_id, count in sorted((reached or Counter()).items(), key=lambda kv: -kv[1]):
             item.outcomes.append(_share(titles.get(outcome_id, outcome_id), count, n))
         for step_id, counter in (by_step or {}).items():
@@ -185,21 +213,6 @@ def _item(key, result, pairs, chosen, reached, by_step, grades) -> ItemStatistic
     elif item.discrimination is not None and item.discrimination < LOW_DISCRIMINATION:
         item.flags.append("low discrimination")
     return item
-
-
-def _conversation_labels(key, grades):
-    outcomes: dict[str, str] = {}
-    choices: dict[str, tuple[str, bool]] = {}
-    steps: dict[str, str] = {}
-    for graded in grades:
-        for result in graded.results:
-            if isinstance(result, ConversationResult) and result.conversation_id == key:
-                if result.outcome_id:
-                    outcomes[result.outcome_id] = result.outcome_title or result.outcome_id
-                for taken in result.path:
-                    choices[taken.choice_id] = (plain(taken.choice_html), taken.recommended)
-                    steps[taken.step_id] = taken.step_title
-    return outcomes, choices, steps
 
 
 CSV_HEADER = (
@@ -243,9 +256,9 @@ def csv_rows(stats: VersionStatistics):
             yield (*base, share.label, share.right, share.count, share.percent, flags)
 
 
-def counted_grades(session, version_id: int, *, first_only: bool) -> list[Grade]:
-    """The grades of the version's submitted attempts (first attempts only, or all). Only the
-    stored results are read, never who made them."""
+def counted_grades(session, version_id: int, *, first_only: bool) -> Iterator[Grade]:
+    """The grades of the version's submitted attempts (first attempts only, or all), streamed
+    in batches. Only the stored results are read, never who made them."""
     from sqlalchemy import select
 
     from app.models import AttemptStatus, QuizAttempt
@@ -257,4 +270,6 @@ def counted_grades(session, version_id: int, *, first_only: bool) -> list[Grade]
     )
     if first_only:
         query = query.where(QuizAttempt.number == 1)
-    return [Grade.from_dict(result) for result in session.scalars(query.order_by(QuizAttempt.id))]
+    with streamed(session, query.order_by(QuizAttempt.id).execution_options(yield_per=500)) as rows:
+        for (result,) in rows:
+            yield Grade.from_dict(result)

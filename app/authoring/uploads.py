@@ -23,7 +23,8 @@ from app.authoring.drafts import (
     open_draft,
     text_path_problem,
 )
-from app.content.loader import MAX_ASSET_BYTES, MAX_MARKDOWN_BYTES, SLUG
+from app.content.images import MAX_ASSET_BYTES
+from app.content.loader import MAX_MARKDOWN_BYTES, SLUG
 from app.content.markdown import ASSET_NAME
 from app.errors import DomainError
 from app.models import Course, Draft, DraftFile, User

@@ -272,3 +272,26 @@ def render_transcript(context: dict, logo_png: bytes | None = None) -> bytes:
         if len(document.pages) > MAX_TRANSCRIPT_PAGES:
             raise RuntimeError(f"transcript laid out on {len(document.pages)} pages")
         return document.write_pdf()
+
+
+MAX_REPORT_PAGES = 500
+
+
+def render_report(template: str, context: dict) -> bytes:
+    """A readable A4 report (one person's data, say) from ``template`` under the certificate's
+    rules: bundled fonts only, the deny-by-default fetcher, autoescaped fields, bounded size;
+    it takes the transcript's stylesheet."""
+    fetcher = _fetcher(None)
+    with _lock:
+        engine = _get_engine()
+        html = _templates.get_template(template).render(mark=_MARK, logo=None, **context)
+        document = HTML(string=html, url_fetcher=fetcher).render(
+            font_config=engine.fonts,
+            stylesheets=[
+                CSS(string=_TRANSCRIPT_CSS, font_config=engine.fonts, url_fetcher=fetcher)
+            ],
+            presentational_hints=False,
+        )
+        if len(document.pages) > MAX_REPORT_PAGES:
+            raise RuntimeError(f"report laid out on {len(document.pages)} pages")
+        return document.write_pdf()

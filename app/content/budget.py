@@ -26,6 +26,9 @@ MAX_HEADINGS_PER_FILE: Final = 300
 MAX_QUOTE_DEPTH: Final = 10
 MAX_BLOCK_OPENERS_PER_FILE: Final = 200  # "???" and "!!!" (details and admonitions)
 RENDER_SECONDS_MAX: Final = 10.0
+# "[" characters python-markdown cannot pair up (real links and task boxes are far fewer)
+MAX_BRACKETS_PER_BLOCK: Final = 200
+MAX_BRACKETS_PER_FILE: Final = 3000
 
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]*>)+")
@@ -35,6 +38,7 @@ _BLOCK_OPENER = re.compile(r"^[ \t]*(?:\?\?\?\+?|!!!)")
 def shape_problems(text: str, rel: str, line_offset: int = 0) -> list[Problem]:
     """The ways ``text`` exceeds the rendering budget, each at its line (at most one each)."""
     found: list[Problem] = []
+    _check_brackets(text, rel, line_offset, found)
     total = text.count("<")
     if total > MAX_ANGLE_BRACKETS_PER_FILE:
         found.append(
@@ -98,6 +102,32 @@ def shape_problems(text: str, rel: str, line_offset: int = 0) -> list[Problem]:
                     )
                 )
     return found
+
+
+def _check_brackets(text: str, rel: str, line_offset: int, found: list[Problem]) -> None:
+    total = text.count("[")
+    if total > MAX_BRACKETS_PER_FILE:
+        found.append(
+            Problem(
+                rel,
+                line_offset + 1,
+                f"the file has {total:,} '[' characters; at "
+                f"most {MAX_BRACKETS_PER_FILE:,} are allowed",
+            )
+        )
+        return
+    line = line_offset + 1
+    for block in text.split("\n\n"):
+        if block.count("[") > MAX_BRACKETS_PER_BLOCK:
+            found.append(
+                Problem(
+                    rel,
+                    line,
+                    f"this paragraph has {block.count('['):,} '[' "
+                    f"characters; at most {MAX_BRACKETS_PER_BLOCK} are allowed",
+                )
+            )
+        line += block.count("\n") + 2
 
 
 def timed_render(

@@ -7,15 +7,12 @@ File sizes are capped before anything is parsed.
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-
-from PIL import Image
 
 from app.content.advice import MarkdownFile, course_warnings
 from app.content.budget import RENDER_SECONDS_MAX, shape_problems, timed_render
@@ -28,17 +25,11 @@ from app.content.frontmatter import (
     setting_problem,
     split_front_matter,
 )
-from app.content.markdown import ASSET_NAME, MODULE_LINK, render_markdown
+from app.content.images import COURSE_IMAGE, MAX_ASSET_BYTES, MEDIA_TYPES, ImageRefused, decode
+from app.content.links import check_links
+from app.content.markdown import ASSET_NAME, render_markdown
 from app.content.problems import Problem
 from app.content.quiz import Quiz, parse_quiz
-from app.content.scanning import (
-    HTML_URL,
-    IMAGE,
-    INLINE_TARGET,
-    REFERENCE_DEFINITION,
-    code_blanked,
-    image_target,
-)
 from app.fields import RELEASE_NOTES_MAX, SUMMARY_MAX, TITLE_MAX, find_unsafe
 from app.obligations.registry import obligation_problem
 
@@ -48,15 +39,8 @@ OBLIGATION = re.compile(r"^[a-z0-9-]{1,64}$")
 
 MAX_TOML_BYTES = 64 * 1024
 MAX_MARKDOWN_BYTES = 256 * 1024
-MAX_ASSET_BYTES = 2 * 1024 * 1024
-MAX_ASSET_PIXELS = 4096 * 4096  # ~16.8 million: a full-width picture, far below a bomb
-# python-markdown slows down quadratically on "[" characters it cannot pair up, so a file may
-# hold only so many (real links and task boxes are far fewer).
-MAX_BRACKETS_PER_BLOCK = 200
-MAX_BRACKETS_PER_FILE = 3000
 
 IGNORED_FILES = {"README.md"}
-MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -341,7 +325,7 @@ def _load_quiz(
     module_stems: set[str],
     found: list[Problem],
 ) -> Quiz | None:
-    _check_references(text, rel, 0, assets, module_stems, found)
+    check_links(text, rel, 0, assets, module_stems, found)
     found.extend(
         Problem(
             rel,
@@ -484,10 +468,11 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         title = body_lines[first][2:].strip()
         if error := _text(200)(title):
             found.append(Problem(rel, offset + first + 1, f"title {error}"))
-    _check_references(rest, rel, offset, assets, module_stems, found)
+    check_links(rest, rel, offset, assets, module_stems, found)
     found.extend(reference_problems(rest, rel, offset))
+    found.extend(shape_problems(rest, rel, offset))
     if len(found) > before or first is None:
-        return None
+        return None  # not rendered: a file over the rendering budget is never rendered
     after_title = "\n".join(body_lines[first + 1 :])
     body = after_title.strip("\n") + "\n"
     # The file's line just before the body's first (blank lines after the title are dropped).
@@ -497,9 +482,6 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         + 1
         + after_title.count("\n", 0, len(after_title) - len(after_title.lstrip("\n")))
     )
-    if shape := shape_problems(body, rel, body_offset):
-        found.extend(shape)
-        return None
     html, slow = timed_render(render_markdown, body, rel, body_offset + 1)
     if slow is not None:
         found.append(slow)
@@ -512,95 +494,6 @@ def _load_module(path, number, root, assets, module_stems, found) -> ModuleSourc
         source=text,
         min_minutes=settings.get("min_minutes", 0),
         html=html,
-    )
-
-
-def _check_brackets(text: str, rel: str, line_offset: int, found: list[Problem]) -> None:
-    total = text.count("[")
-    if total > MAX_BRACKETS_PER_FILE:
-        found.append(
-            Problem(
-                rel,
-                line_offset + 1,
-                f"the file has {total:,} '[' characters; at "
-                f"most {MAX_BRACKETS_PER_FILE:,} are allowed",
-            )
-        )
-        return
-    line = line_offset + 1
-    for block in text.split("\n\n"):
-        if block.count("[") > MAX_BRACKETS_PER_BLOCK:
-            found.append(
-                Problem(
-                    rel,
-                    line,
-                    f"this paragraph has {block.count('['):,} '[' "
-                    f"characters; at most {MAX_BRACKETS_PER_BLOCK} are allowed",
-                )
-            )
-        line += block.count("\n") + 2
-
-
-def _check_references(text, rel, line_offset, assets, module_stems, found) -> None:
-    """Report images that are not the course's own assets and links that lead nowhere."""
-    _check_brackets(text, rel, line_offset, found)
-    for number, line in enumerate(code_blanked(text), start=1 + line_offset):
-        targets = [(m.group(1) == "!", m.group(2)) for m in INLINE_TARGET.finditer(line)]
-        if definition := REFERENCE_DEFINITION.match(line):
-            targets.append((False, definition.group(1)))
-        for url in HTML_URL.findall(line):
-            found.append(
-                Problem(
-                    rel,
-                    number,
-                    f"raw HTML link or image ({url}) is not allowed: "
-                    "use Markdown and the assets/ folder",
-                )
-            )
-        for is_image, url in targets:
-            if message := _reference_problem(is_image, url, assets, module_stems):
-                found.append(Problem(rel, number, message))
-        for image in IMAGE.finditer(line):
-            target = image_target(image.group(2))
-            if re.search(r"\s", target):
-                found.append(
-                    Problem(
-                        rel,
-                        number,
-                        f"image '{target}' does not resolve to an asset: refer to it as "
-                        "assets/NAME, a name without spaces (letters, digits and ._-)",
-                    )
-                )
-
-
-def _reference_problem(is_image: bool, url: str, assets, module_stems) -> str | None:
-    lowered = url.lower()
-    if url.startswith("assets/"):
-        name = url[len("assets/") :]
-        if not ASSET_NAME.match(name):
-            return f"{url}: asset names are letters, digits and ._- with .png, .jpg or .webp"
-        if name not in assets:
-            kind = "image" if is_image else "link"
-            return f"broken {kind}: {url} is not in this course's assets/"
-        return None
-    if is_image:
-        if re.match(r"^[a-z][a-z0-9+.-]*:|^//", lowered):
-            return (
-                f"remote image {url}: images must come from the course's assets/ folder "
-                "(a remote image tells a third party who is reading)"
-            )
-        return f"image {url}: images must be referenced as assets/NAME"
-    if lowered.startswith(("http://", "https://", "mailto:")) or url.startswith("#"):
-        return None
-    if match := MODULE_LINK.match(url):
-        if match.group(1) not in module_stems:
-            return f"broken link: {url} is not a module of this course"
-        return None
-    if re.match(r"^[a-z][a-z0-9+.-]*:", lowered.replace("\t", "").replace("\n", "")):
-        return f"link {url}: only http, https and mailto links are allowed"
-    return (
-        f"link {url}: link to http(s) or mailto addresses, #anchors, assets/ files or "
-        "sibling modules (NN-slug.md)"
     )
 
 
@@ -628,44 +521,12 @@ def _load_assets(folder: Path, root: Path, found: list[Problem]) -> dict[str, As
                 Problem(rel, 0, f"file is {size:,} bytes; at most {MAX_ASSET_BYTES:,} are allowed")
             )
             continue
+        media_type = MEDIA_TYPES[entry.suffix.lower().lstrip(".")]
         data = entry.read_bytes()
-        extension = entry.suffix.lower().lstrip(".")
-        if sniff_image(data) != MEDIA_TYPES[extension]:
-            found.append(Problem(rel, 0, f"the file is not a {extension.upper()} image"))
+        try:
+            decode(data, COURSE_IMAGE, expected=media_type)
+        except ImageRefused as refused:
+            found.append(Problem(rel, 0, refused.reason))
             continue
-        if (problem := _image_problem(data)) is not None:
-            found.append(Problem(rel, 0, problem))
-            continue
-        assets[entry.name] = AssetSource(entry.name, MEDIA_TYPES[extension], data)
+        assets[entry.name] = AssetSource(entry.name, media_type, data)
     return assets
-
-
-def _image_problem(data: bytes) -> str | None:
-    """Why the image cannot be shown, or None: its declared size is read first and capped
-    (a 35 KB PNG can declare 60,000 x 60,000 pixels, 14 GB once decoded in a browser), then
-    the whole image is decoded, so a truncated or corrupt file is refused here."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > MAX_ASSET_PIXELS:
-                return (
-                    f"the image is {width:,} x {height:,} pixels; at most "
-                    f"{MAX_ASSET_PIXELS:,} pixels in all are allowed"
-                )
-            image.load()
-    except Image.DecompressionBombError:
-        return f"the image declares far more than the {MAX_ASSET_PIXELS:,} pixels allowed"
-    except (OSError, SyntaxError, ValueError):
-        return "the image cannot be decoded: the file is damaged or not an image"
-    return None
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type its first bytes say ``data`` is (PNG, JPEG or WebP), or None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None

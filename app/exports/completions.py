@@ -13,7 +13,6 @@ the same rule as pages; the status filter is applied in SQL too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
@@ -26,7 +25,7 @@ from app.audit.events import record
 from app.certificates.codes import grouped
 from app.content.versions import newest_versions
 from app.dates import is_expired
-from app.db import stream_reader
+from app.db import streamed
 from app.models import (
     AttemptStatus,
     AuditEvent,
@@ -195,20 +194,6 @@ def certificate_status(
     if code is None:
         return None
     return "expired" if is_expired(expires_at, now) else "valid"
-
-
-@contextmanager
-def streamed(bind: Bind, statement: Select[Any]) -> Iterator[Any]:
-    """Run ``statement`` for a stream, and close what it opened when the stream ends: read to
-    the end, dropped by the client, or failed. It reads through ``db.stream_reader``: a
-    connection of its own, closed at the end (no session left "idle in transaction")."""
-    with stream_reader(bind) as reader:
-        result = reader.execute(statement)
-        try:
-            yield result
-        finally:
-            # Also when the client goes away mid-download: frees the server-side cursor.
-            result.close()
 
 
 def _completion_stream(bind: Bind, statement: Select[Any], now: datetime) -> Iterator[tuple]:

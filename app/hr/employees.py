@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.dates import format_datetime
 from app.db import get_or_404, get_session, utcnow
 from app.errors import DomainError
-from app.fields import MAX_PAGE, whole_number
+from app.fields import page_number
 from app.hr.forms import EmployeeForm, ImportForm
 from app.hr.views import bp
 from app.mail.smtp import MailSettings, mail_settings
@@ -51,9 +51,7 @@ def _fields(form: EmployeeForm) -> dict:
 
 @bp.get("/employees")
 def employees():
-    page = whole_number(request.args.get("page", "1").strip(), 1, MAX_PAGE)
-    if page is None:
-        raise DomainError("Page must be chosen from the list.")
+    page = page_number(request.args.get("page"))
     found = search_people(get_session(), request.args.get("q", ""), page)
     return render_template(
         "hr/employees.html",
@@ -171,7 +169,7 @@ def apply_employees():
 @bp.get("/not-activated")
 def not_activated_people():
     """Who has never signed in: they need a new invitation link, not a reminder."""
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number(request.args.get("page"))
     return render_template(
         "hr/not_activated.html", found=not_activated(get_session(), page), now=utcnow()
     )

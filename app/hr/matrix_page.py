@@ -13,7 +13,7 @@ from flask import render_template, request, url_for
 
 from app.db import get_session
 from app.errors import DomainError
-from app.fields import MAX_PAGE, whole_number
+from app.fields import page_number
 from app.hr.views import bp
 from app.people.directory_queries import list_courses, list_departments, list_managers
 from app.training.filters import RecordFilter
@@ -41,9 +41,7 @@ class MatrixQuery:
         sort = (args.get("sort") or "name").strip()
         if sort not in sorts:
             raise DomainError("Unknown sort order.")
-        page = whole_number((args.get("page") or "1").strip(), 1, MAX_PAGE)
-        if page is None:
-            raise DomainError("Page must be chosen from the list.")
+        page = page_number(args.get("page"))
         return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort, page)
 
     def args(self, **changes: Any) -> dict[str, str]:

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import getaddresses, parseaddr
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import rowcount, utcnow
@@ -191,6 +191,20 @@ def fail_stale_sending(session: Session, now: datetime, stale_after: timedelta) 
         .values(state=MailState.FAILED, error=WORKER_DIED)
     )
     session.flush()
+    return rowcount(result)
+
+
+def forget_old(session: Session, now: datetime, keep: timedelta) -> int:
+    """Delete messages delivered or failed more than ``keep`` ago (retention: a message holds
+    its recipient's address and its text); how many."""
+    finished = func.coalesce(
+        OutboxMessage.sent_at, OutboxMessage.claimed_at, OutboxMessage.created_at
+    )
+    result = session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.state.in_((MailState.SENT, MailState.FAILED)), finished < now - keep
+        )
+    )
     return rowcount(result)
 
 

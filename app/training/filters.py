@@ -139,7 +139,8 @@ class RecordFilter:
         """The filter as SQL over a users table (or alias) ``person``, the column holding the
         course's id and, if given, the column holding the completion moment.
 
-        The status is not among them: it is computed in Python (``admits``). Without
+        The status is not among them: the matrix filters on it in SQL
+        (``training.status.status_case``). Without
         ``completed_at`` the caller applies ``completed_within`` to its rows.
         """
         where: list[ColumnElement[bool]] = []

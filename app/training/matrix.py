@@ -4,7 +4,7 @@ status, filtered by a ``RecordFilter``, sorted and paged; and the dashboard's ta
 Read-only. The status is computed by the database: ``app.training.status.status_case`` is
 the one status rule read as SQL, over the facts each enrollment row keeps. So the status
 filter, the sort and the paging all happen in SQL, and a page costs the same whatever the
-number of people: two queries for a page of rows, one for the dashboard.
+number of people: one query for a page of rows and its total, one for the dashboard.
 """
 
 from __future__ import annotations

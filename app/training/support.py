@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Final, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ColumnElement, Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
@@ -45,6 +45,33 @@ def find_course_enrollment(session: Session, user_id: int, course_id: int) -> En
     return enrollment
 
 
+def _update_open_cycle(
+    session: Session, enrollment: Enrollment, values: dict, *conditions: ColumnElement[bool]
+) -> None:
+    """One UPDATE on the enrollment's cycle as it was read, still open, and ``conditions``
+    still true; a 409 when another request changed it meanwhile (a completion, a renewal, a
+    revocation, or HR on another tab), so nothing is audited that did not happen."""
+    changed = rowcount(
+        session.execute(
+            update(_enrollments)
+            .where(
+                _enrollments.c.id == enrollment.id,
+                _enrollments.c.cycle == enrollment.cycle,
+                _enrollments.c.completed_at.is_(None),
+                *conditions,
+            )
+            .values(**values)
+        )
+    )
+    session.refresh(enrollment)
+    if changed != 1:
+        raise DomainError(
+            "This person's course changed while you were on this page. Nothing was changed: "
+            "reload the page to see where they are now.",
+            status=409,
+        )
+
+
 def grant_extra_attempt(
     session: Session, actor: User, enrollment: Enrollment, reason: str
 ) -> Enrollment:
@@ -57,12 +84,12 @@ def grant_extra_attempt(
             f"This person already has {MAX_EXTRA_ATTEMPTS} extra attempts in this cycle.",
             status=409,
         )
-    session.execute(
-        update(_enrollments)
-        .where(_enrollments.c.id == enrollment.id, _enrollments.c.cycle == enrollment.cycle)
-        .values(extra_attempts=_enrollments.c.extra_attempts + 1)
+    _update_open_cycle(
+        session,
+        enrollment,
+        {"extra_attempts": _enrollments.c.extra_attempts + 1},
+        _enrollments.c.extra_attempts < MAX_EXTRA_ATTEMPTS,
     )
-    session.refresh(enrollment)
     record(
         session,
         "enrollment.extra_attempt_granted",
@@ -97,12 +124,12 @@ def extend_due_date(
     before = enrollment.due_at
     if before is not None and due <= before:
         raise DomainError("Choose a date later than the current due date.")
-    session.execute(
-        update(_enrollments)
-        .where(_enrollments.c.id == enrollment.id, _enrollments.c.cycle == enrollment.cycle)
-        .values(due_at=due)
+    _update_open_cycle(
+        session,
+        enrollment,
+        {"due_at": due},
+        or_(_enrollments.c.due_at.is_(None), _enrollments.c.due_at < due),
     )
-    session.refresh(enrollment)
     record(
         session,
         "enrollment.due_date_extended",

@@ -8,10 +8,11 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06 15:00:00
 """
+from datetime import UTC, datetime, time
+
 from alembic import op
 import sqlalchemy as sa
 import app.db
-from app.dates import start_of_day
 
 
 revision = '0007'
@@ -45,7 +46,7 @@ def upgrade() -> None:
             " ORDER BY completions.id"
         ).columns(sa.column('id', sa.Integer()), sa.column('expires_at', app.db.UTCDateTime(timezone=True)))
     ).all()
-    latest = {row.id: start_of_day(row.expires_at) for row in rows}  # the last completion wins
+    latest = {row.id: _start_of_day(row.expires_at) for row in rows}  # the last completion wins
     if latest:
         bind.execute(
             enrollments.update()
@@ -60,3 +61,13 @@ def downgrade() -> None:
         batch.drop_column('extra_attempts')
         batch.drop_column('revoked_at')
         batch.drop_column('expires_at')
+
+
+def _start_of_day(moment):
+    """00:00 UTC on the moment's UTC date: the rule as this migration was written, kept here so
+    that a later change to app.dates cannot change what the migration did."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)

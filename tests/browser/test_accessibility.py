@@ -284,6 +284,7 @@ def test_the_skip_link_comes_first_and_moves_focus_to_main(
         f"/courses/{FLAGSHIP}",
         module_path(live_server, FLAGSHIP, course.modules[0].stem),
         "/account",
+        "/account/privacy",
     ):
         page.goto(path)
         assert_accessible(page)

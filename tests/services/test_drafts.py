@@ -11,11 +11,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.authoring import drafts
-from app.authoring.images import MAX_PIXELS, ImageRefused, clean_image
 from app.authoring.settings import write_settings
 from app.content.folders import version_files, write_folder, zip_folder
 from app.content.hashing import content_hash
-from app.content.loader import MAX_ASSET_BYTES, load_tree
+from app.content.images import MAX_ASSET_BYTES, MAX_ASSET_PIXELS, ImageRefused, clean_upload
+from app.content.loader import load_tree
 from app.content.versions import find_version
 from app.errors import DomainError
 from app.models import AuditEvent, DraftSave, Management, Role, Visibility
@@ -146,7 +146,7 @@ def jpeg_with_gps() -> bytes:
 def test_an_uploaded_photo_loses_its_exif_and_gps():
     data = jpeg_with_gps()
     assert b"Camera Maker" in data
-    name, cleaned = clean_image(data, "My Photo.JPG")
+    name, cleaned = clean_upload(data, "My Photo.JPG")
     assert name == "my-photo.jpg"
     assert b"Camera Maker" not in cleaned and b"Exif" not in cleaned
     with Image.open(io.BytesIO(cleaned)) as image:
@@ -159,21 +159,21 @@ def test_an_uploaded_photo_loses_its_exif_and_gps():
         (b"", "empty"),
         (b"GIF89a" + b"\0" * 40, "not a PNG, JPEG or WebP"),
         (b"<svg onload=alert(1)>", "not a PNG, JPEG or WebP"),
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "cannot be read"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "cannot be decoded"),
         (b"\xff\xd8\xff" + b"\0" * (MAX_ASSET_BYTES + 1), "at most"),
     ],
 )
 def test_an_upload_that_is_not_a_good_image_is_refused(data, message):
     with pytest.raises(ImageRefused, match=message):
-        clean_image(data, "x.png")
+        clean_upload(data, "x.png")
 
 
 def test_an_image_with_too_many_pixels_is_refused_before_decoding():
     out = io.BytesIO()
-    Image.new("1", (6000, MAX_PIXELS // 6000 + 10)).save(out, "PNG")
+    Image.new("1", (6000, MAX_ASSET_PIXELS // 6000 + 10)).save(out, "PNG")
     assert len(out.getvalue()) < MAX_ASSET_BYTES
     with pytest.raises(ImageRefused, match="pixels"):
-        clean_image(out.getvalue(), "huge.png")
+        clean_upload(out.getvalue(), "huge.png")
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -190,3 +190,33 @@ def test_an_exported_version_syncs_back_with_the_same_hash(db, synced, tmp_path)
     (course,) = load_tree(tmp_path / "zip").courses
     assert content_hash(course, version.details) == version.content_hash
     assert zip_folder(files, "x") == zip_folder(files, "x")  # reproducible bytes
+
+
+def test_two_modules_of_the_same_name_swap_places(db, trainer):
+    draft = drafts.new_course(db, trainer, "calls", "Calls")
+    assert drafts.add_module(db, trainer, draft, "Introduction", 0) == "02-introduction.md"
+    drafts.save_text(db, trainer, draft, "02-introduction.md", "# Second\n\nText.\n", 1)
+    drafts.move_module(db, trainer, draft, "02-introduction.md", "up", 2)
+    db.commit()
+    files = drafts.files_of(draft)
+    assert sorted(files) == ["01-introduction.md", "02-introduction.md", "course.toml"]
+    assert files["01-introduction.md"].startswith(b"# Second")
+
+
+def test_of_two_saves_drawn_from_one_revision_only_the_first_is_kept(app, db, trainer, make_user):
+    draft = drafts.new_course(db, trainer, "calls", "Calls")
+    db.commit()
+    colleague = make_user(roles={Role.TRAINER}, name="Colin Colleague")
+    assert draft.revision == 0
+    # Another request (its own session) saves first, from the same revision ...
+    with app.extensions["candor.sessionmaker"]() as other:
+        theirs = drafts.find_draft(other, find_course(other, "calls"))
+        drafts.save_text(other, colleague, theirs, "quiz.md", QUIZ, revision=0)
+        other.commit()
+    # ... while this one still holds the draft as it was when it was read.
+    assert draft.revision == 0
+    with pytest.raises(drafts.Conflict, match="saved by Colin Colleague"):
+        drafts.save_text(db, trainer, draft, "quiz.md", "mine", revision=0)
+    db.rollback()
+    assert drafts.files_of(draft)["quiz.md"] == QUIZ.encode()
+    assert draft.revision == 1

@@ -12,12 +12,13 @@ from PIL import Image
 from sqlalchemy import select
 
 from app.content.details import placeholder
+from app.content.images import ImageRefused
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.content.versions import newest_version_by_slug
 from app.models import AuditEvent, CourseVersion, OrganisationDetail, Role
 from app.organisation.details import DetailsError, current_values, organisation_name
-from app.organisation.logo import LogoError, current_logo, reencode, store_logo
+from app.organisation.logo import current_logo, reencode, store_logo
 from app.organisation.publishing import update_details
 
 FLAGSHIP = "ai-in-the-contact-center"
@@ -155,17 +156,17 @@ def test_a_logo_is_reencoded_as_a_plain_png_that_fits_the_box():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "Choose an image file"),
+        (b"", "The file is empty"),
         (b"GIF89a" + b"\0" * 100, "not a PNG, JPEG or WebP"),
         (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "not a PNG, JPEG or WebP"),
-        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "could not be read"),
-        (png(4001, 20), "at most 4000 pixels on a side"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "cannot be decoded"),
+        (png(4001, 20), "at most 4,000 pixels on a side"),
         (png(8, 8), "too small"),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * (1024 * 1024), "at most 1,048,576 are allowed"),
     ],
 )
 def test_a_bad_logo_is_refused_with_the_reason(data, message):
-    with pytest.raises(LogoError) as raised:
+    with pytest.raises(ImageRefused) as raised:
         reencode(data)
     assert message in raised.value.message
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from helpers import list_courses
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.content.sync import sync_courses
 from app.db import utcnow
@@ -163,3 +163,32 @@ def test_a_revoked_certificate_no_longer_counts_anywhere(db, hr, reader, course)
     row = status_rows(db, user_id=reader.id).rows[0]
     assert row.status is Status.COMPLETED and row.revoked_at is None
     assert len(events(db, "enrollment.reopened")) == 1
+
+
+@pytest.mark.parametrize("change", ["completed", "new cycle"])
+def test_help_for_a_cycle_that_moved_on_meanwhile_is_refused_and_not_audited(
+    db, hr, reader, course, change
+):
+    """HR's page was drawn before the learner passed (or a renewal started) in another
+    request: the grant finds the cycle as it is in the database, not as it was read."""
+    take(db, reader, course, WRONG)
+    later = (utcnow() + timedelta(days=9)).date()
+    for grant in (
+        lambda enrollment: grant_extra_attempt(db, hr, enrollment, "Was ill"),
+        lambda enrollment: extend_due_date(db, hr, enrollment, later, "Back from leave"),
+    ):
+        stale = enrollment_of(db, reader)
+        assert stale.completed_at is None
+        values = {"completed_at": utcnow()} if change == "completed" else {"cycle": 2}
+        # Another request's change, which this session's copy of the row has not seen.
+        db.execute(
+            update(Enrollment)
+            .where(Enrollment.id == stale.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        with pytest.raises(DomainError, match="changed while you were on this page"):
+            grant(stale)
+        db.rollback()
+    assert events(db, "enrollment.extra_attempt_granted") == []
+    assert events(db, "enrollment.due_date_extended") == []

@@ -121,6 +121,15 @@ def test_conversations_report_outcomes_and_choices():
     assert step_title == "Start" and sum(s.count for s in shares) == 6
 
 
+def test_grades_are_read_once_as_a_stream():
+    """The page streams grades from the database: one pass, nothing kept per attempt."""
+    streamed = version_statistics(iter(attempts()))
+    assert streamed == version_statistics(attempts())
+    call = next(i for i in streamed.items if i.item_id == "call")
+    assert [o.label for o in call.outcomes] == ["Good end", "Bad end"]  # named in that pass
+    assert streamed.attempts == 6
+
+
 def test_easy_and_negatively_discriminating_items_are_flagged():
     rows = [("a", "b", 100), ("a", "b", 100), ("a", "a", 0), ("a", "a", 0), ("a", "b", 100)]
     stats = {i.item_id: i for i in version_statistics(attempts(rows)).items}

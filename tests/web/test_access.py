@@ -8,6 +8,7 @@ fail until it is added here with the roles it is meant for.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -53,6 +54,7 @@ GET_ACCESS = {
     "static": EVERYONE,
     "auth.login": EVERYONE,
     "auth.account": SIGNED_IN,
+    "auth.privacy": SIGNED_IN,
     "learn.dashboard": LEARNERS,
     "learn.course": LEARNERS,
     "learn.module": LEARNERS,
@@ -137,6 +139,7 @@ POST_ACCESS = {
     "hr.new_invitation": HR,
     "hr.cancel": HR,
     "hr.transcript": HR,
+    "hr.subject_access": HR,
     "admin.audit_csv": ADMINS,
     "admin.roles": ADMINS,
     "hr.new_assignment": HR,
@@ -351,6 +354,10 @@ def test_every_page_answers_each_role_by_its_policy(app, client, db, make_user, 
             ok = response.status_code == 403
         if not ok:
             wrong.append(f"{path}: {response.status_code} {response.location or ''}".strip())
+        elif response.status_code == 200 and response.mimetype == "text/html":
+            title = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+            if not title or not re.fullmatch(r"[^<>\n]{1,150} · Candor", title.group(1)):
+                wrong.append(f"{path}: page title {title and title.group(1)[:80]!r}")
     assert wrong == [], f"{role} got the wrong answer from: {wrong}"
 
 

@@ -103,3 +103,29 @@ def test_roles_on_their_own_page_audited(client, db, admin, make_user):
     assert post(client, f"/admin/users/{admin.id}/roles", {"roles": ["learner"]}).status_code == 403
     bad = post(client, f"/admin/users/{person.id}/roles", {"roles": ["owner"]})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("to=9999-12-31", "to must be between 1900-01-01 and 2999-12-31"),
+        ("from=2026-02-30", "is not a date in the calendar"),
+        ("page=99999999999", "The page must be a whole number from 1 to 1,000,000"),
+        ("page=%D9%A3", "The page must be a whole number"),  # an Arabic-Indic three
+    ],
+)
+def test_odd_audit_log_filters_get_a_reason_not_a_crash(client, admin, query, reason):
+    login(client, admin)
+    response = client.get(f"/admin/audit?{query}")
+    assert response.status_code == 400
+    assert reason in response.get_data(as_text=True)
+
+
+def test_every_listing_reads_its_page_number_by_one_rule(client, make_user):
+    login(client, make_user(roles={Role.HR, Role.ADMIN}))
+    for path in ("/admin/users", "/hr/employees", "/hr/not-activated", "/hr/status", "/hr/grid"):
+        response = client.get(f"{path}?page=1e3")
+        assert response.status_code == 400, path
+        assert "The page must be a whole number from 1 to 1,000,000" in response.get_data(
+            as_text=True
+        ), path

@@ -304,3 +304,16 @@ def test_sign_in_never_logs_the_password(client, make_user, caplog):
         client.get("/login", query_string={"next": "//a]b"})
     assert wrong not in caplog.text
     assert PASSWORD not in caplog.text
+
+
+def test_a_person_sees_what_candor_keeps_about_them(client, make_user):
+    from helpers import login
+
+    login(client, make_user())
+    account = client.get("/account").get_data(as_text=True)
+    assert "/account/privacy" in account
+    page = client.get("/account/privacy").get_data(as_text=True)
+    assert "What Candor keeps about you" in page
+    assert "Your e-mail address" in page and "To sign you in" in page
+    assert "Until delivered, then 30 days" in page  # OUTBOX_KEEP_DAYS, as a number
+    assert "HR and admins" in page

@@ -120,3 +120,25 @@ def test_the_live_preview_renders_unsaved_text_safely_and_checks_it(client, db, 
         "/author/courses/chat-cards/draft/render/01-introduction.md", data={"text": "x"}
     )
     assert refused.status_code == 400  # no CSRF token
+
+
+def test_the_live_preview_never_renders_text_past_the_rendering_budget(
+    client, db, make_user, monkeypatch
+):
+    from app.content import markdown
+
+    login(client, make_user(roles={Role.TRAINER}))
+    post(client, "/author/courses/new", {"slug": "chat-cards", "title": "Cards in chat"})
+    editor = "/author/courses/chat-cards/draft/files/01-introduction.md"
+    token = csrf_token(client, editor)
+    rendered = []
+    monkeypatch.setattr(markdown, "_converter", lambda: rendered.append(1) or None)
+    response = client.post(
+        "/author/courses/chat-cards/draft/render/01-introduction.md",
+        data={"text": "# Cards\n\n" + "x <a " * 5000 + "\n"},
+        headers={"X-CSRFToken": token},
+    )
+    result = response.get_json()
+    assert response.status_code == 200 and result["html"] == ""
+    assert "5,000 '<' characters" in result["problems"][0]["text"]
+    assert rendered == []  # quadratic in python-markdown: refused before any rendering

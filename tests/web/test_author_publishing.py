@@ -71,6 +71,10 @@ def test_a_trainer_publishes_then_a_material_version_reaches_the_learner(
     compared = client.get("/author/courses/chat-cards/history?from=1&to=2").get_data(as_text=True)
     assert "Version 1 to version 2" in compared and "Never repeat card numbers." in compared
     assert "Lee Learner" not in history + compared  # trainers see no personal records
+    for odd in ("from=1&to=99999999999", "from=%D9%A1&to=2", "from=x&to=2"):
+        refused = client.get(f"/author/courses/chat-cards/history?{odd}")
+        assert refused.status_code == 400, odd
+        assert "Choose two versions to compare." in refused.get_data(as_text=True)
 
     learner_client = app.test_client()
     login(learner_client, learner)

@@ -334,3 +334,17 @@ def test_cookie_signed_with_another_key_is_refused(app, build_app, make_user):
     assert login(browser, user).status_code == 303
     assert browser.get(PAGE).status_code == 200  # valid where it was issued
     assert_sent_to_login(replay(app, session_cookie(browser)).get(PAGE))
+
+
+def test_the_cookie_is_signed_again_only_when_due(app, client, signed_in, monkeypatch):
+    """Not every response re-signs the session cookie (a cost on every page): a signed-in
+    page sets it again once it is five minutes old, which keeps the idle timeout."""
+    import app.security as security
+
+    signed_in()
+    client.get(PAGE)  # the first page after sign-in may refresh it
+    assert "Set-Cookie" not in client.get(PAGE).headers
+    later = time.time() + 301
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert set_cookie_header(client.get(PAGE), "candor")
+    assert "Set-Cookie" not in client.get(PAGE).headers

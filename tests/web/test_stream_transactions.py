@@ -13,7 +13,12 @@ from app.models import Role
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="a PostgreSQL-only behaviour")
 
-STREAMS = ["/hr/exports/completions.csv", "/hr/exports/completions.xlsx", "/hr/exports/items.csv"]
+STREAMS = [
+    "/hr/exports/completions.csv",
+    "/hr/exports/completions.xlsx",
+    "/hr/exports/items.csv",
+    "/admin/audit.csv",
+]
 
 
 def open_transactions(db) -> list[str]:
@@ -33,7 +38,7 @@ def open_transactions(db) -> list[str]:
 def hr_client(app, client, db, synced, signed_in, make_user):
     for number in range(5):
         make_user(email=f"learner{number}@example.test")
-    signed_in(roles={Role.HR})
+    signed_in(roles={Role.HR, Role.ADMIN})
     return client
 
 
