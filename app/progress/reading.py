@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.content.versions import newest_version, newest_versions
 from app.db import utcnow
@@ -219,14 +220,17 @@ def current_version(session: Session, user: User, course: Course) -> CourseVersi
 
 def find_module(session: Session, user: User, slug: str, number: int, stem: str) -> Module:
     """The module ``stem`` of version ``number``, if that is the version ``user`` reads."""
-    version = current_version(session, user, find_course(session, slug))
+    course = find_course(session, slug)
+    version = current_version(session, user, course)
     if version.number != number:
         raise NotFound("That version of the course is not the one you are on.")
-    module = session.scalar(
-        select(Module).where(Module.version_id == version.id, Module.stem == stem)
-    )
+    module = next((m for m in version.modules if m.stem == stem), None)
     if module is None:
         raise NotFound("There is no such module.")
+    # The session holds loaded rows weakly: tie the ones the page reads to the module, or
+    # each would be read again once this function returns (course, version, its modules).
+    set_committed_value(version, "course", course)
+    set_committed_value(module, "version", version)
     return module
 
 

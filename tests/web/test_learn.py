@@ -349,3 +349,35 @@ def test_the_dashboard_says_when_a_new_version_asks_to_retrain(
     notices = _notices(client)
     assert "<strong>Retrain:</strong> a new version of" in notices
     assert f'href="/courses/{FLAGSHIP}"' in notices
+
+
+def test_the_module_page_costs_the_same_few_statements_however_far_the_learner_is(
+    client, signed_in, synced, app, monkeypatch
+):
+    from sqlalchemy import event
+
+    signed_in()
+    urls = module_urls(client)
+    engine = app.extensions["candor.engine"]
+
+    def statements(path) -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    backdate_opened(app, monkeypatch, 30)
+    assert read(client, urls[0]).status_code == 303
+    client.get(urls[-1])
+    before = statements(urls[-1])
+    for url in urls[1:4]:
+        assert read(client, url).status_code == 303
+    client.get(urls[-1])
+    after = statements(urls[-1])
+    # The course, version and modules are read once each (they were read again when the
+    # session let go of them: 13 statements), whatever the number of modules read.
+    assert before == after <= 11, (before, after)
