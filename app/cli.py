@@ -277,27 +277,35 @@ def courses_convert_gift(source: Path, output: Path | None, force: bool) -> None
 @reminders_cli.command("send")
 @click.option("--dry-run", is_flag=True, help="Show who would be reminded; queue nothing.")
 def reminders_send(dry_run: bool) -> None:
-    """Queue an e-mail to everyone whose courses are due soon or overdue (managers copied when
-    overdue), at most once per person per day; job workers send them. The workers also run
-    this every day on their own (CANDOR_JOBS_REMINDERS_CRONTAB)."""
+    """Queue an e-mail to everyone the reminder cadence says to remind (at most once per person
+    per day), then one digest to each manager of someone late; job workers send them. The
+    cadence is the one HR sets on the Reminders page. The workers also run this on their own
+    (CANDOR_JOBS_REMINDERS_CRONTAB); every run is listed there with what it sent."""
     from app.mail import mail_settings
+    from app.models import RunTrigger
+    from app.training.reminder_runs import run_to_end, start_run
     from app.training.reminders import send_reminders
 
     verb = "would send" if dry_run else "queued"
 
     def show(message) -> None:
-        cc = f" (cc {message.cc})" if message.cc else ""
-        echo(f"{verb}: {message.to}{cc}: {message.subject}")
+        echo(f"{verb}: {message.to}: {message.subject}")
 
-    report = send_reminders(
-        get_session(), mail_settings(current_app.config), dry_run=dry_run, on_message=show
-    )
-    get_session().commit()
+    session = get_session()
+    if dry_run:
+        report = send_reminders(
+            session, mail_settings(current_app.config), dry_run=True, on_message=show
+        )
+        session.rollback()
+    else:
+        run = start_run(session, RunTrigger.COMMAND)
+        session.commit()
+        report = run_to_end(session, run.id, mail_settings(current_app.config), on_message=show)
     for failure in report.failed:
         echo(f"failed: {failure.to}: {failure.reason}", err=True)
     echo(
-        f"{report.queued} {verb}, {report.failed_count} failed, "
-        f"{report.already_reminded} already reminded today."
+        f"{report.queued} {verb}, {report.digests} manager digest(s), "
+        f"{report.failed_count} failed, {report.already_reminded} already reminded today."
     )
     if report.queued and not dry_run:
         echo("Job workers send them (flask --app app jobs worker; make run starts one).")

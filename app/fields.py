@@ -10,6 +10,7 @@ message into one for a page.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
@@ -212,3 +213,26 @@ def employee_id_problem(value: str) -> str | None:
 def department_problem(value: str) -> str | None:
     """Why a department is not acceptable, or None (an empty department is allowed)."""
     return text_problem("department", value, DEPARTMENT_MAX, required=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Searching people whatever the accents
+
+
+# Letters that Unicode does not decompose into a base letter and a mark.
+_FOLD_LETTERS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
+
+def fold(text: str | None) -> str:
+    """``text`` as people search it: no accents, no case ("Ígor Ørsted" -> "igor orsted")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.casefold().translate(_FOLD_LETTERS)
+
+
+def search_key(name: str | None, email: str | None, employee_id: str | None) -> str:
+    """What a search for a person looks in: their name, e-mail and employee id, folded, one a
+    line (so a search never matches across two of them)."""
+    return "\n".join(fold(part) for part in (name, email, employee_id) if part)

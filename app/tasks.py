@@ -34,7 +34,9 @@ from app.db import utcnow
 from app.jobs import records, runner
 from app.mail import outbox
 from app.mail.smtp import mail_settings
+from app.models import RunTrigger
 from app.privacy import retention
+from app.training.reminder_runs import claim_run, fail_stale_runs, run_to_end, start_run
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,11 @@ class JobQueue:
         task.__name__ = function.__name__
         return task
 
+    def enqueue_reminder_run(self, run_id: int) -> None:
+        """Hand reminder run ``run_id`` (queued and committed) to a worker."""
+        self.huey  # noqa: B018 (builds the queue and its tasks on first use)
+        self._tasks["reminder_run"](run_id)
+
     def kick_delivery(self) -> None:
         """Have a worker send the outbox's due messages (after a commit that queued mail)."""
         self.huey  # noqa: B018 (builds the queue and its tasks on first use)
@@ -104,6 +111,9 @@ class JobQueue:
         self._tasks["run_job"] = huey.task(name="candor.run_job")(self._in_app(_run_job))
         self._tasks["deliver_mail"] = huey.task(name="candor.deliver_mail")(
             self._in_app(self.deliver_mail)
+        )
+        self._tasks["reminder_run"] = huey.task(name="candor.reminder_run")(
+            self._in_app(_reminder_run)
         )
         self._tasks["maintain"] = huey.periodic_task(crontab(minute="*"), name="candor.maintain")(
             self._in_app(self.maintain)
@@ -150,12 +160,17 @@ class JobQueue:
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             mail_due = outbox.has_due(session, utcnow())
+            dead_runs = fail_stale_runs(
+                session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
+            )
             forgotten = retention.enforce(session, utcnow(), config)
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
         if mail_due:
             self._tasks["deliver_mail"]()
+        if dead_runs:
+            log.warning("reminders: %d run(s) failed: their worker stopped", dead_runs)
         if dead_mail:
             log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
         if any(forgotten.values()):
@@ -179,13 +194,24 @@ def _crontab_fields(fields: list[str]) -> list[str]:
 
 
 def _send_reminders() -> None:
-    from app.training.reminders import send_reminders
-
+    """The scheduled run: recorded as started by the schedule, run to the end here."""
     make_session = current_app.extensions["candor.sessionmaker"]
     with make_session() as session:
-        report = send_reminders(session, mail_settings(current_app.config))
-        session.commit()  # the outbox's commit hook hands the messages to delivery
+        run = start_run(session, RunTrigger.SCHEDULE)
+        session.commit()  # on record before it starts: HR sees it under way
+        report = run_to_end(session, run.id, mail_settings(current_app.config))
     log.info("reminders: %s", report.summary())
+
+
+def _reminder_run(run_id: int) -> None:
+    """HR's "Send now": claim the queued run (once), then run it to the end."""
+    make_session = current_app.extensions["candor.sessionmaker"]
+    with make_session() as session:
+        if not claim_run(session, run_id):
+            return  # another worker has it, or it is over
+        session.commit()
+        report = run_to_end(session, run_id, mail_settings(current_app.config))
+    log.info("reminders (run %d): %s", run_id, report.summary())
 
 
 def _send_password_reset(email: str) -> None:

@@ -4,6 +4,7 @@ records made as the app makes them."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 PASSWORD = "correct horse battery"
@@ -178,6 +179,19 @@ def add_learners(db, count: int, course_ids, prefix: str = "bulk") -> None:
         ],
     )
     db.commit()
+
+
+@contextmanager
+def worker(server):
+    """Huey's consumer in this process (threads), as `flask jobs worker` runs it."""
+    consumer = server.app.extensions["candor.jobs"].huey.create_consumer(
+        workers=1, periodic=False, initial_delay=0.05, max_delay=0.5
+    )
+    consumer.start()
+    try:
+        yield
+    finally:
+        consumer.stop(graceful=True)
 
 
 def attempt_pages(client, attempt_url: str) -> list[str]:

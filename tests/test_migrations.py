@@ -102,7 +102,7 @@ def test_the_ledger_migration_chains_the_rows_written_before(engine):
     from app.audit.ledger import verify
 
     config = alembic(engine)
-    command.upgrade(config, "0015")
+    command.upgrade(config, "0017")
     with engine.begin() as connection:
         for action, moment in (("b.second", "2026-02-01"), ("a.first", "2026-01-01")):
             connection.execute(
@@ -123,3 +123,20 @@ def test_the_ledger_migration_chains_the_rows_written_before(engine):
         ).all()
     assert report.problems == [] and report.entries == 2
     assert actions == ["a.first", "b.second"]  # oldest first
+
+
+def test_the_search_key_is_backfilled_for_existing_accounts(engine):
+    config = alembic(engine)
+    command.upgrade(config, "0015")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, name, employee_id, locale, active, "
+                "session_generation, created_at) VALUES (1, 'IGOR@example.test', 'Ígor Ørsted', "
+                "'É-7', 'en', true, 'g', CURRENT_TIMESTAMP)"
+            )
+        )
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        key = connection.execute(text("SELECT search_key FROM users")).scalar_one()
+    assert key == "igor orsted\nigor@example.test\ne-7"

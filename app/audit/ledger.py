@@ -51,7 +51,7 @@ class Chained:
 
 # The columns each hash covers are spelled out, not read from the models: they are the
 # ledger's contract (a column added later is not covered until the chain's format says so),
-# and migration 0016 selects exactly these whatever columns the tables gain afterwards.
+# and migration 0018 selects exactly these whatever columns the tables gain afterwards.
 CHAINED = (
     Chained(
         "completion",

@@ -205,7 +205,7 @@ def _add_key(session: Session, signer: Signer, actor: User | None) -> SigningKey
         kid=signer.key_id,
         public_key=b64url(signer.verifier.public_key.public_bytes_raw()),
         pdf_certificate=signer.pdf_certificate(),
-        # A key that signed before key history existed (migration 0015) was valid since then.
+        # A key that signed before key history existed (migration 0017) was valid since then.
         valid_from=unrecorded.valid_from or now,
     )
     try:

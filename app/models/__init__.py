@@ -1,7 +1,7 @@
 """The data model: plain SQLAlchemy 2.0 mapped classes. Rules that span entities live in the
 domain packages, not here."""
 
-from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation, Reminder
+from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation
 from app.models.audit import AuditEvent
 from app.models.certificate import Certificate, SigningKey
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
@@ -13,6 +13,14 @@ from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
 from app.models.quiz import AttemptAnswer, AttemptStatus, Completion, QuizAttempt
+from app.models.reminder import (
+    Reminder,
+    ReminderDigest,
+    ReminderRun,
+    ReminderSettings,
+    RunState,
+    RunTrigger,
+)
 from app.models.user import STAFF_ROLES, Role, User, UserRole
 
 __all__ = [
@@ -23,6 +31,11 @@ __all__ = [
     "Invitation",
     "Reminder",
     "AttemptAnswer",
+    "ReminderDigest",
+    "ReminderRun",
+    "ReminderSettings",
+    "RunState",
+    "RunTrigger",
     "AttemptStatus",
     "Completion",
     "AuditEvent",

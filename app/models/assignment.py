@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -78,17 +78,3 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-
-
-class Reminder(Base):
-    """A reminder e-mail sent: at most one per person per day."""
-
-    __tablename__ = "reminders"
-    __table_args__ = (UniqueConstraint("user_id", "sent_on"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    sent_on: Mapped[date]
-    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
-    courses: Mapped[list] = mapped_column(default=list)  # course ids reminded of
-    manager_copied: Mapped[bool] = mapped_column(default=False)

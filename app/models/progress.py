@@ -46,6 +46,12 @@ class Enrollment(Base):
     revoked_at: Mapped[datetime | None]
     # and attempts HR granted beyond the course's limit in this cycle.
     extra_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The last reminder about this cycle (app.training.cadence): when, for which deadline (the
+    # due date, or the expiry of the completion), and at which step of the cadence (days
+    # before the deadline; -1: late). A new deadline starts the cadence again.
+    reminded_at: Mapped[datetime | None]
+    reminded_deadline: Mapped[datetime | None]
+    reminded_days_before: Mapped[int | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import Base, utcnow
-from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX
+from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX, search_key
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -38,6 +39,12 @@ def new_session_generation() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _search_key_of_insert(context: Any) -> str:
+    # Core inserts too (the ORM's go through _keep_search_key): from the row's own values.
+    row = context.get_current_parameters()
+    return search_key(row.get("name"), row.get("email"), row.get("employee_id"))
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -54,6 +61,9 @@ class User(Base):
     session_generation: Mapped[str] = mapped_column(String(64), default=new_session_generation)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
+    # Name, e-mail and employee id folded (app.fields.search_key: no accents, no case), kept
+    # on every write, so a search for "igor" finds "Ígor" with a plain LIKE on both databases.
+    search_key: Mapped[str | None] = mapped_column(Text, default=_search_key_of_insert)
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -113,3 +123,10 @@ class UserRole(Base):
     )
 
     user: Mapped[User] = relationship(back_populates="role_links")
+
+
+@event.listens_for(User, "before_insert")
+@event.listens_for(User, "before_update")
+def _keep_search_key(_mapper, _connection, user: User) -> None:
+    # Bulk writes that bypass these events (the directory import) set it themselves.
+    user.search_key = search_key(user.name, user.email, user.employee_id)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.content.versions import newest_versions
 from app.db import NAME_COLLATION
+from app.fields import fold
 from app.models import CourseVersion, Invitation, User
 
 SEARCH_PAGE_SIZE = 100
@@ -30,18 +31,17 @@ class PeopleSearch:
 
 def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
     """Everyone (active or not) whose name, e-mail, employee id or department contains
-    ``text``, case-insensitively, by name; page ``page`` of them and the total."""
+    ``text``, whatever the case (and the accents, but in the department), by name; page
+    ``page`` of them and the total."""
     text = (text or "").strip()[:SEARCH_MAX]
     page = max(1, page)
     query = select(User)
     if text:
-        wanted = text.lower()  # % and _ are searched for as themselves (autoescape)
+        wanted = fold(text)  # % and _ are searched for as themselves (autoescape)
         query = query.where(
             or_(
-                func.lower(User.name).contains(wanted, autoescape=True),
-                User.email.contains(wanted, autoescape=True),
-                func.lower(User.employee_id).contains(wanted, autoescape=True),
-                func.lower(User.department).contains(wanted, autoescape=True),
+                User.search_key.contains(wanted, autoescape=True),
+                func.lower(User.department).contains(text.lower(), autoescape=True),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -101,9 +101,10 @@ PICKED_MAX = 1000  # people one "chosen people" form carries; more is a departme
 
 
 def find_people_to_pick(session: Session, text: str) -> list[User]:
-    """Active people whose name, e-mail or employee id contains ``text`` (any case), by name
-    in the language's order, at most ``PICK_LIMIT``: the assignment form's people picker."""
-    text = (text or "").strip()[:SEARCH_MAX].lower()
+    """Active people whose name, e-mail or employee id contains ``text`` (any case, any
+    accents), by name in the language's order, at most ``PICK_LIMIT``: the assignment form's
+    people picker."""
+    text = fold((text or "").strip()[:SEARCH_MAX])
     if not text:
         return []
     return list(
@@ -111,11 +112,7 @@ def find_people_to_pick(session: Session, text: str) -> list[User]:
             select(User)
             .where(
                 User.active.is_(True),
-                or_(
-                    func.lower(User.name).contains(text, autoescape=True),
-                    func.lower(User.email).contains(text, autoescape=True),
-                    func.lower(User.employee_id).contains(text, autoescape=True),
-                ),
+                User.search_key.contains(text, autoescape=True),
             )
             .order_by(User.name.collate(NAME_COLLATION), User.id)
             .limit(PICK_LIMIT)

@@ -95,6 +95,10 @@ REGISTRY: dict[str, Table] = {
         ),
         "created_at": _by("when your account was created", "for the record", EMPLOYMENT),
         "deactivated_at": _by("when your account was deactivated", "for the record", EMPLOYMENT),
+        "search_key": _by(
+            "your name, e-mail and employee id without accents or capitals",
+            "so HR can find you however your name is typed", EMPLOYMENT, NOBODY,
+        ),
     }, other={
         **dict.fromkeys(("id",), ID),
     }),
@@ -143,7 +147,7 @@ REGISTRY: dict[str, Table] = {
         **dict.fromkeys((
             "id", "course_id", "version_id", "created_at", "assigned_at", "due_at",
             "assignment_id", "started_at", "cycle", "completed_at", "expires_at", "revoked_at",
-            "extra_attempts",
+            "extra_attempts", "reminded_at", "reminded_deadline", "reminded_days_before",
         ), "a fact of your course record (with the row above)"),
     }),
     "assignments": Table("Your training", personal={
@@ -236,7 +240,35 @@ REGISTRY: dict[str, Table] = {
         **dict.fromkeys(("id",), ID),
         **dict.fromkeys(("sent_on", "sent_at",), "a fact of the reminder"),
         **dict.fromkeys(("courses",), "which courses"),
-        **dict.fromkeys(("manager_copied",), "whether your manager's digest named you"),
+        **dict.fromkeys(("manager_copied",), "whether your manager had a copy (before digests)"),
+        **dict.fromkeys(("run_id",), "which reminder run sent it"),
+        **dict.fromkeys(("overdue",), "whether any of those courses was late"),
+    }),
+    "reminder_digests": Table("E-mails to you", personal={
+        "manager_id": _by(
+            "the summaries of your team's late training sent to you as a manager",
+            "to tell managers about late training once per run", TRAINING_RECORD, HR,
+        ),
+    }, other={
+        **dict.fromkeys(("id",), ID),
+        **dict.fromkeys(("run_id",), "which reminder run sent it"),
+        **dict.fromkeys(("sent_at", "reports"), "when, and how many people it named"),
+    }),
+    "reminder_runs": Table("E-mails to you", personal={
+        "started_by_id": _by("who pressed HR's Send now", "for the record", TRAINING_RECORD, HR),
+    }, other={
+        **dict.fromkeys((
+            "id", "trigger", "state", "created_at", "started_at", "finished_at", "heartbeat_at",
+            "days_before", "overdue_every_days", "reminders", "courses", "digests", "failed",
+            "already_reminded", "not_activated", "error",
+        ), "a reminder run: when, the cadence it followed, and what it sent (counts)"),
+    }),
+    "reminder_settings": Table("E-mails to you", personal={
+        "updated_by_id": _by("who last set the reminder cadence", "for the record", EMPLOYMENT, HR),
+    }, other={
+        **dict.fromkeys(
+            ("id", "days_before", "overdue_every_days", "updated_at"), "the reminder cadence"
+        ),
     }),
     "outbox": Table("E-mails to you", personal={
         "recipients": _by(

@@ -25,6 +25,9 @@ NEW_CYCLE: Final = {
     "expires_at": None,
     "revoked_at": None,
     "extra_attempts": 0,
+    "reminded_at": None,
+    "reminded_deadline": None,
+    "reminded_days_before": None,
 }
 
 # Ids per IN (...) list: far below SQLite's and PostgreSQL's limits on bound parameters.

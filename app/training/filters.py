@@ -14,8 +14,9 @@ under the same names:
   both included, written YYYY-MM-DD (for the item export: when the attempt was submitted);
 - ``include_inactive``: ``1`` to list deactivated people too; by default a listing holds
   active people only, as the dashboard counts them and reminders reach them;
-- ``search``: people whose name, e-mail or employee id contains this text, in any case
-  (at most ``SEARCH_MAX`` characters; ``%`` and ``_`` are searched for as themselves).
+- ``search``: people whose name, e-mail or employee id contains this text, whatever the
+  case and the accents ("igor" finds "Ígor"; at most ``SEARCH_MAX`` characters; ``%`` and
+  ``_`` are searched for as themselves).
 
 An empty value means "any". Unknown and repeated keys are refused rather than ignored: a
 misspelt filter would otherwise list everyone's records. Every refusal is a DomainError
@@ -29,12 +30,20 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.dates import day_problem, start_of_day
 from app.errors import DomainError
-from app.fields import MAX_ID, department_problem, sentence, shown, unsafe_problem, whole_number
+from app.fields import (
+    MAX_ID,
+    department_problem,
+    fold,
+    sentence,
+    shown,
+    unsafe_problem,
+    whole_number,
+)
 from app.training.status import Status
 
 SEARCH_MAX: Final = 100
@@ -153,14 +162,8 @@ class RecordFilter:
         if self.manager_id is not None:
             where.append(person.c.manager_id == self.manager_id)
         if self.search is not None:
-            wanted = self.search.lower()
-            where.append(
-                or_(
-                    func.lower(person.c.name).contains(wanted, autoescape=True),
-                    func.lower(person.c.email).contains(wanted, autoescape=True),
-                    func.lower(person.c.employee_id).contains(wanted, autoescape=True),
-                )
-            )
+            # Accents and case folded on both sides (app.fields.search_key, kept on the row).
+            where.append(person.c.search_key.contains(fold(self.search), autoescape=True))
         if completed_at is not None:
             start, end = self._completed_bounds()
             if start is not None:

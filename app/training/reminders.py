@@ -1,58 +1,82 @@
-"""Reminder e-mails for training due soon or overdue: one per person, at most once a day.
+"""Who is reminded of what, and the reminder run: learners' e-mails and managers' digests.
 
-Callers own the transaction (a CLI command or a scheduled task commits after the run). The
-run streams: it walks people in batches of ``PEOPLE_PER_BATCH`` and puts each reminder in the
-outbox (``app.mail.queue_mail``) as it goes, so memory stays flat however many are due, and
-nothing waits on the SMTP server: workers send the outbox after the commit, with retries.
-Each reminder is claimed by inserting its Reminder row (unique per person and day) in a
-savepoint together with its outbox message: two runs at once cannot both remind someone.
-No Flask here: SMTP settings arrive as a plain ``MailSettings``.
+Who: a record is due for a reminder when the cadence says so (``app.training.cadence.
+milestone``, one SQL expression), and only if its person can act on it: active, signed in at
+least once (someone who never set a password gets a new invitation from HR instead), holding
+the learner role, on a published course, and not under an assignment HR cancelled. A person
+gets at most one e-mail a day, listing every course due for a reminder.
+
+``preview`` pages through who would be reminded now, with the counts, in a few queries and
+never loading everyone. ``send_reminders`` is the run: it walks the same records in batches of
+``PEOPLE_PER_BATCH`` people (keyset, by id) and puts each e-mail in the outbox
+(``app.mail.queue_mail``) as it goes, so memory stays flat however many are due, and nothing
+waits on the SMTP server. Each reminder is claimed by inserting its ``Reminder`` row (unique
+per person and day) in a savepoint with its outbox message: two runs at once cannot both
+remind someone. Then each manager of someone reminded of late training gets one digest
+listing them, walked by manager in batches too.
+
+Callers own the transaction; ``checkpoint`` (if given) is called after each batch, so a long
+run can commit as it goes (the CLI and the workers do: a run of 8,000 e-mails is not one
+transaction). No Flask here.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
-from functools import cache
-from pathlib import Path
+from datetime import datetime
+from typing import Any, cast
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from app.audit.events import record
-from app.db import utcnow
-from app.fields import EMAIL_MAX, TITLE_MAX, one_line
-from app.mail.addresses import mail_address, sender_address
+from app.db import NAME_COLLATION, utcnow
+from app.fields import EMAIL_MAX, one_line
 from app.mail.outbox import queue_mail
 from app.mail.smtp import MailSettings
-from app.models import Enrollment, Reminder, User
-from app.training.matrix import StatusRow, status_rows
-from app.training.status import DUE_SOON_DAYS, Status
+from app.models import (
+    Assignment,
+    Enrollment,
+    Reminder,
+    Role,
+    User,
+    UserRole,
+)
+from app.training.cadence import LATE, Cadence, deadline, milestone, read_cadence
+from app.training.digests import count_active, send_digests
+from app.training.matrix import Catalogue, StatusRow, status_column
+from app.training.reminder_mail import compose, is_late
+from app.training.status import Status
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
-REMINDED = frozenset({Status.DUE_SOON, Status.OVERDUE})
-# A name in a greeting or a header is cut shorter than the field allows (fields.NAME_MAX):
-# the message stays readable whatever the directory holds.
-SHOWN_NAME_MAX = 100
 PEOPLE_PER_BATCH = 500  # people read, composed and queued at a time
 FAILURES_LISTED = 100  # unusable addresses a report names; the rest are counted
+PAGE_SIZE = 50  # people per page of the preview
+
+_users = cast(Table, User.__table__)
+_enrollments = cast(Table, Enrollment.__table__)
+_assignments = cast(Table, Assignment.__table__)
 
 
 @dataclass(frozen=True)
 class ReminderMessage:
-    """One reminder, sent or (in a dry run) to be sent."""
+    """One reminder, queued or (in a dry run) to be queued."""
 
     user_id: int
     to: str
-    cc: str | None
     subject: str
     course_ids: tuple[int, ...]
     overdue: bool
@@ -75,7 +99,8 @@ class ReminderReport:
 
     dry_run: bool = False
     queued: int = 0
-    copied: int = 0  # of those, with the manager copied
+    courses: int = 0  # courses the queued reminders name
+    digests: int = 0  # managers' digests
     failed: list[ReminderFailure] = field(default_factory=list)  # the first FAILURES_LISTED
     failed_count: int = 0
     already_reminded: int = 0
@@ -85,7 +110,7 @@ class ReminderReport:
 
     def add(self, message: ReminderMessage) -> None:
         self.queued += 1
-        self.copied += message.cc is not None
+        self.courses += len(message.course_ids)
 
     def fail(self, failure: ReminderFailure) -> None:
         self.failed_count += 1
@@ -93,11 +118,12 @@ class ReminderReport:
             self.failed.append(failure)
 
     def summary(self) -> str:
-        """A few lines for the command line."""
+        """A few lines for the command line and the workers' log."""
         verb = "Would send" if self.dry_run else "Queued"
         lines = [
-            f"{verb} {self.queued} reminder(s), {self.copied} with the manager copied; "
-            f"{self.failed_count} failed; {self.already_reminded} already reminded today."
+            f"{verb} {self.queued} reminder(s) naming {self.courses} course(s) and "
+            f"{self.digests} manager digest(s); {self.failed_count} failed; "
+            f"{self.already_reminded} already reminded today."
         ]
         if self.not_activated:
             lines.append(
@@ -109,107 +135,251 @@ class ReminderReport:
         return "\n".join(lines)
 
 
-@cache
-def _environment() -> Environment:
-    # Our own environment: plain text is not HTML-escaped; an .html template would be.
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html", "xml"), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+# --- who is due a reminder ---------------------------------------------------------------
+
+
+def _is_learner() -> Any:
+    return exists().where(UserRole.user_id == _users.c.id, UserRole.role == Role.LEARNER)
+
+
+def due_records(
+    now: datetime, cadence: Cadence, catalogue: Catalogue, user_ids: Sequence[int] | None = None
+) -> Select[Any]:
+    """Every record due for a reminder at ``now`` of an active learner, with its step of the
+    cadence and two flags: ``activated`` (has signed in) and ``reminded_today``."""
+    e = _enrollments.c
+    status = status_column(now)
+    columns = {
+        "due_at": e.due_at,
+        "completed_at": e.completed_at,
+        "expires_at": e.expires_at,
+        "reminded_at": e.reminded_at,
+        "reminded_deadline": e.reminded_deadline,
+        "reminded_days_before": e.reminded_days_before,
+        "status": status,
+    }
+    step = milestone(columns, now, cadence)
+    criteria = [
+        _users.c.active.is_(True),
+        _is_learner(),
+        e.course_id.in_(sorted(catalogue.newest)),
+        # Not under an assignment HR cancelled (self-enrolled records have no due date).
+        or_(e.assignment_id.is_(None), _assignments.c.cancelled_at.is_(None)),
+        step.is_not(None),
+    ]
+    if user_ids is not None:
+        criteria.append(e.user_id.in_(list(user_ids)))
+    reminded_today = exists().where(Reminder.user_id == _users.c.id, Reminder.sent_on == now.date())
+    return (
+        select(
+            e.id.label("enrollment_id"),
+            _users.c.id.label("user_id"),
+            _users.c.name,
+            _users.c.email,
+            _users.c.employee_id,
+            _users.c.department,
+            _users.c.manager_id,
+            _users.c.active,
+            e.course_id,
+            e.version_id,
+            e.assigned_at,
+            e.due_at,
+            e.started_at,
+            e.completed_at,
+            e.expires_at,
+            e.revoked_at,
+            e.extra_attempts,
+            status.label("status"),
+            step.label("step"),
+            deadline(columns).label("deadline"),
+            _users.c.password_hash.is_not(None).label("activated"),
+            reminded_today.label("reminded_today"),
+        )
+        .select_from(_enrollments)
+        .join(_users, _users.c.id == e.user_id)
+        .outerjoin(_assignments, _assignments.c.id == e.assignment_id)
+        .where(*criteria)
     )
 
 
-def _address(name: str, email: str) -> Address:
-    return mail_address(name, email)
+def _sendable(records: Any) -> Any:
+    return and_(records.c.activated.is_(True), records.c.reminded_today.is_(False))
 
 
-def _usable(email: str) -> bool:
-    try:
-        _address("", email)
-    except ValueError:
-        return False
-    return True
+@dataclass(frozen=True)
+class DueRecord:
+    """One course of a person due for a reminder, at a step of the cadence."""
+
+    row: StatusRow
+    step: int
+    enrollment_id: int
 
 
-def _domain(sender: str) -> str:
-    _, address = parseaddr(sender)
-    domain = address.rpartition("@")[2]
-    return domain if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", domain) else "candor.invalid"
+def _status_row(record: Any, catalogue: Catalogue) -> StatusRow:
+    version = catalogue.shown(record.course_id, record.version_id)
+    return StatusRow(
+        record.user_id,
+        record.name,
+        record.email,
+        record.employee_id,
+        record.department,
+        record.manager_id,
+        record.active,
+        record.course_id,
+        version.slug,
+        version.title,
+        version.number,
+        record.assigned_at,
+        record.due_at,
+        record.started_at,
+        record.completed_at,
+        record.expires_at,
+        record.revoked_at,
+        record.extra_attempts,
+        Status(record.status),
+    )
 
 
-def _urgency(row: StatusRow) -> tuple:
-    moment = row.expires_at if row.completed_at is not None else row.due_at
-    return (row.status is not Status.OVERDUE, moment is None, moment, row.course_title)
-
-
-def compose(
-    mail: MailSettings,
-    person: StatusRow,
-    rows: Sequence[StatusRow],
-    manager: User | None,
+def _records_of(
+    session: Session,
+    people: Sequence[int],
     now: datetime,
-) -> EmailMessage:
-    """The reminder for one person; raises ValueError for an address that cannot be used."""
-    rows = sorted(rows, key=_urgency)
-    overdue = any(r.status is Status.OVERDUE for r in rows)
-    base = mail.base_url.rstrip("/")
-    count = f"{len(rows)} course" + ("s" if len(rows) != 1 else "")
-    message = EmailMessage()
-    message["Subject"] = (
-        f"Overdue training: {count} to complete" if overdue else f"Training due soon: {count}"
-    )
-    message["From"] = sender_address(mail.sender)
-    message["To"] = _address(person.name, person.email)
-    if manager is not None:
-        message["Cc"] = _address(manager.name, manager.email)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=_domain(mail.sender))
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    body = (
-        _environment()
-        .get_template("reminder.txt")
-        .render(
-            name=one_line(person.name, SHOWN_NAME_MAX),
-            overdue=overdue,
-            manager_copied=manager is not None,
-            base_url=base,
-            organisation=one_line(mail.organisation, TITLE_MAX),
-            courses=[
-                {
-                    "title": one_line(r.course_title, TITLE_MAX),
-                    "label": r.label,
-                    "url": f"{base}/courses/{r.course_slug}",
-                }
-                for r in rows
-            ],
+    cadence: Cadence,
+    catalogue: Catalogue,
+) -> dict[int, list[DueRecord]]:
+    """The due records of ``people`` who may be reminded now, by person."""
+    records = due_records(now, cadence, catalogue, people).subquery("records")
+    found: dict[int, list[DueRecord]] = defaultdict(list)
+    for record in session.execute(select(records).where(_sendable(records))):
+        found[record.user_id].append(
+            DueRecord(_status_row(record, catalogue), int(record.step), record.enrollment_id)
         )
-    )
-    message.set_content(body)
-    return message
+    return found
 
 
-def _reminded_on(session: Session, day: date, user_ids: Sequence[int]) -> set[int]:
-    return set(
-        session.scalars(
-            select(Reminder.user_id).where(Reminder.sent_on == day, Reminder.user_id.in_(user_ids))
+@dataclass(frozen=True)
+class Counts:
+    """Who would be reminded now."""
+
+    people: int = 0  # e-mails to learners
+    courses: int = 0  # courses they name
+    late_people: int = 0  # of those, with late training
+    digests: int = 0  # managers who would get a digest
+    not_activated: int = 0  # due, but never signed in: skipped
+    already_reminded: int = 0  # due, but reminded earlier today
+
+
+def count_due(
+    session: Session, now: datetime, cadence: Cadence, catalogue: Catalogue | None = None
+) -> Counts:
+    """The counts of a run at ``now``, computed by the database in one query."""
+    catalogue = catalogue or Catalogue.read(session)
+    records = due_records(now, cadence, catalogue).subquery("records")
+    manager = aliased(_users, name="manager")
+    sendable = _sendable(records)
+    late = and_(sendable, records.c.step == LATE)
+
+    def people(condition: Any) -> Any:
+        return func.count(func.distinct(case((condition, records.c.user_id))))
+
+    row = session.execute(
+        select(
+            people(sendable),
+            func.count(case((sendable, literal(1)))),
+            people(late),
+            func.count(func.distinct(case((late, manager.c.id)))),
+            people(records.c.activated.is_(False)),
+            people(and_(records.c.activated.is_(True), records.c.reminded_today.is_(True))),
         )
+        .select_from(records)
+        .outerjoin(
+            manager,
+            and_(
+                manager.c.id == records.c.manager_id,
+                manager.c.active.is_(True),
+                manager.c.id != records.c.user_id,
+            ),
+        )
+    ).one()
+    return Counts(*(int(n or 0) for n in row))
+
+
+@dataclass(frozen=True)
+class PreviewPerson:
+    user_id: int
+    name: str
+    email: str
+    employee_id: str | None
+    records: list[DueRecord]
+
+    @property
+    def late(self) -> bool:
+        return any(r.step == LATE for r in self.records)
+
+
+@dataclass(frozen=True)
+class Preview:
+    counts: Counts
+    people: list[PreviewPerson]  # this page, by name in the language's order
+    page: int
+    page_size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.counts.people // self.page_size))
+
+
+def preview(
+    session: Session,
+    now: datetime | None = None,
+    cadence: Cadence | None = None,
+    page: int = 1,
+    page_size: int | None = None,
+) -> Preview:
+    """Who a run would remind now: the counts and one page of people with their courses
+    (four queries, whatever the number of people)."""
+    now = now or utcnow()
+    page_size = page_size or PAGE_SIZE
+    cadence = cadence or read_cadence(session)
+    catalogue = Catalogue.read(session)
+    counts = count_due(session, now, cadence, catalogue)
+    records = due_records(now, cadence, catalogue).subquery("records")
+    people = session.execute(
+        select(records.c.user_id, records.c.name, records.c.email, records.c.employee_id)
+        .where(_sendable(records))
+        .group_by(records.c.user_id, records.c.name, records.c.email, records.c.employee_id)
+        .order_by(records.c.name.collate(NAME_COLLATION), records.c.user_id)
+        .limit(page_size)
+        .offset((max(page, 1) - 1) * page_size)
+    ).all()
+    found = _records_of(session, [p.user_id for p in people], now, cadence, catalogue)
+    return Preview(
+        counts=counts,
+        people=[
+            PreviewPerson(p.user_id, p.name, p.email, p.employee_id, found.get(p.user_id, []))
+            for p in people
+        ],
+        page=max(page, 1),
+        page_size=page_size,
     )
 
 
-def _people_batches(session: Session) -> Iterator[list[int]]:
-    """The ids of active people with an enrollment, in batches, by keyset (no offset scan)."""
+# --- the run ---------------------------------------------------------------------------------
+
+
+def _people_batches(
+    session: Session, now: datetime, cadence: Cadence, catalogue: Catalogue
+) -> Iterator[list[int]]:
+    """The ids of the people to remind, in batches, by keyset (no offset scan)."""
     last = 0
     while True:
+        records = due_records(now, cadence, catalogue).subquery("records")
         batch = list(
             session.scalars(
-                select(Enrollment.user_id)
-                .join(User, User.id == Enrollment.user_id)
-                .where(User.active.is_(True), Enrollment.user_id > last)
-                .group_by(Enrollment.user_id)
-                .order_by(Enrollment.user_id)
+                select(records.c.user_id)
+                .where(_sendable(records), records.c.user_id > last)
+                .group_by(records.c.user_id)
+                .order_by(records.c.user_id)
                 .limit(PEOPLE_PER_BATCH)
             )
         )
@@ -224,87 +394,81 @@ def send_reminders(
     mail: MailSettings,
     now: datetime | None = None,
     dry_run: bool = False,
-    due_soon_days: int = DUE_SOON_DAYS,
     on_message: Callable[[ReminderMessage], object] | None = None,
+    *,
+    cadence: Cadence | None = None,
+    run_id: int | None = None,
+    checkpoint: Callable[[ReminderReport], object] | None = None,
 ) -> ReminderReport:
-    """Queue an e-mail to each person with training due soon or overdue, once a day; their
-    manager copied if late. Workers send them once the caller commits."""
+    """Queue an e-mail to each person the cadence says to remind (at most one a day), then
+    one digest to each manager of someone reminded of late training. Workers send them once
+    the caller commits. ``cadence``: the stored one unless given; ``run_id``: the
+    ``ReminderRun`` the reminders belong to."""
     now = now or utcnow()
-    today = now.date()
-    report = ReminderReport(dry_run=dry_run)
-    for batch in _people_batches(session):
-        rows = status_rows(
-            session, user_ids=batch, now=now, due_soon_days=due_soon_days, sort=None
-        ).rows
-        by_person: dict[int, list[StatusRow]] = defaultdict(list)
-        for row in rows:
-            if row.status in REMINDED:
-                by_person[row.user_id].append(row)
-        # Only people who can act on a reminder: someone who never set a password cannot
-        # sign in (HR's "Never signed in" page gives them an invitation instead).
-        waiting = set(
-            session.scalars(
-                select(User.id).where(User.password_hash.is_(None), User.id.in_(list(by_person)))
-            )
-        )
-        for user_id in waiting:
-            del by_person[user_id]
-        report.not_activated += len(waiting)
-        if not by_person:
-            continue
-        reminded = _reminded_on(session, today, sorted(by_person))
-        late_managers = sorted(
-            {
-                rows[0].manager_id
-                for rows in by_person.values()
-                if rows[0].manager_id is not None and any(r.status is Status.OVERDUE for r in rows)
-            }
-        )
-        managers = {
-            m.id: m
-            for m in session.scalars(
-                select(User).where(User.id.in_(late_managers), User.active.is_(True))
-            )
-        }
-        for user_id, person_rows in sorted(by_person.items()):
-            if user_id in reminded:
-                report.already_reminded += 1
-                continue
-            _remind(session, mail, person_rows, managers, now, report, dry_run, on_message)
+    cadence = cadence or read_cadence(session)
+    catalogue = Catalogue.read(session)
+    counts = count_due(session, now, cadence, catalogue)
+    report = ReminderReport(
+        dry_run=dry_run,
+        not_activated=counts.not_activated,
+        already_reminded=counts.already_reminded,
+    )
+    late_managers: set[int] = set()  # for a dry run's count only: one id per manager
+    for batch in _people_batches(session, now, cadence, catalogue):
+        due = _records_of(session, batch, now, cadence, catalogue)
+        reminded: list[int] = []
+        for user_id in sorted(due):
+            records = due[user_id]
+            if _remind(session, mail, records, now, report, dry_run, on_message, run_id):
+                reminded.append(user_id)
+                person = records[0].row
+                if is_late([r.row for r in records]) and person.manager_id not in (None, user_id):
+                    late_managers.add(person.manager_id)
+        if not dry_run:
+            _mark_reminded(session, [r for u in reminded for r in due[u]], now)
+        if checkpoint is not None:
+            checkpoint(report)
+    if dry_run:
+        report.digests = count_active(session, late_managers)
+    elif run_id is not None:
+        digests = send_digests(session, mail, run_id, now)
+        report.digests += digests.sent
+        for manager_id, email, reason in digests.failed:
+            report.fail(ReminderFailure(manager_id, email, reason))
+        if checkpoint is not None:
+            checkpoint(report)
     return report
 
 
 def _remind(
     session: Session,
     mail: MailSettings,
-    rows: list[StatusRow],
-    managers: dict[int, User],
+    records: list[DueRecord],
     now: datetime,
     report: ReminderReport,
     dry_run: bool,
     on_message: Callable[[ReminderMessage], object] | None,
-) -> None:
+    run_id: int | None,
+) -> bool:
+    rows = [r.row for r in records]
     person = rows[0]
-    overdue = any(r.status is Status.OVERDUE for r in rows)
-    manager = managers.get(person.manager_id) if overdue and person.manager_id else None
-    if manager is not None and (manager.id == person.user_id or not _usable(manager.email)):
-        manager = None  # a manager's unusable address must not hold up the reminder
+    late = is_late(rows)
+    told = late and person.manager_id is not None and person.manager_id != person.user_id
     try:
-        message = compose(mail, person, rows, manager, now)
+        message = compose(mail, person, rows, now, manager_told=told)
     except ValueError as exc:
         report.fail(
             ReminderFailure(
                 person.user_id, one_line(person.email, EMAIL_MAX), f"unusable address: {exc}"
             )
         )
-        return
+        return False
     meta = ReminderMessage(
         user_id=person.user_id,
         to=person.email,
-        cc=manager.email if manager else None,
         subject=str(message["Subject"]),
         course_ids=tuple(sorted(r.course_id for r in rows)),
-        overdue=overdue,
+        overdue=late,
     )
     if not dry_run:
         try:
@@ -316,21 +480,45 @@ def _remind(
                         sent_on=now.date(),
                         sent_at=now,
                         courses=list(meta.course_ids),
-                        manager_copied=meta.cc is not None,
+                        manager_copied=False,
+                        run_id=run_id,
+                        overdue=late,
                     )
                 )
                 queue_mail(session, message, kind="reminder")
-                # On the audit trail too (ids only), undone with the claim if it fails.
-                record(
-                    session,
-                    "reminder.sent",
-                    user_id=meta.user_id,
-                    course_ids=list(meta.course_ids),
-                    manager_copied=meta.cc is not None,
-                )
         except IntegrityError:
             report.already_reminded += 1
-            return
+            return False
     report.add(meta)
     if on_message is not None:
         on_message(meta)
+    return True
+
+
+def _mark_reminded(session: Session, records: Sequence[DueRecord], now: datetime) -> None:
+    """Store on each record the step reminded of and its deadline: the cadence moves on."""
+    e = _enrollments.c
+    by_step: dict[int, list[int]] = defaultdict(list)
+    for record in records:
+        by_step[record.step].append(record.enrollment_id)
+    columns = {"completed_at": e.completed_at, "expires_at": e.expires_at, "due_at": e.due_at}
+    for step, ids in by_step.items():
+        session.execute(
+            update(_enrollments)
+            .where(e.id.in_(ids))
+            .values(reminded_at=now, reminded_days_before=step, reminded_deadline=deadline(columns))
+        )
+
+
+__all__ = [
+    "Counts",
+    "MailSettings",
+    "Preview",
+    "ReminderFailure",
+    "ReminderMessage",
+    "ReminderReport",
+    "count_due",
+    "due_records",
+    "preview",
+    "send_reminders",
+]

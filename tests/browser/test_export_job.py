@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import openpyxl
 import pytest
+from helpers import worker
 from sqlalchemy import select
 
 from app.db import utcnow
@@ -28,19 +29,6 @@ def every_export_is_a_job(server):
         yield
     finally:
         config["JOBS_DIRECT_EXPORT_MAX_ROWS"] = before
-
-
-@contextmanager
-def worker(server):
-    """Huey's consumer in this process (threads), as `flask jobs worker` runs it."""
-    consumer = server.app.extensions["candor.jobs"].huey.create_consumer(
-        workers=1, periodic=False, initial_delay=0.05, max_delay=0.5
-    )
-    consumer.start()
-    try:
-        yield
-    finally:
-        consumer.stop(graceful=True)
 
 
 def fits(page, assert_accessible) -> None:

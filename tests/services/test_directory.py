@@ -862,3 +862,13 @@ def test_staff_roles_are_granted_and_changed_by_admins_only(db, make_user):
     missing = plan_import(db, csv_file("hr@example.com,HR,,,,"), actor=hr, deactivate_missing=True)
     assert [d.user_id for d in missing.deactivations] == [learner.id]
     assert deactivate_account(db, admin, colleague.id).active is False
+
+
+def test_an_import_keeps_the_search_key_of_new_and_changed_people(db):
+    run_import(db, read("employees-good.csv"))
+    assert [u.email for u in search_people(db, "angstrom").people] == ["zoe@example.com"]
+    changed = csv_file("zoe@example.com,Zoë Ñúñez,E003,Support,,learner")
+    run_import(db, changed)
+    db.expire_all()
+    assert search_people(db, "angstrom").people == []
+    assert [u.email for u in search_people(db, "nunez").people] == ["zoe@example.com"]

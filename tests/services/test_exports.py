@@ -649,6 +649,7 @@ def test_item_export_has_one_row_per_answer_of_each_submitted_attempt(db, answer
         "name": "=Ana",
         "email": answered["user"].email,
         "department": "Sales",
+        "account": "active",
         "course": "Quiz demo",
         "course_version": 1,
         "attempt": 1,
@@ -686,7 +687,7 @@ def test_item_export_filters_and_csv(db, answered):
     assert list(item_rows(db, RecordFilter(course_id=answered["version"].course_id + 99))) == []
     day = at(-1).date()
     assert {
-        r[6]
+        r[ITEM_COLUMNS.index("attempt")]
         for r in item_rows(
             db, RecordFilter(department="Sales", completed_from=day, completed_to=day)
         )
@@ -700,3 +701,15 @@ def test_item_export_filters_and_csv(db, answered):
     assert parsed[0] == list(ITEM_COLUMNS)
     assert {r[1] for r in parsed[1:]} == {"'=Ana"}
     assert {r[ITEM_COLUMNS.index("correct")] for r in parsed[1:]} == {"TRUE", "FALSE", ""}
+
+
+def test_item_export_leaves_out_deactivated_people_unless_asked_and_says_so(db, answered):
+    user = answered["user"]
+    user.active = False
+    db.commit()
+    assert list(item_rows(db, RecordFilter(manager_id=answered["boss"].id))) == []
+    rows = [
+        dict(zip(ITEM_COLUMNS, r, strict=True))
+        for r in item_rows(db, RecordFilter(manager_id=answered["boss"].id, include_inactive=True))
+    ]
+    assert len(rows) == 8 and {r["account"] for r in rows} == {"deactivated"}

@@ -24,10 +24,13 @@ from app.models import (
     MailState,
     OutboxMessage,
     Reminder,
+    ReminderDigest,
     Role,
+    RunTrigger,
 )
 from app.training import reminders as service
 from app.training.assignments import assign
+from app.training.reminder_runs import start_run
 from app.training.reminders import MailSettings, ReminderReport, send_reminders
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
@@ -142,14 +145,14 @@ def test_each_person_gets_one_email_listing_what_is_due(db, smtp, scene, courses
     assert "manager" not in body and "Acme Contact Centres" in body
 
     ben = collector.to("ben@example.test")
-    assert sorted(ben.rcpt_tos) == ["ben@example.test", "mia@example.test"]
-    assert ben.message["Cc"] == "Mia Manager <mia@example.test>"
+    assert ben.rcpt_tos == ["ben@example.test"] and ben.message["Cc"] is None
     assert ben.message["Subject"] == "Overdue training: 1 course to complete"
     body = collector.body("ben@example.test")
-    assert "Overdue since 6 January 2027" in body and "your manager receives a copy" in body
+    assert "Overdue since 6 January 2027" in body
+    assert "your manager is told in their summary" in body
 
     rows = reminders(db)
-    assert [(r.user_id, r.sent_on, r.manager_copied) for r in rows] == [
+    assert [(r.user_id, r.sent_on, r.overdue) for r in rows] == [
         (scene["ann"].id, NOW.date(), False),
         (scene["ben"].id, NOW.date(), True),
     ]
@@ -158,25 +161,38 @@ def test_each_person_gets_one_email_listing_what_is_due(db, smtp, scene, courses
     assert deliver(db, settings).sent == 0 and len(collector.received) == 2  # sent once
 
 
-def test_at_most_one_reminder_a_day(db, smtp, scene):
+def test_each_step_of_the_cadence_is_reminded_once(db, smtp, scene):
+    """Default cadence: 7 and 1 days before, then the first day late and every 7 days."""
     collector, settings = smtp
-    remind(db, settings)
+    remind(db, settings)  # Ann: both courses (7 days before, caught up); Ben: late
     again = remind(db, settings, now=NOW + timedelta(hours=8))
-    assert len(collector.received) == 2 and again.sent == []
-    assert again.report.already_reminded == 2
-    tomorrow = remind(db, settings, now=NOW + timedelta(days=1))
-    assert len(tomorrow.sent) == 2 and len(collector.received) == 4
-    assert len(reminders(db)) == 4
+    assert again.sent == [] and len(collector.received) == 2
+    assert remind(db, settings, now=NOW + timedelta(days=1)).sent == []  # no step reached
+    # 12 January: the refresher is due on the 13th (1 day before); the flagship waits.
+    twelfth = remind(db, settings, now=NOW + timedelta(days=2))
+    assert [(m.to, len(m.course_ids)) for m in twelfth.sent] == [("ann@example.test", 1)]
+    # 17 January: Ben was last reminded 7 days ago; Ann's flagship is due that day.
+    week = remind(db, settings, now=NOW + timedelta(days=7))
+    assert sorted(m.to for m in week.sent) == ["ann@example.test", "ben@example.test"]
+    assert len(reminders(db)) == 5 and len(collector.received) == 5
 
 
 def test_a_run_that_lost_the_race_for_the_day_queues_nothing(db, smtp, scene, monkeypatch):
+    """Two runs at once: the one that inserts a person's reminder row first wins."""
     collector, settings = smtp
-    remind(db, settings)
-    # A second run that looked before the first one committed: the unique row stops it.
-    monkeypatch.setattr(service, "_reminded_on", lambda *args: set())
+    found = service._records_of
+
+    def raced(session, people, *args):
+        records = found(session, people, *args)
+        for user_id in records:  # another run claims them first
+            session.add(Reminder(user_id=user_id, sent_on=NOW.date(), sent_at=NOW, courses=[]))
+        session.flush()
+        return records
+
+    monkeypatch.setattr(service, "_records_of", raced)
     late = remind(db, settings)
-    assert late.sent == [] and late.report.already_reminded == 2 and len(collector.received) == 2
-    assert len(reminders(db)) == 2 and len(outbox(db)) == 2
+    assert late.sent == [] and late.report.already_reminded == 2 and collector.received == []
+    assert outbox(db) == []
 
 
 def test_a_dry_run_queues_and_records_nothing(db, smtp, scene):
@@ -186,8 +202,9 @@ def test_a_dry_run_queues_and_records_nothing(db, smtp, scene):
         "ann@example.test",
         "ben@example.test",
     }
-    assert [m.cc for m in result.sent if m.overdue] == ["mia@example.test"]
-    assert "Would send 2 reminder(s), 1 with the manager copied" in result.report.summary()
+    assert [m.to for m in result.sent if m.overdue] == ["ben@example.test"]
+    summary = result.report.summary()
+    assert "Would send 2 reminder(s) naming 3 course(s) and 1 manager digest(s)" in summary
     assert collector.received == [] and reminders(db) == [] and outbox(db) == []
 
 
@@ -228,7 +245,7 @@ def test_a_refused_recipient_fails_that_message_only_and_is_not_retried(db, smtp
     delivery = deliver(db, settings)
     assert (delivery.sent, delivery.failed, delivery.deferred) == (1, 1, 0)
     [ben] = collector.received
-    assert ben.rcpt_tos == ["ben@example.test", "mia@example.test"]
+    assert ben.rcpt_tos == ["ben@example.test"]
     refused = [m for m in outbox(db) if m.recipients == ["ann@example.test"]]
     assert [(m.state, m.error) for m in refused] == [
         (MailState.FAILED, "recipient refused by the server (550)")
@@ -356,21 +373,62 @@ def test_it_signs_in_when_given_credentials(db, scene):
         controller.stop()
 
 
-def test_managers_are_copied_only_on_overdue_and_only_when_active(db, smtp, make_user, hr, courses):
+def sent_run(db, settings, now=NOW) -> Run:
+    """A recorded run (as the command starts one), with its managers' digests, delivered."""
+    run_row = start_run(db, RunTrigger.COMMAND, now=now)
+    db.commit()
+    result = run(db, settings, now, run_id=run_row.id)
+    deliver(db, settings, now)
+    return result
+
+
+def test_each_manager_gets_one_digest_listing_their_late_reports(db, smtp, make_user, hr, courses):
+    collector, settings = smtp
+    boss = make_user(name="Boss Person", email="boss@example.test")
+    late = [
+        make_user(name=n, email=f"{i.lower()}@example.test", manager_id=boss.id, employee_id=i)
+        for n, i in (("Zoë", "E-2"), ("Ígor", "E-1"))
+    ]
+    soon = make_user(name="Soon", email="soon@example.test", manager_id=boss.id)
+    due(db, hr, courses[FLAGSHIP], late, days=1, at=NOW - timedelta(days=3))
+    due(db, hr, courses[REFRESHER], late[:1], days=1, at=NOW - timedelta(days=9))
+    due(db, hr, courses[FLAGSHIP], [soon], days=5)
+    result = sent_run(db, settings)
+    assert result.report.digests == 1 and result.report.queued == 3
+    digest = collector.to("boss@example.test")
+    assert digest.rcpt_tos == ["boss@example.test"]
+    assert digest.message["Subject"] == "Your team: 2 people with overdue training"
+    body = collector.body("boss@example.test")
+    assert body.index("Ígor (E-1)") < body.index("Zoë (E-2)")  # the language's order
+    assert "Overdue since 8 January 2027" in body and "Overdue since 2 January 2027" in body
+    assert "Soon" not in body and f"{BASE}/team" in body
+    [row] = db.scalars(select(ReminderDigest))
+    assert (row.manager_id, row.reports) == (boss.id, 2)
+    assert [m.kind for m in outbox(db)].count("digest") == 1
+    # The next day nobody is reminded (the cadence waits a week), so no digest either.
+    assert sent_run(db, settings, NOW + timedelta(days=1)).report.digests == 0
+
+
+def test_digests_go_only_to_active_managers_with_usable_addresses(db, smtp, make_user, hr, courses):
     collector, settings = smtp
     gone = make_user(name="Old Boss", email="old@example.test", active=False)
-    boss = make_user(name="Boss", email="boss@example.test")
     broken = make_user(name="Broken", email="broken@example.test\r\nBcc: x@evil.test")
-    late = make_user(name="Late", email="late@example.test", manager_id=gone.id)
-    soon = make_user(name="Soon", email="soon@example.test", manager_id=boss.id)
-    odd = make_user(name="Odd", email="odd@example.test", manager_id=broken.id)
-    due(db, hr, courses[FLAGSHIP], [late, odd], days=1, at=NOW - timedelta(days=3))
-    due(db, hr, courses[FLAGSHIP], [soon], days=5)
-    report = remind(db, settings).report
-    assert collector.to("late@example.test").rcpt_tos == ["late@example.test"]
-    assert collector.to("soon@example.test").rcpt_tos == ["soon@example.test"]
-    assert collector.to("odd@example.test").rcpt_tos == ["odd@example.test"]
-    assert report.failed == []
+    own = make_user(name="Own Boss", email="own@example.test")
+    own.manager_id = own.id
+    db.commit()
+    people = [
+        make_user(name="Late", email="late@example.test", manager_id=gone.id),
+        make_user(name="Odd", email="odd@example.test", manager_id=broken.id),
+    ]
+    due(db, hr, courses[FLAGSHIP], [*people, own], days=1, at=NOW - timedelta(days=3))
+    result = sent_run(db, settings)
+    assert result.report.digests == 0 and result.report.queued == 3
+    assert [f.user_id for f in result.report.failed] == [broken.id]
+    assert sorted(r.rcpt_tos[0] for r in collector.received) == [
+        "late@example.test",
+        "odd@example.test",
+        "own@example.test",
+    ]
 
 
 def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_user, courses):
@@ -400,7 +458,8 @@ def test_a_renewal_coming_up_is_reminded_with_the_expiry_date(db, smtp, make_use
         )
     )
     db.commit()
-    remind(db, settings)
+    assert remind(db, settings).sent == []  # 10 days before: no step of the cadence yet
+    remind(db, settings, now=NOW + timedelta(days=3))  # 7 days before the expiry
     message = collector.to("rene@example.test").message
     assert message["Subject"] == "Training due soon: 1 course"
     assert "Renewal due (expires 20 January 2027)" in collector.body("rene@example.test")
@@ -427,15 +486,17 @@ def test_a_display_name_never_becomes_a_second_recipient(db, smtp, make_user, hr
     manager = make_user(name=name, email="boss@example.test")
     person = make_user(name=name, email="zed@example.test", manager_id=manager.id)
     due(db, hr, courses[FLAGSHIP], [person], days=2, at=NOW - timedelta(days=10))  # overdue
-    remind(db, settings)
-    [received] = collector.received
-    raw = received.message.as_bytes()
-    message = message_from_bytes(raw, policy=default_policy)
-    assert [a.addr_spec for a in message["To"].addresses] == ["zed@example.test"]
-    assert [a.addr_spec for a in message["Cc"].addresses] == ["boss@example.test"]
-    assert [a.addr_spec for a in message["From"].addresses] == [settings.sender.split("<")[1][:-1]]
-    assert b"attacker@evil.example" not in raw.split(b"\n\n")[0].replace(b"\n ", b" ")
-    assert sorted(received.rcpt_tos) == ["boss@example.test", "zed@example.test"]
+    sent_run(db, settings)
+    for address in ("zed@example.test", "boss@example.test"):  # the reminder, the digest
+        received = collector.to(address)
+        raw = received.message.as_bytes()
+        message = message_from_bytes(raw, policy=default_policy)
+        assert [a.addr_spec for a in message["To"].addresses] == [address]
+        assert message["Cc"] is None
+        sender = settings.sender.split("<")[1][:-1]
+        assert [a.addr_spec for a in message["From"].addresses] == [sender]
+        assert b"attacker@evil.example" not in raw.split(b"\n\n")[0].replace(b"\n ", b" ")
+        assert received.rcpt_tos == [address]
 
 
 def test_someone_who_never_signed_in_gets_no_reminder(db, smtp, make_user, courses):
@@ -457,16 +518,21 @@ def test_someone_who_never_signed_in_gets_no_reminder(db, smtp, make_user, cours
     assert "1 never signed in: no reminder (send them an invitation)." in report.summary()
 
 
-def test_each_reminder_sent_is_on_the_audit_trail(db, smtp, make_user, courses):
+def test_each_run_is_on_the_audit_trail_with_its_counts(db, smtp, scene):
     from app.models import AuditEvent
+    from app.training.reminder_runs import perform_run
 
     _, settings = smtp
-    hr = make_user(roles={Role.HR})
-    person = make_user(name="Aud It", email="audit@example.test")
-    assign(db, hr, courses[FLAGSHIP], "people", user_ids=[person.id], due_days=3, now=NOW)
+    run_row = start_run(db, RunTrigger.COMMAND, now=NOW)
     db.commit()
-    send_reminders(db, settings, now=NOW)
-    db.commit()
-    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "reminder.sent"))
-    assert event.details["user_id"] == person.id
-    assert event.details["course_ids"] == [courses[FLAGSHIP].id]
+    perform_run(db, run_row.id, settings, now=NOW, commit=db.commit)
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "reminders.sent"))
+    assert event.actor_id is None and event.subject_id == str(run_row.id)
+    assert event.details["trigger"] == "command"
+    assert (event.details["reminders"], event.details["courses"], event.details["digests"]) == (
+        2,
+        3,
+        1,
+    )
+    db.expire_all()
+    assert (run_row.state.value, run_row.reminders, run_row.digests) == ("done", 2, 1)

@@ -77,8 +77,12 @@ GET_ACCESS = {
     "admin.roles": ADMINS,
     "team.team": SIGNED_IN,  # the signed-in user manages objects["user_id"]: see sign_in_as
     "hr.not_activated_people": HR,
+    "hr.reminders": HR,
+    "hr.reminder_runs": HR,
+    "hr.reminder_run": HR,
     "hr.person": HR,
     "hr.assignments": HR,
+    "hr.assignment": HR,
     "hr.new_assignment": HR,
     "hr.employees": HR,
     "hr.new_employee": HR,
@@ -156,6 +160,9 @@ POST_ACCESS = {
     "hr.export_evidence": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
+    "hr.save_reminder_cadence": HR,
+    "hr.change_due": HR,
+    "hr.send_reminders_now": HR,
     "learn.renew": LEARNERS,
     "admin.deactivate": ADMINS,
     "admin.reactivate": ADMINS,
@@ -259,10 +266,30 @@ def objects(db, synced, make_user, extra_courses):
         "page": 1,
         "version_id": version.id,
         "course_id": version.course_id,
-        "assignment_id": 1,
+        "assignment_id": an_assignment(db, other, version.course_id),
         "job_id": make_job(db, other).id,
+        "run_id": finished_reminder_run(db),
         **own_objects(db, other),
     }
+
+
+def an_assignment(db, person, course_id: int) -> int:
+    from app.training.assignments import assign
+
+    course = db.get(Course, course_id)
+    result = assign(db, person, course, "people", user_ids=[person.id], due_days=30)
+    db.commit()
+    return result.assignment.id
+
+
+def finished_reminder_run(db) -> int:
+    from app.models import RunState, RunTrigger
+    from app.training.reminder_runs import start_run
+
+    run = start_run(db, RunTrigger.SCHEDULE)
+    run.state = RunState.DONE
+    db.commit()
+    return run.id
 
 
 def rules(app, method: str):

@@ -16,6 +16,7 @@ from sqlalchemy.orm.util import identity_key
 from app.audit import ledger
 from app.db import utcnow
 from app.errors import DomainError
+from app.fields import search_key
 from app.mail.smtp import MailSettings
 from app.models import AuditEvent, Invitation, Role, User, UserRole
 from app.people.directory.planning import Action, ImportPlan, PlanChanged, RowPlan, plan_import
@@ -149,6 +150,7 @@ def _write(
                     "name": r.row.name,
                     "employee_id": r.row.employee_id,
                     "department": r.row.department,
+                    "search_key": search_key(r.row.name, r.row.email, r.row.employee_id),
                     "password_hash": None,
                     "created_at": now,
                 }
@@ -271,10 +273,30 @@ def _chunked(ids: list[int]) -> Iterable[list[int]]:
 def _bulk_update(session: Session, rows: list[dict]) -> None:
     """UPDATE accounts by primary key, one executemany per set of columns."""
     groups: dict[frozenset[str], list[dict]] = {}
+    _add_search_keys(session, rows)
     for row in rows:
         groups.setdefault(frozenset(row), []).append(row)
     for group in groups.values():
         session.execute(update(User), group)
+
+
+def _add_search_keys(session: Session, rows: list[dict]) -> None:
+    """Give each update that changes a searched field the account's new search key."""
+    searched = ("name", "email", "employee_id")
+    changing = [row for row in rows if any(k in row for k in searched)]
+    current: dict[int, tuple] = {}
+    for chunk in _chunked([row["id"] for row in changing]):
+        current.update(
+            (user_id, (name, email, employee_id))
+            for user_id, name, email, employee_id in session.execute(
+                select(User.id, User.name, User.email, User.employee_id).where(User.id.in_(chunk))
+            )
+        )
+    for row in changing:
+        name, email, employee_id = current.get(row["id"], (None, None, None))
+        row["search_key"] = search_key(
+            row.get("name", name), row.get("email", email), row.get("employee_id", employee_id)
+        )
 
 
 def _load_users(session: Session, ids: list[int]) -> dict[int, User]:

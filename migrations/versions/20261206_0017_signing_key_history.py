@@ -1,7 +1,7 @@
 """signing key history: every key certificates were signed with, and when
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 18:10:00
 
 The key in use is recorded the first time it signs after this migration (it has no row
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import app.db
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """the ledger: completions, certificates and audit events chained by hash
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 18:55:00
 
 Every row written before is chained here, oldest first, by app.audit.ledger.backfill: the
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 import app.db
 
 
-revision = '0016'
-down_revision = '0015'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
