@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.progress.completion import all_modules_read, complete_course, read_in_cycle
 from app.training.changes import asks_to_retrain, last_completed_numbers
-from app.training.status import Status, StatusFacts, course_status
+from app.training.status import Status, StatusFacts, course_status, facts_of
 
 # Time on a page longer than this is not counted as reading (the tab was left open).
 MAX_COUNTED_SECONDS = 4 * 3600
@@ -153,26 +153,13 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
                 due_at=taken.due_at if taken else None,
                 started=taken is not None and taken.version_id is not None,
                 completed_at=taken.completed_at if taken else None,
-                facts=_facts(taken),
+                facts=facts_of(taken) if taken else StatusFacts(),
                 retrain=asks_to_retrain(taken, version.number, last.get(course_id)),
             )
         )
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
     return cards
-
-
-def _facts(enrollment: Enrollment | None) -> StatusFacts:
-    if enrollment is None:
-        return StatusFacts()
-    return StatusFacts(
-        assigned_at=enrollment.assigned_at,
-        due_at=enrollment.due_at,
-        started_at=enrollment.started_at,
-        completed_at=enrollment.completed_at,
-        expires_at=enrollment.expires_at,
-        revoked_at=enrollment.revoked_at,
-    )
 
 
 def find_course(session: Session, slug: str) -> Course:

@@ -27,6 +27,7 @@ from app.training.status import (
     URGENCY,
     Status,
     StatusFacts,
+    facts_of,
     label,
     status_case,
     urgency_case,
@@ -65,14 +66,7 @@ class StatusRow:
 
     @property
     def facts(self) -> StatusFacts:
-        return StatusFacts(
-            self.assigned_at,
-            self.due_at,
-            self.started_at,
-            self.completed_at,
-            self.expires_at,
-            self.revoked_at,
-        )
+        return facts_of(self)
 
     @property
     def label(self) -> str:

@@ -129,6 +129,11 @@ RULE: Final[tuple[tuple[Status, tuple[Condition, ...]], ...]] = (
 OTHERWISE: Final = Status.NOT_STARTED
 
 
+def facts_of(row: object) -> StatusFacts:
+    """The facts of a row holding them under their names (an ``Enrollment``, a matrix row)."""
+    return StatusFacts(**{name: getattr(row, name) for name in FACTS})
+
+
 def course_status(facts: StatusFacts, now: datetime, due_soon_days: int = DUE_SOON_DAYS) -> Status:
     """The status of a cycle at ``now``: ``RULE`` read in Python."""
     for status, conditions in RULE:

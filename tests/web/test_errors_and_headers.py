@@ -313,3 +313,13 @@ def test_csv_exports_name_their_charset_once(client, signed_in, synced):
         response = post(client, path)
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_form_sent_back_with_errors_gives_its_summary_the_focus(client, signed_in):
+    from helpers import post
+
+    signed_in()
+    response = post(client, "/account/password", {"current": "wrong", "new": "x", "repeat": "y"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert '<div class="error-summary" role="alert" tabindex="-1" autofocus>' in page
