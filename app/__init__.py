@@ -10,7 +10,12 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from app import converters, db, security, tasks
+from app.audit import ledger
 from app.config import load_config
+
+# Every ORM session in the process chains the records it writes (app/audit/ledger.py): done
+# when the package is imported, so sessions opened outside an app (tests, migrations) do too.
+ledger.install()
 
 csrf = CSRFProtect()
 

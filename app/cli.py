@@ -25,7 +25,6 @@ from app.training.demo import create_demo
 db_cli = AppGroup("db", help="Migrate the database schema.")
 users_cli = AppGroup("users", help="Manage accounts.")
 courses_cli = AppGroup("courses", help="Check and publish course sources.")
-certificates_cli = AppGroup("certificates", help="Verify certificate PDFs.")
 reminders_cli = AppGroup("reminders", help="E-mail learners whose training is due.")
 jobs_cli = AppGroup("jobs", help="Run the workers of the job queue.")
 
@@ -314,68 +313,6 @@ def reminders_send(dry_run: bool) -> None:
         sys.exit(1)
 
 
-VERIFY_EXIT = {"valid": 0, "forged": 1, "altered": 1, "unknown": 1, "revoked": 2, "expired": 3}
-
-
-@certificates_cli.command("verify")
-@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--public-key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="keys.json (or one key of it) to check against, offline.",
-)
-def certificates_verify(pdf: Path, key_file: Path | None) -> None:
-    """Check a certificate PDF: its signature, that its text matches, and its status.
-
-    Exit 0 valid, 1 forged or altered, 2 revoked, 3 expired.
-    """
-    from app.certificates.pdf_check import check_pdf
-
-    verdict = check_pdf(pdf.read_bytes(), _verifier(key_file), _status_lookup())
-    if verdict.facts is not None:
-        facts = verdict.facts
-        echo(
-            f"Certificate {facts.code}: {facts.holder_name}, {facts.course_title} "
-            f"(version {facts.version_number}), completed {facts.completed_on}."
-        )
-    echo(f"{verdict.status.upper()}: {verdict.message}")
-    sys.exit(VERIFY_EXIT[verdict.status])
-
-
-def _verifier(key_file: Path | None):
-    import json
-
-    from app.certificates.service import issuer_of
-    from app.certificates.signing import Verifier
-
-    if key_file is None:
-        return issuer_of(get_session()).signer.verifier
-    try:
-        data = json.loads(key_file.read_text())
-        return Verifier.from_jwk(data["keys"][0] if "keys" in data else data)
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise click.ClickException(f"{key_file}: not a keys.json or key ({error})") from None
-
-
-def _status_lookup():
-    """Current status by code from the database, or None when working offline."""
-    from sqlalchemy.exc import OperationalError
-
-    from app.certificates.service import find_by_code, status_of
-    from app.errors import NotFound
-
-    def lookup(code: str) -> str | None:
-        try:
-            return status_of(find_by_code(get_session(), code))
-        except NotFound:
-            return "unknown"
-        except OperationalError:
-            return None  # no database here: the signature alone must do
-
-    return lookup
-
-
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -421,7 +358,20 @@ def jobs_worker(threads: int, no_periodic: bool) -> None:
 
 def register(app: Flask) -> None:
     """Add Candor's command groups to ``flask``."""
-    commands = (db_cli, users_cli, courses_cli, certificates_cli, reminders_cli, jobs_cli, demo)
+    from app.records_cli import audit_cli, certificates_cli, evidence_cli, obligations_cli
+
+    commands = (
+        db_cli,
+        users_cli,
+        courses_cli,
+        certificates_cli,
+        audit_cli,
+        evidence_cli,
+        obligations_cli,
+        reminders_cli,
+        jobs_cli,
+        demo,
+    )
     for command in commands:
         app.cli.add_command(command)
 

@@ -42,10 +42,11 @@ log = logging.getLogger(__name__)
 
 
 def _handlers() -> Mapping[str, runner.Handler]:
+    from app.evidence.jobs import EVIDENCE_HANDLERS
     from app.exports.jobs import EXPORT_HANDLERS
     from app.privacy.subject_access import KIND, run_subject_access
 
-    return {**EXPORT_HANDLERS, KIND: run_subject_access}
+    return {**EXPORT_HANDLERS, **EVIDENCE_HANDLERS, KIND: run_subject_access}
 
 
 class JobQueue:

@@ -47,7 +47,10 @@ def answer_every_question(page, quiz, *, right: bool, checked, converse=None):
             assert converse is not None, "a conversation, but no way to converse given"
             converse()
         answer_shown_questions(page, quiz, right=right)
-        page.get_by_role("button", name=FORWARD).click()
+        # The page before also reads "Assessment, attempt N": wait for the next one to load,
+        # or the check below runs on a page that is going away.
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name=FORWARD).click()
         heading = page.get_by_role("heading", level=1)
         expect(heading).to_contain_text(re.compile(r"Assessment, attempt \d+"))
         page.wait_for_load_state("load")

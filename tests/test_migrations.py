@@ -96,6 +96,35 @@ def test_upgrading_a_populated_database_keeps_its_rows(engine):
     assert schema_differences(engine) == []
 
 
+def test_the_ledger_migration_chains_the_rows_written_before(engine):
+    from sqlalchemy.orm import Session
+
+    from app.audit.ledger import verify
+
+    config = alembic(engine)
+    command.upgrade(config, "0017")
+    with engine.begin() as connection:
+        for action, moment in (("b.second", "2026-02-01"), ("a.first", "2026-01-01")):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (occurred_at, action, details) "
+                    "VALUES (:moment, :action, '{}')"
+                ),
+                {"moment": f"{moment} 10:00:00+00:00", "action": action},
+            )
+    command.upgrade(config, "head")
+    with Session(engine) as session:
+        report = verify(session)
+        actions = session.scalars(
+            text(
+                "SELECT a.action FROM ledger_entries l JOIN audit_events a ON a.id = l.row_id "
+                "ORDER BY l.seq"
+            )
+        ).all()
+    assert report.problems == [] and report.entries == 2
+    assert actions == ["a.first", "b.second"]  # oldest first
+
+
 def test_the_search_key_is_backfilled_for_existing_accounts(engine):
     config = alembic(engine)
     command.upgrade(config, "0015")

@@ -11,7 +11,10 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date
 
-FORMAT = "candor-certificate/1"
+# Format 2: the PDF carries a PAdES signature too, so a PDF without one was stripped of it.
+# Format 1: issued before PDFs were signed; the page is still checked against the facts.
+FORMAT = "candor-certificate/2"
+FORMATS = ("candor-certificate/1", FORMAT)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class CertificateFacts:
         """Rebuild facts from their JSON form; raise ValueError if it is not one."""
         try:
             values = dict(data)
-            if values.get("format") != FORMAT:
+            if values.get("format") not in FORMATS:
                 raise ValueError("not a Candor certificate")
             for key in ("completed_on", "issued_on", "expires_on"):
                 if values[key] is not None:
@@ -51,6 +54,11 @@ class CertificateFacts:
             return cls(**values)
         except (KeyError, TypeError) as error:
             raise ValueError(f"not a Candor certificate: {error}") from None
+
+    @property
+    def pdf_signed(self) -> bool:
+        """Whether a PDF of this certificate must carry a PDF signature."""
+        return self.format != FORMATS[0]
 
     def canonical_json(self) -> bytes:
         """The bytes that are signed."""

@@ -175,18 +175,12 @@ def render_certificate(
         return document.write_pdf(attachments=[attachment])
 
 
-def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
-    """The facts as the template prints them: cleaned, bounded, formatted text."""
-    name = one_line(facts.holder_name, NAME_MAX)
-    title = one_line(facts.course_title, TITLE_MAX)
-    issuer = one_line(facts.issuer, TITLE_MAX)
-    code = one_line(facts.code, MAX_SHORT)
-    url = one_line(verify_url, MAX_URL)
+def printed_values(facts: CertificateFacts) -> dict:
+    """The facts as the page prints them: cleaned, bounded, formatted text (the page check
+    of ``pdf_check`` names the facts by these)."""
     return {
-        "holder_name": name,
-        "name_size": _size(name, _NAME_SIZES),
-        "course_title": title,
-        "title_size": _size(title, _TITLE_SIZES),
+        "holder_name": one_line(facts.holder_name, NAME_MAX),
+        "course_title": one_line(facts.course_title, TITLE_MAX),
         "course_slug": one_line(facts.course_slug, MAX_SHORT),
         "version_number": int(facts.version_number),
         "content_hash": one_line(facts.content_hash, MAX_SHORT),
@@ -196,10 +190,23 @@ def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
             "Does not expire" if facts.expires_on is None else format_date(facts.expires_on)
         ),
         "issued_on": format_date(facts.issued_on),
+        "issuer": one_line(facts.issuer, TITLE_MAX),
+        "code": one_line(facts.code, MAX_SHORT),
+    }
+
+
+def _printed(facts: CertificateFacts, verify_url: str) -> dict[str, object]:
+    """What the template prints: the values, their font-size steps, the URL and layout."""
+    values = printed_values(facts)
+    name, title = values["holder_name"], values["course_title"]
+    issuer, code = values["issuer"], values["code"]
+    url = one_line(verify_url, MAX_URL)
+    return {
+        **values,
+        "name_size": _size(name, _NAME_SIZES),
+        "title_size": _size(title, _TITLE_SIZES),
         "created": facts.issued_on.isoformat(),
-        "issuer": issuer,
         "issuer_size": _size(issuer, _ISSUER_SIZES),
-        "code": code,
         "code_size": _size(code, _CODE_SIZES),
         "verify_url": url,
         "url_size": _size(url, _URL_SIZES),

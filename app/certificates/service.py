@@ -1,8 +1,10 @@
 """Issuing, finding, verifying and revoking certificates. Callers own the transaction.
 
-Every completion gets exactly one certificate, issued in the same transaction; the PDF is
-rendered then and kept, so downloads never re-render. The facts are a snapshot: renaming the
-holder or the course later changes nothing a certificate states.
+Every completion gets exactly one certificate, issued in the same transaction: its facts are
+signed then, with the key in use (recorded in ``certificates.keyring``). The PDF is rendered
+and given its own PAdES signature by :func:`render_signed_pdf`, which needs no transaction
+(today it runs at issue, and the PDF is kept so downloads never re-render). The facts are a
+snapshot: renaming the holder or the course later changes nothing a certificate states.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from sqlalchemy.orm import Session
 from app.audit.events import record
 from app.certificates.codes import grouped, new_code, normalise
 from app.certificates.facts import CertificateFacts
-from app.certificates.signing import Signer, Verifier
+from app.certificates.keyring import KeySet, signing_key
+from app.certificates.signing import Signer
 from app.dates import expiry_of, is_expired
 from app.db import utcnow
 from app.errors import DomainError, NotFound
@@ -58,9 +61,8 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
     existing = session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
     if existing is not None:
         return existing
-    from app.certificates.pdf import render_certificate  # WeasyPrint loads only when needed
-
     issuer = issuer_of(session)
+    key = signing_key(session, issuer.signer)  # refuses a retired key
     holder = session.get_one(User, completion.user_id)
     version = session.get_one(CourseVersion, completion.version_id)
     now = utcnow()
@@ -81,20 +83,21 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
             expires_on=expires.date() if expires else None,
             issuer=one_line(organisation_name(session, issuer.organisation), TITLE_MAX),
         )
-        signed = facts.canonical_json()
-        signature = issuer.signer.sign(signed)
-        document = signed_document(facts, signature, issuer.signer.verifier.key_id)
+        signature = issuer.signer.sign(facts.canonical_json())
         certificate = Certificate(
             code=code,
             completion_id=completion.id,
             user_id=holder.id,
             facts=facts.to_dict(),
             signature=signature,
-            key_id=issuer.signer.verifier.key_id,
+            key_id=key.kid,
             issued_at=now,
             expires_at=expires,
-            pdf=render_certificate(
-                facts, issuer.verify_url(code), document, logo.png if logo is not None else None
+            pdf=render_signed_pdf(
+                issuer,
+                facts,
+                signed_document(facts, signature, key.kid),
+                logo.png if logo is not None else None,
             ),
         )
         try:
@@ -117,6 +120,22 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
         )
         return certificate
     raise DomainError("Could not issue a certificate; try again.", status=503)
+
+
+def render_signed_pdf(
+    issuer: CertificateIssuer, facts: CertificateFacts, document: bytes, logo_png: bytes | None
+) -> bytes:
+    """The certificate's PDF, with the signed JSON inside and a PAdES signature over it all.
+
+    No session: the caller has checked (``keyring.signing_key``) that the issuer's key is the
+    one in use, so this can run in a job or at first download as well as at issue.
+    """
+    from app.certificates.pades import sign_pdf  # pyHanko and WeasyPrint load when needed
+    from app.certificates.pdf import render_certificate
+
+    code = normalise(facts.code) or facts.code
+    pdf = render_certificate(facts, issuer.verify_url(code), document, logo_png)
+    return sign_pdf(pdf, issuer.signer)
 
 
 def signed_document(facts: CertificateFacts, signature: str, kid: str) -> bytes:
@@ -199,23 +218,36 @@ class Verdict:
     status: str  # valid, expired, revoked, forged, altered, unknown
     message: str
     facts: CertificateFacts | None = None
+    checks: tuple[str, ...] = ()  # each thing checked, one line each, for the reader
 
 
-def verify_document(document: bytes, verifier: Verifier) -> Verdict:
-    """Check an embedded certificate.json against a public key, with no database."""
+def verify_document(document: bytes, keys: KeySet) -> Verdict:
+    """Check an embedded certificate.json against the published keys, with no database: the
+    key it names is published, was valid on the day of issue, and its signature matches."""
     try:
         data = json.loads(document)
         facts = CertificateFacts.from_dict(data["certificate"])
         signature = data["signature"]
     except (ValueError, KeyError, TypeError):
         return Verdict(False, "forged", "The embedded certificate data is missing or unreadable.")
-    if not isinstance(signature, dict) or signature.get("kid") != verifier.key_id:
-        return Verdict(False, "forged", "It is not signed with the issuer's key.", facts)
-    if not verifier.verify(facts.canonical_json(), str(signature.get("value", ""))):
+    kid = signature.get("kid") if isinstance(signature, dict) else None
+    key = keys.find(kid)
+    if key is None:
+        return Verdict(False, "forged", "It is not signed with any of the issuer's keys.", facts)
+    if not key.verifier.verify(facts.canonical_json(), str(signature.get("value", ""))):
         return Verdict(
             False,
             "forged",
             "The signature does not match: the certificate was altered or forged.",
             facts,
         )
-    return Verdict(True, "valid", "The signature is valid.", facts)
+    if not key.covers(facts.issued_on):
+        return Verdict(
+            False,
+            "forged",
+            f"It is dated {facts.issued_on}, outside the period of its key {key.kid} "
+            f"({key.period()}).",
+            facts,
+        )
+    check = f"signed facts: signature valid, key {key.kid} (in use {key.period()})"
+    return Verdict(True, "valid", "The signature is valid.", facts, (check,))

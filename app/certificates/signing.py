@@ -1,9 +1,17 @@
-"""Ed25519 signatures over certificate facts.
+"""The certificate signing key: Ed25519 over the certificate facts, and the PDF signing key
+derived from it.
 
 The private key comes from configuration (``CANDOR_CERTIFICATE_SIGNING_KEY``: a PEM or the
 base64 of the 32 raw bytes) or is generated once into ``instance/certificate_signing_key``.
-Several app instances must share one configured key. The public key is published at
-``/verify/keys.json``, so anyone can check a certificate with nothing but that key.
+Several app instances must share one configured key. Every key ever used is published at
+``/verify/keys.json`` (``certificates.keyring``), so anyone can check a certificate with
+nothing but that file.
+
+PDF readers (poppler's pdfsig, NSS, Acrobat) do not check Ed25519 signatures in a PDF, so the
+PAdES signature is ECDSA P-256. Its private key is derived from the Ed25519 key with HKDF
+(RFC 5869), so one configured secret gives both and a rotation changes both; its public key
+travels in a self-signed X.509 certificate naming the Ed25519 key's id. That certificate is
+made with deterministic ECDSA (RFC 6979), so it is the same bytes wherever it is rebuilt.
 """
 
 from __future__ import annotations
@@ -13,11 +21,16 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.x509.oid import NameOID
 
 KEY_FILE = "certificate_signing_key"
 
@@ -74,6 +87,14 @@ class Verifier:
         return cls(Ed25519PublicKey.from_public_bytes(unb64url(data["x"])))
 
 
+# The X.509 certificate of a PDF key is valid from a fixed date "for ever" (RFC 5280's
+# 99991231235959Z): readers check it at the moment they read, years after signing. When a key
+# may sign is its published validity period (certificates.keyring), not the X.509 dates.
+_X509_NOT_BEFORE = datetime(2000, 1, 1, tzinfo=UTC)
+_X509_NOT_AFTER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+_PDF_KEY_INFO = b"candor certificate pdf signing key/1"
+
+
 @dataclass(frozen=True)
 class Signer:
     private_key: Ed25519PrivateKey
@@ -82,8 +103,72 @@ class Signer:
     def verifier(self) -> Verifier:
         return Verifier(self.private_key.public_key())
 
+    @property
+    def key_id(self) -> str:
+        return self.verifier.key_id
+
     def sign(self, data: bytes) -> str:
         return b64url(self.private_key.sign(data))
+
+    def pdf_key(self) -> ec.EllipticCurvePrivateKey:
+        """The ECDSA P-256 key that signs PDFs, derived from this key (same key, same result)."""
+        seed = HKDF(algorithm=hashes.SHA256(), length=48, salt=None, info=_PDF_KEY_INFO).derive(
+            self.private_key.private_bytes_raw()
+        )
+        # 384 bits reduced modulo the group order: the bias is below 2^-128 (FIPS 186-5 A.4.1).
+        scalar = int.from_bytes(seed, "big") % (_P256_ORDER - 1) + 1
+        return ec.derive_private_key(scalar, ec.SECP256R1())
+
+    def pdf_certificate(self) -> bytes:
+        """The DER X.509 certificate of :meth:`pdf_key`, self-signed, naming this key's id."""
+        key = self.pdf_key()
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, f"Candor certificate key {self.key_id}"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certificate signing"),
+            ]
+        )
+        usage = x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=True,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(int(self.key_id, 16))
+            .not_valid_before(_X509_NOT_BEFORE)
+            .not_valid_after(_X509_NOT_AFTER)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(usage, critical=True)
+            .sign(key, hashes.SHA256(), ecdsa_deterministic=True)
+        )
+        return certificate.public_bytes(serialization.Encoding.DER)
+
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def generate_key_pem() -> bytes:
+    """A new Ed25519 private key, as an unencrypted PKCS#8 PEM."""
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def parse_key(text: str) -> Signer:
+    """A signer from a PEM or the base64 of 32 raw bytes; ValueError if it is neither."""
+    return Signer(_parse_key(text))
 
 
 def _parse_key(text: str) -> Ed25519PrivateKey:
@@ -106,11 +191,7 @@ def load_signer(configured: str | None, instance_path: str) -> Signer:
     path = Path(instance_path) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        pem = generate_key_pem()
         try:
             # O_EXCL: of two processes starting at once, one writes and both use its key.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

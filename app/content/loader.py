@@ -31,6 +31,7 @@ from app.content.markdown import ASSET_NAME, render_markdown
 from app.content.problems import Problem
 from app.content.quiz import Quiz, parse_quiz
 from app.fields import RELEASE_NOTES_MAX, SUMMARY_MAX, TITLE_MAX, find_unsafe
+from app.obligations.registry import obligation_problem
 
 SLUG = re.compile(r"^[a-z0-9-]{1,64}$")
 MODULE_FILE = re.compile(r"^(\d{2})-([a-z0-9-]{1,60})\.md$")
@@ -123,7 +124,7 @@ def _obligations(value: list) -> str | None:
         return 'must be a list of slugs such as "eu-ai-act-art-4"'
     if len(set(value)) != len(value):
         return "lists an obligation twice"
-    return None
+    return next((p for p in map(obligation_problem, value) if p is not None), None)
 
 
 COURSE_KEYS = {

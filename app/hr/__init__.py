@@ -6,6 +6,7 @@ from app.hr import (  # noqa: F401
     employees,
     job_pages,
     matrix_page,
+    obligations_page,
     privacy_pages,
     reminder_pages,
 )

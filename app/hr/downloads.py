@@ -68,3 +68,16 @@ def export_items():
 @bp.post("/exports/certificates.zip")
 def export_certificates():
     return _export("certificates.zip")
+
+
+@bp.post("/exports/evidence.zip")
+def export_evidence():
+    """An evidence pack of these records: always a job (it gathers files, sources, the audit
+    extract and a signed manifest)."""
+    from app.evidence.jobs import start_pack
+
+    db = get_session()
+    job = start_pack(db, current_user, _filter(), utcnow())
+    db.commit()
+    get_queue().enqueue_job(job.id)
+    return redirect(url_for("hr.job", job_id=job.id), code=303)

@@ -3,11 +3,12 @@ domain packages, not here."""
 
 from app.models.assignment import Assignment, AssignmentPerson, Audience, Invitation
 from app.models.audit import AuditEvent
-from app.models.certificate import Certificate
+from app.models.certificate import Certificate, SigningKey
 from app.models.course import Asset, Course, CourseVersion, Management, Module, Visibility
 from app.models.credentials import PasswordReset, RecoveryCode, Setting, TotpFactor
 from app.models.draft import Draft, DraftFile, DraftSave
 from app.models.job import Job, JobChunk, JobState
+from app.models.ledger import LedgerEntry
 from app.models.mail import MailState, OutboxMessage
 from app.models.organisation import OrganisationDetail, OrganisationLogo
 from app.models.progress import Enrollment, ModuleProgress
@@ -49,6 +50,7 @@ __all__ = [
     "Job",
     "JobChunk",
     "JobState",
+    "LedgerEntry",
     "MailState",
     "Module",
     "OutboxMessage",
@@ -59,6 +61,7 @@ __all__ = [
     "QuizAttempt",
     "RecoveryCode",
     "Role",
+    "SigningKey",
     "STAFF_ROLES",
     "Setting",
     "TotpFactor",

@@ -53,3 +53,27 @@ CERTIFICATE_FROZEN = [
 guard_updates(
     Certificate.__table__, "certificates", CERTIFICATE_FROZEN, "OLD.revoked_at IS NOT NULL"
 )
+
+
+class SigningKey(Base):
+    """A key Candor signs (or signed) certificates with, and when: published at
+    /verify/keys.json for ever, so certificates signed before a rotation stay verifiable."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(32), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64url of the Ed25519 raw key
+    # DER X.509 certificate of the derived ECDSA key that signs the PDFs (PAdES).
+    pdf_certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    valid_from: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_until: Mapped[datetime | None]  # None: the key in use
+
+
+# A key's history is written twice at most: when it is added, and once when it is retired.
+guard_updates(
+    SigningKey.__table__,
+    "signing keys",
+    ["id", "kid", "public_key", "pdf_certificate", "valid_from"],
+    "OLD.valid_until IS NOT NULL",
+)

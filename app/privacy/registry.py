@@ -462,6 +462,19 @@ REGISTRY: dict[str, Table] = {
     }, other={
         **dict.fromkeys(("id", "draft_id", "path", "data",), "course content"),
     }),
+    "signing_keys": Table("", personal={
+    }, other={
+        **dict.fromkeys((
+            "id", "kid", "public_key", "pdf_certificate", "valid_from", "valid_until",
+        ), "the public keys certificates are signed with, and when (published to everyone)"),
+    }),
+    "ledger_entries": Table("", personal={
+    }, other={
+        **dict.fromkeys((
+            "id", "seq", "kind", "row_id", "content_hash", "prev_hash", "entry_hash",
+            "recorded_at",
+        ), "the hash chain over the records: a row's number and hashes, none of its content"),
+    }),
 }
 # fmt: on
 

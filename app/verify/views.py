@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from app.certificates.codes import grouped, normalise
+from app.certificates.keyring import published_keys
 from app.certificates.service import REVOCATION_REASONS, find_by_code, issuer_of, status_of
 from app.db import get_session
 from app.errors import NotFound
@@ -45,8 +46,8 @@ def form():
 @bp.get("/keys.json")
 @public
 def keys():
-    verifier = issuer_of(get_session()).signer.verifier
-    return jsonify({"keys": [verifier.jwk()]})
+    session = get_session()
+    return jsonify(published_keys(session, issuer_of(session).signer).to_json())
 
 
 def _describe(certificate) -> dict:

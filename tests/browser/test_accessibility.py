@@ -205,6 +205,12 @@ def test_pages_an_admin_reaches(live_server, open_page, sign_in, assert_accessib
     page.get_by_role("navigation", name="Main").get_by_role("link", name="HR").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check(page, assert_accessible)
+    page.get_by_role("link", name="Obligations", exact=True).click()
+    expect(
+        page.get_by_role("heading", level=1, name="Obligations and who they cover")
+    ).to_be_visible()
+    page.get_by_text("EU AI Act, Article 4: AI literacy").first.scroll_into_view_if_needed()
+    check(page, assert_accessible)
 
     visit(page, "/admin/audit", assert_accessible, heading="Audit log")
     visit(page, "/account", assert_accessible, heading="Your account")

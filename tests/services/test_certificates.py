@@ -11,6 +11,7 @@ from helpers import list_courses, read_in_turn
 from sqlalchemy import func, select
 
 from app.certificates.codes import ALPHABET, grouped, new_code, normalise
+from app.certificates.keyring import KeySet, PublishedKey, published_keys
 from app.certificates.pdf_check import check_pdf, embedded_document
 from app.certificates.service import (
     find_by_code,
@@ -27,6 +28,11 @@ from app.models import AuditEvent, Certificate, Completion, User
 from app.progress.reading import current_version, find_course
 
 REFRESHER = "ai-data-refresher"
+
+
+def keys_of(db):
+    """The issuer's published keys, as /verify/keys.json serves them."""
+    return published_keys(db, issuer_of(db).signer)
 
 
 def complete_refresher(db, user):
@@ -85,14 +91,14 @@ def test_completion_issues_one_certificate_with_a_snapshot(db, certificate):
 
 
 def test_the_pdf_verifies_offline_with_the_public_key(db, certificate):
-    verifier = issuer_of(db).signer.verifier
+    verifier = keys_of(db)
     verdict = check_pdf(certificate.pdf, verifier)
     assert verdict.ok and verdict.status == "valid", verdict.message
     assert verdict.facts.code == grouped(certificate.code)
 
 
 def test_tampered_or_swapped_data_is_caught(db, certificate, make_user):
-    verifier = issuer_of(db).signer.verifier
+    verifier = keys_of(db)
     document = json.loads(embedded_document(certificate.pdf))
     document["certificate"]["score"] = 100
     assert verify_document(json.dumps(document).encode(), verifier).status == "forged"
@@ -119,7 +125,8 @@ def test_another_key_does_not_verify(db, certificate):
     from app.certificates.signing import Verifier
 
     stranger = Verifier(Ed25519PrivateKey.generate().public_key())
-    assert check_pdf(certificate.pdf, stranger).status == "forged"
+    keys = KeySet((PublishedKey(stranger.key_id, stranger, None, None, None),))
+    assert check_pdf(certificate.pdf, keys).status == "forged"
 
 
 def test_status_valid_expired_revoked(db, certificate, make_user):
@@ -139,7 +146,7 @@ def test_status_valid_expired_revoked(db, certificate, make_user):
     assert event.actor_id == hr.id and event.details == {"reason": "issued_in_error"}
     verdict = check_pdf(
         certificate.pdf,
-        issuer_of(db).signer.verifier,
+        keys_of(db),
         lambda code: status_of(find_by_code(db, code)),
     )
     assert verdict.status == "revoked"

@@ -445,12 +445,17 @@ def test_names_with_invisible_format_characters_verify(name):
     # certificates must verify: the check compares what prints, not the invisible marks.
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from app.certificates.keyring import KeySet, PublishedKey
+    from app.certificates.pades import sign_pdf
     from app.certificates.pdf_check import check_pdf
     from app.certificates.service import signed_document
     from app.certificates.signing import Signer
 
     signer = Signer(Ed25519PrivateKey.generate())
+    keys = KeySet(
+        (PublishedKey(signer.key_id, signer.verifier, signer.pdf_certificate(), None, None),)
+    )
     facts = make_facts(holder_name=name)
     document = signed_document(facts, signer.sign(facts.canonical_json()), signer.verifier.key_id)
-    verdict = check_pdf(render_certificate(facts, VERIFY_URL, document), signer.verifier)
+    verdict = check_pdf(sign_pdf(render_certificate(facts, VERIFY_URL, document), signer), keys)
     assert (verdict.status, verdict.facts.holder_name) == ("valid", name)

@@ -121,6 +121,11 @@ def test_a_single_course_folder_can_be_checked(tmp_path):
             "call-data/course.toml:1: obligations must be a list of slugs",
         ),
         (
+            "obligations = ['eu-ai-act-art-4', 'gdpr-art-99']\n" + GOOD_TOML,
+            "call-data/course.toml:1: obligations unknown obligation 'gdpr-art-99': use one of "
+            "eu-ai-act-art-4, gdpr-art-39, iso-27001-a-6-3, iso-42001",
+        ),
+        (
             GOOD_TOML.replace("estimated_minutes = 10", "estimated_minutes = true"),
             "call-data/course.toml:3: estimated_minutes must be a whole number",
         ),

@@ -72,6 +72,7 @@ GET_ACCESS = {
     "auth.sso_callback": EVERYONE,  # 404 here: single sign-on is not configured
     "auth.two_factor": SIGNED_IN,
     "admin.security": ADMINS,
+    "hr.obligations": HR,
     "hr.dashboard": HR,
     "hr.matrix": HR,
     "hr.grid": HR,
@@ -170,6 +171,7 @@ POST_ACCESS = {
     "hr.export_xlsx": HR,
     "hr.export_items": HR,
     "hr.export_certificates": HR,
+    "hr.export_evidence": HR,
     "hr.job_download": HR,
     "hr.retraining": HR,
     "hr.save_reminder_cadence": HR,

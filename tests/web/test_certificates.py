@@ -177,7 +177,7 @@ def test_cli_verifies_a_downloaded_pdf(app, db, holder, tmp_path, client):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["certificates", "verify", str(pdf)])
     assert result.exit_code == 0, result.output
-    assert "VALID: The signature is valid (checked with the issuer)." in result.output
+    assert "VALID: The signatures are valid (checked with the issuer)." in result.output
     offline = runner.invoke(args=["certificates", "verify", str(pdf), "--public-key", str(keys)])
     assert offline.exit_code == 0 and "VALID" in offline.output
     tampered = tmp_path / "tampered.pdf"

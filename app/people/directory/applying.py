@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from app.audit import ledger
 from app.db import utcnow
 from app.errors import DomainError
 from app.fields import search_key
@@ -249,7 +250,10 @@ def _write(
             rows=len(plan.rows),
         )
     )
-    session.execute(insert(AuditEvent), events)
+    event_ids = session.scalars(
+        insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), events
+    ).all()
+    ledger.note(session, "audit", event_ids)  # Core inserts: chained at commit like the rest
     _expire_cached(
         session, [r.account_id for r in changed] + [d.user_id for d in plan.deactivations]
     )

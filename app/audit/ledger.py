@@ -1,0 +1,316 @@
+"""The hash chain over the records an auditor relies on: completions, certificates (issued,
+revoked) and audit events.
+
+Every ORM session in the process chains what it wrote: rows added through the session are
+noted as they are flushed (``_note_flushed``; rows inserted with Core are noted by their
+writer with :func:`note`), and just before the transaction commits they are appended to the
+chain in the order written (``_append_noted``). Appending last keeps the chain's lock, the
+one place every writer waits in turn, held for the shortest time and taken after every other
+lock, so it cannot deadlock with them. Appends are serialised: on PostgreSQL by a
+transaction-scoped advisory lock; on SQLite the transaction already holds the database's one
+write lock (it wrote the rows). ``prev_hash`` is unique, so even a bypassed lock could not
+fork the chain: the second writer fails.
+
+:func:`verify` walks the chain and names the first row that was changed, removed or
+inserted, and the first entry that was. What a row's hash covers is ``CHAINED`` below: the
+columns that never change (a certificate's revocation is an entry of its own; its PDF is
+checked by its own signature).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import RowMapping, event, func, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from app.models import AuditEvent, Certificate, Completion, LedgerEntry
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x43414E444F52  # "CANDOR": the advisory lock of the chain on PostgreSQL
+_NOTED = "candor.ledger.noted"
+
+
+@dataclass(frozen=True)
+class Chained:
+    """One kind of chained record: which table, which columns its hash covers, and (for a
+    revocation) which rows of the table are of this kind."""
+
+    kind: str
+    table: Any  # the model's Table
+    columns: tuple[str, ...]
+    time_column: str
+    only_when: str | None = None  # a column that must be set for the row to be of this kind
+
+
+# The columns each hash covers are spelled out, not read from the models: they are the
+# ledger's contract (a column added later is not covered until the chain's format says so),
+# and migration 0018 selects exactly these whatever columns the tables gain afterwards.
+CHAINED = (
+    Chained(
+        "completion",
+        Completion.__table__,
+        (
+            "id",
+            "user_id",
+            "course_id",
+            "version_id",
+            "enrollment_id",
+            "cycle",
+            "attempt_id",
+            "completed_at",
+            "score",
+        ),
+        "completed_at",
+    ),
+    Chained(
+        "certificate.issued",
+        Certificate.__table__,
+        (
+            "id",
+            "code",
+            "completion_id",
+            "user_id",
+            "facts",
+            "signature",
+            "key_id",
+            "issued_at",
+            "expires_at",
+        ),
+        "issued_at",
+    ),
+    Chained(
+        "certificate.revoked",
+        Certificate.__table__,
+        ("id", "revoked_at", "revoked_by_id", "revocation_reason", "revocation_note"),
+        "revoked_at",
+        only_when="revoked_at",
+    ),
+    Chained(
+        "audit",
+        AuditEvent.__table__,
+        ("id", "occurred_at", "actor_id", "action", "subject_type", "subject_id", "details"),
+        "occurred_at",
+    ),
+)
+KINDS = {chained.kind: chained for chained in CHAINED}
+
+
+# -- hashing ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, bytes | memoryview):
+        return hashlib.sha256(bytes(value)).hexdigest()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def content_hash(kind: str, row: Mapping[str, Any] | RowMapping) -> str:
+    """The SHA-256 of a row's chained columns, as canonical JSON."""
+    content = {column: _plain(row[column]) for column in KINDS[kind].columns}
+    data = json.dumps(
+        [kind, content], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def entry_hash(seq: int, kind: str, row_id: int, content: str, prev: str) -> str:
+    """An entry's own hash: over its place, what it names, its row's hash and the one before."""
+    return hashlib.sha256(f"{seq}|{kind}|{row_id}|{content}|{prev}".encode()).hexdigest()
+
+
+# -- appending ----------------------------------------------------------------------------
+
+
+def note(session: Session, kind: str, row_ids: Iterable[int]) -> None:
+    """Have rows written with Core (not added to the session) chained at commit."""
+    session.info.setdefault(_NOTED, []).extend((kind, int(row_id)) for row_id in row_ids)
+
+
+def _note_flushed(session: Session, _context: Any) -> None:
+    noted = session.info.setdefault(_NOTED, [])
+    for obj in session.new:
+        if isinstance(obj, Completion):
+            noted.append(("completion", obj.id))
+        elif isinstance(obj, Certificate):
+            noted.append(("certificate.issued", obj.id))
+        elif isinstance(obj, AuditEvent):
+            noted.append(("audit", obj.id))
+    for obj in session.dirty:
+        if isinstance(obj, Certificate) and obj.revoked_at is not None:
+            if inspect(obj).attrs.revoked_at.history.has_changes():
+                noted.append(("certificate.revoked", obj.id))
+
+
+def _append_noted(session: Session) -> None:
+    noted = session.info.pop(_NOTED, None)
+    if not noted:
+        return
+    session.flush()  # what is still pending is noted too
+    noted += session.info.pop(_NOTED, [])
+    append(session, noted)
+
+
+def _forget_noted(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended: committed or rolled back
+        session.info.pop(_NOTED, None)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    last = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    return (last.seq, last.entry_hash) if last is not None else (0, GENESIS)
+
+
+def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
+    """Chain the given (kind, row id) records, in that order; rows that are not there (rolled
+    back with a savepoint) are skipped. Returns how many entries were added."""
+    records = list(dict.fromkeys(records))  # a row flushed twice is chained once
+    if not records:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+    seq, prev = _head(session)
+    added = 0
+    for kind, row_id in records:
+        row = _row(session, kind, row_id)
+        if row is None:
+            continue
+        seq += 1
+        content = content_hash(kind, row)
+        own = entry_hash(seq, kind, row_id, content, prev)
+        session.add(
+            LedgerEntry(
+                seq=seq,
+                kind=kind,
+                row_id=row_id,
+                content_hash=content,
+                prev_hash=prev,
+                entry_hash=own,
+            )
+        )
+        prev, added = own, added + 1
+    session.flush()
+    return added
+
+
+def _row(session: Session, kind: str, row_id: int) -> RowMapping | None:
+    chained = KINDS[kind]
+    query = _select(chained).where(chained.table.c.id == row_id)
+    return session.execute(query).mappings().first()
+
+
+def _select(chained: Chained):
+    return select(*(chained.table.c[column] for column in chained.columns))
+
+
+def backfill(session: Session) -> int:
+    """Chain every record not chained yet, oldest first (the migration that starts the ledger
+    uses it on the rows written before)."""
+    chained = {
+        (e.kind, e.row_id) for e in session.execute(select(LedgerEntry.kind, LedgerEntry.row_id))
+    }
+    waiting: list[tuple[datetime, int, str, int]] = []
+    for order, kind in enumerate(KINDS.values()):
+        table = kind.table
+        query = select(table.c.id, table.c[kind.time_column])
+        if kind.only_when:
+            query = query.where(table.c[kind.only_when].is_not(None))
+        for row_id, moment in session.execute(query):
+            if (kind.kind, row_id) not in chained:
+                waiting.append((moment, order, kind.kind, row_id))
+    waiting.sort()
+    return append(session, [(kind, row_id) for _, _, kind, row_id in waiting])
+
+
+def install() -> None:
+    """Chain what every ORM session writes (once per process)."""
+    if not event.contains(Session, "before_commit", _append_noted):
+        event.listen(Session, "after_flush", _note_flushed)
+        event.listen(Session, "before_commit", _append_noted)
+        event.listen(Session, "after_transaction_end", _forget_noted)
+
+
+# -- verifying ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    entries: int
+    head: str
+    problems: list[str]
+
+
+def verify(session: Session, limit: int = 20) -> Report:
+    """Walk the chain: every entry in place and unchanged, every row it names there and
+    unchanged, every record chained. Problems in chain order, the first first."""
+    problems: list[str] = []
+    seen: set[tuple[str, int]] = set()
+    rows = {kind: _hashes(session, chained) for kind, chained in KINDS.items()}
+    expected_seq, prev, count = 1, GENESIS, 0
+    for entry in _entries(session):
+        count += 1
+        where = f"ledger entry {entry.seq} ({_name(entry.kind, entry.row_id)})"
+        if entry.seq != expected_seq:
+            problems.append(
+                f"ledger entry {expected_seq} was removed (the chain goes on at {entry.seq})"
+                if entry.seq > expected_seq
+                else f"{where} is out of place: entries were inserted or renumbered"
+            )
+        elif entry.prev_hash != prev:
+            problems.append(
+                f"{where} does not follow the entry before it: an entry was removed, "
+                "inserted or changed before it"
+            )
+        elif entry.entry_hash != entry_hash(
+            entry.seq, entry.kind, entry.row_id, entry.content_hash, entry.prev_hash
+        ):
+            problems.append(f"{where} was changed")
+        current = rows.get(entry.kind, {}).get(entry.row_id)
+        if entry.kind not in KINDS:
+            problems.append(f"{where} names no kind of record Candor chains: it was inserted")
+        elif current is None:
+            problems.append(f"{_name(entry.kind, entry.row_id)} was removed ({where})")
+        elif current != entry.content_hash:
+            problems.append(f"{_name(entry.kind, entry.row_id)} was changed ({where})")
+        seen.add((entry.kind, entry.row_id))
+        expected_seq, prev = entry.seq + 1, entry.entry_hash
+    for kind, hashes in rows.items():
+        for row_id in sorted(set(hashes) - {r for k, r in seen if k == kind}):
+            problems.append(f"{_name(kind, row_id)} was inserted outside the ledger")
+    return Report(count, prev, problems[:limit] if limit else problems)
+
+
+def _name(kind: str, row_id: int) -> str:
+    chained = KINDS.get(kind)
+    if chained is None:
+        return f"{kind} row {row_id}"
+    what = " (its revocation)" if chained.only_when else ""
+    return f"{chained.table.name} row {row_id}{what}"
+
+
+def _entries(session: Session) -> Iterator[LedgerEntry]:
+    yield from session.scalars(
+        select(LedgerEntry)
+        .order_by(LedgerEntry.seq, LedgerEntry.id)
+        .execution_options(yield_per=1000)
+    )
+
+
+def _hashes(session: Session, chained: Chained) -> dict[int, str]:
+    query = _select(chained)
+    if chained.only_when:
+        query = query.where(chained.table.c[chained.only_when].is_not(None))
+    result = session.execute(query.execution_options(yield_per=1000)).mappings()
+    return {row["id"]: content_hash(chained.kind, row) for row in result}

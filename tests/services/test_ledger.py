@@ -1,0 +1,184 @@
+"""The ledger: completions, certificates (issue, revocation) and audit events chained by hash;
+`audit verify` names the first row or entry changed, removed or inserted in SQL directly,
+on SQLite and PostgreSQL, and appends hold under concurrent writers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from helpers import list_courses, read_in_turn
+from sqlalchemy import func, select, text
+
+from app.audit.events import record
+from app.audit.ledger import verify
+from app.certificates.service import revoke_certificate
+from app.content.sync import sync_courses
+from app.models import AuditEvent, Certificate, Completion, LedgerEntry
+from app.progress.reading import current_version, find_course
+
+REFRESHER = "ai-data-refresher"
+
+
+@pytest.fixture
+def records(db, make_user, refresher_without_quiz):
+    """Two completions with their certificates and audit events; the first one revoked."""
+    sync_courses(db, refresher_without_quiz)
+    list_courses(db)
+    db.commit()
+    hr = make_user(name="Hana Reyes")
+    for name in ("Ana Silva", "Ben Okafor"):
+        user = make_user(name=name)
+        read_in_turn(db, user, current_version(db, user, find_course(db, REFRESHER)).modules)
+        db.commit()
+    first = db.scalar(select(Certificate).order_by(Certificate.id))
+    revoke_certificate(db, hr, first.id, "issued_in_error")
+    db.commit()
+    return first
+
+
+def tamper(db, table: str, statement: str, **params) -> None:
+    """Run SQL past the database's own guards, as someone with the database's keys could."""
+    bind = db.get_bind()
+    if bind.dialect.name == "postgresql":
+        db.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        db.execute(text(statement), params)
+        db.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+    else:
+        triggers = db.scalars(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+            {"t": table},
+        ).all()
+        names = db.scalars(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+            {"t": table},
+        ).all()
+        for name in names:
+            db.execute(text(f"DROP TRIGGER {name}"))
+        db.execute(text(statement), params)
+        for sql in triggers:
+            db.execute(text(sql))
+    db.commit()
+
+
+def first_problem(db) -> str:
+    db.rollback()
+    problems = verify(db).problems
+    assert problems, "the tampering went unnoticed"
+    return problems[0]
+
+
+def test_every_record_is_chained_and_the_chain_verifies(app, db, records):
+    report = verify(db)
+    assert report.problems == []
+    counted = sum(
+        db.scalar(select(func.count()).select_from(model)) for model in (Completion, AuditEvent)
+    )
+    certificates = db.scalar(select(func.count()).select_from(Certificate))
+    assert report.entries == counted + certificates + 1  # + the one revocation
+    seqs = db.scalars(select(LedgerEntry.seq).order_by(LedgerEntry.seq)).all()
+    assert seqs == list(range(1, len(seqs) + 1))
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and result.output.startswith("INTACT: ")
+    assert report.head in result.output
+
+
+def test_a_changed_completion_is_named(app, db, records):
+    completion = db.scalar(select(Completion).order_by(Completion.id))
+    tamper(db, "completions", "UPDATE completions SET score = 100 WHERE id = :id", id=completion.id)
+    problem = first_problem(db)
+    assert problem.startswith(f"completions row {completion.id} was changed (ledger entry ")
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"BROKEN: completions row {completion.id} was changed")
+
+
+def test_a_removed_audit_event_is_named(db, records):
+    event = db.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    tamper(db, "audit_events", "DELETE FROM audit_events WHERE id = :id", id=event.id)
+    assert first_problem(db).startswith(f"audit_events row {event.id} was removed")
+
+
+def test_an_audit_event_inserted_in_sql_is_named(db, records):
+    tamper(
+        db,
+        "audit_events",
+        "INSERT INTO audit_events (occurred_at, action, details) "
+        "VALUES (CURRENT_TIMESTAMP, 'certificate.issued', '{}')",
+    )
+    inserted = db.scalar(select(func.max(AuditEvent.id)))
+    assert first_problem(db) == f"audit_events row {inserted} was inserted outside the ledger"
+
+
+def test_an_undone_revocation_and_a_changed_certificate_are_named(db, records):
+    tamper(
+        db,
+        "certificates",
+        "UPDATE certificates SET revoked_at = NULL, revoked_by_id = NULL, "
+        "revocation_reason = NULL WHERE id = :id",
+        id=records.id,
+    )
+    assert first_problem(db).startswith(
+        f"certificates row {records.id} (its revocation) was removed"
+    )
+
+
+def test_a_removed_or_changed_ledger_entry_is_named(db, records):
+    tamper(
+        db,
+        "ledger_entries",
+        "UPDATE ledger_entries SET content_hash = :h WHERE seq = 3",
+        h="f" * 64,
+    )
+    assert first_problem(db).startswith("ledger entry 3 (")
+    assert "was changed" in first_problem(db)
+    tamper(db, "ledger_entries", "DELETE FROM ledger_entries WHERE seq = 2")
+    assert first_problem(db) == "ledger entry 2 was removed (the chain goes on at 3)"
+
+
+def test_an_entry_inserted_into_the_chain_is_named(db, records):
+    last = db.scalar(select(LedgerEntry).order_by(LedgerEntry.seq.desc()))
+    tamper(
+        db,
+        "ledger_entries",
+        "INSERT INTO ledger_entries (seq, kind, row_id, content_hash, prev_hash, entry_hash, "
+        "recorded_at) VALUES (:seq, 'audit', 999999, :h, :p, :h, CURRENT_TIMESTAMP)",
+        seq=last.seq + 1,
+        h="a" * 64,
+        p="b" * 64,
+    )
+    problem = first_problem(db)
+    assert problem.startswith(f"ledger entry {last.seq + 1} (audit_events row 999999)")
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app, db, records):
+    """Threads with their own sessions append at once: one chain, no fork, no gap."""
+    writers = 6
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def write(number: int) -> None:
+        with app.extensions["candor.sessionmaker"]() as session:
+            barrier.wait()
+            try:
+                for _ in range(3):
+                    record(session, "test.concurrent", writer=number)
+                    session.commit()
+            except Exception as error:  # noqa: BLE001 (asserted below)
+                errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    db.rollback()
+    assert verify(db).problems == []
+    chained = db.scalar(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .join(AuditEvent, AuditEvent.id == LedgerEntry.row_id)
+        .where(LedgerEntry.kind == "audit", AuditEvent.action == "test.concurrent")
+    )
+    assert chained == writers * 3
