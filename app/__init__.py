@@ -38,7 +38,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_templates(app)
     _register_headers(app)
     _register_cli(app)
+    _warm_up_pdfs(app)
     return app
+
+
+def _warm_up_pdfs(app: Flask) -> None:
+    """With PDF_WARM_UP, build the PDF renderer now rather than in some learner's request."""
+    if app.config["PDF_WARM_UP"]:
+        from app.certificates.pdf import warm_up
+
+        warm_up()
 
 
 def _trust_proxies(app: Flask) -> None:

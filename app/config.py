@@ -78,6 +78,10 @@ class Defaults:
     # unset, one is generated once into instance/certificate_signing_key. Instances behind a
     # load balancer must all be given the same key.
     CERTIFICATE_SIGNING_KEY: str | None = None
+    # Build the certificate renderer's fonts and lay out one certificate when the app starts
+    # (in each gunicorn worker, after the fork), so no request pays for it (about a second).
+    # deploy/gunicorn.conf.py turns it on; off by default, so commands and tests start fast.
+    PDF_WARM_UP = False
     # The mail server every e-mail goes through (sent by the job workers, from the outbox).
     SMTP_HOST = "localhost"
     SMTP_PORT = 25

@@ -209,12 +209,15 @@ evidence_cli = AppGroup("evidence", help="Evidence packs for auditors: build and
 @click.option("--include-inactive", is_flag=True, help="Deactivated people (leavers) too.")
 def evidence_pack(output: Path, slug: str | None, **scope) -> None:
     """Build the signed evidence pack of a scope into OUTPUT (a zip); audited."""
+    from app.certificates.service import render_missing_pdfs
     from app.db import utcnow
     from app.evidence.packs import build_pack, record_pack
     from app.progress.reading import find_course
     from app.training.filters import RecordFilter
 
     session = get_session()
+    if render_missing_pdfs(session, limit=100_000):
+        session.rollback()  # begin again: the PDFs were kept in transactions of their own
     args = {key: value for key, value in scope.items() if value}
     args["include_inactive"] = "1" if scope["include_inactive"] else ""
     try:

@@ -30,11 +30,17 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.certificates.service import (
+    PDFS_TO_RENDER,
+    certificate_pdf,
+    pdf_is_missing,
+    waiting_for_pdf,
+)
 from app.db import utcnow
 from app.jobs import records, runner
 from app.mail import outbox
 from app.mail.smtp import mail_settings
-from app.models import RunTrigger
+from app.models import Certificate, RunTrigger
 from app.privacy import retention
 from app.training.reminder_runs import claim_run, fail_stale_runs, run_to_end, start_run
 
@@ -97,6 +103,11 @@ class JobQueue:
         self.huey  # noqa: B018 (builds the queue and its tasks on first use)
         self._tasks["deliver_mail"]()
 
+    def render_certificate_pdf(self, certificate_id: int) -> None:
+        """Have a worker render and keep certificate ``certificate_id``'s PDF (committed)."""
+        self.huey  # noqa: B018 (builds the queue and its tasks on first use)
+        self._tasks["certificate_pdf"](certificate_id)
+
     def send_password_reset(self, email: str) -> None:
         """Have a worker e-mail a reset link if ``email`` has an active account. The request
         that asks does only this, the same for every address: whether the address is known
@@ -109,6 +120,9 @@ class JobQueue:
             self._in_app(_send_password_reset)
         )
         self._tasks["run_job"] = huey.task(name="candor.run_job")(self._in_app(_run_job))
+        self._tasks["certificate_pdf"] = huey.task(name="candor.certificate_pdf")(
+            self._in_app(render_certificate_pdf)
+        )
         self._tasks["deliver_mail"] = huey.task(name="candor.deliver_mail")(
             self._in_app(self.deliver_mail)
         )
@@ -164,11 +178,18 @@ class JobQueue:
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             forgotten = retention.enforce(session, utcnow(), config)
+            pdfs_waiting = waiting_for_pdf(
+                session, utcnow() - timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
+            )
             session.commit()
         for job_id in recovery.requeued:
             self._tasks["run_job"](job_id)
         if mail_due:
             self._tasks["deliver_mail"]()
+        for certificate_id in pdfs_waiting:
+            self._tasks["certificate_pdf"](certificate_id)
+        if pdfs_waiting:
+            log.warning("certificates: %d PDF(s) queued again", len(pdfs_waiting))
         if dead_runs:
             log.warning("reminders: %d run(s) failed: their worker stopped", dead_runs)
         if dead_mail:
@@ -231,6 +252,16 @@ def _send_password_reset(email: str) -> None:
         session.commit()  # the outbox's commit hook hands the message to delivery
 
 
+def render_certificate_pdf(certificate_id: int) -> bool:
+    """The job after a pass: render certificate ``certificate_id``'s PDF and keep it, unless
+    a download (or another worker) did first; whether it was rendered here. In the app context."""
+    with current_app.extensions["candor.sessionmaker"]() as session:
+        if not pdf_is_missing(session, certificate_id):
+            return False
+        certificate_pdf(session, session.get_one(Certificate, certificate_id))
+    return True
+
+
 def _run_job(job_id: int) -> str | None:
     config = current_app.config
     state = runner.run_job(
@@ -261,7 +292,7 @@ def _build_huey(app: Flask) -> Huey:
 
 def init_app(app: Flask) -> None:
     """Give the app its job queue (built on first use), and have every commit that queued
-    mail hand it to a worker."""
+    mail, or issued certificates, hand them to a worker."""
     queue = JobQueue(app)
     app.extensions["candor.jobs"] = queue
 
@@ -271,9 +302,18 @@ def init_app(app: Flask) -> None:
                 queue.kick_delivery()
             except Exception:  # the queue is down: maintain sends it within a minute
                 log.exception("could not hand queued mail to the job queue")
+        for certificate_id in sorted(session.info.pop(PDFS_TO_RENDER, ())):
+            try:
+                queue.render_certificate_pdf(certificate_id)
+            except Exception:  # the queue is down: a download renders it, or maintain queues it
+                log.exception("could not hand certificate %s's PDF to the job queue", certificate_id)
+
+    def after_rollback(session: Session) -> None:
+        session.info.pop(PDFS_TO_RENDER, None)  # those certificates were never issued
 
     make_session = app.extensions["candor.sessionmaker"]
     event.listen(make_session, "after_commit", after_commit)
+    event.listen(make_session, "after_rollback", after_rollback)
     # A flag left by a transaction that rolled back only makes one delivery run find nothing.
 
 

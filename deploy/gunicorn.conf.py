@@ -9,3 +9,6 @@ bind = "127.0.0.1:8000"  # or "unix:/run/candor/gunicorn.sock"; never 0.0.0.0
 workers = 4
 timeout = 300  # exports of 200,000 rows take minutes
 forwarded_allow_ips = "127.0.0.1"
+# Each worker builds the certificate PDF renderer (fonts, stylesheet) as it starts, not in the
+# first request that needs it (the app factory runs in each worker, after the fork).
+raw_env = ["CANDOR_PDF_WARM_UP=1"]

@@ -12,6 +12,7 @@ from helpers import list_courses, read_in_turn
 from sqlalchemy import select
 
 from app import create_app
+from app.certificates.service import certificate_pdf
 from app.certificates.signing import generate_key_pem, parse_key
 from app.content.sync import sync_courses
 from app.errors import DomainError
@@ -35,7 +36,10 @@ def complete(db, make_user, refresher_without_quiz):
         course = find_course(session, REFRESHER)
         read_in_turn(session, user, current_version(session, user, course).modules)
         session.commit()
-        return session.scalar(select(Certificate).where(Certificate.user_id == user.id))
+        certificate = session.scalar(select(Certificate).where(Certificate.user_id == user.id))
+        certificate_pdf(session, certificate)  # as its job renders it after the commit
+        session.commit()  # ends this read: the PDF was kept in a transaction of its own
+        return certificate
 
     return run
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib import request
 from urllib.parse import urlsplit
@@ -173,6 +173,29 @@ def render_certificate(
         if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
             raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
         return document.write_pdf(attachments=[attachment])
+
+
+def warm_up() -> None:
+    """Build this process's engine and lay out one certificate, thrown away: the fonts,
+    stylesheet, Pango's caches and pyHanko's imports are then ready for the first real one."""
+    from app.certificates import pades  # noqa: F401  (pyHanko's imports, once)
+
+    render_certificate(_WARM_UP_FACTS, "https://candor.invalid/verify/0000", b"{}")
+
+
+_WARM_UP_FACTS = CertificateFacts(
+    code="0000-0000-0000-0000-0000",
+    holder_name="Warm Up",
+    course_title="Warm-up",
+    course_slug="warm-up",
+    version_number=1,
+    content_hash="000000000000",
+    score=100,
+    completed_on=date(2026, 1, 1),
+    issued_on=date(2026, 1, 1),
+    expires_on=None,
+    issuer="Candor",
+)
 
 
 def printed_values(facts: CertificateFacts) -> dict:

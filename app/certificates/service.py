@@ -1,10 +1,12 @@
 """Issuing, finding, verifying and revoking certificates. Callers own the transaction.
 
 Every completion gets exactly one certificate, issued in the same transaction: its facts are
-signed then, with the key in use (recorded in ``certificates.keyring``). The PDF is rendered
-and given its own PAdES signature by :func:`render_signed_pdf`, which needs no transaction
-(today it runs at issue, and the PDF is kept so downloads never re-render). The facts are a
-snapshot: renaming the holder or the course later changes nothing a certificate states.
+signed then, with the key in use (recorded in ``certificates.keyring``), so it is verifiable
+at ``/verify/<code>`` at once. Its PDF is not made there (a pass never waits on a PDF): the
+commit hands the certificate to a job (``tasks.py``), and :func:`certificate_pdf`, the one way
+anything reads a certificate's PDF, renders it (:func:`render_signed_pdf`, with its own PAdES
+signature) if the job has not yet, and keeps it, written once. The facts are a snapshot:
+renaming the holder or the course later changes nothing a certificate states.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
 from app.certificates.codes import grouped, new_code, normalise
@@ -23,12 +26,15 @@ from app.certificates.facts import CertificateFacts
 from app.certificates.keyring import KeySet, signing_key
 from app.certificates.signing import Signer
 from app.dates import expiry_of, is_expired
-from app.db import utcnow
+from app.db import rowcount, utcnow
 from app.errors import DomainError, NotFound
 from app.fields import NAME_MAX, NOTE_MAX, TITLE_MAX, one_line, sentence, text_problem
-from app.models import Certificate, Completion, CourseVersion, User
+from app.models import Certificate, Completion, CourseVersion, SigningKey, User
 from app.organisation.details import organisation_name
 from app.organisation.logo import current_logo
+
+# session.info: the certificates a transaction issued, handed to the PDF job once it commits.
+PDFS_TO_RENDER = "candor.certificate_pdfs_to_render"
 
 REVOCATION_REASONS = {
     "issued_in_error": "It was issued in error.",
@@ -67,7 +73,6 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
     version = session.get_one(CourseVersion, completion.version_id)
     now = utcnow()
     expires = expiry_of(completion.completed_at, version.recertify_months)
-    logo = current_logo(session)
     for _ in range(5):
         code = new_code()
         facts = CertificateFacts(
@@ -93,12 +98,7 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
             key_id=key.kid,
             issued_at=now,
             expires_at=expires,
-            pdf=render_signed_pdf(
-                issuer,
-                facts,
-                signed_document(facts, signature, key.kid),
-                logo.png if logo is not None else None,
-            ),
+            pdf=None,  # rendered after the commit (certificate_pdf), never in this transaction
         )
         try:
             with session.begin_nested():
@@ -118,8 +118,118 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
             subject=certificate,
             completion_id=completion.id,
         )
+        session.info.setdefault(PDFS_TO_RENDER, set()).add(certificate.id)
         return certificate
     raise DomainError("Could not issue a certificate; try again.", status=503)
+
+
+def certificate_pdf(session: Session, certificate: Certificate) -> bytes:
+    """The certificate's PDF: the one kept, or rendered now and kept.
+
+    Every reader goes through here (the download, the job, HR's bundles, evidence packs,
+    subject access), so none sees a certificate without its PDF. The PDF is kept in a short
+    transaction of its own, by a conditional UPDATE (``WHERE pdf IS NULL``): of two renderings
+    racing, the first kept is the one everyone gets, and the caller's transaction (a GET, a
+    job's read) is left as it was. So call it from a read: on SQLite a transaction that has
+    written would hold the lock that keeping needs, and one that writes after it must begin
+    again first (its snapshot predates the PDF kept). A certificate revoked before its PDF was
+    kept is rendered each time it is asked for (the guard keeps a revoked certificate as it
+    was).
+    """
+    if certificate.pdf is not None:
+        return bytes(certificate.pdf)
+    pdf = _render(session, certificate)
+    kept = _keep(session, certificate.id, pdf)
+    set_committed_value(certificate, "pdf", kept)
+    return kept
+
+
+def render_missing_pdfs(session: Session, user_id: int | None = None, limit: int = 100) -> int:
+    """Render and keep the PDFs not rendered yet (of one person, or anyone's, oldest first, at
+    most ``limit``); how many. For readers that read PDFs as rows, and for the job queue's
+    safety net (a job lost with its worker)."""
+    query = (
+        select(Certificate)
+        .where(Certificate.pdf.is_(None), Certificate.revoked_at.is_(None))
+        .order_by(Certificate.id)
+        .limit(limit)
+    )
+    if user_id is not None:
+        query = query.where(Certificate.user_id == user_id)
+    pending = list(session.scalars(query))
+    for certificate in pending:
+        certificate_pdf(session, certificate)
+    return len(pending)
+
+
+def waiting_for_pdf(session: Session, issued_before: datetime, limit: int = 100) -> list[int]:
+    """The certificates issued before ``issued_before`` still without a PDF (their job was
+    lost with its worker, or the queue was down): for ``maintain`` to queue again."""
+    return list(
+        session.scalars(
+            select(Certificate.id)
+            .where(
+                Certificate.pdf.is_(None),
+                Certificate.revoked_at.is_(None),
+                Certificate.issued_at < issued_before,
+            )
+            .order_by(Certificate.id)
+            .limit(limit)
+        )
+    )
+
+
+def pdf_is_missing(session: Session, certificate_id: int) -> bool:
+    """Whether the certificate exists, is not revoked and has no PDF yet (without reading a
+    kept PDF)."""
+    found = session.scalar(
+        select(Certificate.id).where(
+            Certificate.id == certificate_id,
+            Certificate.pdf.is_(None),
+            Certificate.revoked_at.is_(None),
+        )
+    )
+    return found is not None
+
+
+def _render(session: Session, certificate: Certificate) -> bytes:
+    issuer = issuer_of(session)
+    key = session.scalar(select(SigningKey).where(SigningKey.kid == issuer.signer.key_id))
+    if key is None or key.valid_until is not None:
+        # Its PDF signature would be by a key nobody publishes as in use: refuse.
+        raise DomainError(
+            "This certificate's PDF cannot be made now: the server's signing key is not the "
+            "one in use. Try again later.",
+            status=503,
+        )
+    facts = CertificateFacts.from_dict(certificate.facts)
+    logo = current_logo(session)
+    return render_signed_pdf(
+        issuer,
+        facts,
+        signed_document(facts, certificate.signature, certificate.key_id),
+        logo.png if logo is not None else None,
+    )
+
+
+def _keep(session: Session, certificate_id: int, pdf: bytes) -> bytes:
+    """Keep ``pdf`` unless another rendering was kept first; the PDF kept (or ``pdf``)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.begin() as connection:
+        written = connection.execute(
+            update(Certificate)
+            .where(
+                Certificate.id == certificate_id,
+                Certificate.pdf.is_(None),
+                Certificate.revoked_at.is_(None),
+            )
+            .values(pdf=pdf)
+        )
+        if rowcount(written) == 1:
+            return pdf
+        kept = connection.scalar(select(Certificate.pdf).where(Certificate.id == certificate_id))
+    return bytes(kept) if kept is not None else pdf
 
 
 def render_signed_pdf(
@@ -127,8 +237,10 @@ def render_signed_pdf(
 ) -> bytes:
     """The certificate's PDF, with the signed JSON inside and a PAdES signature over it all.
 
-    No session: the caller has checked (``keyring.signing_key``) that the issuer's key is the
-    one in use, so this can run in a job or at first download as well as at issue.
+    No session: the caller (:func:`certificate_pdf`) has checked that the issuer's key is the
+    one in use. The PDF is signed with the key in use when it is rendered, which is the
+    certificate's own key unless the key was rotated in between (both are published, each
+    with its period, and the PDF signature is checked against its own).
     """
     from app.certificates.pades import sign_pdf  # pyHanko and WeasyPrint load when needed
     from app.certificates.pdf import render_certificate

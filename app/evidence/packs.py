@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from app.audit.events import record
 from app.certificates.codes import grouped, normalise
 from app.certificates.keyring import signing_key
-from app.certificates.service import issuer_of
+from app.certificates.service import certificate_pdf, issuer_of
 from app.content.folders import version_files
 from app.exports.completions import COLUMNS, completion_rows
 from app.exports.csv import csv_stream, iso_utc
@@ -101,7 +101,8 @@ def build_pack(
             add("items.csv", csv_stream(item_rows(session, record_filter), header=ITEM_COLUMNS))
         certificates = _certificates(session, codes)
         for certificate in certificates:
-            add(f"certificates/{grouped(certificate.code)}.pdf", [certificate.pdf])
+            pdf = certificate_pdf(session, certificate)
+            add(f"certificates/{grouped(certificate.code)}.pdf", [pdf])
         for version in _versions(session, certificates):
             folder = f"courses/{version.course.slug}/v{version.number}"
             for path, data in sorted(version_files(session, version).items()):

@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import IO, Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from app.certificates.codes import normalise
+from app.certificates.service import certificate_pdf
 from app.exports.completions import COLUMNS, completion_rows
 from app.exports.csv import CHUNK_SIZE, csv_stream
 from app.models import Certificate
@@ -64,15 +65,17 @@ def write_bundle(
                 code = row[_AT["certificate_code"]]
                 if code is None:
                     continue
-                found = session.execute(
-                    select(Certificate.pdf, Certificate.revoked_at).where(
-                        Certificate.code == normalise(code)
-                    )
-                ).first()
+                found = session.scalar(
+                    select(Certificate)
+                    .options(undefer(Certificate.pdf))
+                    .where(Certificate.code == normalise(code))
+                )
                 if found is None:
                     continue
                 name = f"{code}.pdf"
-                bundle.writestr(name, found.pdf)
+                # The kept PDF, or (its job not run yet) rendered now and kept.
+                bundle.writestr(name, certificate_pdf(session, found))
+                session.expunge(found)  # one at a time: the PDFs are not kept in memory
                 count += 1
                 yield (
                     code,

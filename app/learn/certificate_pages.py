@@ -6,6 +6,7 @@ from flask import current_app, render_template
 from flask_login import current_user
 
 from app.certificates.codes import grouped
+from app.certificates.service import certificate_pdf as kept_pdf
 from app.certificates.service import find_own_certificate, list_certificates, status_of
 from app.db import get_session
 from app.learn.views import bp
@@ -21,8 +22,12 @@ def certificates():
 
 @bp.get("/certificates/<int:certificate_id>.pdf")
 def certificate_pdf(certificate_id: int):
-    certificate = find_own_certificate(get_session(), current_user, certificate_id)
-    response = current_app.response_class(certificate.pdf, mimetype="application/pdf")
+    session = get_session()
+    certificate = find_own_certificate(session, current_user, certificate_id)
+    # Kept by the job after the pass; if it has not run yet, rendered (and kept) now.
+    response = current_app.response_class(
+        kept_pdf(session, certificate), mimetype="application/pdf"
+    )
     slug = certificate.facts["course_slug"]
     response.headers["Content-Disposition"] = (
         f'attachment; filename="candor-certificate-{slug}-{certificate.code[:4]}.pdf"'

@@ -31,13 +31,15 @@ class Certificate(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
     revocation_note: Mapped[str | None] = mapped_column(Text)
-    # Rendered once at issue, so a download never re-renders.
-    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # Rendered once, after issue (a job, or the first download if that comes first), then kept:
+    # NULL until then (certificates.service.certificate_pdf), written once, never changed.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     completion: Mapped[Completion] = relationship()
 
 
-# A certificate states what it stated when issued: only its revocation is ever written, once.
+# A certificate states what it stated when issued: only its PDF (once, from NULL, while it is
+# not revoked) and its revocation (once) are ever written.
 CERTIFICATE_FROZEN = [
     "id",
     "code",
@@ -48,10 +50,13 @@ CERTIFICATE_FROZEN = [
     "key_id",
     "issued_at",
     "expires_at",
-    "pdf",
 ]
 guard_updates(
-    Certificate.__table__, "certificates", CERTIFICATE_FROZEN, "OLD.revoked_at IS NOT NULL"
+    Certificate.__table__,
+    "certificates",
+    CERTIFICATE_FROZEN,
+    "OLD.revoked_at IS NOT NULL",
+    written_once=("pdf",),
 )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import LargeBinary, Table, Text, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
+from app.certificates.service import render_missing_pdfs
 from app.db import Base, utcnow
 from app.jobs.records import create_job
 from app.jobs.runner import Attempt, Outcome
@@ -115,6 +116,10 @@ def run_subject_access(session: Session, job: Job, attempt: Attempt) -> Outcome:
     """The worker's side: the zip of data.json and report.pdf."""
     from app.certificates.pdf import render_report
 
+    if render_missing_pdfs(session, job.params["user_id"], limit=10_000):
+        # Kept in transactions of their own: read again, so the rows below show them (a SQLite
+        # read sees the database as it was when the read began).
+        session.rollback()
     person = session.get_one(User, job.params["user_id"])
     data = {"generated_at": job.params["at"], **personal_data(session, person)}
     report = render_report(

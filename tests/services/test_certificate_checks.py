@@ -22,7 +22,7 @@ from app.certificates.keyring import published_keys
 from app.certificates.pades import signature_count
 from app.certificates.pdf import render_certificate
 from app.certificates.pdf_check import check_pdf, embedded_document
-from app.certificates.service import issuer_of, signed_document
+from app.certificates.service import certificate_pdf, issuer_of, signed_document
 from app.content.sync import sync_courses
 from app.models import Certificate
 from app.progress.reading import current_version, find_course
@@ -41,7 +41,10 @@ def certificate(db, make_user, refresher_without_quiz):
     user = make_user(name="Ana Silva")
     read_in_turn(db, user, current_version(db, user, find_course(db, REFRESHER)).modules)
     db.commit()
-    return db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    certificate = db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    certificate_pdf(db, certificate)  # as its job renders it after the commit
+    db.commit()  # ends this read: the PDF was kept in a transaction of its own
+    return certificate
 
 
 def keys_of(db):

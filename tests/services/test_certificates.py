@@ -14,6 +14,7 @@ from app.certificates.codes import ALPHABET, grouped, new_code, normalise
 from app.certificates.keyring import KeySet, PublishedKey, published_keys
 from app.certificates.pdf_check import check_pdf, embedded_document
 from app.certificates.service import (
+    certificate_pdf,
     find_by_code,
     issue_certificate,
     issuer_of,
@@ -40,7 +41,10 @@ def complete_refresher(db, user):
     version = current_version(db, user, find_course(db, REFRESHER))
     read_in_turn(db, user, version.modules)
     db.commit()
-    return db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    certificate = db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    certificate_pdf(db, certificate)  # as its job renders it after the commit
+    db.commit()  # ends this read: the PDF was kept in a transaction of its own
+    return certificate
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from helpers import login, post, record_completion
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
-from app.certificates.service import issue_certificate
+from app.certificates.service import certificate_pdf, issue_certificate
 from app.content.versions import newest_version
 from app.dates import add_months, expiry_of, format_date
 from app.db import utcnow
@@ -70,7 +70,8 @@ def test_every_path_agrees_at_the_expiry_boundary(
     assert client.get(f"/verify/{code}.json").get_json()["status"] == verdict
 
     pdf = tmp_path / "certificate.pdf"
-    pdf.write_bytes(certificate.pdf)
+    pdf.write_bytes(certificate_pdf(db, certificate))
+    db.commit()  # ends this read: the PDF was kept in a transaction of its own
     cli = app.test_cli_runner().invoke(args=["certificates", "verify", str(pdf)])
     assert cli.exit_code == CLI_EXIT[verdict], cli.output
 

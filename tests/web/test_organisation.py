@@ -12,6 +12,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.certificates.service import certificate_pdf
 from app.content.sync import sync_courses
 from app.content.versions import newest_version_by_slug
 from app.models import Certificate, OrganisationDetail, OrganisationLogo, Role
@@ -126,6 +127,8 @@ def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
     read_in_turn(db, holder, version.modules)
     db.commit()
     certificate = db.scalar(select(Certificate))
+    certificate_pdf(db, certificate)  # as its job renders it after the commit
+    db.commit()  # ends this read: the PDF was kept in a transaction of its own
     assert certificate.facts["issuer"] == "Example Telecom Ltd"
     assert "ExampleTelecomLtd" in pdf_text(certificate.pdf)
     assert pdf_images(certificate.pdf) == 1  # the logo, in place of Candor's mark
