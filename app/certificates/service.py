@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -73,54 +72,46 @@ def issue_certificate(session: Session, completion: Completion) -> Certificate:
     version = session.get_one(CourseVersion, completion.version_id)
     now = utcnow()
     expires = expiry_of(completion.completed_at, version.recertify_months)
-    for _ in range(5):
-        code = new_code()
-        facts = CertificateFacts(
-            code=grouped(code),
-            holder_name=one_line(holder.name, NAME_MAX),
-            course_title=one_line(version.title, TITLE_MAX),
-            course_slug=version.course.slug,
-            version_number=version.number,
-            content_hash=version.short_hash,
-            score=completion.score,
-            completed_on=completion.completed_at.date(),
-            issued_on=now.date(),
-            expires_on=expires.date() if expires else None,
-            issuer=one_line(organisation_name(session, issuer.organisation), TITLE_MAX),
-        )
-        signature = issuer.signer.sign(facts.canonical_json())
-        certificate = Certificate(
-            code=code,
-            completion_id=completion.id,
-            user_id=holder.id,
-            facts=facts.to_dict(),
-            signature=signature,
-            key_id=key.kid,
-            issued_at=now,
-            expires_at=expires,
-            pdf=None,  # rendered after the commit (certificate_pdf), never in this transaction
-        )
-        try:
-            with session.begin_nested():
-                session.add(certificate)
-        except IntegrityError:
-            # A code collision (1 in 2^100) or a concurrent issue for the same completion.
-            existing = session.scalar(
-                select(Certificate).where(Certificate.completion_id == completion.id)
-            )
-            if existing is not None:
-                return existing
-            continue
-        record(
-            session,
-            "certificate.issued",
-            actor=holder,
-            subject=certificate,
-            completion_id=completion.id,
-        )
-        session.info.setdefault(PDFS_TO_RENDER, set()).add(certificate.id)
-        return certificate
-    raise DomainError("Could not issue a certificate; try again.", status=503)
+    code = new_code()  # 100 random bits: a collision fails this transaction, never more
+    facts = CertificateFacts(
+        code=grouped(code),
+        holder_name=one_line(holder.name, NAME_MAX),
+        course_title=one_line(version.title, TITLE_MAX),
+        course_slug=version.course.slug,
+        version_number=version.number,
+        content_hash=version.short_hash,
+        score=completion.score,
+        completed_on=completion.completed_at.date(),
+        issued_on=now.date(),
+        expires_on=expires.date() if expires else None,
+        issuer=one_line(organisation_name(session, issuer.organisation), TITLE_MAX),
+    )
+    signature = issuer.signer.sign(facts.canonical_json())
+    certificate = Certificate(
+        code=code,
+        completion_id=completion.id,
+        user_id=holder.id,
+        facts=facts.to_dict(),
+        signature=signature,
+        key_id=key.kid,
+        issued_at=now,
+        expires_at=expires,
+        pdf=None,  # rendered after the commit (certificate_pdf), never in this transaction
+    )
+    # No savepoint: the completion is this transaction's own, so no one else can issue for it
+    # (and completion_id is unique); a savepoint's release would also have the ledger append,
+    # and take its lock, halfway through the request (audit.ledger hooks every commit).
+    session.add(certificate)
+    session.flush()
+    record(
+        session,
+        "certificate.issued",
+        actor=holder,
+        subject=certificate,
+        completion_id=completion.id,
+    )
+    session.info.setdefault(PDFS_TO_RENDER, set()).add(certificate.id)
+    return certificate
 
 
 def certificate_pdf(session: Session, certificate: Certificate) -> bytes:
