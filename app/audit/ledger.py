@@ -179,12 +179,15 @@ def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
     records = list(dict.fromkeys(records))  # a row flushed twice is chained once
     if not records:
         return 0
+    # The rows are read first, one statement per kind, so the lock below (which every commit
+    # that chains something waits on) is held only for the head and the new entries.
+    rows = _rows(session, records)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     seq, prev = _head(session)
     added = 0
     for kind, row_id in records:
-        row = _row(session, kind, row_id)
+        row = rows.get((kind, row_id))
         if row is None:
             continue
         seq += 1
@@ -205,10 +208,24 @@ def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
     return added
 
 
-def _row(session: Session, kind: str, row_id: int) -> RowMapping | None:
-    chained = KINDS[kind]
-    query = _select(chained).where(chained.table.c.id == row_id)
-    return session.execute(query).mappings().first()
+_READ_BATCH = 500
+
+
+def _rows(session: Session, records: list[tuple[str, int]]) -> dict[tuple[str, int], RowMapping]:
+    """The chained columns of each record's row, by (kind, id); rows not there are left out."""
+    ids: dict[str, list[int]] = {}
+    for kind, row_id in records:
+        ids.setdefault(kind, []).append(row_id)
+    found: dict[tuple[str, int], RowMapping] = {}
+    for kind, kind_ids in ids.items():
+        chained = KINDS[kind]
+        id_column = chained.table.c.id
+        for start in range(0, len(kind_ids), _READ_BATCH):
+            batch = kind_ids[start : start + _READ_BATCH]
+            query = _select(chained).add_columns(id_column.label("_ledger_id"))
+            for row in session.execute(query.where(id_column.in_(batch))).mappings():
+                found[(kind, row["_ledger_id"])] = row
+    return found
 
 
 def _select(chained: Chained):
