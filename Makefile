@@ -67,6 +67,7 @@ check: lint types security test
 bench: $(STAMP)
 	$(BIN)/python benchmarks/learner_pages.py
 	$(BIN)/python benchmarks/certificate_pdf.py
+	$(BIN)/python benchmarks/submission.py
 	$(BIN)/python benchmarks/exports.py
 
 PY_SOURCES := app tests benchmarks migrations app.py

@@ -7,6 +7,12 @@ and CPU) and the process's resident memory along the way, which must stay flat. 
 table; the exit status is 0 unless something failed to run.
 
     .venv/bin/python benchmarks/certificate_pdf.py [--count 200] [--warmup 10]
+        [--callgrind-count 10] [--no-callgrind]
+
+Then, under callgrind (``instructions.py``), the instructions of one of each, and of the
+parts of a certificate: its QR code (segno), its layout, writing the PDF, and the PAdES
+signature (pyHanko) that the job adds; and what the first certificate of a fresh process
+costs with and without ``pdf.warm_up()`` (what ``CANDOR_PDF_WARM_UP`` does at start).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -24,9 +31,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import weasyprint  # noqa: E402
 from weasyprint import HTML  # noqa: E402
+
+import instructions  # noqa: E402
 
 from app.certificates import pdf as certificate_pdf  # noqa: E402
 from app.certificates.codes import grouped, new_code  # noqa: E402
@@ -61,7 +71,66 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=200, help="certificates to render")
     parser.add_argument("--warmup", type=int, default=10, help="renders discarded first")
+    parser.add_argument("--callgrind-count", type=int, default=10, help="renders per part")
+    parser.add_argument("--no-callgrind", action="store_true")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # child: count
+    parser.add_argument("--first", choices=("cold", "warm"), help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+PARTS = ("floor", "certificate", "qr code", "layout", "write", "pades signature")
+
+
+def serve_parts(count: int) -> None:
+    """(In the callgrind child.) Each part ``count`` times, one phase each."""
+    from app.certificates.pades import sign_pdf
+    from app.certificates.signing import generate_key_pem, parse_key
+
+    signer = parse_key(generate_key_pem().decode())
+    facts, url = certificate(0)
+    unsigned = certificate_pdf.render_certificate(facts, url, SIGNED)
+    with certificate_pdf._lock:
+        engine = certificate_pdf._get_engine()
+
+    def document():
+        printed = certificate_pdf._printed(facts, url)
+        qr = certificate_pdf._qr_svg(url)
+        html = engine.template.render(c=printed, mark=certificate_pdf._MARK, qr=qr, logo=None)
+        return HTML(string=html, url_fetcher=certificate_pdf.FETCHER).render(
+            font_config=engine.fonts, stylesheets=[engine.stylesheet], presentational_hints=False
+        )
+
+    laid_out = document()
+    actions = {
+        "floor": lambda: HTML(string=FLOOR_HTML).write_pdf(font_config=engine.fonts),
+        "certificate": lambda: certificate_pdf.render_certificate(*certificate(1), SIGNED),
+        "qr code": lambda: certificate_pdf._qr_svg(url),
+        "layout": document,
+        "write": laid_out.write_pdf,
+        "pades signature": lambda: sign_pdf(unsigned, signer),
+    }
+    instructions.phases(lambda part: actions[part](), PARTS, count)
+
+
+def first_render(mode: str) -> None:
+    """(In a fresh child.) Print the milliseconds of the first certificate, after warm_up()
+    if ``mode`` is warm."""
+    if mode == "warm":
+        certificate_pdf.warm_up()
+    wall, cpu, _ = timed(certificate_pdf.render_certificate, *certificate(0), SIGNED)
+    print(f"{wall:.1f} {cpu:.1f}")
+
+
+def first_costs() -> dict[str, tuple[float, float]]:
+    """The first certificate of a fresh process (wall, CPU ms), cold and after warm_up()."""
+    costs = {}
+    for mode in ("cold", "warm"):
+        done = subprocess.run(
+            [sys.executable, __file__, "--first", mode], capture_output=True, text=True, check=True
+        )
+        wall, cpu = done.stdout.split()[-2:]
+        costs[mode] = (float(wall), float(cpu))
+    return costs
 
 
 def rss_mib() -> float:
@@ -97,6 +166,12 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def main() -> int:
     args = parse_args()
+    if args.serve is not None:
+        serve_parts(args.serve)
+        return 0
+    if args.first is not None:
+        first_render(args.first)
+        return 0
     rss_start = rss_mib()
     render = certificate_pdf.render_certificate
     first_ms, _, pdf = timed(render, *certificate(0), SIGNED)
@@ -159,6 +234,23 @@ def main() -> int:
             f"  steady state (renders {first_index} to {args.count}): {steady:+.2f} MiB "
             "per 100 renders"
         )
+    costs = first_costs()
+    print(
+        "\n  first certificate of a fresh process: "
+        f"{costs['cold'][0]:.0f} ms ({costs['cold'][1]:.0f} ms CPU) cold, "
+        f"{costs['warm'][0]:.0f} ms ({costs['warm'][1]:.0f} ms CPU) after warm_up()"
+    )
+    if not args.no_callgrind and instructions.available():
+        counts = instructions.per_request(
+            [__file__, "--serve", str(args.callgrind_count)], PARTS, args.callgrind_count
+        )
+        floor = counts["floor"]
+        print(f"\n  {'instructions':18} {'millions':>9} {'x floor':>8}")
+        for part in PARTS:
+            print(f"  {part:18} {counts[part] / 1e6:9.1f} {counts[part] / floor:8.1f}")
+        print("  (certificate = qr code + layout + write + attachment; the job adds the signature)")
+    elif not args.no_callgrind:
+        print("\n  valgrind is not installed: no instruction counts")
     return 0
 
 

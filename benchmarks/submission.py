@@ -154,8 +154,22 @@ def ready_learner(port: int, email: str, password: str) -> tuple[Browser, str, s
     return browser, attempt, token
 
 
-def submit_at_once(ready: list[tuple[Browser, str, str]], answers: dict) -> list[float]:
-    """Every learner submits at the same moment; the milliseconds each waited."""
+def _ready(port: int, email: str, password: str) -> tuple[Browser, str, str]:
+    """ready_learner, tried again on a refusal: on SQLite a write that meets another (the job
+    worker keeping a PDF) can fail (see README.md); the preparation is not what is measured."""
+    for _ in range(4):
+        try:
+            return ready_learner(port, email, password)
+        except BenchError:
+            time.sleep(0.2)
+    return ready_learner(port, email, password)
+
+
+def submit_at_once(
+    ready: list[tuple[Browser, str, str]], answers: dict
+) -> tuple[list[float], list[str]]:
+    """Every learner submits at the same moment; the milliseconds each waited, and the
+    submissions that did not get their redirect (status)."""
     barrier = threading.Barrier(len(ready))
     times: list[float] = [0.0] * len(ready)
     failures: list[str] = []
@@ -178,9 +192,7 @@ def submit_at_once(ready: list[tuple[Browser, str, str]], answers: dict) -> list
         thread.start()
     for thread in threads:
         thread.join()
-    if failures:
-        raise BenchError(f"submissions failed: {failures}")
-    return times
+    return times, failures
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -210,7 +222,7 @@ def measure(backend: str, rounds: int, worker_how: str) -> dict:
         from app.certificates.signing import generate_key_pem
 
         env.update(
-            CANDOR_CERTIFICATE_SIGNING_KEY=generate_key_pem(),
+            CANDOR_CERTIFICATE_SIGNING_KEY=generate_key_pem().decode(),
             CANDOR_JOBS_URL=f"sqlite:///{folder / 'jobs.sqlite3'}",
             CANDOR_JOBS_QUEUE_NAME=f"bench-{secrets.token_hex(4)}",
             CANDOR_PDF_WARM_UP="1",
@@ -218,18 +230,21 @@ def measure(backend: str, rounds: int, worker_how: str) -> dict:
         data = prepare(env, folder, LEARNERS * rounds * 2)
         emails = iter(data["emails"])
         times: dict[str, list[float]] = {"fail": [], "pass": []}
+        errors: dict[str, list[str]] = {"fail": [], "pass": []}
         worker = start_worker(env, worker_how)
         try:
             with gunicorn("app:create_app()", env) as port:
                 for _ in range(rounds):
                     for kind in ("fail", "pass"):
                         ready = [
-                            ready_learner(port, next(emails), data["password"])
-                            for _ in range(LEARNERS)
+                            _ready(port, next(emails), data["password"]) for _ in range(LEARNERS)
                         ]
                         time.sleep(0.5)  # the previous round's PDFs, if any, are rendering
-                        times[kind] += submit_at_once(ready, ANSWERS[kind])
-                pdfs = _wait_for_pdfs(env, LEARNERS * rounds) if worker else 0
+                        waited, failed = submit_at_once(ready, ANSWERS[kind])
+                        times[kind] += waited
+                        errors[kind] += failed
+                passed = LEARNERS * rounds - len(errors["pass"])
+                pdfs = _wait_for_pdfs(env, passed) if worker else 0
         finally:
             if worker is not None:
                 os.killpg(worker.pid, signal.SIGTERM)
@@ -240,6 +255,7 @@ def measure(backend: str, rounds: int, worker_how: str) -> dict:
             "p50_ms": statistics.median(values),
             "p99_ms": percentile(values, 0.99),
             "max_ms": max(values),
+            "errors": errors[kind],
         }
         for kind, values in times.items()
     } | {"pdfs_rendered_by_the_worker": pdfs, "worker": worker_how}
@@ -269,10 +285,15 @@ def print_report(backend: str, result: dict) -> None:
         f"\n{backend}: {LEARNERS} learners submitting at once, gunicorn -w {WORKERS} (sync), "
         f"job worker: {result['worker']}"
     )
-    print(f"  {'submission':12} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"  {'submission':12} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
     for kind in ("fail", "pass"):
         r = result[kind]
-        print(f"  {kind:12} {r['n']:4} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f}")
+        print(
+            f"  {kind:12} {r['n']:4} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} "
+            f"{len(r['errors']):7}"
+        )
+        if r["errors"]:
+            print(f"    not answered with a redirect: {', '.join(sorted(set(r['errors'])))}")
     passing, failing = result["pass"], result["fail"]
     if backend == "postgresql":
         worst = max(passing["p99_ms"], failing["p99_ms"])
