@@ -29,6 +29,22 @@ public_key_option = click.option(
 )
 
 
+@certificates_cli.command("render-pending")
+def certificates_render_pending() -> None:
+    """Render and keep every certificate PDF not rendered yet (their job lost or the workers
+    stopped); the job worker does this on its own, a minute after."""
+    from app.certificates.service import render_missing_pdfs
+
+    total = 0
+    try:
+        while done := render_missing_pdfs(get_session(), limit=100):
+            get_session().rollback()  # begin again: each PDF was kept in a transaction of its own
+            total += done
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    echo(f"Rendered {total} certificate PDF(s); none is waiting.")
+
+
 @certificates_cli.command("verify")
 @click.argument("pdf", type=EXISTING_FILE)
 @public_key_option

@@ -306,7 +306,9 @@ def init_app(app: Flask) -> None:
             try:
                 queue.render_certificate_pdf(certificate_id)
             except Exception:  # the queue is down: a download renders it, or maintain queues it
-                log.exception("could not hand certificate %s's PDF to the job queue", certificate_id)
+                log.exception(
+                    "could not hand certificate %s's PDF to the job queue", certificate_id
+                )
 
     def after_rollback(session: Session) -> None:
         session.info.pop(PDFS_TO_RENDER, None)  # those certificates were never issued

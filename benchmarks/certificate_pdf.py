@@ -33,10 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import instructions  # noqa: E402
 import weasyprint  # noqa: E402
 from weasyprint import HTML  # noqa: E402
-
-import instructions  # noqa: E402
 
 from app.certificates import pdf as certificate_pdf  # noqa: E402
 from app.certificates.codes import grouped, new_code  # noqa: E402

@@ -95,7 +95,10 @@ def make_learners(count: int) -> dict:
         for number in range(count):
             email = f"bench.submitter{number}@example.com"
             user = create_user(
-                session, email=email, name=f"Bench Submitter {number}", roles={Role.LEARNER},
+                session,
+                email=email,
+                name=f"Bench Submitter {number}",
+                roles={Role.LEARNER},
                 password=password,
             )
             session.flush()
@@ -185,9 +188,7 @@ def submit_at_once(
         if status != 303:
             failures.append(f"{attempt}: {status}")
 
-    threads = [
-        threading.Thread(target=one, args=(i, *learner)) for i, learner in enumerate(ready)
-    ]
+    threads = [threading.Thread(target=one, args=(i, *learner)) for i, learner in enumerate(ready)]
     for thread in threads:
         thread.start()
     for thread in threads:

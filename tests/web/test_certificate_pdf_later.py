@@ -75,9 +75,7 @@ def pdf_kept(db, certificate_id) -> bytes | None:
     return db.scalar(select(Certificate.pdf).where(Certificate.id == certificate_id))
 
 
-def test_a_pass_issues_a_verifiable_certificate_at_once_and_renders_no_pdf(
-    app, db, ready, renders
-):
+def test_a_pass_issues_a_verifiable_certificate_at_once_and_renders_no_pdf(app, db, ready, renders):
     _user, client = ready(app)
     url = take_assessment(client, RIGHT)
     assert submit(client, url, RIGHT).status_code == 303
@@ -152,9 +150,7 @@ def test_a_failing_and_a_passing_submission_cost_the_same_few_statements(app, db
     assert counts["fail"] <= 15 and counts["pass"] <= 41, counts
 
 
-def test_of_two_racing_renderings_the_first_kept_is_the_one_everyone_gets(
-    app, db, ready, renders
-):
+def test_of_two_racing_renderings_the_first_kept_is_the_one_everyone_gets(app, db, ready, renders):
     _user, client = ready(app)
     url = take_assessment(client, RIGHT)
     submit(client, url, RIGHT)
@@ -228,3 +224,16 @@ def test_workers_can_build_the_pdf_renderer_when_they_start(build_app, monkeypat
     assert pdf._engine is None  # off by default: commands and tests start fast
     build_app(PDF_WARM_UP=True)
     assert pdf._engine is not None
+
+
+def test_pending_pdfs_can_be_rendered_from_the_command_line(app, db, ready):
+    _user, client = ready(app)
+    url = take_assessment(client, RIGHT)
+    submit(client, url, RIGHT)
+    certificate_id = db.scalar(select(Certificate.id))
+    db.rollback()
+    result = app.test_cli_runner().invoke(args=["certificates", "render-pending"])
+    assert result.exit_code == 0 and "Rendered 1 certificate PDF(s)" in result.output
+    assert pdf_kept(db, certificate_id) is not None
+    again = app.test_cli_runner().invoke(args=["certificates", "render-pending"])
+    assert "Rendered 0 certificate PDF(s); none is waiting." in again.output
