@@ -216,4 +216,7 @@ def test_a_run_whose_worker_stopped_is_failed_saying_so_and_frees_the_button(
     assert run.state.value == "failed"
     page = client.get(f"/hr/reminders/runs/{run.id}").get_data(as_text=True)
     assert "The worker running it stopped" in page
-    assert client.post("/hr/reminders/send", data={"csrf_token": csrf_token(client)}).status_code == 303
+    assert (
+        client.post("/hr/reminders/send", data={"csrf_token": csrf_token(client)}).status_code
+        == 303
+    )
