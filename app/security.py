@@ -11,6 +11,7 @@ every copy of every cookie of that user worthless (SECURITY.md finding 1).
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -151,13 +152,18 @@ def _enforce_policy():
     abort(403)
 
 
+@functools.cache
+def _user_query():
+    """The account ``:id`` and its roles in one statement (the roles' own selectin load would
+    be a second); built once, as every request signed in runs it."""
+    return select(User).options(joinedload(User.role_links)).where(User.id == bindparam("id"))
+
+
 def _load_user(token: str) -> User | None:
     user_id, _, generation = token.partition(":")
     if (number := whole_number(user_id)) is None or not generation:
         return None
-    # The user and their roles in one statement (the roles' own selectin load is a second).
-    query = select(User).options(joinedload(User.role_links)).where(User.id == number)
-    user = get_session().execute(query).unique().scalar_one_or_none()
+    user = get_session().execute(_user_query(), {"id": number}).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_generation != generation:
         return None
     started = session.get("signed_in_at", 0)

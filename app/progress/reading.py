@@ -6,13 +6,14 @@ is published; one who has not started sees the newest. Callers own the transacti
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -179,7 +180,14 @@ def find_enrollment(session: Session, user: User, course: Course) -> Enrollment 
     )
 
 
-def _may_see(visibility: Visibility, enrollment: Any) -> bool:
+class _Enrolled(Protocol):
+    @property
+    def version_id(self) -> int | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def _may_see(visibility: Visibility, enrollment: _Enrolled | None) -> bool:
     """Whether a learner sees a course: a listed one always; a hidden one when assigned or
     started; a retired one only to finish or keep what they started (no new starts)."""
     if visibility is Visibility.LISTED:
@@ -191,7 +199,7 @@ def _may_see(visibility: Visibility, enrollment: Any) -> bool:
     return True
 
 
-def _check_may_see(visibility: Visibility, enrollment: Any) -> None:
+def _check_may_see(visibility: Visibility, enrollment: _Enrolled | None) -> None:
     """NotFound, saying why, unless a learner with ``enrollment`` sees the course."""
     if not _may_see(visibility, enrollment):
         if visibility is Visibility.RETIRED:
@@ -256,11 +264,11 @@ class ModulePage:
         )  # fmt: skip
 
 
-def module_page(session: Session, user_id: int, slug: str, number: int, stem: str) -> ModulePage:
-    """The module ``stem`` of version ``number`` of course ``slug`` as ``user_id`` reads it,
-    in two statements: the course, their enrolment and the version they read (the one they
-    started, else the newest); then their reads of its modules. The version's modules come
-    from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
+@functools.cache
+def _reader_query() -> Executable:
+    """The course ``:slug``, ``:user_id``'s enrolment on it and the version they read (the one
+    they started, else the newest), in one row. Built once: the statement is the same for
+    every page, and building it costs more than running it."""
     later = aliased(CourseVersion)
     newest = (
         select(later.id)
@@ -270,8 +278,8 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
         .correlate(Course)
         .scalar_subquery()
     )
-    enrolled = (Enrollment.course_id == Course.id) & (Enrollment.user_id == user_id)
-    row = session.execute(
+    enrolled = (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id"))
+    return (
         select(
             Course.visibility,
             Enrollment.id.label("enrollment_id"),
@@ -285,8 +293,27 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
         .select_from(Course)
         .outerjoin(Enrollment, enrolled)
         .outerjoin(CourseVersion, CourseVersion.id == func.coalesce(Enrollment.version_id, newest))
-        .where(Course.slug == slug)
-    ).one_or_none()
+        .where(Course.slug == bindparam("slug"))
+    )
+
+
+@functools.cache
+def _reads_query() -> Executable:
+    """``:user_id``'s reads of the modules ``:module_ids`` (any cycle's)."""
+    return select(
+        ModuleProgress.module_id, ModuleProgress.first_opened_at, ModuleProgress.completed_at
+    ).where(
+        ModuleProgress.user_id == bindparam("user_id"),
+        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
+    )
+
+
+def module_page(session: Session, user_id: int, slug: str, number: int, stem: str) -> ModulePage:
+    """The module ``stem`` of version ``number`` of course ``slug`` as ``user_id`` reads it,
+    in two statements: the course, their enrolment and the version they read (the one they
+    started, else the newest); then their reads of its modules. The version's modules come
+    from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
+    row = session.execute(_reader_query(), {"slug": slug, "user_id": user_id}).one_or_none()
     if row is None:
         raise NotFound("There is no such course.")
     _check_may_see(row.visibility, row if row.enrollment_id is not None else None)
@@ -299,12 +326,7 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     if module is None:
         raise NotFound("There is no such module.")
     reads = session.execute(
-        select(
-            ModuleProgress.module_id, ModuleProgress.first_opened_at, ModuleProgress.completed_at
-        ).where(
-            ModuleProgress.user_id == user_id,
-            ModuleProgress.module_id.in_([m.id for m in version.modules]),
-        )
+        _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
     ).all()
     started = row.started_at if row.enrollment_id is not None else None
     in_cycle = [
@@ -392,7 +414,14 @@ def _read_in_this_cycle(progress: ModuleProgress | None, enrollment: Enrollment 
     )
 
 
-def _kept_opening(progress: ModuleProgress | None) -> datetime | None:
+class _Read(Protocol):
+    @property
+    def first_opened_at(self) -> datetime: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def _kept_opening(progress: _Read | None) -> datetime | None:
     """The opening stored for the read in progress; None when the row only records a read
     already finished (an earlier cycle's), whose opening no longer counts."""
     if progress is None:
