@@ -432,8 +432,11 @@ def _storage(url: str) -> Storage:
     scheme = url.partition(":")[0]  # never the rest: it may hold a password
     try:
         storage = storage_from_string(url)
-    except ConfigurationError as error:
-        raise RuntimeError(f"CANDOR_RATELIMIT_STORAGE_URL ({scheme}:...): {error}") from None
+    except ConfigurationError:  # its message repeats the URL, password and all
+        raise RuntimeError(
+            f"CANDOR_RATELIMIT_STORAGE_URL ({scheme}:...) is not a storage Candor can count "
+            "in: use memory:// (one process) or redis://host:6379 (several)"
+        ) from None
     if not isinstance(storage, Storage):
         raise RuntimeError(
             f"CANDOR_RATELIMIT_STORAGE_URL ({scheme}:...) names an asynchronous storage: "
