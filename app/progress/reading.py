@@ -313,7 +313,9 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     in two statements: the course, their enrolment and the version they read (the one they
     started, else the newest); then their reads of its modules. The version's modules come
     from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
-    row = session.execute(_reader_query(), {"slug": slug, "user_id": user_id}).one_or_none()
+    # Core execution (the connection's): rows, not objects, and none of the ORM's bookkeeping.
+    connection = session.connection()
+    row = connection.execute(_reader_query(), {"slug": slug, "user_id": user_id}).one_or_none()
     if row is None:
         raise NotFound("There is no such course.")
     _check_may_see(row.visibility, row if row.enrollment_id is not None else None)
@@ -325,7 +327,7 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     module = version.module(stem)
     if module is None:
         raise NotFound("There is no such module.")
-    reads = session.execute(
+    reads = connection.execute(
         _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
     ).all()
     started = row.started_at if row.enrollment_id is not None else None
