@@ -6,17 +6,21 @@ is published; one who has not started sees the newest. Callers own the transacti
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.util.typing import TupleAny
 
-from app.content.versions import newest_version, newest_versions
+from app.content.published import PublishedModule, PublishedVersion, published_version
+from app.content.versions import newest_version
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.models import (
@@ -91,75 +95,106 @@ class CourseCard:
 
 
 def list_course_cards(session: Session, user: User) -> list[CourseCard]:
-    """Every course the user can take, assigned first (by due date), with their progress."""
-    enrollments = {
-        e.course_id: e
-        for e in session.scalars(select(Enrollment).where(Enrollment.user_id == user.id))
-    }
-    visibility = dict(session.execute(select(Course.id, Course.visibility)).all())
-    versions = {
-        v.course_id: v
-        for v in session.scalars(newest_versions())
-        if _may_see(visibility[v.course_id], enrollments.get(v.course_id))
-    }
-    for enrollment in enrollments.values():
-        if enrollment.version is not None:
-            versions[enrollment.course_id] = enrollment.version
-    if not versions:
+    """Every course the user can take, assigned first (by due date), with their progress: one
+    statement for the courses, their enrolments and the versions they read, one for their
+    reads (and one for the versions last completed, for a learner on a later cycle); the
+    versions themselves from the process's cache."""
+    connection = session.connection()
+    rows = [
+        row
+        for row in connection.execute(_cards_query(), {"user_id": user.id})
+        if row.reads_id is not None
+        and _may_see(row.visibility, row if row.enrollment_id is not None else None)
+    ]
+    if not rows:
         return []
-    version_ids = [v.id for v in versions.values()]
-    totals = dict(
-        session.execute(
-            select(Module.version_id, func.count())
-            .where(Module.version_id.in_(version_ids))
-            .group_by(Module.version_id)
-        ).all()
-    )
-    course_of = {v.id: course_id for course_id, v in versions.items()}
+    versions = {
+        row.course_id: published_version(session, row.reads_id, row.content_hash) for row in rows
+    }
+    version_of_module = {m.id: v.id for v in versions.values() for m in v.modules}
+    started = {versions[r.course_id].id: r.started_at for r in rows}
     read: dict[int, int] = {}
-    for version_id, completed_at in session.execute(
-        select(Module.version_id, ModuleProgress.completed_at)
-        .join(ModuleProgress, ModuleProgress.module_id == Module.id)
-        .where(
-            Module.version_id.in_(version_ids),
-            ModuleProgress.user_id == user.id,
-            ModuleProgress.completed_at.is_not(None),
-        )
+    for module_id, completed_at in connection.execute(
+        _completed_reads_query(), {"user_id": user.id, "module_ids": list(version_of_module)}
     ):
-        reader = enrollments.get(course_of[version_id])
-        start = reader.started_at if reader else None
+        version_id = version_of_module[module_id]
+        start = started[version_id]
         # reads of earlier cycles do not count
-        if start is not None and completed_at is not None and completed_at >= start:
+        if start is not None and completed_at >= start:
             read[version_id] = read.get(version_id, 0) + 1
-    slugs = dict(
-        session.execute(select(Course.id, Course.slug).where(Course.id.in_(list(versions)))).all()
-    )
     last = last_completed_numbers(
-        session, user.id, [e.course_id for e in enrollments.values() if e.cycle > 1]
+        session, user.id, [r.course_id for r in rows if r.enrollment_id is not None and r.cycle > 1]
     )
     cards = []
-    for course_id, version in versions.items():
-        taken = enrollments.get(course_id)
+    for row in rows:
+        version = versions[row.course_id]
+        taken = row if row.enrollment_id is not None else None
         cards.append(
             CourseCard(
-                slug=slugs[course_id],
+                slug=version.course.slug,
                 title=version.title,
                 summary=version.summary,
                 estimated_minutes=version.estimated_minutes,
                 version_number=version.number,
-                modules_total=totals.get(version.id, 0),
+                modules_total=len(version.modules),
                 modules_read=read.get(version.id, 0),
                 assigned=taken is not None and taken.assigned_at is not None,
                 due_at=taken.due_at if taken else None,
                 started=taken is not None and taken.version_id is not None,
                 completed_at=taken.completed_at if taken else None,
                 facts=facts_of(taken) if taken else StatusFacts(),
-                retrain=asks_to_retrain(taken, version.number, last.get(course_id)),
+                retrain=asks_to_retrain(taken, version.number, last.get(row.course_id)),
             )
         )
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
     return cards
+
+
+@functools.cache
+def _cards_query() -> Select[*TupleAny]:
+    """Every course, with ``:user_id``'s enrolment on it and the version they read there (the
+    one they started, else the newest), a row each."""
+    later = aliased(CourseVersion)
+    newest = (
+        select(later.id)
+        .where(later.course_id == Course.id)
+        .order_by(later.number.desc())
+        .limit(1)
+        .correlate(Course)
+        .scalar_subquery()
+    )
+    enrolled = (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id"))
+    return (
+        select(
+            Course.id.label("course_id"),
+            Course.visibility,
+            Enrollment.id.label("enrollment_id"),
+            Enrollment.version_id,
+            Enrollment.cycle,
+            Enrollment.assigned_at,
+            Enrollment.due_at,
+            Enrollment.started_at,
+            Enrollment.completed_at,
+            Enrollment.expires_at,
+            Enrollment.revoked_at,
+            CourseVersion.id.label("reads_id"),
+            CourseVersion.content_hash,
+        )
+        .select_from(Course)
+        .outerjoin(Enrollment, enrolled)
+        .outerjoin(CourseVersion, CourseVersion.id == func.coalesce(Enrollment.version_id, newest))
+    )
+
+
+@functools.cache
+def _completed_reads_query() -> Executable:
+    """``:user_id``'s finished reads of the modules ``:module_ids`` (any cycle's)."""
+    return select(ModuleProgress.module_id, ModuleProgress.completed_at).where(
+        ModuleProgress.user_id == bindparam("user_id"),
+        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
+        ModuleProgress.completed_at.is_not(None),
+    )
 
 
 def find_course(session: Session, slug: str) -> Course:
@@ -177,7 +212,14 @@ def find_enrollment(session: Session, user: User, course: Course) -> Enrollment 
     )
 
 
-def _may_see(visibility: Visibility, enrollment: Enrollment | None) -> bool:
+class _Enrolled(Protocol):
+    @property
+    def version_id(self) -> int | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def _may_see(visibility: Visibility, enrollment: _Enrolled | None) -> bool:
     """Whether a learner sees a course: a listed one always; a hidden one when assigned or
     started; a retired one only to finish or keep what they started (no new starts)."""
     if visibility is Visibility.LISTED:
@@ -189,14 +231,19 @@ def _may_see(visibility: Visibility, enrollment: Enrollment | None) -> bool:
     return True
 
 
+def _check_may_see(visibility: Visibility, enrollment: _Enrolled | None) -> None:
+    """NotFound, saying why, unless a learner with ``enrollment`` sees the course."""
+    if not _may_see(visibility, enrollment):
+        if visibility is Visibility.RETIRED:
+            raise NotFound("This course is retired: it takes no new learners.")
+        raise NotFound("There is no such course.")
+
+
 def current_version(session: Session, user: User, course: Course) -> CourseVersion:
     """The version ``user`` reads: the one they started, else the newest (NotFound when the
     course is hidden from them, or retired before they started it)."""
     enrollment = find_enrollment(session, user, course)
-    if not _may_see(course.visibility, enrollment):
-        if course.visibility is Visibility.RETIRED:
-            raise NotFound("This course is retired: it takes no new learners.")
-        raise NotFound("There is no such course.")
+    _check_may_see(course.visibility, enrollment)
     if enrollment is not None and enrollment.version is not None:
         return enrollment.version
     version = newest_version(session, course.id)
@@ -219,6 +266,92 @@ def find_module(session: Session, user: User, slug: str, number: int, stem: str)
     set_committed_value(version, "course", course)
     set_committed_value(module, "version", version)
     return module
+
+
+@dataclass(frozen=True)
+class ModulePage:
+    """What a learner's module page shows: the module of the version they read, whether they
+    read it in this cycle, and what the reading clock counts from."""
+
+    version: PublishedVersion
+    module: PublishedModule
+    read_at: datetime | None  # when they read it in the current cycle; None if not yet
+    kept_opening: datetime | None  # the opening an early "Mark as read" stored
+    last_finished: datetime | None  # their last module finished in this cycle (another one)
+
+    @property
+    def previous(self) -> PublishedModule | None:
+        index = self.version.modules.index(self.module)
+        return self.version.modules[index - 1] if index > 0 else None
+
+    @property
+    def following(self) -> PublishedModule | None:
+        index = self.version.modules.index(self.module)
+        return self.version.modules[index + 1] if index + 1 < len(self.version.modules) else None
+
+    def clock(self, opened_at: datetime, now: datetime | None = None) -> ReadingClock:
+        return _clock_of(
+            self.module.min_minutes, self.kept_opening, opened_at, self.last_finished,
+            now or utcnow(),
+        )  # fmt: skip
+
+
+@functools.cache
+def _reader_query() -> Executable:
+    """The row of ``_cards_query`` of the course ``:slug``."""
+    return _cards_query().where(Course.slug == bindparam("slug"))
+
+
+@functools.cache
+def _reads_query() -> Executable:
+    """``:user_id``'s reads of the modules ``:module_ids`` (any cycle's)."""
+    return select(
+        ModuleProgress.module_id, ModuleProgress.first_opened_at, ModuleProgress.completed_at
+    ).where(
+        ModuleProgress.user_id == bindparam("user_id"),
+        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
+    )
+
+
+def module_page(session: Session, user_id: int, slug: str, number: int, stem: str) -> ModulePage:
+    """The module ``stem`` of version ``number`` of course ``slug`` as ``user_id`` reads it,
+    in two statements: the course, their enrolment and the version they read (the one they
+    started, else the newest); then their reads of its modules. The version's modules come
+    from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
+    # Core execution (the connection's): rows, not objects, and none of the ORM's bookkeeping.
+    connection = session.connection()
+    row = connection.execute(_reader_query(), {"slug": slug, "user_id": user_id}).one_or_none()
+    if row is None:
+        raise NotFound("There is no such course.")
+    _check_may_see(row.visibility, row if row.enrollment_id is not None else None)
+    if row.reads_id is None:
+        raise NotFound("There is no such course.")
+    version = published_version(session, row.reads_id, row.content_hash)
+    if version.number != number:
+        raise NotFound("That version of the course is not the one you are on.")
+    module = version.module(stem)
+    if module is None:
+        raise NotFound("There is no such module.")
+    reads = connection.execute(
+        _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
+    ).all()
+    started = row.started_at if row.enrollment_id is not None else None
+    in_cycle = [
+        r
+        for r in reads
+        if r.completed_at is not None
+        and (row.enrollment_id is None or (started is not None and r.completed_at >= started))
+    ]  # fmt: skip  (read_in_cycle, in Python)
+    mine = next((r for r in reads if r.module_id == module.id), None)
+    read_at = next((r.completed_at for r in in_cycle if r.module_id == module.id), None)
+    others = [r.completed_at for r in in_cycle if r.module_id != module.id]
+    return ModulePage(
+        version=version,
+        module=module,
+        read_at=read_at,
+        kept_opening=_kept_opening(mine),
+        last_finished=max(others) if others and started is not None else None,
+    )
 
 
 def progress_by_module(
@@ -288,7 +421,14 @@ def _read_in_this_cycle(progress: ModuleProgress | None, enrollment: Enrollment 
     )
 
 
-def _kept_opening(progress: ModuleProgress | None) -> datetime | None:
+class _Read(Protocol):
+    @property
+    def first_opened_at(self) -> datetime: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def _kept_opening(progress: _Read | None) -> datetime | None:
     """The opening stored for the read in progress; None when the row only records a read
     already finished (an earlier cycle's), whose opening no longer counts."""
     if progress is None:
@@ -315,8 +455,6 @@ def _clock(
     opened_at: datetime,
     now: datetime,
 ) -> ReadingClock:
-    kept = _kept_opening(progress)
-    opening = min(opened_at, now, *((kept,) if kept is not None else ()))
     last_finished = None
     if enrollment is not None and enrollment.started_at is not None:
         last_finished = session.scalar(
@@ -329,19 +467,21 @@ def _clock(
                 ModuleProgress.completed_at >= enrollment.started_at,
             )
         )
-    counted_from = max(opening, last_finished) if last_finished is not None else opening
-    return ReadingClock(timedelta(minutes=module.min_minutes), opening, counted_from, now)
+    return _clock_of(module.min_minutes, _kept_opening(progress), opened_at, last_finished, now)
 
 
-def reading_clock(
-    session: Session, user: User, module: Module, opened_at: datetime, now: datetime | None = None
+def _clock_of(
+    min_minutes: int,
+    kept: datetime | None,
+    opened_at: datetime,
+    last_finished: datetime | None,
+    now: datetime,
 ) -> ReadingClock:
-    """How long ``user`` has still to read ``module``, counting from the earliest opening
-    known (the one stored by an early "Mark as read", or ``opened_at``). Writes nothing."""
-    now = now or utcnow()
-    enrollment = find_enrollment(session, user, module.version.course)
-    progress = _find_progress(session, user, module)
-    return _clock(session, user, module, enrollment, progress, opened_at, now)
+    """The clock from what is known: the opening stored (``kept``) or this one, whichever is
+    earlier, counted from the last module finished if that came later."""
+    opening = min(opened_at, now, *((kept,) if kept is not None else ()))
+    counted_from = max(opening, last_finished) if last_finished is not None else opening
+    return ReadingClock(timedelta(minutes=min_minutes), opening, counted_from, now)
 
 
 def mark_read(
