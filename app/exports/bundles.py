@@ -66,10 +66,10 @@ def write_bundle(
                     continue
                 found = session.execute(
                     select(Certificate.pdf, Certificate.revoked_at).where(
-                        Certificate.code == normalise(code)
+                        Certificate.code == normalise(code), Certificate.erased_at.is_(None)
                     )
                 ).first()
-                if found is None:
+                if found is None:  # none, or its holder was erased and its PDF with them
                     continue
                 name = f"{code}.pdf"
                 bundle.writestr(name, found.pdf)

@@ -31,27 +31,36 @@ class Certificate(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
     revocation_note: Mapped[str | None] = mapped_column(Text)
-    # Rendered once at issue, so a download never re-renders.
+    # Rendered once at issue, so a download never re-renders; emptied when the holder is erased.
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # When the holder was erased: the name in ``facts`` is then their pseudonym, the PDF gone
+    # (privacy.erasure; the ledger explains the change by the erasure's audit event).
+    erased_at: Mapped[datetime | None]
 
     completion: Mapped[Completion] = relationship()
 
 
-# A certificate states what it stated when issued: only its revocation is ever written, once.
+# A certificate states what it stated when issued: only its revocation is ever written, once,
+# and an erasure of its holder replaces the name in its facts and drops its PDF, once.
 CERTIFICATE_FROZEN = [
     "id",
     "code",
     "completion_id",
     "user_id",
-    "facts",
     "signature",
     "key_id",
     "issued_at",
     "expires_at",
-    "pdf",
 ]
+CERTIFICATE_ERASABLE = ["facts", "pdf", "erased_at"]
+ERASING = "OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL"
 guard_updates(
-    Certificate.__table__, "certificates", CERTIFICATE_FROZEN, "OLD.revoked_at IS NOT NULL"
+    Certificate.__table__,
+    "certificates",
+    CERTIFICATE_FROZEN,
+    "OLD.revoked_at IS NOT NULL",
+    CERTIFICATE_ERASABLE,
+    ERASING,
 )
 
 

@@ -97,6 +97,10 @@ REGISTRY: dict[str, Table] = {
         ),
         "created_at": _by("when your account was created", "for the record", EMPLOYMENT),
         "deactivated_at": _by("when your account was deactivated", "for the record", EMPLOYMENT),
+        "erased_at": _by(
+            "when you were erased (your name, e-mail and employee id replaced by a pseudonym)",
+            "so the account is never used or changed again", TRAINING_RECORD,
+        ),
         "oidc_subject": _by(
             "the id your organisation's sign-in service gives you, once you have used it",
             "to recognise you when you sign in through it", EMPLOYMENT, NOBODY,
@@ -257,7 +261,14 @@ REGISTRY: dict[str, Table] = {
             "what each certificate states, your name included",
             "the signed statement the certificate is",
         ),
-        "pdf": _by("the certificate as a PDF", "to give you the same file every time"),
+        "pdf": _by(
+            "the certificate as a PDF (deleted if you are erased)",
+            "to give you the same file every time",
+        ),
+        "erased_at": _by(
+            "when your name was replaced by a pseudonym on a certificate",
+            "so its verification page says its holder was erased",
+        ),
         "revoked_by_id": _by("who revoked a certificate", "for the record"),
         "revocation_note": _by("the note written when a certificate was revoked", "for the record"),
     }, other={

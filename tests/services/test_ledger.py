@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from helpers import list_courses, read_in_turn
-from sqlalchemy import func, select, text
+from helpers import list_courses, read_in_turn, tamper
+from sqlalchemy import func, select
 
 from app.audit.events import record
 from app.audit.ledger import verify
@@ -35,30 +35,6 @@ def records(db, make_user, refresher_without_quiz):
     revoke_certificate(db, hr, first.id, "issued_in_error")
     db.commit()
     return first
-
-
-def tamper(db, table: str, statement: str, **params) -> None:
-    """Run SQL past the database's own guards, as someone with the database's keys could."""
-    bind = db.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        db.execute(text(statement), params)
-        db.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    else:
-        triggers = db.scalars(
-            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-            {"t": table},
-        ).all()
-        names = db.scalars(
-            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-            {"t": table},
-        ).all()
-        for name in names:
-            db.execute(text(f"DROP TRIGGER {name}"))
-        db.execute(text(statement), params)
-        for sql in triggers:
-            db.execute(text(sql))
-    db.commit()
 
 
 def first_problem(db) -> str:

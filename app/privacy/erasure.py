@@ -1,0 +1,259 @@
+"""Erasure that keeps the evidence honest: a person's identity replaced by a pseudonym, with no
+way back, while their counts, completions, attempts, certificates and the ledger stay
+verifiable (GDPR Art. 17, within what Art. 17(3) lets an organisation keep as evidence).
+Callers own the transaction.
+
+What changes, in one transaction:
+
+- the account: name, e-mail and employee id become a random pseudonym ("Erased person
+  7F3KQ2MX", ``erased-<random>@invalid``: the reserved ``.invalid`` domain never collides
+  with a real address); the password hash, the single sign-on subject, the manager link (and
+  the links of people they managed) go; the account is deactivated and every session ends;
+  ``search_key`` follows the pseudonym (``models.user``). The pseudonym is drawn at random,
+  never derived from the person, and nothing stored maps it back;
+- what was kept to let them in: invitation and reset links, two-step sign-in secrets and
+  recovery codes (deleted);
+- e-mail that named them in the outbox (to their address, or mentioning their name), and every
+  finished job's file (exports, packs, subject access copies may name them: expired now);
+- their certificates: the name in the signed facts becomes the pseudonym, the stored PDF is
+  dropped (the copy the person kept still verifies offline: it needs no database), and
+  ``erased_at`` is set. The database lets only such an update through, once
+  (``models.certificate``).
+
+What stays: department (for counts by department), roles, dates, enrollments, progress,
+attempts, completions and audit events (they hold ids, never names: ``audit.events``).
+
+The certificates' rows are chained (``audit.ledger``), so the change is recorded: the
+erasure's audit event (``person.erased``: who, when, the reason, never the erased identity)
+lists each row it rewrote with its hash before and after, and ``audit verify`` accepts exactly
+those changes, and names any other.
+"""
+
+from __future__ import annotations
+
+import email
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import Message
+from email.policy import default as default_policy
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.audit import ledger
+from app.audit.events import record
+from app.certificates.codes import new_code
+from app.certificates.facts import CertificateFacts
+from app.certificates.keyring import published_keys
+from app.certificates.service import issuer_of, signed_document, verify_document
+from app.db import utcnow
+from app.errors import DomainError, NotFound
+from app.fields import NOTE_MAX, fold, sentence, text_problem
+from app.jobs.records import expire_results
+from app.models import (
+    Certificate,
+    Invitation,
+    Job,
+    JobState,
+    OutboxMessage,
+    PasswordReset,
+    RecoveryCode,
+    Role,
+    TotpFactor,
+    User,
+    UserRole,
+)
+from app.models.user import STAFF_ROLES
+from app.people.sessions import end_all_sessions
+
+PSEUDONYM_PREFIX = "Erased person"
+ERASED_DOMAIN = "invalid"  # RFC 2606: never a real address
+
+
+@dataclass(frozen=True)
+class Erased:
+    user: User
+    certificates: int  # certificates whose holder name was replaced
+    messages: int  # outbox messages deleted
+
+
+def is_erased(user: User) -> bool:
+    """Whether the person was erased (their account never changes or signs in again)."""
+    return user.erased_at is not None
+
+
+def erasure_problem(actor: User | None, person: User) -> str | None:
+    """Why ``actor`` may not erase ``person`` (None: they may); ``actor`` None is the command
+    line, run by whoever runs the server."""
+    if person.erased_at is not None:
+        return "This person was already erased."
+    if actor is not None and actor.id == person.id:
+        return "You cannot erase yourself: ask another HR member or an administrator."
+    if actor is not None and person.roles & STAFF_ROLES and Role.ADMIN not in actor.roles:
+        return "Only an administrator can erase an administrator's or HR account."
+    return None
+
+
+def _last_admin(session: Session, person: User) -> bool:
+    if Role.ADMIN not in person.roles:
+        return False
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            UserRole.role == Role.ADMIN,
+            User.id != person.id,
+            User.active.is_(True),
+            User.erased_at.is_(None),
+        )
+    )
+    return not others
+
+
+def _reason_problem(reason: str, person: User) -> str | None:
+    if problem := text_problem("reason", reason, NOTE_MAX, multiline=True):
+        return sentence(problem)
+    folded = fold(reason)
+    local = person.email.split("@", 1)[0]
+    named = [fold(person.name), fold(person.email), fold(local), fold(person.employee_id)]
+    if any(part and len(part) >= 3 and part in folded for part in named):
+        return (
+            "The reason must not name the person (their name, e-mail or employee id): it is "
+            "kept in the audit trail, which the erasure does not change."
+        )
+    return None
+
+
+def erase_person(
+    session: Session,
+    actor: User | None,
+    person_id: int,
+    reason: str,
+    *,
+    via: str = "form",
+    now: datetime | None = None,
+) -> Erased:
+    """Replace ``person_id``'s identity with a pseudonym everywhere Candor keeps it, end their
+    access, and record why; refuse erasing yourself, the last administrator, or twice."""
+    person = session.get(User, person_id)
+    if person is None:
+        raise NotFound("There is no such person.")
+    if problem := erasure_problem(actor, person):
+        status = 403 if "administrator" in problem else 409
+        raise DomainError(problem, status=status)
+    if _last_admin(session, person):
+        raise DomainError(
+            "This is the last active administrator: give another person the admin role first.",
+            status=409,
+        )
+    reason = reason.strip()
+    if problem := _reason_problem(reason, person):
+        raise DomainError(problem)
+    now = now or utcnow()
+    old_name, old_email = person.name, person.email
+    pseudonym = f"{PSEUDONYM_PREFIX} {new_code()[:8]}"
+
+    messages = _forget_mail(session, old_name, old_email)
+    rewrote, certificates = _erase_certificates(session, person, pseudonym, now)
+    _forget_account(session, person, pseudonym, now)
+    _expire_files(session, now)
+    record(
+        session,
+        ledger.REWRITES,
+        actor=actor,
+        subject=person,
+        via=via,
+        reason=reason,
+        certificates=certificates,
+        rewrote=rewrote,
+    )
+    return Erased(person, len(certificates), messages)
+
+
+def _forget_account(session: Session, person: User, pseudonym: str, now: datetime) -> None:
+    person.name = pseudonym
+    person.email = f"erased-{secrets.token_hex(12)}@{ERASED_DOMAIN}"
+    person.employee_id = None
+    person.password_hash = None
+    person.oidc_subject = None
+    person.manager_id = None
+    person.active = False
+    person.deactivated_at = person.deactivated_at or now
+    person.erased_at = now
+    end_all_sessions(person)
+    session.execute(update(User).where(User.manager_id == person.id).values(manager_id=None))
+    for model in (Invitation, PasswordReset, TotpFactor, RecoveryCode):
+        session.execute(delete(model).where(model.user_id == person.id))
+    session.flush()
+
+
+def _erase_certificates(
+    session: Session, person: User, pseudonym: str, now: datetime
+) -> tuple[list[dict], list[dict]]:
+    """Replace the holder's name in each certificate (and drop its PDF); return the ledger's
+    rewrite items, and per certificate whether its signature still held before the change."""
+    keys = published_keys(session, issuer_of(session).signer)
+    rewrote: list[dict] = []
+    checked: list[dict] = []
+    certificates = session.scalars(
+        select(Certificate)
+        .where(Certificate.user_id == person.id, Certificate.erased_at.is_(None))
+        .order_by(Certificate.id)
+    ).all()
+    for certificate in certificates:
+        before = ledger.current_hash(session, "certificate.issued", certificate.id)
+        facts = CertificateFacts.from_dict(certificate.facts)
+        verdict = verify_document(
+            signed_document(facts, certificate.signature, certificate.key_id), keys
+        )
+        certificate.facts = {**certificate.facts, "holder_name": pseudonym}
+        certificate.pdf = b""
+        certificate.erased_at = now
+        session.flush()
+        assert before is not None  # noqa: S101 (the row was just read)
+        rewrote.append(ledger.rewrite(session, "certificate.issued", certificate.id, before))
+        checked.append({"id": certificate.id, "signature_valid": verdict.ok})
+    return rewrote, checked
+
+
+def _text_of(message: Message) -> str:
+    parts = [str(message.get("Subject", ""))]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            try:
+                parts.append(part.get_content())
+            except (LookupError, ValueError):
+                parts.append(str(part.get_payload()))
+    return "\n".join(parts)
+
+
+def _forget_mail(session: Session, name: str, address: str) -> int:
+    """Delete every outbox message to ``address`` or naming the person (a manager's digest);
+    the outbox keeps delivered mail for days only, so this reads a bounded table."""
+    wanted_name, wanted_address = fold(name), fold(address)
+    doomed: list[int] = []
+    for message_id, recipients, raw in session.execute(
+        select(OutboxMessage.id, OutboxMessage.recipients, OutboxMessage.message)
+    ):
+        if any(fold(str(r)) == wanted_address for r in recipients or []):
+            doomed.append(message_id)
+            continue
+        text = fold(_text_of(email.message_from_bytes(bytes(raw), policy=default_policy)))
+        if wanted_address in text or (len(wanted_name) >= 3 and wanted_name in text):
+            doomed.append(message_id)
+    if doomed:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(doomed)))
+    return len(doomed)
+
+
+def _expire_files(session: Session, now: datetime) -> None:
+    """Expire every finished job's file now: exports, evidence packs and subject access copies
+    built before the erasure may name the person."""
+    session.execute(
+        update(Job)
+        .where(Job.state == JobState.DONE, (Job.expires_at.is_(None)) | (Job.expires_at > now))
+        .values(expires_at=now)
+    )
+    expire_results(session, now)
