@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from app.audit.events import record
+from app.audit.ledger import head_of
 from app.audit.viewer import CSV_COLUMNS, PAGE_SIZE, AuditFilter, audit_page, audit_rows
 from app.db import get_or_404, get_session, utcnow
 from app.exports.csv import csv_stream
@@ -72,6 +73,7 @@ def audit():
         found=audit_page(get_session(), audit_filter),
         query=audit_filter,
         page_size=PAGE_SIZE,
+        head=head_of(get_session()),
     )
 
 

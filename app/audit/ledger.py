@@ -175,6 +175,12 @@ def _forget_noted(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_NOTED, None)
 
 
+def head_of(session: Session) -> tuple[int, str]:
+    """The chain's last entry now: (seq, entry hash), (0, GENESIS) when it is empty. Noted by
+    an auditor, it is checked later with ``audit verify --head``."""
+    return _head(session)
+
+
 def _head(session: Session) -> tuple[int, str]:
     last = session.execute(
         select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
