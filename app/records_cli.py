@@ -46,14 +46,16 @@ def certificates_verify(pdf: Path, key_file: Path | None, offline: bool) -> None
     """
     from app.certificates.pdf_check import check_pdf
 
+    logos = None
     if key_file is not None or offline:
         keys, where = _offline_keys(key_file)
         lookup = None
     else:
         keys, lookup = _online_keys()
-        where = "online: the keys and certificate status of this Candor's database"
+        logos = _issuer_logos()
+        where = "online: the keys, logos and certificate status of this Candor's database"
     echo(f"Checked {where}.")
-    verdict = check_pdf(pdf.read_bytes(), keys, lookup)
+    verdict = check_pdf(pdf.read_bytes(), keys, lookup, logos)
     if verdict.facts is not None:
         facts = verdict.facts
         echo(
@@ -107,6 +109,16 @@ def _online_keys():
             return "unknown"
 
     return keys, lookup
+
+
+def _issuer_logos() -> list[bytes] | None:
+    """Every logo the issuer kept (a certificate prints the one in use when it was issued);
+    None when it keeps none, so the picture is then left to the PDF signature."""
+    from sqlalchemy import select
+
+    from app.models import OrganisationLogo
+
+    return list(get_session().scalars(select(OrganisationLogo.png))) or None
 
 
 @certificates_cli.command("keys")
