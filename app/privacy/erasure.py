@@ -35,7 +35,7 @@ import email
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message
+from email.message import EmailMessage
 from email.policy import default as default_policy
 
 from sqlalchemy import delete, func, select, update
@@ -218,10 +218,10 @@ def _erase_certificates(
     return rewrote, checked
 
 
-def _text_of(message: Message) -> str:
+def _text_of(message: EmailMessage) -> str:
     parts = [str(message.get("Subject", ""))]
     for part in message.walk():
-        if part.get_content_maintype() == "text":
+        if isinstance(part, EmailMessage) and part.get_content_maintype() == "text":
             try:
                 parts.append(part.get_content())
             except (LookupError, ValueError):
@@ -240,7 +240,8 @@ def _forget_mail(session: Session, name: str, address: str) -> int:
         if any(fold(str(r)) == wanted_address for r in recipients or []):
             doomed.append(message_id)
             continue
-        text = fold(_text_of(email.message_from_bytes(bytes(raw), policy=default_policy)))
+        parsed = email.message_from_bytes(bytes(raw), policy=default_policy)
+        text = fold(_text_of(parsed) if isinstance(parsed, EmailMessage) else str(parsed))
         if wanted_address in text or (len(wanted_name) >= 3 and wanted_name in text):
             doomed.append(message_id)
     if doomed:

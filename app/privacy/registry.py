@@ -23,12 +23,16 @@ HR = "HR and admins"
 ADMINS = "admins"
 NOBODY = "nobody: the system only"
 
-EMPLOYMENT = "while your account exists; an erasure replaces it with a pseudonym"
+LEAVER = "RETENTION_LEAVER_YEARS years after you leave"  # the privacy page fills in the setting
+EMPLOYMENT = (
+    f"while your account exists; then until an erasure (when you ask, or {LEAVER}) replaces "
+    "it with a pseudonym"
+)
 YOU_ADMINS = "you and admins"
 TWO_STEP = "until you, or an admin, turn two-step sign-in off"
 TRAINING_RECORD = (
-    "as long as your training records are kept (they are the organisation's evidence of "
-    "training); an erasure keeps them under a pseudonym"
+    "as long as the organisation's training records (its evidence of training, each a link "
+    f"of the audit chain); after an erasure (when you ask, or {LEAVER}) under a pseudonym"
 )
 
 

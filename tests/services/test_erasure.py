@@ -236,3 +236,48 @@ def test_the_command_erases_by_e_mail_or_id(app, db, ana, make_user):
     )
     assert event.actor_id is None and event.details["via"] == "command"
     assert verify(db).problems == []
+
+
+# -- retention: a leaver's identity goes RETENTION_LEAVER_YEARS years after they left -------
+
+
+def test_retention_erases_leavers_after_the_configured_years(app, db, ana, make_user):
+    from datetime import UTC, datetime, timedelta
+
+    from app.dates import add_months
+    from app.privacy.retention import enforce
+
+    now = datetime(2033, 3, 1, 12, 0, tzinfo=UTC)  # the moment the run believes it is
+    years = app.config["RETENTION_LEAVER_YEARS"]
+    assert years == 6  # the default the transparency page and the README state
+    cutoff = add_months(now, -12 * years)
+    ana.active, ana.deactivated_at = False, cutoff - timedelta(days=1)
+    recent = make_user(name="Rita Recent", email="rita@example.test")
+    recent.active, recent.deactivated_at = False, cutoff + timedelta(days=1)
+    make_user(name="Sami Staying", email="sami@example.test")  # active: stays
+    admin = make_user(roles={Role.ADMIN}, name="Olle Oldadmin", email="olle@example.test")
+    admin.active, admin.deactivated_at = False, cutoff - timedelta(days=400)  # the last admin
+    db.commit()
+
+    assert enforce(db, now, {**app.config, "RETENTION_LEAVER_YEARS": 0})["leavers' identities"] == 0
+    forgotten = enforce(db, now, app.config)
+    db.commit()
+    assert forgotten["leavers' identities"] == 1
+    names = set(db.scalars(select(User.name)))
+    assert NAME not in names and {"Rita Recent", "Sami Staying", "Olle Oldadmin"} <= names
+    assert db.get(User, ana.id).erased_at == now
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "person.erased"))
+    assert event.actor_id is None and event.details["via"] == "retention"
+    assert "RETENTION_LEAVER_YEARS" in event.details["reason"]
+    certificate = db.scalar(select(Certificate).where(Certificate.user_id == ana.id))
+    assert certificate.facts["holder_name"] == db.get(User, ana.id).name
+    report = verify(db)
+    assert report.problems == [] and report.rewritten == 1
+
+    # A later run finds nobody new; a year on, Rita's turn comes.
+    assert enforce(db, now, app.config)["leavers' identities"] == 0
+    later = enforce(db, add_months(now, 12), app.config)
+    db.commit()
+    assert later["leavers' identities"] == 1
+    assert "Rita Recent" not in set(db.scalars(select(User.name)))
+    assert verify(db).problems == []
