@@ -20,25 +20,36 @@ What changes, in one transaction:
   ``erased_at`` is set. The database lets only such an update through, once
   (``models.certificate``).
 
-What stays: department (for counts by department), roles, dates, enrollments, progress,
-attempts, completions and audit events (they hold ids, never names: ``audit.events``).
+- what HR wrote about them: their name, e-mail, employee id (or a word of their name) in the
+  reasons of audit events about them or their records, and in their certificates' revocation
+  notes, become the pseudonym (the database lets only such an update through, once:
+  ``models.audit``). Audit events otherwise hold ids, never names (``audit.events``).
 
-The certificates' rows are chained (``audit.ledger``), so the change is recorded: the
+What stays: department (for counts by department), roles, dates, enrollments, progress,
+attempts, completions and the audit trail.
+
+Certificates and audit events are chained (``audit.ledger``), so the change is recorded: the
 erasure's audit event (``person.erased``: who, when, the reason, never the erased identity)
 lists each row it rewrote with its hash before and after, and ``audit verify`` accepts exactly
 those changes, and names any other.
+
+What cannot be undone is also what cannot be looked up: the ledger keeps the hash of each row
+as it was, and certificates keep the issuer's signature over their facts as issued, so
+someone holding the database and guessing the right name for a certificate could confirm the
+guess; nothing stored reads back to the name.
 """
 
 from __future__ import annotations
 
 import email
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import ledger
@@ -52,7 +63,9 @@ from app.errors import DomainError, NotFound
 from app.fields import NOTE_MAX, fold, sentence, text_problem
 from app.jobs.records import expire_results
 from app.models import (
+    AuditEvent,
     Certificate,
+    Enrollment,
     Invitation,
     Job,
     JobState,
@@ -115,10 +128,7 @@ def _last_admin(session: Session, person: User) -> bool:
 def _reason_problem(reason: str, person: User) -> str | None:
     if problem := text_problem("reason", reason, NOTE_MAX, multiline=True):
         return sentence(problem)
-    folded = fold(reason)
-    local = person.email.split("@", 1)[0]
-    named = [fold(person.name), fold(person.email), fold(local), fold(person.employee_id)]
-    if any(part and len(part) >= 3 and part in folded for part in named):
+    if _redactor(person, "")(reason) != reason:
         return (
             "The reason must not name the person (their name, e-mail or employee id): it is "
             "kept in the audit trail, which the erasure does not change."
@@ -156,7 +166,9 @@ def erase_person(
     pseudonym = f"{PSEUDONYM_PREFIX} {new_code()[:8]}"
 
     messages = _forget_mail(session, old_name, old_email)
-    rewrote, certificates = _erase_certificates(session, person, pseudonym, now)
+    redact = _redactor(person, pseudonym)
+    rewrote, certificates = _erase_certificates(session, person, pseudonym, redact, now)
+    rewrote += _redact_audit_trail(session, person, redact, now)
     _forget_account(session, person, pseudonym, now)
     _expire_files(session, now)
     record(
@@ -189,8 +201,60 @@ def _forget_account(session: Session, person: User, pseudonym: str, now: datetim
     session.flush()
 
 
+def _redactor(person: User, pseudonym: str):
+    """A function replacing, in a text HR wrote, what names the person: their e-mail, its
+    local part, their employee id, their full name and each word of it (3 letters or more,
+    whole words), whatever the case."""
+    terms = [person.email, person.email.split("@", 1)[0], person.employee_id or "", person.name]
+    terms += [word for word in re.split(r"\W+", person.name) if len(word) >= 3]
+    alternatives = sorted({t for t in terms if len(t) >= 3}, key=len, reverse=True)
+    if not alternatives:
+        return lambda text: text
+    pattern = re.compile(
+        "|".join(rf"(?<!\w){re.escape(term)}(?!\w)" for term in alternatives), re.IGNORECASE
+    )
+    return lambda text: pattern.sub(pseudonym, text)
+
+
+def _redacted(value, redact):
+    """``value`` (JSON: dicts, lists, strings) with every string passed through ``redact``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, redact) for key, item in value.items()}
+    return value
+
+
+def _redact_audit_trail(session: Session, person: User, redact, now: datetime) -> list[dict]:
+    """Replace what names the person in the details of the audit events by them or about them
+    or their records; the ledger's rewrite items for those changed."""
+    enrollments = select(cast(Enrollment.id, String)).where(Enrollment.user_id == person.id)
+    certificates = select(cast(Certificate.id, String)).where(Certificate.user_id == person.id)
+    about = or_(
+        AuditEvent.actor_id == person.id,
+        (AuditEvent.subject_type == "users") & (AuditEvent.subject_id == str(person.id)),
+        (AuditEvent.subject_type == "enrollments") & AuditEvent.subject_id.in_(enrollments),
+        (AuditEvent.subject_type == "certificates") & AuditEvent.subject_id.in_(certificates),
+    )
+    rewrote: list[dict] = []
+    for event in session.scalars(
+        select(AuditEvent).where(about, AuditEvent.redacted_at.is_(None)).order_by(AuditEvent.id)
+    ):
+        details = _redacted(event.details, redact)
+        if details == event.details:
+            continue
+        before = ledger.current_hash(session, "audit", event.id)
+        event.details, event.redacted_at = details, now
+        session.flush()
+        if before is not None:
+            rewrote.append(ledger.rewrite(session, "audit", event.id, before))
+    return rewrote
+
+
 def _erase_certificates(
-    session: Session, person: User, pseudonym: str, now: datetime
+    session: Session, person: User, pseudonym: str, redact, now: datetime
 ) -> tuple[list[dict], list[dict]]:
     """Replace the holder's name in each certificate (and drop its PDF); return the ledger's
     rewrite items, and per certificate whether its signature still held before the change."""
@@ -204,6 +268,12 @@ def _erase_certificates(
     ).all()
     for certificate in certificates:
         before = ledger.current_hash(session, "certificate.issued", certificate.id)
+        revoked_before = ledger.current_hash(session, "certificate.revoked", certificate.id)
+        note = certificate.revocation_note
+        if note is not None and redact(note) != note:
+            certificate.revocation_note = redact(note)
+        else:
+            revoked_before = None
         facts = CertificateFacts.from_dict(certificate.facts)
         verdict = verify_document(
             signed_document(facts, certificate.signature, certificate.key_id), keys
@@ -214,6 +284,10 @@ def _erase_certificates(
         session.flush()
         assert before is not None  # noqa: S101 (the row was just read)
         rewrote.append(ledger.rewrite(session, "certificate.issued", certificate.id, before))
+        if revoked_before is not None:
+            rewrote.append(
+                ledger.rewrite(session, "certificate.revoked", certificate.id, revoked_before)
+            )
         checked.append({"id": certificate.id, "signature_valid": verdict.ok})
     return rewrote, checked
 

@@ -360,6 +360,10 @@ REGISTRY: dict[str, Table] = {
             "the ids and the reasons written with each action", "the audit trail", TRAINING_RECORD,
             ADMINS,
         ),
+        "redacted_at": _by(
+            "when an erasure replaced your name where a reason mentioned it",
+            "the audit trail", TRAINING_RECORD, ADMINS,
+        ),
     }, other={
         **dict.fromkeys(("id",), ID),
         **dict.fromkeys(("occurred_at",), "when"),

@@ -281,3 +281,53 @@ def test_retention_erases_leavers_after_the_configured_years(app, db, ana, make_
     assert later["leavers' identities"] == 1
     assert "Rita Recent" not in set(db.scalars(select(User.name)))
     assert verify(db).problems == []
+
+
+def test_what_hr_wrote_about_the_person_is_redacted_and_explained(db, ana, hr):
+    from app.audit.events import record
+    from app.certificates.service import revoke_certificate
+    from app.models import Enrollment
+
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == ana.id))
+    helped = record(
+        db, "enrollment.due_date_extended", actor=hr, subject=enrollment, reason="Ana was ill"
+    )
+    other = record(
+        db, "enrollment.due_date_extended", actor=hr, reason="Analysis of Silva-era data"
+    )
+    certificate = db.scalar(select(Certificate).where(Certificate.user_id == ana.id))
+    revoke_certificate(db, hr, certificate.id, "other", f"{NAME} ({EMAIL}) asked for it")
+    db.commit()
+
+    erased = erase_person(db, hr, ana.id, "Asked to be forgotten.")
+    db.commit()
+    pseudonym = erased.user.name
+    db.refresh(helped)
+    assert helped.details["reason"] == f"{pseudonym} was ill" and helped.redacted_at is not None
+    db.refresh(other)  # not about her: untouched, and whole words only in any case
+    assert other.details["reason"] == "Analysis of Silva-era data" and other.redacted_at is None
+    db.refresh(certificate)
+    assert certificate.revocation_note == f"{pseudonym} ({pseudonym}) asked for it"
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "person.erased"))
+    kinds = sorted(item["kind"] for item in event.details["rewrote"])
+    assert kinds == ["audit", "certificate.issued", "certificate.revoked"]
+    report = verify(db)
+    assert report.problems == [] and report.rewritten == 3
+
+    # The redaction is once: a later change of the same event is refused, and if forced, named.
+    with pytest.raises(exc.DatabaseError, match="only by an erasure|are final"):
+        db.execute(
+            text("UPDATE audit_events SET details = :d WHERE id = :id"),
+            {"d": json.dumps({"reason": "x"}), "id": helped.id},
+        )
+    db.rollback()
+    tamper(
+        db,
+        "audit_events",
+        "UPDATE audit_events SET details = :d WHERE id = :id",
+        d=json.dumps({"reason": "changed later"}),
+        id=helped.id,
+    )
+    db.rollback()
+    problems = verify(db).problems
+    assert problems and problems[0].startswith(f"audit_events row {helped.id} was changed")
