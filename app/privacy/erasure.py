@@ -44,6 +44,7 @@ from __future__ import annotations
 import email
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -201,7 +202,7 @@ def _forget_account(session: Session, person: User, pseudonym: str, now: datetim
     session.flush()
 
 
-def _redactor(person: User, pseudonym: str):
+def _redactor(person: User, pseudonym: str) -> Callable[[str], str]:
     """A function replacing, in a text HR wrote, what names the person: their e-mail, its
     local part, their employee id, their full name and each word of it (3 letters or more,
     whole words), whatever the case."""
@@ -216,7 +217,7 @@ def _redactor(person: User, pseudonym: str):
     return lambda text: pattern.sub(pseudonym, text)
 
 
-def _redacted(value, redact):
+def _redacted(value: object, redact: Callable[[str], str]) -> object:
     """``value`` (JSON: dicts, lists, strings) with every string passed through ``redact``."""
     if isinstance(value, str):
         return redact(value)
@@ -227,7 +228,9 @@ def _redacted(value, redact):
     return value
 
 
-def _redact_audit_trail(session: Session, person: User, redact, now: datetime) -> list[dict]:
+def _redact_audit_trail(
+    session: Session, person: User, redact: Callable[[str], str], now: datetime
+) -> list[dict]:
     """Replace what names the person in the details of the audit events by them or about them
     or their records; the ledger's rewrite items for those changed."""
     enrollments = select(cast(Enrollment.id, String)).where(Enrollment.user_id == person.id)
@@ -243,7 +246,7 @@ def _redact_audit_trail(session: Session, person: User, redact, now: datetime) -
         select(AuditEvent).where(about, AuditEvent.redacted_at.is_(None)).order_by(AuditEvent.id)
     ):
         details = _redacted(event.details, redact)
-        if details == event.details:
+        if details == event.details or not isinstance(details, dict):
             continue
         before = ledger.current_hash(session, "audit", event.id)
         event.details, event.redacted_at = details, now
@@ -254,7 +257,11 @@ def _redact_audit_trail(session: Session, person: User, redact, now: datetime) -
 
 
 def _erase_certificates(
-    session: Session, person: User, pseudonym: str, redact, now: datetime
+    session: Session,
+    person: User,
+    pseudonym: str,
+    redact: Callable[[str], str],
+    now: datetime,
 ) -> tuple[list[dict], list[dict]]:
     """Replace the holder's name in each certificate (and drop its PDF); return the ledger's
     rewrite items, and per certificate whether its signature still held before the change."""
