@@ -101,3 +101,25 @@ def test_learners_and_trainers_cannot_erase_and_the_form_needs_its_token(
     tokenless = client.post(f"/hr/people/{ana.id}/erase", data={"reason": "Left", "confirm": "y"})
     assert tokenless.status_code == 400
     assert db.get(User, ana.id).erased_at is None
+
+
+def test_an_erased_account_cannot_be_reactivated_or_edited(client, db, make_user):
+    from app.privacy.erasure import erase_person
+
+    admin = make_user(roles={Role.ADMIN}, name="Ada Admin")
+    ana = make_user(name=NAME, email=EMAIL)
+    ana.active = False
+    db.commit()
+    erase_person(db, admin, ana.id, "Asked to be forgotten.")
+    db.commit()
+    login(client, admin)
+    users = client.get("/admin/users", query_string={"q": "Erased"}).get_data(as_text=True)
+    assert "Erased " in users and f"/admin/users/{ana.id}/reactivate" not in users
+    refused = post(client, f"/admin/users/{ana.id}/reactivate")
+    assert refused.status_code == 409 and "was erased" in refused.get_data(as_text=True)
+    edit = post(client, f"/hr/employees/{ana.id}/edit", {"name": NAME, "email": EMAIL})
+    assert edit.status_code == 409
+    db.expire_all()
+    assert (
+        db.get(User, ana.id).name.startswith("Erased person ") and not db.get(User, ana.id).active
+    )
