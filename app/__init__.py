@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     load_config(app, overrides)
     converters.register(app.url_map)  # before any route is added
     _trust_proxies(app)
-    db.init_app(app, info={"certificate_issuer": _certificate_issuer(app)})
+    db.init_app(app, info=_session_services(app))
     security.init_app(app)
     tasks.init_app(app)
     csrf.init_app(app)
@@ -47,6 +47,14 @@ def _trust_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def _session_services(app: Flask) -> dict:
+    """What the domain reaches through ``session.info``: the certificate issuer, and the
+    process's cache of published versions."""
+    from app.content.published import SESSION_KEY, PublishedVersions
+
+    return {"certificate_issuer": _certificate_issuer(app), SESSION_KEY: PublishedVersions()}
 
 
 def _certificate_issuer(app: Flask):

@@ -34,7 +34,7 @@ class Defaults:
     # right: 0 (the default) believes none, so a client cannot pick the address its sign-in
     # attempts are counted against. Behind the nginx of deploy/nginx.conf: 1.
     PROXY_HOPS = 0
-    # Flask-Limiter storage: memory:// for one process, redis://host:6379 for many.
+    # Rate-limit counters (limits): memory:// for one process, redis://host:6379 for many.
     RATELIMIT_STORAGE_URL = "memory://"
     # What the throttle's keys in that storage start with (installations sharing one Redis).
     RATELIMIT_KEY_PREFIX = "candor"
@@ -180,11 +180,6 @@ def load_config(app, overrides: dict | None) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=_positive_hours(app, "SESSION_IDLE_HOURS")),
         REMEMBER_COOKIE_DURATION=0,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
-        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URL"],
-        # Sign-in attempts are refunded on success (security.SignInAttempt), which needs
-        # counters: the fixed window.
-        RATELIMIT_STRATEGY="fixed-window",
-        RATELIMIT_HEADERS_ENABLED=False,
     )
 
 

@@ -242,8 +242,8 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 def init_app(app: Flask, info: dict | None = None) -> None:
     """Give the app its engine and sessionmaker, and close the session at teardown.
 
-    ``info`` lands in every session's ``info``: the app's certificate issuer travels there,
-    so domain services can issue certificates without importing Flask.
+    ``info`` lands in every session's ``info``: the app's certificate issuer and its cache of
+    published versions travel there, so domain services reach them without importing Flask.
     """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["candor.engine"] = engine

@@ -34,7 +34,6 @@ def register_handlers(app) -> None:
     import secrets
 
     from flask import render_template, request
-    from flask_limiter.errors import RateLimitExceeded
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException
 
@@ -57,14 +56,6 @@ def register_handlers(app) -> None:
             "The form was missing its security token or it had "
             "expired. Go back, reload the page and try again.",
             400,
-        )
-
-    @app.errorhandler(RateLimitExceeded)
-    def rate_limited(error: RateLimitExceeded):
-        return page(
-            "Too many attempts",
-            "Too many attempts in a short time. Wait a few minutes, then try again.",
-            429,
         )
 
     @app.errorhandler(HTTPException)

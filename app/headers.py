@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import quote
+
 from flask import Response, current_app, request
 
 # Everything Candor shows comes from Candor: no CDN, no third-party script, font or image.
@@ -37,3 +40,23 @@ def add_security_headers(response: Response) -> Response:
     if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def attachment(response: Response, filename: str) -> Response:
+    """Make ``response`` a download named ``filename``, never kept by a cache (what Candor
+    sends as a file is personal data or a record). The name is quoted, without control
+    characters; one that is not ASCII also goes as RFC 6266 says (as Werkzeug's send_file
+    does): an ASCII fallback, then the UTF-8 name."""
+    plain = "".join(c for c in filename if c.isprintable())
+    value = f"attachment; filename={_quoted(plain)}"
+    if not plain.isascii():
+        fallback = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
+        encoded = quote(plain, safe="!#$&+-.^_`|~")
+        value = f"attachment; filename={_quoted(fallback)}; filename*=UTF-8''{encoded}"
+    response.headers["Content-Disposition"] = value
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -11,18 +11,20 @@ every copy of every cookie of that user worthless (SECURITY.md finding 1).
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
-from sqlalchemy import select
+from limits.errors import ConfigurationError
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -33,7 +35,6 @@ from app.fields import whole_number
 from app.models import Role, User
 
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,18 @@ def _enforce_policy():
     abort(403)
 
 
+@functools.cache
+def _user_query():
+    """The account ``:id`` and its roles in one statement (the roles' own selectin load would
+    be a second); built once, as every request signed in runs it."""
+    return select(User).options(joinedload(User.role_links)).where(User.id == bindparam("id"))
+
+
 def _load_user(token: str) -> User | None:
     user_id, _, generation = token.partition(":")
     if (number := whole_number(user_id)) is None or not generation:
         return None
-    # The user and their roles in one statement (the roles' own selectin load is a second).
-    query = select(User).options(joinedload(User.role_links)).where(User.id == number)
-    user = get_session().execute(query).unique().scalar_one_or_none()
+    user = get_session().execute(_user_query(), {"id": number}).unique().scalar_one_or_none()
     if user is None or not user.active or user.session_generation != generation:
         return None
     started = session.get("signed_in_at", 0)
@@ -297,7 +303,7 @@ class SignInAttempt:
     spent: tuple[tuple[RateLimitItem, tuple[str, ...]], ...]
 
     def refund(self) -> None:
-        storage = limiter.storage
+        storage = _rate_limits().storage
         for item, keys in self.spent:
             storage.incr(item.key_for(*keys), item.get_expiry(), amount=-1)
 
@@ -308,17 +314,17 @@ def _budgets(email: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
     if (device := _known_device_for(email)) is not None:
         return [
             (item, (prefix, "login-device", f"device:{email}:{device.device_id}"))
-            for item in parse_many(config["LOGIN_LIMIT_KNOWN_DEVICE"])
+            for item in _limit_items(config["LOGIN_LIMIT_KNOWN_DEVICE"])
         ]
     address = request.remote_addr or "unknown"
     return [
         *(
             (item, (prefix, "login-address", address))
-            for item in parse_many(config["LOGIN_LIMIT_PER_ADDRESS"])
+            for item in _limit_items(config["LOGIN_LIMIT_PER_ADDRESS"])
         ),
         *(
             (item, (prefix, "login-account", f"account:{email}"))
-            for item in parse_many(config["LOGIN_LIMIT_PER_ACCOUNT"])
+            for item in _limit_items(config["LOGIN_LIMIT_PER_ACCOUNT"])
         ),
     ]
 
@@ -326,7 +332,7 @@ def _budgets(email: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
 def _spend(budgets: list[tuple[RateLimitItem, tuple[str, ...]]]) -> SignInAttempt | None:
     """Count one hit against each budget, atomically each; None (and nothing stays counted)
     when one of them is spent."""
-    strategy = limiter.limiter
+    strategy = _rate_limits().strategy
     spent: list[tuple[RateLimitItem, tuple[str, ...]]] = []
     for item, keys in budgets:
         spent.append((item, keys))
@@ -355,13 +361,13 @@ def count_reset_request(email: str) -> bool:
     address = request.remote_addr or "unknown"
     per_address: list[tuple[RateLimitItem, tuple[str, ...]]] = [
         (item, (prefix, "reset-address", address))
-        for item in parse_many(config["RESET_LIMIT_PER_ADDRESS"])
+        for item in _limit_items(config["RESET_LIMIT_PER_ADDRESS"])
     ]
     if _spend(per_address) is None:
         raise TooManyAttempts()
     per_account: list[tuple[RateLimitItem, tuple[str, ...]]] = [
         (item, (prefix, "reset-account", f"account:{email}"))
-        for item in parse_many(config["RESET_LIMIT_PER_ACCOUNT"])
+        for item in _limit_items(config["RESET_LIMIT_PER_ACCOUNT"])
     ]
     return _spend(per_account) is not None
 
@@ -372,28 +378,81 @@ def count_second_step_attempt(user: User) -> None:
     config = current_app.config
     budget: list[tuple[RateLimitItem, tuple[str, ...]]] = [
         (item, (config["RATELIMIT_KEY_PREFIX"], "second-step", f"user:{user.id}"))
-        for item in parse_many(config["TWO_FACTOR_LIMIT_PER_ACCOUNT"])
+        for item in _limit_items(config["TWO_FACTOR_LIMIT_PER_ACCOUNT"])
     ]
     if _spend(budget) is None:
         raise TooManyAttempts()
 
 
+def count_look_up() -> None:
+    """Count a request to a verification endpoint against the client address's budget
+    (``VERIFY_LIMIT``; 429 when spent): one budget over the page, its JSON, the form and the
+    keys. Only the endpoints it guards call it, so no other page pays for the bookkeeping."""
+    config = current_app.config
+    address = request.remote_addr or "unknown"
+    budget: list[tuple[RateLimitItem, tuple[str, ...]]] = [
+        (item, (config["RATELIMIT_KEY_PREFIX"], "verify", address))
+        for item in _limit_items(config["VERIFY_LIMIT"])
+    ]
+    if _spend(budget) is None:
+        raise TooManyAttempts("Too many look-ups in a short time. Wait a minute, then try again.")
+
+
 class TooManyAttempts(DomainError):
-    """A sign-in budget is spent: answered 429 with the "Too many attempts" page."""
+    """A budget is spent: answered 429 with the "Too many attempts" page."""
 
     status = 429
 
-    def __init__(self) -> None:
-        super().__init__("Too many attempts in a short time. Wait a few minutes, then try again.")
+    def __init__(
+        self,
+        message: str = "Too many attempts in a short time. Wait a few minutes, then try again.",
+    ) -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The app's counters (``RATELIMIT_STORAGE_URL``: memory:// per process, redis:// shared)
+    and the fixed-window strategy, whose counters let a sign-in be refunded."""
+
+    storage: Storage
+    strategy: FixedWindowRateLimiter
+
+
+def _rate_limits() -> RateLimits:
+    return current_app.extensions["candor.rate_limits"]
+
+
+@functools.lru_cache(maxsize=64)
+def _limit_items(spec: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(spec))
+
+
+def _storage(url: str) -> Storage:
+    scheme = url.partition(":")[0]  # never the rest: it may hold a password
+    try:
+        storage = storage_from_string(url)
+    except ConfigurationError:  # its message repeats the URL, password and all
+        raise RuntimeError(
+            f"CANDOR_RATELIMIT_STORAGE_URL ({scheme}:...) is not a storage Candor can count "
+            "in: use memory:// (one process) or redis://host:6379 (several)"
+        ) from None
+    if not isinstance(storage, Storage):
+        raise RuntimeError(
+            f"CANDOR_RATELIMIT_STORAGE_URL ({scheme}:...) names an asynchronous storage: "
+            "use memory:// or redis://"
+        )
+    return storage
 
 
 def init_app(app: Flask) -> None:
-    """Set up sessions, the policy check and the limiter on ``app``."""
+    """Set up sessions, the policy check and the rate-limit counters on ``app``."""
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # sessions are ended by generation, see above
-    limiter.init_app(app)
+    storage = _storage(str(app.config["RATELIMIT_STORAGE_URL"]))
+    app.extensions["candor.rate_limits"] = RateLimits(storage, FixedWindowRateLimiter(storage))
     if str(app.config["RATELIMIT_STORAGE_URL"]).startswith("memory:") and not (
         app.debug or app.testing
     ):

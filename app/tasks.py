@@ -36,7 +36,7 @@ from app.mail import outbox
 from app.mail.smtp import mail_settings
 from app.models import RunTrigger
 from app.privacy import retention
-from app.training.reminder_runs import claim_run, fail_stale_runs, run_to_end, start_run
+from app.training.reminder_runs import claim_run, recover_stale_runs, run_to_end, start_run
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class JobQueue:
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             mail_due = outbox.has_due(session, utcnow())
-            dead_runs = fail_stale_runs(
+            runs = recover_stale_runs(
                 session, utcnow(), timedelta(seconds=int(config["JOBS_STALE_SECONDS"]))
             )
             forgotten = retention.enforce(session, utcnow(), config)
@@ -169,8 +169,12 @@ class JobQueue:
             self._tasks["run_job"](job_id)
         if mail_due:
             self._tasks["deliver_mail"]()
-        if dead_runs:
-            log.warning("reminders: %d run(s) failed: their worker stopped", dead_runs)
+        for run_id in runs.lost:
+            self._tasks["reminder_run"](run_id)
+        if runs.failed:
+            log.warning("reminders: %d run(s) failed: their worker stopped", runs.failed)
+        if runs.lost:
+            log.warning("reminders: %d queued run(s) handed out again", len(runs.lost))
         if dead_mail:
             log.warning("mail: %d message(s) failed: their worker died mid-send", dead_mail)
         if any(forgotten.values()):

@@ -5,9 +5,10 @@ Builds the data set (bulk-inserted with SQLAlchemy Core: ``--people`` people, ea
 of ``--courses`` courses, in every status), then serves the pages in-process through Flask's
 test client with one HR account signed in, and reports for each page: the server time (median
 and worst of ``--repeat`` requests, after one warm-up), the number of SQL statements, and, with
-``--callgrind``, the instructions one request costs (valgrind's callgrind, over a child
-process that serves the page once). The floor is ``/verify/<code>``, one query. Targets are
-printed, not asserted: the exit status is 0 unless something failed to run.
+``--callgrind``, the instructions one request costs (``instructions.py``: callgrind over a
+child process serving each page ``--callgrind-requests`` times). The floor is
+``/verify/<code>``, one query. Targets are printed, not asserted: the exit status is 0 unless
+something failed to run.
 
     .venv/bin/python benchmarks/hr_pages.py [--backend sqlite|postgresql|all] [--callgrind]
 
@@ -27,12 +28,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import instructions
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,7 +72,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
     parser.add_argument("--callgrind", action="store_true", help="count instructions too")
-    parser.add_argument("--serve-once", nargs=2, help=argparse.SUPPRESS)  # child: URL, path
+    parser.add_argument(
+        "--callgrind-requests", type=int, default=3, help="requests per page under callgrind"
+    )
+    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)  # child: URL, count, paths
     return parser.parse_args()
 
 
@@ -319,44 +324,25 @@ def measure(url: str, repeat: int) -> dict:
     }
 
 
-def instructions(url: str, path: str) -> int | None:
-    """Instructions to serve ``path`` once (callgrind, from the request's start to its end)."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "callgrind.out"
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            "--collect-atstart=no",
-            "--toggle-collect=*serve_once_measured*",
-            sys.executable,
-            __file__,
-            "--serve-once",
-            url,
-            path,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not out.exists():
-            print(f"  callgrind failed for {path}: {done.stderr[-400:]}", file=sys.stderr)
-            return None
-        for line in out.read_text().splitlines():
-            if line.startswith("summary:") or line.startswith("totals:"):
-                return int(line.split()[1])
-    return None
+def serve_child(url: str, count: int, paths: list[str]) -> None:
+    """In the callgrind child: serve each path ``count`` times, one phase each."""
+    client = signed_in_client(make_app(url))
+
+    def serve(path: str) -> None:
+        response = client.get(path)
+        response.get_data()
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+
+    instructions.phases(serve, paths, count)
 
 
-def serve_once(url: str, path: str) -> None:
-    app = make_app(url)
-    client = signed_in_client(app)
-    client.get(path).get_data()  # warm-up: imports, template compilation, connections
-    serve_once_measured(client, path)
-
-
-def serve_once_measured(client, path: str) -> None:
-    response = client.get(path)
-    response.get_data()
-    if response.status_code != 200:
-        raise SystemExit(response.status_code)
+def instruction_counts(url: str, results: dict, count: int) -> None:
+    """Instructions per request for the ``COUNTED`` pages, into ``results``."""
+    paths = [results[name]["path"] for name in COUNTED]
+    counts = instructions.per_request([__file__, "--serve", url, str(count), *paths], paths, count)
+    for name in COUNTED:
+        results[name]["instructions"] = counts[results[name]["path"]]
 
 
 def backends(choice: str, folder: Path) -> dict[str, str]:
@@ -411,8 +397,9 @@ def drop_database(url: str) -> None:
 
 def main() -> int:
     args = parse_args()
-    if args.serve_once:
-        serve_once(*args.serve_once)
+    if args.serve:
+        url, count, *paths = args.serve
+        serve_child(url, int(count), paths)
         return 0
     report = {
         "people": args.people,
@@ -434,8 +421,7 @@ def main() -> int:
                 )
                 results = measure(url, args.repeat)
                 if args.callgrind:
-                    for name in COUNTED:
-                        results[name]["instructions"] = instructions(url, results[name]["path"])
+                    instruction_counts(url, results, args.callgrind_requests)
             finally:
                 if backend == "postgresql":
                     drop_database(url)

@@ -53,6 +53,21 @@ def pytest_configure(config):
     gc.set_threshold(10_000, 10, 10)
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test marked ``postgres_only`` runs against PostgreSQL alone: its SQLite copy is left
+    out (deselected, so nothing is reported as skipped)."""
+    sqlite_copies = [
+        item
+        for item in items
+        if item.get_closest_marker("postgres_only")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") != "postgresql"
+    ]
+    if sqlite_copies:
+        config.hook.pytest_deselected(items=sqlite_copies)
+        items[:] = [item for item in items if item not in sqlite_copies]
+
+
 def pytest_collection_finish(session):
     """Keep what collection imported out of every later full collection: it lives for the
     run, and walking it again each time cost several seconds."""

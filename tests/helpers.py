@@ -22,6 +22,25 @@ PNG = bytes.fromhex(
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+@contextmanager
+def statements_run(engine):
+    """The SQL statements run on ``engine`` inside the block, as a list filled as they run
+    (SQLite's explicit BEGIN, which app/db.py sends, is not a query and is not counted)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if statement != "BEGIN":
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+
+
 def csrf_token(client, path: str = "/login") -> str:
     """A valid CSRF token for ``client``'s session, read from a page as a browser would."""
     response = client.get(path)

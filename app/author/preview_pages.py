@@ -97,7 +97,6 @@ def preview_module(slug: str, stem: str):
         version=version,
         previous=version.modules[index - 1] if index > 0 else None,
         following=version.modules[index + 1] if index + 1 < len(version.modules) else None,
-        progress=None,
         preview=PreviewLinks(slug),
     )
 

@@ -15,6 +15,7 @@ from app.authoring.statistics import (
 from app.content.versions import find_version
 from app.db import get_session
 from app.exports.csv import csv_stream
+from app.headers import attachment
 from app.security import allow
 
 
@@ -46,8 +47,4 @@ def statistics_csv(slug: str, number: int):
     version, first_only, stats = _statistics(slug, number)
     which = "first" if first_only else "all"
     response = Response(csv_stream(csv_rows(stats), header=CSV_HEADER), mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{slug}-v{number}-statistics-{which}.csv"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(response, f"{slug}-v{number}-statistics-{which}.csv")

@@ -10,6 +10,7 @@ from app.authoring.visibility import MEANING, set_visibility
 from app.content.folders import version_files, zip_folder
 from app.content.versions import find_version
 from app.db import get_session
+from app.headers import attachment
 from app.models import Role, Visibility
 from app.progress.reading import find_course
 from app.security import allow
@@ -44,6 +45,4 @@ def version_zip(slug: str, number: int):
     version = find_version(db, slug, number)
     data = zip_folder(version_files(db, version), slug)
     response = current_app.response_class(data, mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-v{number}.zip"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(response, f"{slug}-v{number}.zip")

@@ -18,6 +18,7 @@ from flask_login import current_user
 from app.db import get_session, utcnow
 from app.exports.completions import export_filename, record_export
 from app.exports.jobs import ALWAYS_JOBS, count_export, export_chunks, media_type, start_export
+from app.headers import attachment
 from app.hr.views import bp
 from app.tasks import get_queue
 from app.training.filters import RecordFilter
@@ -26,9 +27,7 @@ from app.training.filters import RecordFilter
 def _attachment(chunks, kind: str, now) -> Response:
     # content_type, not mimetype: Werkzeug would add a second charset to text/csv.
     response = Response(stream_with_context(chunks), content_type=media_type(kind))
-    response.headers["Content-Disposition"] = f'attachment; filename="{export_filename(kind, now)}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(response, export_filename(kind, now))
 
 
 def _filter() -> RecordFilter:

@@ -15,6 +15,7 @@ from flask_login import current_user
 from app.audit.events import record
 from app.db import get_session, utcnow
 from app.errors import DomainError
+from app.headers import attachment
 from app.hr.views import bp
 from app.jobs.records import find_job_for, is_downloadable, list_jobs_for, result_chunks
 from app.models import Job, JobState
@@ -75,7 +76,5 @@ def job_download(job_id: int):
     response = Response(
         stream_with_context(result_chunks(db, found)), content_type=found.result_type
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="{found.result_name}"'
     response.headers["Content-Length"] = str(found.result_size)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(response, found.result_name or f"candor-job-{found.id}")

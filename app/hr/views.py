@@ -15,6 +15,7 @@ from app.certificates.service import list_certificates, status_of
 from app.dates import format_date
 from app.db import get_or_404, get_session
 from app.errors import DomainError
+from app.headers import attachment
 from app.hr.forms import DueDateForm, ExtraAttemptForm, RevokeForm
 from app.models import Certificate, Role, User
 from app.organisation.details import organisation_name
@@ -129,6 +130,4 @@ def transcript(user_id: int):
     record(db, "transcript.downloaded", actor=current_user, subject=user)
     db.commit()
     response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="transcript-{user.id}.pdf"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(response, f"transcript-{user.id}.pdf")

@@ -23,6 +23,7 @@ from app.errors import DomainError
 from app.models import Role
 from app.people.directory_queries import team_size
 from app.progress.reading import (
+    ModulePage,
     TooEarly,
     current_version,
     find_course,
@@ -30,8 +31,8 @@ from app.progress.reading import (
     format_wait,
     list_course_cards,
     mark_read,
+    module_page,
     progress_by_module,
-    reading_clock,
 )
 from app.quizzes.attempts import assessment_status
 from app.security import restrict_to
@@ -117,30 +118,26 @@ def renew(slug: str):
     return redirect(url_for("learn.course", slug=slug), code=303)
 
 
-def _render_module(module, opened_at: datetime, status=200, error=None):
-    db = get_session()
-    modules = module.version.modules
-    index = modules.index(module)
-    progress = progress_by_module(db, current_user, module.version).get(module.id)
-    clock = reading_clock(db, current_user, module, opened_at)
+def _render_module(page: ModulePage, opened_at: datetime, status=200, error=None):
+    clock = page.clock(opened_at)
     return render_template(
         "learn/module.html",
-        module=module,
-        version=module.version,
-        previous=modules[index - 1] if index > 0 else None,
-        following=modules[index + 1] if index + 1 < len(modules) else None,
-        progress=progress,
+        module=page.module,
+        version=page.version,
+        previous=page.previous,
+        following=page.following,
+        read_at=page.read_at,
         clock=clock,
         wait=format_wait(clock.remaining) if clock.remaining else None,
-        opened=_opened_token(module, clock.opened_at),
+        opened=_opened_token(page.module, clock.opened_at),
         error=error,
     ), status
 
 
 @bp.get("/courses/<slug>/v<int:number>/<stem>")
 def module(slug: str, number: int, stem: str):
-    found = find_module(get_session(), current_user, slug, number, stem)
-    return _render_module(found, _remembered_opening(found))
+    page = module_page(get_session(), current_user.id, slug, number, stem)
+    return _render_module(page, _remembered_opening(page.module))
 
 
 @bp.post("/courses/<slug>/v<int:number>/<stem>/read")
@@ -152,7 +149,8 @@ def read(slug: str, number: int, stem: str):
         mark_read(db, current_user, module, opened_at)
     except TooEarly as error:
         db.commit()  # the opening is kept: trying too early never restarts the clock
-        return _render_module(module, opened_at, status=409, error=error.message)
+        page = module_page(db, current_user.id, slug, number, stem)
+        return _render_module(page, opened_at, status=409, error=error.message)
     db.commit()
     following = next((m for m in module.version.modules if m.position > module.position), None)
     # An explicit fragment: a redirect without one keeps the form's (#read-box).

@@ -6,16 +6,19 @@ is published; one who has not started sees the newest. Callers own the transacti
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.content.published import PublishedModule, PublishedVersion, published_version
 from app.content.versions import newest_version, newest_versions
 from app.db import utcnow
 from app.errors import DomainError, NotFound
@@ -177,7 +180,14 @@ def find_enrollment(session: Session, user: User, course: Course) -> Enrollment 
     )
 
 
-def _may_see(visibility: Visibility, enrollment: Enrollment | None) -> bool:
+class _Enrolled(Protocol):
+    @property
+    def version_id(self) -> int | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def _may_see(visibility: Visibility, enrollment: _Enrolled | None) -> bool:
     """Whether a learner sees a course: a listed one always; a hidden one when assigned or
     started; a retired one only to finish or keep what they started (no new starts)."""
     if visibility is Visibility.LISTED:
@@ -189,14 +199,19 @@ def _may_see(visibility: Visibility, enrollment: Enrollment | None) -> bool:
     return True
 
 
+def _check_may_see(visibility: Visibility, enrollment: _Enrolled | None) -> None:
+    """NotFound, saying why, unless a learner with ``enrollment`` sees the course."""
+    if not _may_see(visibility, enrollment):
+        if visibility is Visibility.RETIRED:
+            raise NotFound("This course is retired: it takes no new learners.")
+        raise NotFound("There is no such course.")
+
+
 def current_version(session: Session, user: User, course: Course) -> CourseVersion:
     """The version ``user`` reads: the one they started, else the newest (NotFound when the
     course is hidden from them, or retired before they started it)."""
     enrollment = find_enrollment(session, user, course)
-    if not _may_see(course.visibility, enrollment):
-        if course.visibility is Visibility.RETIRED:
-            raise NotFound("This course is retired: it takes no new learners.")
-        raise NotFound("There is no such course.")
+    _check_may_see(course.visibility, enrollment)
     if enrollment is not None and enrollment.version is not None:
         return enrollment.version
     version = newest_version(session, course.id)
@@ -219,6 +234,119 @@ def find_module(session: Session, user: User, slug: str, number: int, stem: str)
     set_committed_value(version, "course", course)
     set_committed_value(module, "version", version)
     return module
+
+
+@dataclass(frozen=True)
+class ModulePage:
+    """What a learner's module page shows: the module of the version they read, whether they
+    read it in this cycle, and what the reading clock counts from."""
+
+    version: PublishedVersion
+    module: PublishedModule
+    read_at: datetime | None  # when they read it in the current cycle; None if not yet
+    kept_opening: datetime | None  # the opening an early "Mark as read" stored
+    last_finished: datetime | None  # their last module finished in this cycle (another one)
+
+    @property
+    def previous(self) -> PublishedModule | None:
+        index = self.version.modules.index(self.module)
+        return self.version.modules[index - 1] if index > 0 else None
+
+    @property
+    def following(self) -> PublishedModule | None:
+        index = self.version.modules.index(self.module)
+        return self.version.modules[index + 1] if index + 1 < len(self.version.modules) else None
+
+    def clock(self, opened_at: datetime, now: datetime | None = None) -> ReadingClock:
+        return _clock_of(
+            self.module.min_minutes, self.kept_opening, opened_at, self.last_finished,
+            now or utcnow(),
+        )  # fmt: skip
+
+
+@functools.cache
+def _reader_query() -> Executable:
+    """The course ``:slug``, ``:user_id``'s enrolment on it and the version they read (the one
+    they started, else the newest), in one row. Built once: the statement is the same for
+    every page, and building it costs more than running it."""
+    later = aliased(CourseVersion)
+    newest = (
+        select(later.id)
+        .where(later.course_id == Course.id)
+        .order_by(later.number.desc())
+        .limit(1)
+        .correlate(Course)
+        .scalar_subquery()
+    )
+    enrolled = (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id"))
+    return (
+        select(
+            Course.visibility,
+            Enrollment.id.label("enrollment_id"),
+            Enrollment.version_id,
+            Enrollment.started_at,
+            Enrollment.completed_at,
+            CourseVersion.id.label("reads_id"),
+            CourseVersion.number,
+            CourseVersion.content_hash,
+        )
+        .select_from(Course)
+        .outerjoin(Enrollment, enrolled)
+        .outerjoin(CourseVersion, CourseVersion.id == func.coalesce(Enrollment.version_id, newest))
+        .where(Course.slug == bindparam("slug"))
+    )
+
+
+@functools.cache
+def _reads_query() -> Executable:
+    """``:user_id``'s reads of the modules ``:module_ids`` (any cycle's)."""
+    return select(
+        ModuleProgress.module_id, ModuleProgress.first_opened_at, ModuleProgress.completed_at
+    ).where(
+        ModuleProgress.user_id == bindparam("user_id"),
+        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
+    )
+
+
+def module_page(session: Session, user_id: int, slug: str, number: int, stem: str) -> ModulePage:
+    """The module ``stem`` of version ``number`` of course ``slug`` as ``user_id`` reads it,
+    in two statements: the course, their enrolment and the version they read (the one they
+    started, else the newest); then their reads of its modules. The version's modules come
+    from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
+    # Core execution (the connection's): rows, not objects, and none of the ORM's bookkeeping.
+    connection = session.connection()
+    row = connection.execute(_reader_query(), {"slug": slug, "user_id": user_id}).one_or_none()
+    if row is None:
+        raise NotFound("There is no such course.")
+    _check_may_see(row.visibility, row if row.enrollment_id is not None else None)
+    if row.reads_id is None:
+        raise NotFound("There is no such course.")
+    if row.number != number:
+        raise NotFound("That version of the course is not the one you are on.")
+    version = published_version(session, row.reads_id, row.content_hash)
+    module = version.module(stem)
+    if module is None:
+        raise NotFound("There is no such module.")
+    reads = connection.execute(
+        _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
+    ).all()
+    started = row.started_at if row.enrollment_id is not None else None
+    in_cycle = [
+        r
+        for r in reads
+        if r.completed_at is not None
+        and (row.enrollment_id is None or (started is not None and r.completed_at >= started))
+    ]  # fmt: skip  (read_in_cycle, in Python)
+    mine = next((r for r in reads if r.module_id == module.id), None)
+    read_at = next((r.completed_at for r in in_cycle if r.module_id == module.id), None)
+    others = [r.completed_at for r in in_cycle if r.module_id != module.id]
+    return ModulePage(
+        version=version,
+        module=module,
+        read_at=read_at,
+        kept_opening=_kept_opening(mine),
+        last_finished=max(others) if others and started is not None else None,
+    )
 
 
 def progress_by_module(
@@ -288,7 +416,14 @@ def _read_in_this_cycle(progress: ModuleProgress | None, enrollment: Enrollment 
     )
 
 
-def _kept_opening(progress: ModuleProgress | None) -> datetime | None:
+class _Read(Protocol):
+    @property
+    def first_opened_at(self) -> datetime: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def _kept_opening(progress: _Read | None) -> datetime | None:
     """The opening stored for the read in progress; None when the row only records a read
     already finished (an earlier cycle's), whose opening no longer counts."""
     if progress is None:
@@ -315,8 +450,6 @@ def _clock(
     opened_at: datetime,
     now: datetime,
 ) -> ReadingClock:
-    kept = _kept_opening(progress)
-    opening = min(opened_at, now, *((kept,) if kept is not None else ()))
     last_finished = None
     if enrollment is not None and enrollment.started_at is not None:
         last_finished = session.scalar(
@@ -329,19 +462,21 @@ def _clock(
                 ModuleProgress.completed_at >= enrollment.started_at,
             )
         )
-    counted_from = max(opening, last_finished) if last_finished is not None else opening
-    return ReadingClock(timedelta(minutes=module.min_minutes), opening, counted_from, now)
+    return _clock_of(module.min_minutes, _kept_opening(progress), opened_at, last_finished, now)
 
 
-def reading_clock(
-    session: Session, user: User, module: Module, opened_at: datetime, now: datetime | None = None
+def _clock_of(
+    min_minutes: int,
+    kept: datetime | None,
+    opened_at: datetime,
+    last_finished: datetime | None,
+    now: datetime,
 ) -> ReadingClock:
-    """How long ``user`` has still to read ``module``, counting from the earliest opening
-    known (the one stored by an early "Mark as read", or ``opened_at``). Writes nothing."""
-    now = now or utcnow()
-    enrollment = find_enrollment(session, user, module.version.course)
-    progress = _find_progress(session, user, module)
-    return _clock(session, user, module, enrollment, progress, opened_at, now)
+    """The clock from what is known: the opening stored (``kept``) or this one, whichever is
+    earlier, counted from the last module finished if that came later."""
+    opening = min(opened_at, now, *((kept,) if kept is not None else ()))
+    counted_from = max(opening, last_finished) if last_finished is not None else opening
+    return ReadingClock(timedelta(minutes=min_minutes), opening, counted_from, now)
 
 
 def mark_read(

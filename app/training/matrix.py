@@ -130,6 +130,31 @@ class Catalogue:
         return self.newest[course_id]
 
 
+def record_columns() -> list[ColumnElement[Any]]:
+    """What a record of the matrix is: the person and their enrolment (the status apart), for
+    every query that lists records (the matrix, reminders)."""
+    e = _enrollments.c
+    people = _users.c
+    return [
+        people.id.label("user_id"),
+        people.name,
+        people.email,
+        people.employee_id,
+        people.department,
+        people.manager_id,
+        people.active,
+        e.course_id,
+        e.version_id,
+        e.assigned_at,
+        e.due_at,
+        e.started_at,
+        e.completed_at,
+        e.expires_at,
+        e.revoked_at,
+        e.extra_attempts,
+    ]
+
+
 def records_query(
     record_filter: RecordFilter,
     now: datetime,
@@ -141,29 +166,10 @@ def records_query(
     enrollments joined with their people only (versions are looked up in ``Catalogue``, so
     the planner has one join to estimate). A course with no published version has no rows.
     """
-    e = _enrollments.c
     return (
-        select(
-            _users.c.id.label("user_id"),
-            _users.c.name,
-            _users.c.email,
-            _users.c.employee_id,
-            _users.c.department,
-            _users.c.manager_id,
-            _users.c.active,
-            e.course_id,
-            e.version_id,
-            e.assigned_at,
-            e.due_at,
-            e.started_at,
-            e.completed_at,
-            e.expires_at,
-            e.revoked_at,
-            e.extra_attempts,
-            status_column(now, due_soon_days).label("status"),
-        )
+        select(*record_columns(), status_column(now, due_soon_days).label("status"))
         .select_from(_enrollments)
-        .join(_users, _users.c.id == e.user_id)
+        .join(_users, _users.c.id == _enrollments.c.user_id)
         .where(*record_criteria(record_filter, catalogue, user_ids))
     )
 

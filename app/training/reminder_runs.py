@@ -4,9 +4,10 @@ with its progress kept, and the history HR reads.
 A run from the browser is queued (``queue_run``) and a worker runs it; the command and the
 schedule start theirs at once. ``perform_run`` commits as it goes, like the job runner: after
 each batch of people (the counts so far and a heartbeat), then at the end with the audit event
-``reminders.sent`` (its counts, who or what started it). A run whose worker died (no heartbeat
-for ``stale_after``) is marked failed by ``fail_stale_runs``, which the workers' maintenance
-calls every minute. No Flask here.
+``reminders.sent`` (its counts, who or what started it). ``recover_stale_runs``, which the
+workers' maintenance calls every minute, fails a run whose worker died (no heartbeat for
+``stale_after``) and names the queued runs no worker claimed (their message lost) to hand out
+again. No Flask here.
 """
 
 from __future__ import annotations
@@ -181,18 +182,31 @@ def fail_run(session: Session, run_id: int, error: str, now: datetime | None = N
     )
 
 
-def fail_stale_runs(session: Session, now: datetime, stale_after: timedelta) -> int:
-    """Fail the runs whose worker stopped: running, with no heartbeat for ``stale_after``."""
-    return rowcount(
+@dataclass(frozen=True)
+class RunRecovery:
+    failed: int  # running runs whose worker stopped
+    lost: tuple[int, ...]  # queued runs no worker has claimed: to be handed out again
+
+
+def recover_stale_runs(session: Session, now: datetime, stale_after: timedelta) -> RunRecovery:
+    """Fail the runs whose worker stopped (running, with no heartbeat for ``stale_after``) and
+    name the queued runs no worker claimed within ``stale_after`` (their message was lost, say
+    a queue restarted): the caller hands them out again, which is harmless if the first message
+    is only late, as one worker alone can claim a run (``claim_run``)."""
+    cutoff = now - stale_after
+    failed = rowcount(
         session.execute(
             update(ReminderRun)
-            .where(
-                ReminderRun.state == RunState.RUNNING,
-                ReminderRun.heartbeat_at < now - stale_after,
-            )
+            .where(ReminderRun.state == RunState.RUNNING, ReminderRun.heartbeat_at < cutoff)
             .values(state=RunState.FAILED, finished_at=now, error=WORKER_DIED)
         )
     )
+    lost = session.scalars(
+        select(ReminderRun.id).where(
+            ReminderRun.state == RunState.QUEUED, ReminderRun.created_at < cutoff
+        )
+    ).all()
+    return RunRecovery(failed, tuple(lost))
 
 
 # --- the history ----------------------------------------------------------------------------

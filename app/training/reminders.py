@@ -58,7 +58,7 @@ from app.models import (
 )
 from app.training.cadence import LATE, Cadence, deadline, milestone, read_cadence
 from app.training.digests import count_active, send_digests
-from app.training.matrix import Catalogue, StatusRow, status_column
+from app.training.matrix import Catalogue, StatusRow, record_columns, status_column
 from app.training.reminder_mail import compose, is_late
 from app.training.status import Status
 
@@ -173,22 +173,7 @@ def due_records(
     return (
         select(
             e.id.label("enrollment_id"),
-            _users.c.id.label("user_id"),
-            _users.c.name,
-            _users.c.email,
-            _users.c.employee_id,
-            _users.c.department,
-            _users.c.manager_id,
-            _users.c.active,
-            e.course_id,
-            e.version_id,
-            e.assigned_at,
-            e.due_at,
-            e.started_at,
-            e.completed_at,
-            e.expires_at,
-            e.revoked_at,
-            e.extra_attempts,
+            *record_columns(),
             status.label("status"),
             step.label("step"),
             deadline(columns).label("deadline"),

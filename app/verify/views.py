@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from app.certificates.codes import grouped, normalise
 from app.certificates.keyring import published_keys
 from app.certificates.service import REVOCATION_REASONS, find_by_code, issuer_of, status_of
 from app.db import get_session
 from app.errors import NotFound
-from app.security import limiter, public
+from app.security import count_look_up, public
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 # One budget per client across every verification endpoint (the page, its JSON, the form,
-# the keys), not one per endpoint. Across processes it is one budget only when the limiter's
-# storage is shared (Redis): memory:// counts per worker.
-limiter.shared_limit(lambda: current_app.config["VERIFY_LIMIT"], scope="verify")(bp)
+# the keys), not one per endpoint. Across processes it is one budget only when the counters
+# are shared (Redis): memory:// counts per worker.
+bp.before_request(count_look_up)
 
 
 @bp.after_request

@@ -6,8 +6,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import record_completion
-from sqlalchemy import event, func, insert, select
+from helpers import record_completion, statements_run
+from sqlalchemy import func, insert, select
 
 from app.content.versions import newest_version
 from app.errors import DomainError
@@ -297,18 +297,6 @@ def test_an_enrollment_created_meanwhile_is_picked_up_not_duplicated(
     assert enrollment_of(db, racer, courses[FLAGSHIP]).due_at == NOW + timedelta(days=5)
 
 
-def count_statements(app):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if statement != "BEGIN":  # SQLite's explicit BEGIN (app/db.py) is not a query
-            statements.append(statement)
-
-    engine = app.extensions["candor.engine"]
-    event.listen(engine, "before_cursor_execute", count)
-    return statements, lambda: event.remove(engine, "before_cursor_execute", count)
-
-
 def add_people(db, count: int, start: int = 0, **fields) -> None:
     """``count`` learners (the people an assignment to everyone reaches), inserted in bulk."""
     from app.models import UserRole
@@ -327,9 +315,8 @@ def test_assigning_costs_the_same_statements_for_few_or_many(app, db, hr, course
     costs = []
     for size, slug in ((3, FLAGSHIP), (60, REFRESHER)):
         add_people(db, size, start=len(costs) * 1000)
-        statements, stop = count_statements(app)
-        assign(db, hr, courses[slug], "everyone", due_days=10, now=NOW)
-        stop()
+        with statements_run(app.extensions["candor.engine"]) as statements:
+            assign(db, hr, courses[slug], "everyone", due_days=10, now=NOW)
         db.commit()
         costs.append(len(statements))
     assert costs[0] == costs[1]
@@ -597,8 +584,9 @@ def test_summary_by_department(db, matrix):
 
 
 def test_status_rows_use_a_fixed_number_of_queries(app, db, matrix):
-    statements, stop = count_statements(app)
-    status_rows(db, now=NOW)
+    engine = app.extensions["candor.engine"]
+    with statements_run(engine) as statements:
+        status_rows(db, now=NOW)
     few = len(statements)
     add_people(db, 40, department="Sales")
     assign(
@@ -610,9 +598,8 @@ def test_status_rows_use_a_fixed_number_of_queries(app, db, matrix):
         now=NOW,
     )
     db.commit()
-    statements.clear()
-    status_rows(db, now=NOW)
-    stop()
+    with statements_run(engine) as statements:
+        status_rows(db, now=NOW)
     assert len(statements) == few
 
 

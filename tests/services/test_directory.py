@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from helpers import statements_run
+from sqlalchemy import func, insert, select
 
 from app.errors import DomainError
 from app.models import AuditEvent, Invitation, Role, User, UserRole
@@ -686,20 +687,11 @@ def test_ten_thousand_rows_are_planned_in_a_fixed_number_of_queries(db):
     db.execute(insert(UserRole), [{"user_id": i, "role": Role.LEARNER} for i in ids])
     db.commit()
 
-    statements: list[str] = []
-
-    def count_statement(conn, cursor, statement, *args):
-        if statement != "BEGIN":  # SQLite's explicit BEGIN (app/db.py) is not a query
-            statements.append(statement)
-
     engine = db.get_bind()
-    event.listen(engine, "before_cursor_execute", count_statement)
-    try:
+    with statements_run(engine) as statements:
         started = time.perf_counter()
         plan = plan_import(db, employee_file, deactivate_missing=True)
         plan_seconds = time.perf_counter() - started
-    finally:
-        event.remove(engine, "before_cursor_execute", count_statement)
     assert len(statements) == 2, statements
     assert len(plan.creates) == n // 2 and len(plan.changes) > 0
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
-from helpers import list_courses
+from helpers import list_courses, statements_run
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import event, select
 
@@ -534,21 +533,6 @@ def test_counted_reports_the_count_once_exhausted():
 # Queries
 
 
-@contextmanager
-def statements(engine):
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        if statement != "BEGIN":  # SQLite's explicit BEGIN (app/db.py) is not a query
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-
-
 def populate(db, make_person, contact, refresher, count: int) -> None:
     for i in range(count):
         user = make_person(name=f"Person {i:03}", department="Ops")
@@ -567,7 +551,7 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(db, make_person, sync
     for size in (5, 50):
         populate(db, make_person, contact, refresher, size - len(counts) * 5)
         db.expire_all()
-        with statements(engine) as seen:
+        with statements_run(engine) as seen:
             rows = list(completion_rows(db, RecordFilter(department="Ops"), NOW))
             total = count_rows(db, RecordFilter(department="Ops"), NOW)
             items = list(item_rows(db, RecordFilter(department="Ops")))
@@ -575,15 +559,14 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(db, make_person, sync
         assert len(items) == 0  # the attempts here carry no stored grade
         counts.append(len(seen))
     assert counts == [3, 3]
-    with engine.connect() as connection, statements(engine) as seen:
+    with engine.connect() as connection, statements_run(engine) as seen:
         assert len(list(completion_rows(connection, RecordFilter(), NOW))) == 100
     assert len(seen) == 1
 
 
 @pytest.mark.postgres_only
 def test_postgresql_streams_with_a_server_side_cursor(db, world):
-    if db.get_bind().dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only")
+    assert db.get_bind().dialect.name == "postgresql"
     cursors: list[str] = []
 
     def listen(conn, cursor, statement, parameters, context, executemany):

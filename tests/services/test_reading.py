@@ -20,7 +20,7 @@ from app.progress.reading import (
     find_module,
     list_course_cards,
     mark_read,
-    reading_clock,
+    module_page,
 )
 
 FLAGSHIP = "ai-in-the-contact-center"
@@ -87,7 +87,9 @@ def test_an_early_click_keeps_the_opening_and_pins_nothing(db, make_user, synced
     assert db.scalar(select(Enrollment).where(Enrollment.user_id == user.id)) is None
     # A reload serves a later opening; the clock still runs from the first.
     ready = opened + timedelta(minutes=module.min_minutes)
-    clock = reading_clock(db, user, module, opened_at=ready, now=ready)
+    page = module_page(db, user.id, FLAGSHIP, version.number, module.stem)
+    assert page.read_at is None and page.kept_opening == opened
+    clock = page.clock(opened_at=ready, now=ready)
     assert clock.opened_at == opened and not clock.remaining
     progress = mark_read(db, user, module, opened_at=ready, now=ready)
     assert progress.completed_at == ready and progress.seconds_spent == module.min_minutes * 60
@@ -103,6 +105,9 @@ def test_modules_opened_side_by_side_count_their_reading_time_once(db, make_user
     now = opened + timedelta(minutes=longest)
     mark_read(db, user, timed[0], opened_at=opened, now=now)
     db.commit()
+    page = module_page(db, user.id, FLAGSHIP, version.number, timed[1].stem)
+    assert page.last_finished == now and page.read_at is None
+    assert page.clock(opened, now=now).counted_from == now  # not from its own opening
     with pytest.raises(TooEarly, match=f"at least {timed[1].min_minutes} minutes"):
         mark_read(db, user, timed[1], opened_at=opened, now=now + timedelta(seconds=5))
     db.rollback()
@@ -125,10 +130,15 @@ def test_a_started_learner_stays_on_their_version(db, make_user, synced, course_
     course = find_course(db, FLAGSHIP)
     assert current_version(db, user, course).number == 1
     assert current_version(db, newcomer, course).number == 2
-    with pytest.raises(NotFound):
-        find_module(db, user, FLAGSHIP, 2, module.stem)
-    with pytest.raises(NotFound):
-        find_module(db, newcomer, FLAGSHIP, 1, module.stem)
+    for who, other_number in ((user, 2), (newcomer, 1)):
+        with pytest.raises(NotFound, match="not the one you are on"):
+            find_module(db, who, FLAGSHIP, other_number, module.stem)
+        with pytest.raises(NotFound, match="not the one you are on"):
+            module_page(db, who.id, FLAGSHIP, other_number, module.stem)
+    assert module_page(db, user.id, FLAGSHIP, 1, module.stem).read_at is not None
+    newest = module_page(db, newcomer.id, FLAGSHIP, 2, path.stem)
+    assert "New advice." in newest.module.html and newest.read_at is None
+    assert "New advice." not in module_page(db, user.id, FLAGSHIP, 1, path.stem).module.html
 
 
 def test_reads_of_an_earlier_cycle_do_not_count_after_renewal(db, make_user, synced):
@@ -149,8 +159,13 @@ def test_reads_of_an_earlier_cycle_do_not_count_after_renewal(db, make_user, syn
     db.commit()
     db.expire_all()
     assert progress_by_module(db, user, version) == {}
+    stem = version.modules[0].stem
+    assert module_page(db, user.id, FLAGSHIP, version.number, stem).read_at is None
     card = {c.slug: c for c in list_course_cards(db, user)}[FLAGSHIP]
     assert card.modules_read == 0
     again = mark_read(db, user, version.modules[0], opened_at=utcnow() - timedelta(minutes=10))
     assert again.completed_at > long_ago
     assert list(progress_by_module(db, user, version)) == [version.modules[0].id]
+    db.commit()
+    page = module_page(db, user.id, FLAGSHIP, version.number, stem)
+    assert page.read_at == again.completed_at

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import attempt_pages, csrf_token, list_courses, post, read_in_turn
+from helpers import attempt_pages, csrf_token, list_courses, post, read_in_turn, statements_run
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.certificates.codes import grouped
 from app.content.sync import sync_courses
@@ -272,13 +272,8 @@ def test_every_page_costs_the_same_queries(client, learner, app):
     engine = app.extensions["candor.engine"]
 
     def queries(path) -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_run(engine) as seen:
             assert client.get(path).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(seen)
 
     counts = {queries(f"{url}/pages/{n}") for n in (1, 2, 3)}

@@ -121,6 +121,26 @@ def test_verification_lookups_are_rate_limited(app, holder):
     assert codes[:3] == [404, 404, 404] and codes[-1] == 429
 
 
+def test_only_the_verification_endpoints_count_against_the_look_up_budget(app, holder):
+    app.config["VERIFY_LIMIT"] = "2 per minute"
+    anonymous = app.test_client()
+    for _ in range(5):
+        assert anonymous.get("/login").status_code == 200
+        assert anonymous.get("/static/candor.css").status_code == 200
+    codes = [anonymous.get("/verify/0000-0000-0000-0000-0000").status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
+    page = anonymous.get("/verify/keys.json")
+    assert page.status_code == 429 and "Too many look-ups" in page.get_data(as_text=True)
+
+
+def test_a_rate_limit_storage_it_cannot_use_stops_the_start_saying_why(build_app):
+    with pytest.raises(
+        RuntimeError, match=r"CANDOR_RATELIMIT_STORAGE_URL \(nosuch:\.\.\.\)"
+    ) as raised:
+        build_app(RATELIMIT_STORAGE_URL="nosuch://user:secret@host")
+    assert "secret" not in str(raised.value)  # a URL's password never reaches a log
+
+
 def test_hr_revokes_with_a_reason_and_the_page_says_so(app, db, holder, make_user):
     certificate = the_certificate(db)
     hr = app.test_client()

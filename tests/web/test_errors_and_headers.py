@@ -323,3 +323,28 @@ def test_a_form_sent_back_with_errors_gives_its_summary_the_focus(client, signed
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert '<div class="error-summary" role="alert" tabindex="-1" autofocus>' in page
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "candor-audit-20261201T091500Z.csv",
+            'attachment; filename="candor-audit-20261201T091500Z.csv"',
+        ),
+        (
+            'Zoë "Ops"; Floor\r\n7.csv',
+            'attachment; filename="Zoe \\"Ops\\"; Floor7.csv"; '
+            "filename*=UTF-8''Zo%C3%AB%20%22Ops%22%3B%20Floor7.csv",
+        ),
+    ],
+)
+def test_a_download_is_named_safely_and_never_cached(app, name, expected):
+    from flask import Response
+
+    from app.headers import attachment
+
+    response = attachment(Response(b"data"), name)
+    assert response.headers["Content-Disposition"] == expected
+    assert response.headers["Cache-Control"] == "no-store"
+    response.headers["Content-Disposition"].encode("latin-1")  # a header WSGI can send

@@ -16,8 +16,6 @@ pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set CANDOR_TEST_REDIS_URL
 
 
 def test_sign_in_counts_live_in_redis(app, make_user):
-    # Flask-Limiter keeps the key prefix of the first app in the process, so the account is
-    # what makes this test's counts its own.
     user = make_user(email=f"redis-{secrets.token_hex(4)}@example.test")
     prefix = f"candor-test-{secrets.token_hex(4)}"
     instances = [

@@ -171,3 +171,52 @@ def test_managers_and_learners_are_refused(client, db, make_user, courses, who):
 
 def test_a_missing_run_is_a_404(client, hr):
     assert client.get("/hr/reminders/runs/999").status_code == 404
+
+
+def _maintain(app, db) -> None:
+    """The workers' every-minute maintenance, with anything older than now counting as stale."""
+    app.config["JOBS_STALE_SECONDS"] = 0
+    with app.app_context():
+        app.extensions["candor.jobs"].maintain()
+    db.rollback()
+    db.expire_all()
+
+
+def test_a_run_whose_queue_message_was_lost_is_handed_out_again(app, client, db, hr, late_team):
+    client.post("/hr/reminders/send", data={"csrf_token": csrf_token(client)})
+    app.extensions["candor.jobs"].huey.storage.flush_queue()  # say the queue was restarted
+    assert run_jobs(app) == 0
+    run = db.scalar(select(ReminderRun))
+    assert run.state.value == "queued"
+
+    _maintain(app, db)
+    assert run_jobs(app) >= 1
+    db.rollback()
+    assert (run.state.value, run.reminders) == ("done", 3)
+    # The button is free again, and a second message for a finished run does nothing.
+    app.extensions["candor.jobs"].enqueue_reminder_run(run.id)
+    assert run_jobs(app) == 1
+    assert len(db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).all()) == 3
+    again = client.post("/hr/reminders/send", data={"csrf_token": csrf_token(client)})
+    assert again.status_code == 303
+
+
+def test_a_run_whose_worker_stopped_is_failed_saying_so_and_frees_the_button(
+    app, client, db, hr, late_team
+):
+    from app.training.reminder_runs import claim_run
+
+    client.post("/hr/reminders/send", data={"csrf_token": csrf_token(client)})
+    run = db.scalar(select(ReminderRun))
+    assert claim_run(db, run.id)  # a worker took it, then died before its first batch
+    db.commit()
+    app.extensions["candor.jobs"].huey.storage.flush_queue()
+
+    _maintain(app, db)
+    assert run.state.value == "failed"
+    page = client.get(f"/hr/reminders/runs/{run.id}").get_data(as_text=True)
+    assert "The worker running it stopped" in page
+    assert (
+        client.post("/hr/reminders/send", data={"csrf_token": csrf_token(client)}).status_code
+        == 303
+    )

@@ -1,0 +1,115 @@
+"""Published versions as plain values, kept per process.
+
+A published version never changes once written (``CourseVersion``), so what a reader's page
+shows of it (its number and title, its modules and their rendered HTML) is read from the
+database once per process and kept, keyed by the version's id *and* content hash: a key that
+cannot name other content, even if a version were deleted and its id taken again. The cache is
+bounded (least recently used versions go first) and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import Course, CourseVersion, Module
+
+CACHE_SIZE = 64  # versions; a course's HTML is tens of kilobytes
+
+
+@dataclass(frozen=True)
+class CourseRef:
+    slug: str
+
+
+@dataclass(frozen=True)
+class PublishedModule:
+    id: int
+    position: int
+    stem: str
+    title: str
+    html: str
+    min_minutes: int
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """What the learner's module page reads of a version (the names of ``CourseVersion``'s, so
+    the page's template renders either)."""
+
+    id: int
+    number: int
+    title: str
+    content_hash: str
+    course: CourseRef
+    modules: tuple[PublishedModule, ...]
+
+    def module(self, stem: str) -> PublishedModule | None:
+        return next((m for m in self.modules if m.stem == stem), None)
+
+
+class PublishedVersions:
+    """A process's cache of published versions: the app makes one, and its sessions carry it
+    in ``session.info`` (see ``db.init_app``), so each test's app starts with an empty one."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[int, str], PublishedVersion] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+        key = (version_id, content_hash)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        found = _read(session, version_id, content_hash)
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return found
+
+
+SESSION_KEY = "published_versions"
+
+
+def published_version(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+    """The version ``version_id`` (whose content hash is ``content_hash``): from the cache the
+    session carries, reading it (two statements) the first time; read afresh when the session
+    carries none (a script's own session)."""
+    versions = session.info.get(SESSION_KEY)
+    if versions is None:
+        return _read(session, version_id, content_hash)
+    return versions.get(session, version_id, content_hash)
+
+
+def _read(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+    version = session.execute(
+        select(CourseVersion.number, CourseVersion.title, Course.slug)
+        .join(Course, Course.id == CourseVersion.course_id)
+        .where(CourseVersion.id == version_id, CourseVersion.content_hash == content_hash)
+    ).one_or_none()
+    if version is None:
+        raise NotFound("There is no such version of the course.")
+    modules = session.execute(
+        select(
+            Module.id, Module.position, Module.stem, Module.title, Module.html, Module.min_minutes
+        )
+        .where(Module.version_id == version_id)
+        .order_by(Module.position)
+    ).all()
+    return PublishedVersion(
+        id=version_id,
+        number=version.number,
+        title=version.title,
+        content_hash=content_hash,
+        course=CourseRef(version.slug),
+        modules=tuple(PublishedModule(*row) for row in modules),
+    )
