@@ -45,6 +45,8 @@ class PublishedVersion:
     id: int
     number: int
     title: str
+    summary: str
+    estimated_minutes: int
     content_hash: str
     course: CourseRef
     modules: tuple[PublishedModule, ...]
@@ -92,7 +94,13 @@ def published_version(session: Session, version_id: int, content_hash: str) -> P
 
 def _read(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
     version = session.execute(
-        select(CourseVersion.number, CourseVersion.title, Course.slug)
+        select(
+            CourseVersion.number,
+            CourseVersion.title,
+            CourseVersion.summary,
+            CourseVersion.estimated_minutes,
+            Course.slug,
+        )
         .join(Course, Course.id == CourseVersion.course_id)
         .where(CourseVersion.id == version_id, CourseVersion.content_hash == content_hash)
     ).one_or_none()
@@ -109,6 +117,8 @@ def _read(session: Session, version_id: int, content_hash: str) -> PublishedVers
         id=version_id,
         number=version.number,
         title=version.title,
+        summary=version.summary,
+        estimated_minutes=version.estimated_minutes,
         content_hash=content_hash,
         course=CourseRef(version.slug),
         modules=tuple(PublishedModule(*row) for row in modules),

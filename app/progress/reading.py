@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Executable, bindparam, func, select
+from sqlalchemy import Executable, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.util.typing import TupleAny
 
 from app.content.published import PublishedModule, PublishedVersion, published_version
-from app.content.versions import newest_version, newest_versions
+from app.content.versions import newest_version
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.models import (
@@ -94,75 +95,106 @@ class CourseCard:
 
 
 def list_course_cards(session: Session, user: User) -> list[CourseCard]:
-    """Every course the user can take, assigned first (by due date), with their progress."""
-    enrollments = {
-        e.course_id: e
-        for e in session.scalars(select(Enrollment).where(Enrollment.user_id == user.id))
-    }
-    visibility = dict(session.execute(select(Course.id, Course.visibility)).all())
-    versions = {
-        v.course_id: v
-        for v in session.scalars(newest_versions())
-        if _may_see(visibility[v.course_id], enrollments.get(v.course_id))
-    }
-    for enrollment in enrollments.values():
-        if enrollment.version is not None:
-            versions[enrollment.course_id] = enrollment.version
-    if not versions:
+    """Every course the user can take, assigned first (by due date), with their progress: one
+    statement for the courses, their enrolments and the versions they read, one for their
+    reads (and one for the versions last completed, for a learner on a later cycle); the
+    versions themselves from the process's cache."""
+    connection = session.connection()
+    rows = [
+        row
+        for row in connection.execute(_cards_query(), {"user_id": user.id})
+        if row.reads_id is not None
+        and _may_see(row.visibility, row if row.enrollment_id is not None else None)
+    ]
+    if not rows:
         return []
-    version_ids = [v.id for v in versions.values()]
-    totals = dict(
-        session.execute(
-            select(Module.version_id, func.count())
-            .where(Module.version_id.in_(version_ids))
-            .group_by(Module.version_id)
-        ).all()
-    )
-    course_of = {v.id: course_id for course_id, v in versions.items()}
+    versions = {
+        row.course_id: published_version(session, row.reads_id, row.content_hash) for row in rows
+    }
+    version_of_module = {m.id: v.id for v in versions.values() for m in v.modules}
+    started = {versions[r.course_id].id: r.started_at for r in rows}
     read: dict[int, int] = {}
-    for version_id, completed_at in session.execute(
-        select(Module.version_id, ModuleProgress.completed_at)
-        .join(ModuleProgress, ModuleProgress.module_id == Module.id)
-        .where(
-            Module.version_id.in_(version_ids),
-            ModuleProgress.user_id == user.id,
-            ModuleProgress.completed_at.is_not(None),
-        )
+    for module_id, completed_at in connection.execute(
+        _completed_reads_query(), {"user_id": user.id, "module_ids": list(version_of_module)}
     ):
-        reader = enrollments.get(course_of[version_id])
-        start = reader.started_at if reader else None
+        version_id = version_of_module[module_id]
+        start = started[version_id]
         # reads of earlier cycles do not count
-        if start is not None and completed_at is not None and completed_at >= start:
+        if start is not None and completed_at >= start:
             read[version_id] = read.get(version_id, 0) + 1
-    slugs = dict(
-        session.execute(select(Course.id, Course.slug).where(Course.id.in_(list(versions)))).all()
-    )
     last = last_completed_numbers(
-        session, user.id, [e.course_id for e in enrollments.values() if e.cycle > 1]
+        session, user.id, [r.course_id for r in rows if r.enrollment_id is not None and r.cycle > 1]
     )
     cards = []
-    for course_id, version in versions.items():
-        taken = enrollments.get(course_id)
+    for row in rows:
+        version = versions[row.course_id]
+        taken = row if row.enrollment_id is not None else None
         cards.append(
             CourseCard(
-                slug=slugs[course_id],
+                slug=version.course.slug,
                 title=version.title,
                 summary=version.summary,
                 estimated_minutes=version.estimated_minutes,
                 version_number=version.number,
-                modules_total=totals.get(version.id, 0),
+                modules_total=len(version.modules),
                 modules_read=read.get(version.id, 0),
                 assigned=taken is not None and taken.assigned_at is not None,
                 due_at=taken.due_at if taken else None,
                 started=taken is not None and taken.version_id is not None,
                 completed_at=taken.completed_at if taken else None,
                 facts=facts_of(taken) if taken else StatusFacts(),
-                retrain=asks_to_retrain(taken, version.number, last.get(course_id)),
+                retrain=asks_to_retrain(taken, version.number, last.get(row.course_id)),
             )
         )
     far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
     cards.sort(key=lambda c: (not c.assigned, c.due_at or far_future, c.title))
     return cards
+
+
+@functools.cache
+def _cards_query() -> Select[*TupleAny]:
+    """Every course, with ``:user_id``'s enrolment on it and the version they read there (the
+    one they started, else the newest), a row each."""
+    later = aliased(CourseVersion)
+    newest = (
+        select(later.id)
+        .where(later.course_id == Course.id)
+        .order_by(later.number.desc())
+        .limit(1)
+        .correlate(Course)
+        .scalar_subquery()
+    )
+    enrolled = (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id"))
+    return (
+        select(
+            Course.id.label("course_id"),
+            Course.visibility,
+            Enrollment.id.label("enrollment_id"),
+            Enrollment.version_id,
+            Enrollment.cycle,
+            Enrollment.assigned_at,
+            Enrollment.due_at,
+            Enrollment.started_at,
+            Enrollment.completed_at,
+            Enrollment.expires_at,
+            Enrollment.revoked_at,
+            CourseVersion.id.label("reads_id"),
+            CourseVersion.content_hash,
+        )
+        .select_from(Course)
+        .outerjoin(Enrollment, enrolled)
+        .outerjoin(CourseVersion, CourseVersion.id == func.coalesce(Enrollment.version_id, newest))
+    )
+
+
+@functools.cache
+def _completed_reads_query() -> Executable:
+    """``:user_id``'s finished reads of the modules ``:module_ids`` (any cycle's)."""
+    return select(ModuleProgress.module_id, ModuleProgress.completed_at).where(
+        ModuleProgress.user_id == bindparam("user_id"),
+        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
+        ModuleProgress.completed_at.is_not(None),
+    )
 
 
 def find_course(session: Session, slug: str) -> Course:
@@ -266,35 +298,8 @@ class ModulePage:
 
 @functools.cache
 def _reader_query() -> Executable:
-    """The course ``:slug``, ``:user_id``'s enrolment on it and the version they read (the one
-    they started, else the newest), in one row. Built once: the statement is the same for
-    every page, and building it costs more than running it."""
-    later = aliased(CourseVersion)
-    newest = (
-        select(later.id)
-        .where(later.course_id == Course.id)
-        .order_by(later.number.desc())
-        .limit(1)
-        .correlate(Course)
-        .scalar_subquery()
-    )
-    enrolled = (Enrollment.course_id == Course.id) & (Enrollment.user_id == bindparam("user_id"))
-    return (
-        select(
-            Course.visibility,
-            Enrollment.id.label("enrollment_id"),
-            Enrollment.version_id,
-            Enrollment.started_at,
-            Enrollment.completed_at,
-            CourseVersion.id.label("reads_id"),
-            CourseVersion.number,
-            CourseVersion.content_hash,
-        )
-        .select_from(Course)
-        .outerjoin(Enrollment, enrolled)
-        .outerjoin(CourseVersion, CourseVersion.id == func.coalesce(Enrollment.version_id, newest))
-        .where(Course.slug == bindparam("slug"))
-    )
+    """The row of ``_cards_query`` of the course ``:slug``."""
+    return _cards_query().where(Course.slug == bindparam("slug"))
 
 
 @functools.cache
@@ -321,9 +326,9 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     _check_may_see(row.visibility, row if row.enrollment_id is not None else None)
     if row.reads_id is None:
         raise NotFound("There is no such course.")
-    if row.number != number:
-        raise NotFound("That version of the course is not the one you are on.")
     version = published_version(session, row.reads_id, row.content_hash)
+    if version.number != number:
+        raise NotFound("That version of the course is not the one you are on.")
     module = version.module(stem)
     if module is None:
         raise NotFound("There is no such module.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,8 +24,15 @@ class RetrainingNotice:
     removed: list[str] = field(default_factory=list)
 
 
+class _Cycle(Protocol):
+    @property
+    def cycle(self) -> int: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
 def asks_to_retrain(
-    enrollment: Enrollment | None, current_number: int, last_completed: int | None
+    enrollment: _Cycle | None, current_number: int, last_completed: int | None
 ) -> bool:
     """True when a learner on a new cycle must take a newer version (``current_number``) than
     the one they last completed: a material new version asks them to retrain."""
