@@ -21,6 +21,7 @@ from app.audit.viewer import CSV_COLUMNS, PAGE_SIZE, AuditFilter, audit_page, au
 from app.db import get_or_404, get_session, utcnow
 from app.exports.csv import csv_stream
 from app.fields import page_number
+from app.headers import attachment
 from app.models import Role, User
 from app.people.accounts import deactivate_account, reactivate_account, set_roles
 from app.people.directory_queries import search_people
@@ -90,10 +91,7 @@ def audit_csv():
         stream_with_context(csv_stream(audit_rows(db, audit_filter), CSV_COLUMNS)),
         mimetype="text/csv",
     )
-    name = f"candor-audit-{now:%Y%m%dT%H%M%SZ}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(response, f"candor-audit-{now:%Y%m%dT%H%M%SZ}.csv")
 
 
 @bp.post("/users/<int:user_id>/deactivate")
