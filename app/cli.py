@@ -100,6 +100,40 @@ def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: 
     echo(f"Created {user.email} ({', '.join(sorted(r.value for r in user.roles))}).")
 
 
+@users_cli.command("erase")
+@click.argument("who")
+@click.option("--reason", required=True, help="Why (kept in the audit trail; not their name).")
+def users_erase(who: str, reason: str) -> None:
+    """Erase a person (WHO: their e-mail or account id): name, e-mail and employee id become a
+    pseudonym with no way back; their records, certificates and the ledger stay verifiable.
+    Audited, with the reason."""
+    from sqlalchemy import func, select
+
+    from app.fields import whole_number
+    from app.models import User
+    from app.privacy.erasure import erase_person
+
+    session = get_session()
+    number = whole_number(who)
+    person = (
+        session.get(User, number)
+        if number is not None
+        else session.scalar(select(User).where(func.lower(User.email) == who.strip().lower()))
+    )
+    if person is None:
+        raise click.ClickException(f"No account has the e-mail or id {who!r}.")
+    try:
+        erased = erase_person(session, None, person.id, reason, via="command")
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    session.commit()
+    echo(
+        f"Erased account {erased.user.id}: now {erased.user.name!r}; "
+        f"{erased.certificates} certificate(s) and {erased.messages} e-mail(s) changed. "
+        "`audit verify` explains the change."
+    )
+
+
 @users_cli.command("import")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--apply", "apply_", is_flag=True, help="Apply the plan (default: dry run).")

@@ -113,6 +113,12 @@ class Defaults:
     # A delivered (or failed) e-mail is kept this many days, then deleted by the workers: its
     # text and address are personal data, and the reminders' own records say what was sent.
     OUTBOX_KEEP_DAYS = 30
+    # A leaver's identity is kept this many years after their account was deactivated, then
+    # the workers erase it (privacy.erasure: a pseudonym, no way back). Their training records
+    # and the audit trail stay, under the pseudonym, as the organisation's evidence and links
+    # of the ledger. Six years: an employment claim's limitation period in much of Europe, and
+    # two ISO certification cycles. 0: never (the organisation erases by hand).
+    RETENTION_LEAVER_YEARS = 6
     # When the workers run the reminder run (crontab fields: minute hour day month weekday,
     # in UTC); empty: never (run ``flask reminders send`` from cron instead).
     JOBS_REMINDERS_CRONTAB = "0 8 * * 1-5"

@@ -88,19 +88,30 @@ def make_append_only(table, what: str) -> None:
 
 
 def guarded_update_statements(
-    name: str, what: str, frozen: list[str], final_when: str, written_once: tuple[str, ...] = ()
+    name: str,
+    what: str,
+    frozen: list[str],
+    final_when: str,
+    released: list[str] | None = None,
+    released_when: str | None = None,
+    written_once: tuple[str, ...] = (),
 ) -> dict[str, list[str]]:
     """DDL that lets the database refuse every change to ``name`` but those its rules make:
-    the ``frozen`` columns never change, a ``written_once`` column may be set once from NULL
-    and never changes after, a row for which ``final_when`` (SQL over ``OLD``) holds never
-    changes again, and no row is deleted. SQLite and PostgreSQL."""
+    the ``frozen`` columns never change, a row for which ``final_when`` (SQL over ``OLD``)
+    holds never changes again, and no row is deleted. SQLite and PostgreSQL.
+
+    ``released`` columns change only in an update for which ``released_when`` (SQL over
+    ``OLD`` and ``NEW``) holds, final row or not: an erasure replacing a name, once. A
+    ``written_once`` column may be set once from NULL (a certificate's PDF, rendered after
+    its issue), and changes after that only as ``released_when`` allows."""
     sqlite_columns = ", ".join(frozen)
     pg_changed = " OR ".join(
         f"NEW.{column}::text IS DISTINCT FROM OLD.{column}::text" for column in frozen
     )
+    unless = f" AND NOT ({released_when})" if released and released_when else ""
     sqlite_once = [
         f"CREATE TRIGGER {name}_{column}_once BEFORE UPDATE OF {column} ON {name} "
-        f"WHEN OLD.{column} IS NOT NULL AND NEW.{column} IS NOT OLD.{column} "
+        f"WHEN OLD.{column} IS NOT NULL AND NEW.{column} IS NOT OLD.{column}{unless} "
         f"BEGIN SELECT RAISE(ABORT, '{what}: {column} is written once'); END"
         for column in written_once
     ]
@@ -109,12 +120,42 @@ def guarded_update_statements(
         f"RAISE EXCEPTION '{what}: {column} is written once'; END IF; "
         for column in written_once
     )
+    if not released or not released_when:
+        return {
+            "sqlite": [
+                f"CREATE TRIGGER {name}_frozen BEFORE UPDATE OF {sqlite_columns} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{what}: these columns never change'); END",
+                *sqlite_once,
+                f"CREATE TRIGGER {name}_final BEFORE UPDATE ON {name} WHEN {final_when} "
+                f"BEGIN SELECT RAISE(ABORT, '{what} are final'); END",
+                f"CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{what} are never deleted'); END",
+            ],
+            "postgresql": [
+                f"CREATE OR REPLACE FUNCTION {name}_guard() RETURNS trigger AS $$ BEGIN "
+                f"IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{what} are never deleted'; END IF; "
+                f"IF {pg_changed} THEN RAISE EXCEPTION '{what}: these columns never change'; "
+                f"END IF; {pg_once}"
+                f"IF {final_when} THEN RAISE EXCEPTION '{what} are final'; END IF; "
+                f"RETURN NEW; END; $$ LANGUAGE plpgsql",
+                f"CREATE TRIGGER {name}_guard BEFORE UPDATE OR DELETE ON {name} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}_guard()",
+            ],
+        }
+    sqlite_released = ", ".join(released)
+    pg_released = " OR ".join(
+        f"NEW.{column}::text IS DISTINCT FROM OLD.{column}::text" for column in released
+    )
     return {
         "sqlite": [
             f"CREATE TRIGGER {name}_frozen BEFORE UPDATE OF {sqlite_columns} ON {name} "
             f"BEGIN SELECT RAISE(ABORT, '{what}: these columns never change'); END",
+            f"CREATE TRIGGER {name}_released BEFORE UPDATE OF {sqlite_released} ON {name} "
+            f"WHEN NOT ({released_when}) "
+            f"BEGIN SELECT RAISE(ABORT, '{what}: these columns change only by an erasure'); END",
             *sqlite_once,
-            f"CREATE TRIGGER {name}_final BEFORE UPDATE ON {name} WHEN {final_when} "
+            f"CREATE TRIGGER {name}_final BEFORE UPDATE ON {name} "
+            f"WHEN ({final_when}) AND NOT ({released_when}) "
             f"BEGIN SELECT RAISE(ABORT, '{what} are final'); END",
             f"CREATE TRIGGER {name}_no_delete BEFORE DELETE ON {name} "
             f"BEGIN SELECT RAISE(ABORT, '{what} are never deleted'); END",
@@ -123,7 +164,11 @@ def guarded_update_statements(
             f"CREATE OR REPLACE FUNCTION {name}_guard() RETURNS trigger AS $$ BEGIN "
             f"IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{what} are never deleted'; END IF; "
             f"IF {pg_changed} THEN RAISE EXCEPTION '{what}: these columns never change'; "
-            f"END IF; {pg_once}"
+            f"END IF; "
+            f"IF ({released_when}) THEN RETURN NEW; END IF; "
+            f"IF {pg_released} THEN "
+            f"RAISE EXCEPTION '{what}: these columns change only by an erasure'; END IF; "
+            f"{pg_once}"
             f"IF {final_when} THEN RAISE EXCEPTION '{what} are final'; END IF; "
             f"RETURN NEW; END; $$ LANGUAGE plpgsql",
             f"CREATE TRIGGER {name}_guard BEFORE UPDATE OR DELETE ON {name} "
@@ -133,11 +178,19 @@ def guarded_update_statements(
 
 
 def guard_updates(
-    table, what: str, frozen: list[str], final_when: str, written_once: tuple[str, ...] = ()
+    table,
+    what: str,
+    frozen: list[str],
+    final_when: str,
+    released: list[str] | None = None,
+    released_when: str | None = None,
+    written_once: tuple[str, ...] = (),
 ) -> None:
     """Install :func:`guarded_update_statements` when ``table`` is created from the models
     (the tests); the migrations carry the same statements for real databases."""
-    statements = guarded_update_statements(table.name, what, frozen, final_when, written_once)
+    statements = guarded_update_statements(
+        table.name, what, frozen, final_when, released, released_when, written_once
+    )
     for dialect, ddl in statements.items():
         for statement in ddl:
             trigger = DDL(statement)  # nosemgrep: candor-raw-sql (fixed DDL, no values)

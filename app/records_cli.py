@@ -62,14 +62,16 @@ def certificates_verify(pdf: Path, key_file: Path | None, offline: bool) -> None
     """
     from app.certificates.pdf_check import check_pdf
 
+    logos = None
     if key_file is not None or offline:
         keys, where = _offline_keys(key_file)
         lookup = None
     else:
         keys, lookup = _online_keys()
-        where = "online: the keys and certificate status of this Candor's database"
+        logos = _issuer_logos()
+        where = "online: the keys, logos and certificate status of this Candor's database"
     echo(f"Checked {where}.")
-    verdict = check_pdf(pdf.read_bytes(), keys, lookup)
+    verdict = check_pdf(pdf.read_bytes(), keys, lookup, logos)
     if verdict.facts is not None:
         facts = verdict.facts
         echo(
@@ -123,6 +125,16 @@ def _online_keys():
             return "unknown"
 
     return keys, lookup
+
+
+def _issuer_logos() -> list[bytes] | None:
+    """Every logo the issuer kept (a certificate prints the one in use when it was issued);
+    None when it keeps none, so the picture is then left to the PDF signature."""
+    from sqlalchemy import select
+
+    from app.models import OrganisationLogo
+
+    return list(get_session().scalars(select(OrganisationLogo.png))) or None
 
 
 @certificates_cli.command("keys")
@@ -198,19 +210,43 @@ def certificates_rotate_key(key_file: Path | None) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--head",
+    "noted",
+    metavar="HASH",
+    help="An entry hash noted earlier (printed by this command, shown on the audit log): the "
+    "chain must still hold it, so nothing up to it was rewritten or cut away.",
+)
+def audit_verify(noted: str | None) -> None:
     """Walk the ledger's hash chain (completions, certificates, audit events): exit 1 naming
-    the first row or entry changed, removed or inserted."""
+    the first row or entry changed, removed or inserted. Prints the head to note."""
+    import re
+
     from app.audit.ledger import verify
 
-    report = verify(get_session())
+    if noted is not None:
+        noted = noted.strip().lower().rpartition(":")[2]  # "SEQ:HASH" as printed, or HASH
+        if not re.fullmatch(r"[0-9a-f]{64}", noted):
+            raise click.BadParameter("a head is 64 hexadecimal digits", param_hint="--head")
+    report = verify(get_session(), head=noted)
     if report.problems:
         echo(f"BROKEN: {report.problems[0]}")
         for problem in report.problems[1:]:
             echo(f"  and: {problem}")
+        echo(f"Head of the chain now: entry {report.head_seq}, {report.head}.")
         sys.exit(1)
     echo(f"INTACT: {report.entries} entries, every record chained and unchanged.")
-    echo(f"Head of the chain: {report.head} (note it: a later check must still include it).")
+    if report.rewritten:
+        echo(
+            f"{report.rewritten} record(s) were rewritten by erasures, each explained by the "
+            "erasure's chained audit event (person.erased)."
+        )
+    if report.anchor_seq is not None:
+        echo(f"The noted head is entry {report.anchor_seq}: the chain up to it is unchanged.")
+    echo(
+        f"Head of the chain: entry {report.head_seq}, {report.head} "
+        "(note it: a later check with --head must still find it)."
+    )
 
 
 evidence_cli = AppGroup("evidence", help="Evidence packs for auditors: build and check them.")
@@ -220,6 +256,10 @@ evidence_cli = AppGroup("evidence", help="Evidence packs for auditors: build and
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--course", "slug", help="Only this course (its slug).")
 @click.option("--department", help="Only people in this department.")
+@click.option(
+    "--obligation",
+    help="Only courses meeting this obligation (its slug: see `obligations report`).",
+)
 @click.option("--completed-from", help="Completed on or after this UTC day (YYYY-MM-DD).")
 @click.option("--completed-to", help="Completed on or before this UTC day (YYYY-MM-DD).")
 @click.option("--include-inactive", is_flag=True, help="Deactivated people (leavers) too.")

@@ -99,7 +99,7 @@ def test_a_certificate_of_another_candor_verifies_with_its_keys_only(
     offline = verify(elsewhere, pdf, "--public-key", keys)
     assert offline.exit_code == 0, offline.output
     online = verify(elsewhere, pdf)
-    assert online.output.startswith("Checked online: the keys and certificate status")
+    assert online.output.startswith("Checked online: the keys, logos and certificate status")
     assert online.exit_code == 1 and "not signed with any of the issuer's keys" in online.output
     elsewhere.extensions["candor.engine"].dispose()
 

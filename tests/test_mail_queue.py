@@ -178,6 +178,10 @@ def test_retention_deletes_expired_reset_links_and_old_mail_only(app, db, make_u
             )
         )
     db.commit()
-    assert enforce(db, now, app.config) == {"delivered e-mails": 0, "password-reset links": 1}
+    assert enforce(db, now, app.config) == {
+        "delivered e-mails": 0,
+        "password-reset links": 1,
+        "leavers' identities": 0,
+    }
     db.commit()
     assert db.scalars(select(PasswordReset.token_hash)).all() == ["b" * 64]

@@ -62,8 +62,10 @@ def test_migrated_audit_table_is_append_only(engine):
                 "VALUES (CURRENT_TIMESTAMP, 'test.event', '{}')"
             )
         )
-    with pytest.raises(exc.DatabaseError, match="append-only"), engine.begin() as connection:
+    with pytest.raises(exc.DatabaseError, match="never deleted"), engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_events"))
+    with pytest.raises(exc.DatabaseError, match="by an erasure|final"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET details = '{\"x\": 1}'"))
 
 
 def test_upgrading_a_populated_database_keeps_its_rows(engine):

@@ -16,10 +16,12 @@ from flask import (
 from flask_login import current_user
 
 from app.audit.events import record
+from app.audit.ledger import head_of
 from app.audit.viewer import CSV_COLUMNS, PAGE_SIZE, AuditFilter, audit_page, audit_rows
 from app.db import get_or_404, get_session, utcnow
 from app.exports.csv import csv_stream
 from app.fields import page_number
+from app.headers import attachment
 from app.models import Role, User
 from app.people.accounts import deactivate_account, reactivate_account, set_roles
 from app.people.directory_queries import search_people
@@ -72,6 +74,7 @@ def audit():
         found=audit_page(get_session(), audit_filter),
         query=audit_filter,
         page_size=PAGE_SIZE,
+        head=head_of(get_session()),
     )
 
 
@@ -88,10 +91,7 @@ def audit_csv():
         stream_with_context(csv_stream(audit_rows(db, audit_filter), CSV_COLUMNS)),
         mimetype="text/csv",
     )
-    name = f"candor-audit-{now:%Y%m%dT%H%M%SZ}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(response, f"candor-audit-{now:%Y%m%dT%H%M%SZ}.csv")
 
 
 @bp.post("/users/<int:user_id>/deactivate")

@@ -15,6 +15,13 @@ fork the chain: the second writer fails.
 inserted, and the first entry that was. What a row's hash covers is ``CHAINED`` below: the
 columns that never change (a certificate's revocation is an entry of its own; its PDF is
 checked by its own signature).
+
+One change is lawful: an erasure (``privacy.erasure``) replaces a person's name in the rows
+that state it. Its audit event (action ``REWRITES``), chained after those rows, lists each
+row it rewrote with the row's hash before and after (:func:`rewrite`). The walk accepts a
+row whose hash differs from its entry's only when chained erasures after that entry turned
+exactly the entry's hash into exactly the row's hash now; any other change, and any change
+made after the erasure, is still named.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import RowMapping, event, func, inspect, select
+from sqlalchemy import RowMapping, and_, event, func, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.models import AuditEvent, Certificate, Completion, LedgerEntry
@@ -100,6 +107,8 @@ CHAINED = (
     ),
 )
 KINDS = {chained.kind: chained for chained in CHAINED}
+# The audit action whose details' "rewrote" list explains rows an erasure changed.
+REWRITES = "person.erased"
 
 
 # -- hashing ------------------------------------------------------------------------------
@@ -164,6 +173,12 @@ def _append_noted(session: Session) -> None:
 def _forget_noted(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the whole transaction ended: committed or rolled back
         session.info.pop(_NOTED, None)
+
+
+def head_of(session: Session) -> tuple[int, str]:
+    """The chain's last entry now: (seq, entry hash), (0, GENESIS) when it is empty. Noted by
+    an auditor, it is checked later with ``audit verify --head``."""
+    return _head(session)
 
 
 def _head(session: Session) -> tuple[int, str]:
@@ -232,6 +247,23 @@ def _select(chained: Chained):
     return select(*(chained.table.c[column] for column in chained.columns))
 
 
+def current_hash(session: Session, kind: str, row_id: int) -> str | None:
+    """The hash of a chained row as it is now (None when it is not there)."""
+    row = _rows(session, [(kind, row_id)]).get((kind, row_id))
+    return content_hash(kind, row) if row is not None else None
+
+
+def rewrite(session: Session, kind: str, row_id: int, before: str) -> dict[str, Any]:
+    """One item of an erasure's ``rewrote`` list: the row's hash ``before`` the erasure
+    changed it (flushed) and after."""
+    return {
+        "kind": kind,
+        "row_id": row_id,
+        "before": before,
+        "after": current_hash(session, kind, row_id),
+    }
+
+
 def backfill(session: Session) -> int:
     """Chain every record not chained yet, oldest first (the migration that starts the ledger
     uses it on the rows written before)."""
@@ -267,15 +299,23 @@ class Report:
     entries: int
     head: str
     problems: list[str]
+    head_seq: int = 0
+    rewritten: int = 0  # rows changed by an erasure, each explained by its chained record
+    anchor_seq: int | None = None  # where the noted head was found, if one was given
 
 
-def verify(session: Session, limit: int = 20) -> Report:
+def verify(session: Session, limit: int = 20, head: str | None = None) -> Report:
     """Walk the chain: every entry in place and unchanged, every row it names there and
-    unchanged, every record chained. Problems in chain order, the first first."""
+    unchanged (or rewritten by a chained erasure after it), every record chained. With
+    ``head``, an entry hash noted earlier: that entry must still be in the chain, so the chain
+    up to it is the one that was noted (a rewrite or truncation of the whole chain after it
+    was noted is named). Problems in chain order, the first first."""
     problems: list[str] = []
     seen: set[tuple[str, int]] = set()
     rows = {kind: _hashes(session, chained) for kind, chained in KINDS.items()}
-    expected_seq, prev, count = 1, GENESIS, 0
+    rewrites = _rewrites(session)
+    expected_seq, prev, count, rewritten, last_seq = 1, GENESIS, 0, 0, 0
+    anchor: int | None = None
     for entry in _entries(session):
         count += 1
         where = f"ledger entry {entry.seq} ({_name(entry.kind, entry.row_id)})"
@@ -300,13 +340,53 @@ def verify(session: Session, limit: int = 20) -> Report:
         elif current is None:
             problems.append(f"{_name(entry.kind, entry.row_id)} was removed ({where})")
         elif current != entry.content_hash:
-            problems.append(f"{_name(entry.kind, entry.row_id)} was changed ({where})")
+            if _explained(rewrites.get((entry.kind, entry.row_id), []), entry, current):
+                rewritten += 1
+            else:
+                problems.append(f"{_name(entry.kind, entry.row_id)} was changed ({where})")
+        if head is not None and entry.entry_hash == head and anchor is None:
+            anchor = entry.seq
         seen.add((entry.kind, entry.row_id))
-        expected_seq, prev = entry.seq + 1, entry.entry_hash
+        expected_seq, prev, last_seq = entry.seq + 1, entry.entry_hash, entry.seq
     for kind, hashes in rows.items():
         for row_id in sorted(set(hashes) - {r for k, r in seen if k == kind}):
             problems.append(f"{_name(kind, row_id)} was inserted outside the ledger")
-    return Report(count, prev, problems[:limit] if limit else problems)
+    if head is not None and anchor is None:
+        problems.append(
+            f"the noted head {head} is not in the chain: the chain was rewritten or cut "
+            "back after it was noted"
+        )
+    return Report(count, prev, problems[:limit] if limit else problems, last_seq, rewritten, anchor)
+
+
+def _rewrites(session: Session) -> dict[tuple[str, int], list[tuple[int, str, str]]]:
+    """What chained erasures say they rewrote: (kind, row id) -> [(seq of the erasure's
+    entry, hash before, hash after)]. An erasure's own event is checked like any row."""
+    found: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
+    query = (
+        select(LedgerEntry.seq, AuditEvent.details)
+        .join(LedgerEntry, and_(LedgerEntry.kind == "audit", LedgerEntry.row_id == AuditEvent.id))
+        .where(AuditEvent.action == REWRITES)
+        .order_by(LedgerEntry.seq)
+    )
+    for seq, details in session.execute(query):
+        items = details.get("rewrote") if isinstance(details, dict) else None
+        for item in items if isinstance(items, list) else []:
+            try:
+                key = (str(item["kind"]), int(item["row_id"]))
+                found.setdefault(key, []).append((seq, str(item["before"]), str(item["after"])))
+            except (KeyError, TypeError, ValueError):
+                continue  # not an explanation: the row stays unexplained
+    return found
+
+
+def _explained(steps: list[tuple[int, str, str]], entry: LedgerEntry, current: str) -> bool:
+    """Whether erasures chained after ``entry`` turned its hash into ``current``, step by step."""
+    reached = entry.content_hash
+    for seq, before, after in steps:
+        if seq > entry.seq and before == reached:
+            reached = after
+    return reached == current
 
 
 def _name(kind: str, row_id: int) -> str:

@@ -7,15 +7,18 @@ from __future__ import annotations
 from flask import current_app, render_template
 
 from app.auth.views import bp
-from app.privacy.registry import Personal, transparency_sections
+from app.privacy.registry import LEAVER, Personal, transparency_sections
 
 
 @bp.get("/account/privacy")
 def privacy():
     config = current_app.config
+    years = int(config["RETENTION_LEAVER_YEARS"])
     settings = {
         "OUTBOX_KEEP_DAYS": f"{config['OUTBOX_KEEP_DAYS']}",
         "JOBS_RESULT_HOURS": f"{config['JOBS_RESULT_HOURS']}",
+        # 0: leavers are erased by hand only.
+        LEAVER: f"{years} years after you leave" if years else "when the organisation decides",
     }
     sections = [
         (section.heading, [_filled(item, settings) for item in section.items])

@@ -5,10 +5,13 @@ The renderer is deterministic (``certificates.pdf``), so the signed facts say ex
 page must be: the check renders them again and compares the two pages as PDF objects (every
 content stream, font, drawing and link, decoded), not only their text. An edited fact, an
 added letter, a white box with another name drawn over the page: each changes the page, and
-the check names the printed facts that no longer read as signed. The one part not compared
-byte for byte is the organisation's logo picture (the offline checker does not have it); its
-size and place on the page are compared. Certificates issued before PDF signatures (format 1,
-no PAdES signature) are checked the same way, page against facts.
+the check names the printed facts that no longer read as signed. The organisation's logo is
+compared in two steps: its size and place with the page (a blank picture of its size stands in
+for it), then its picture, byte for byte (its decoded pixels and transparency), against the
+page rendered with the organisation's logos when the check is given them (online: every logo
+the issuer kept); offline the picture is covered by the PDF signature, which covers the whole
+file, and the report says so. Certificates issued before PDF signatures (format 1, no PAdES
+signature) are checked the same way, page against facts; their logo only online.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import difflib
 import hashlib
 import io
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -127,6 +130,7 @@ class _Shown:
     form: tuple
     link: str | None
     logo_size: tuple[int, int] | None
+    pictures: tuple[str, ...]  # each picture's decoded pixels and mask, hashed
 
 
 def _read_page(pdf: bytes) -> _Shown | None:
@@ -136,7 +140,7 @@ def _read_page(pdf: bytes) -> _Shown | None:
             return None
         page = pages[0]
         lines = [line.strip() for line in page.extract_text().splitlines() if line.strip()]
-        return _Shown(lines, _page_form(page), _link(page), _logo_size(page))
+        return _Shown(lines, _page_form(page), _link(page), _logo_size(page), _pictures(page))
     except _READ_ERRORS:
         return None
 
@@ -156,6 +160,53 @@ def _logo_size(page) -> tuple[int, int] | None:
         if image.get("/Subtype") == "/Image":
             return int(image["/Width"]), int(image["/Height"])
     return None
+
+
+def _pictures(page) -> tuple[str, ...]:
+    """The SHA-256 of each picture on the page: its decoded pixels, then its soft mask's."""
+    xobjects = page.get("/Resources", {}).get_object().get("/XObject", {}).get_object()
+    digests = []
+    for name in sorted(xobjects):
+        image = xobjects[name].get_object()
+        if image.get("/Subtype") != "/Image":
+            continue
+        digest = hashlib.sha256(image.get_data())
+        if (mask := image.get("/SMask")) is not None:
+            digest.update(b"|mask|" + mask.get_object().get_data())
+        digests.append(digest.hexdigest())
+    return tuple(digests)
+
+
+def _logo_check(
+    shown: _Shown, facts: CertificateFacts, url: str, logos: Sequence[bytes] | None
+) -> tuple[bool, str]:
+    """Whether the logo's picture is, byte for byte, one of ``logos`` (None: not given, as
+    offline), and the line saying what was checked."""
+    from app.certificates.pdf import render_certificate
+
+    if shown.logo_size is None:
+        return True, "logo: none printed"
+    if logos is None:
+        how = (
+            "its picture is covered by the PDF signature"
+            if facts.pdf_signed
+            else "its picture is checked online only (no PDF signature)"
+        )
+        return True, f"logo: its size and place as printed; {how}"
+    for png in logos:
+        try:
+            with Image.open(io.BytesIO(png)) as image:
+                if image.size != shown.logo_size:
+                    continue
+        except (OSError, ValueError):
+            continue
+        expected = _read_page(render_certificate(facts, url, b"{}", png))
+        if expected is not None and expected.pictures == shown.pictures:
+            return True, "logo: the organisation's logo, byte for byte"
+    return False, (
+        "logo: the picture is none of the organisation's logos (those kept since a logo was "
+        "last removed): ALTERED"
+    )
 
 
 def _verify_url(shown: _Shown, facts: CertificateFacts) -> str | None:
@@ -213,8 +264,11 @@ def _changed_lines(expected: list[str], shown: list[str]) -> tuple[dict[int, str
     return changed, extra
 
 
-def compare_page(pdf: bytes, facts: CertificateFacts) -> tuple[bool, list[str]]:
-    """Whether the page is exactly the page of ``facts``, and a line per fact checked."""
+def compare_page(
+    pdf: bytes, facts: CertificateFacts, logos: Sequence[bytes] | None = None
+) -> tuple[bool, list[str]]:
+    """Whether the page is exactly the page of ``facts``, and a line per fact checked; with
+    ``logos`` (the issuer's, online), its logo picture must be one of them byte for byte."""
     from app.certificates.pdf import render_certificate
 
     shown = _read_page(pdf)
@@ -258,16 +312,22 @@ def compare_page(pdf: bytes, facts: CertificateFacts) -> tuple[bool, list[str]]:
         )
         return False, report
     report.append("page: exactly the page Candor prints for these facts (text and drawing)")
-    return facts_ok, report
+    logo_ok, logo_line = _logo_check(shown, facts, url, logos)
+    report.append(logo_line)
+    return facts_ok and logo_ok, report
 
 
 # -- the verdict --------------------------------------------------------------------------
 
 
 def check_pdf(
-    pdf: bytes, keys: KeySet, current_status: Callable[[str], str | None] | None = None
+    pdf: bytes,
+    keys: KeySet,
+    current_status: Callable[[str], str | None] | None = None,
+    logos: Sequence[bytes] | None = None,
 ) -> Verdict:
-    """The verdict on a PDF (forged, altered, revoked, expired or valid), with every check."""
+    """The verdict on a PDF (forged, altered, revoked, expired or valid), with every check;
+    ``logos`` (online: the issuer's) are the pictures its logo may be."""
     document = embedded_document(pdf)
     if document is None:
         return Verdict(False, "forged", "The PDF carries no signed certificate data.")
@@ -285,7 +345,7 @@ def check_pdf(
         problems.append("Its PDF signature was removed.")
     else:
         checks.append("PDF signature: none (issued before certificate PDFs were signed)")
-    page_ok, page_report = compare_page(pdf, facts)
+    page_ok, page_report = compare_page(pdf, facts, logos)
     checks.extend(page_report)
     if not page_ok:
         problems.append(

@@ -127,6 +127,8 @@ def certificate_pdf(session: Session, certificate: Certificate) -> bytes:
     kept is rendered each time it is asked for (the guard keeps a revoked certificate as it
     was).
     """
+    if certificate.erased_at is not None:
+        raise NotFound("This certificate's holder was erased, and its PDF with them.")
     if certificate.pdf is not None:
         return bytes(certificate.pdf)
     pdf = _render(session, certificate)
@@ -214,6 +216,7 @@ def _keep(session: Session, certificate_id: int, pdf: bytes) -> bytes:
                 Certificate.id == certificate_id,
                 Certificate.pdf.is_(None),
                 Certificate.revoked_at.is_(None),
+                Certificate.erased_at.is_(None),
             )
             .values(pdf=pdf)
         )

@@ -1,10 +1,11 @@
 """Published versions as plain values, kept per process.
 
 A published version never changes once written (``CourseVersion``), so what a reader's page
-shows of it (its number and title, its modules and their rendered HTML) is read from the
-database once per process and kept, keyed by the version's id *and* content hash: a key that
-cannot name other content, even if a version were deleted and its id taken again. The cache is
-bounded (least recently used versions go first) and safe to share between threads.
+shows of it (its number and title, its modules and their rendered HTML, its parsed quiz) is
+read from the database once per process and kept, keyed by the version's id *and* content
+hash: a key that cannot name other content, even if a version were deleted and its id taken
+again. The cache is bounded (least recently used versions go first) and safe to share between
+threads.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from app.content.quiz.model import Quiz
 from app.errors import NotFound
 from app.models import Course, CourseVersion, Module
 
@@ -62,7 +64,22 @@ class PublishedVersions:
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._kept: OrderedDict[tuple[int, str], PublishedVersion] = OrderedDict()
+        self._quizzes: OrderedDict[tuple[int, str], Quiz | None] = OrderedDict()
         self._lock = threading.Lock()
+
+    def quiz(self, version: CourseVersion) -> Quiz | None:
+        """The version's quiz, parsed once (its stored JSON is read only the first time)."""
+        key = (version.id, version.content_hash)
+        with self._lock:
+            if key in self._quizzes:
+                self._quizzes.move_to_end(key)
+                return self._quizzes[key]
+        quiz = _parse_quiz(version)
+        with self._lock:
+            self._quizzes[key] = quiz
+            while len(self._quizzes) > self._size:
+                self._quizzes.popitem(last=False)
+        return quiz
 
     def get(self, session: Session, version_id: int, content_hash: str) -> PublishedVersion:
         key = (version_id, content_hash)
@@ -90,6 +107,20 @@ def published_version(session: Session, version_id: int, content_hash: str) -> P
     if versions is None:
         return _read(session, version_id, content_hash)
     return versions.get(session, version_id, content_hash)
+
+
+def published_quiz(version: CourseVersion) -> Quiz | None:
+    """The quiz of ``version`` (None if it has no assessment), from the cache its session
+    carries; parsed afresh for a version outside such a session (a preview's)."""
+    session = object_session(version)
+    versions = session.info.get(SESSION_KEY) if session is not None else None
+    if versions is None or version.id is None:
+        return _parse_quiz(version)
+    return versions.quiz(version)
+
+
+def _parse_quiz(version: CourseVersion) -> Quiz | None:
+    return Quiz.from_dict(data) if (data := version.quiz) is not None else None
 
 
 def _read(session: Session, version_id: int, content_hash: str) -> PublishedVersion:

@@ -7,7 +7,8 @@ taken at one moment. The pack holds:
 - ``records.csv``: every person x course record in scope, as the completion export writes it;
 - ``items.csv``: every answer of their submitted attempts, as the item export writes it
   (not when the scope filters on status: answers have none);
-- ``certificates/<code>.pdf``: each certificate in scope, as issued (signed);
+- ``certificates/<code>.pdf``: each certificate in scope, as issued (signed); for a holder
+  since erased, ``certificates/<code>.erased.txt`` says so instead (the PDF named them);
 - ``courses/<slug>/v<N>/...``: the exact source of every course version a completion in
   scope was earned on (``content.folders.version_files``: syncing it gives the same hash);
 - ``audit.csv``: the audit events about those people, completions and certificates;
@@ -101,8 +102,14 @@ def build_pack(
             add("items.csv", csv_stream(item_rows(session, record_filter), header=ITEM_COLUMNS))
         certificates = _certificates(session, codes)
         for certificate in certificates:
-            pdf = certificate_pdf(session, certificate)
-            add(f"certificates/{grouped(certificate.code)}.pdf", [pdf])
+            if certificate.erased_at is not None:
+                add(
+                    f"certificates/{grouped(certificate.code)}.erased.txt",
+                    [_erased_note(certificate)],
+                )
+            else:
+                pdf = certificate_pdf(session, certificate)
+                add(f"certificates/{grouped(certificate.code)}.pdf", [pdf])
         for version in _versions(session, certificates):
             folder = f"courses/{version.course.slug}/v{version.number}"
             for path, data in sorted(version_files(session, version).items()):
@@ -127,6 +134,17 @@ def build_pack(
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             pack.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
     return manifest
+
+
+def _erased_note(certificate: Certificate) -> str:
+    # The PDF named the holder, so it went with their erasure (privacy.erasure); what the
+    # record still proves is in records.csv and the ledger (ledger.json, audit.csv).
+    return (
+        f"Certificate {grouped(certificate.code)}: its holder was erased on "
+        f"{certificate.erased_at:%Y-%m-%d}, and its PDF with them. The record stays under their "
+        "pseudonym (records.csv); the erasure's audit event (action person.erased, audit.csv) "
+        "records the certificate's hash before and after, chained in the ledger.\n"
+    )
 
 
 def _certificates(session: Session, codes: list[str]) -> list[Certificate]:

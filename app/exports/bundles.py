@@ -68,9 +68,9 @@ def write_bundle(
                 found = session.scalar(
                     select(Certificate)
                     .options(undefer(Certificate.pdf))
-                    .where(Certificate.code == normalise(code))
+                    .where(Certificate.code == normalise(code), Certificate.erased_at.is_(None))
                 )
-                if found is None:
+                if found is None:  # none, or its holder was erased and its PDF with them
                     continue
                 name = f"{code}.pdf"
                 # The kept PDF, or (its job not run yet) rendered now and kept.

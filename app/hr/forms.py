@@ -104,3 +104,15 @@ class DueDateForm(FlaskForm):
     reason = TextAreaField(
         "Why (kept in the audit trail)", validators=[DataRequired(), Length(max=NOTE_MAX)]
     )
+
+
+class EraseForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is this person erased? (kept in the audit trail: do not write their name)",
+        validators=[DataRequired(message="Give the reason."), Length(max=NOTE_MAX)],
+    )
+    confirm = BooleanField(
+        "I understand: their name, e-mail and employee id are replaced for good, and they can "
+        "no longer sign in.",
+        validators=[DataRequired(message="Tick the box to confirm.")],
+    )

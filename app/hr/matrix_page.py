@@ -15,6 +15,7 @@ from app.db import get_session
 from app.errors import DomainError
 from app.fields import page_number
 from app.hr.views import bp
+from app.obligations.registry import REGISTRY as OBLIGATIONS
 from app.people.directory_queries import list_courses, list_departments, list_managers
 from app.training.filters import RecordFilter
 from app.training.grid import GRID_SORTS, status_grid
@@ -104,6 +105,7 @@ def grid():
         departments=list_departments(db),
         managers=list_managers(db),
         statuses=list(Status),
+        obligations=list(OBLIGATIONS.values()),
     )
 
 
@@ -123,4 +125,5 @@ def matrix():
         departments=list_departments(db),
         managers=list_managers(db),
         statuses=list(Status),
+        obligations=list(OBLIGATIONS.values()),
     )

@@ -1,7 +1,10 @@
 """The audit trail: append-only, enforced by the database itself.
 
 Triggers refuse UPDATE and DELETE on ``audit_events`` (SQLite and PostgreSQL), so history
-cannot be rewritten through the app or a stray SQL session without dropping them first.
+cannot be rewritten through the app or a stray SQL session without dropping them first. One
+update passes, once per event: an erasure (``privacy.erasure``) replacing an erased person's
+name where HR wrote it into a reason, setting ``redacted_at``; the ledger explains it by the
+erasure's own chained event.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, make_append_only, utcnow
+from app.db import Base, guard_updates, utcnow
 
 
 class AuditEvent(Base):
@@ -25,6 +28,17 @@ class AuditEvent(Base):
     subject_id: Mapped[str | None] = mapped_column(String(64))
     # Ids and facts, not names: the trail must not become a second copy of personal data.
     details: Mapped[dict] = mapped_column(default=dict)
+    # When an erasure replaced the erased person's name in ``details`` (None: never).
+    redacted_at: Mapped[datetime | None]
 
 
-make_append_only(AuditEvent.__table__, "audit events")
+AUDIT_FROZEN = ["id", "occurred_at", "actor_id", "action", "subject_type", "subject_id"]
+REDACTING = "OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL"
+guard_updates(
+    AuditEvent.__table__,
+    "audit events",
+    AUDIT_FROZEN,
+    "1 = 1",
+    ["details", "redacted_at"],
+    REDACTING,
+)

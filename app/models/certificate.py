@@ -32,30 +32,38 @@ class Certificate(Base):
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
     revocation_note: Mapped[str | None] = mapped_column(Text)
     # Rendered once, after issue (a job, or the first download if that comes first), then kept:
-    # NULL until then (certificates.service.certificate_pdf), written once, never changed.
+    # NULL until then (certificates.service.certificate_pdf), written once; emptied when the
+    # holder is erased.
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # When the holder was erased: the name in ``facts`` is then their pseudonym, the PDF gone
+    # (privacy.erasure; the ledger explains the change by the erasure's audit event).
+    erased_at: Mapped[datetime | None]
 
     completion: Mapped[Completion] = relationship()
 
 
-# A certificate states what it stated when issued: only its PDF (once, from NULL, while it is
-# not revoked) and its revocation (once) are ever written.
+# A certificate states what it stated when issued: only its PDF (once, from NULL: rendered
+# after issue) and its revocation (once) are ever written, and an erasure of its holder
+# replaces the name in its facts and drops its PDF, once.
 CERTIFICATE_FROZEN = [
     "id",
     "code",
     "completion_id",
     "user_id",
-    "facts",
     "signature",
     "key_id",
     "issued_at",
     "expires_at",
 ]
+CERTIFICATE_ERASABLE = ["facts", "erased_at"]  # and the PDF, written once but for an erasure
+ERASING = "OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL"
 guard_updates(
     Certificate.__table__,
     "certificates",
     CERTIFICATE_FROZEN,
     "OLD.revoked_at IS NOT NULL",
+    CERTIFICATE_ERASABLE,
+    ERASING,
     written_once=("pdf",),
 )
 

@@ -62,6 +62,9 @@ class User(Base):
     session_generation: Mapped[str] = mapped_column(String(64), default=new_session_generation)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
+    # When the person was erased (privacy.erasure): name, e-mail and employee id are then a
+    # pseudonym with no way back, and the account never signs in or changes again.
+    erased_at: Mapped[datetime | None]
     # "<issuer>#<sub>" of the single sign-on identity linked on its first use, if any.
     oidc_subject: Mapped[str | None] = mapped_column(
         String(OIDC_SUBJECT_MAX), unique=True, index=True

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.dates import is_expired
 from app.db import name_sort_key
@@ -97,6 +97,23 @@ def obligation_coverage(session: Session, now: datetime) -> list[Coverage]:
         ]
         report.append(Coverage(obligation, sorted(courses.values()), departments))
     return report
+
+
+def courses_meeting(slug: str) -> Select:
+    """The ids of the courses whose newest version meets the obligation ``slug`` (checked
+    against the registry by the caller), as SQL: a scope of records by obligation."""
+    later = aliased(CourseVersion)
+    newest = (
+        select(func.max(later.number))
+        .where(later.course_id == CourseVersion.course_id)
+        .scalar_subquery()
+    )
+    # Obligations are a JSON list of registry slugs ([a-z0-9.-]), so the quoted slug is found
+    # as it is in the list's text on both databases.
+    return select(CourseVersion.course_id).where(
+        CourseVersion.number == newest,
+        cast(CourseVersion.obligations, String).contains(f'"{slug}"', autoescape=True),
+    )
 
 
 def _courses_meeting(session: Session) -> dict[str, dict[int, str]]:

@@ -132,10 +132,15 @@ def sign_out_everywhere(session: Session, user: User, *, action: str = "user.log
     record(session, action, actor=user, subject=user)
 
 
+ERASED_ACCOUNT = "This person was erased: their account never changes or signs in again."
+
+
 def _account_for(session: Session, actor: User, user_id: int, verb: str) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("There is no such person.")
+    if user.erased_at is not None:
+        raise DomainError(ERASED_ACCOUNT, status=409)
     if user.roles & STAFF_ROLES and Role.ADMIN not in actor.roles:
         raise DomainError(
             f"Only an administrator can {verb} an administrator's or HR account.", status=403

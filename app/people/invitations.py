@@ -25,7 +25,7 @@ from app.mail.messages import text_message
 from app.mail.outbox import queue_mail
 from app.mail.smtp import MailSettings
 from app.models import Invitation, PasswordReset, User
-from app.people.accounts import check_password_policy
+from app.people.accounts import ERASED_ACCOUNT, check_password_policy
 from app.people.sessions import end_all_sessions
 from app.people.tokens import claim_link, close_open_links, find_link, new_token, token_hash
 
@@ -179,6 +179,8 @@ def send_invitation(
     valid_days: int = VALID_DAYS,
 ) -> InvitationLink:
     """Invite ``user`` by e-mail (older links stop working); returns the link sent."""
+    if user.erased_at is not None:
+        raise DomainError(ERASED_ACCOUNT, status=409)
     now = now or utcnow()
     token = create_invitation(session, user, now=now, valid_days=valid_days, actor=actor)
     link = InvitationLink(

@@ -23,12 +23,16 @@ HR = "HR and admins"
 ADMINS = "admins"
 NOBODY = "nobody: the system only"
 
-EMPLOYMENT = "while your account exists; an erasure replaces it with a pseudonym"
+LEAVER = "RETENTION_LEAVER_YEARS years after you leave"  # the privacy page fills in the setting
+EMPLOYMENT = (
+    f"while your account exists; then until an erasure (when you ask, or {LEAVER}) replaces "
+    "it with a pseudonym"
+)
 YOU_ADMINS = "you and admins"
 TWO_STEP = "until you, or an admin, turn two-step sign-in off"
 TRAINING_RECORD = (
-    "as long as your training records are kept (they are the organisation's evidence of "
-    "training); an erasure keeps them under a pseudonym"
+    "as long as the organisation's training records (its evidence of training, each a link "
+    f"of the audit chain); after an erasure (when you ask, or {LEAVER}) under a pseudonym"
 )
 
 
@@ -97,6 +101,10 @@ REGISTRY: dict[str, Table] = {
         ),
         "created_at": _by("when your account was created", "for the record", EMPLOYMENT),
         "deactivated_at": _by("when your account was deactivated", "for the record", EMPLOYMENT),
+        "erased_at": _by(
+            "when you were erased (your name, e-mail and employee id replaced by a pseudonym)",
+            "so the account is never used or changed again", TRAINING_RECORD,
+        ),
         "oidc_subject": _by(
             "the id your organisation's sign-in service gives you, once you have used it",
             "to recognise you when you sign in through it", EMPLOYMENT, NOBODY,
@@ -257,7 +265,14 @@ REGISTRY: dict[str, Table] = {
             "what each certificate states, your name included",
             "the signed statement the certificate is",
         ),
-        "pdf": _by("the certificate as a PDF", "to give you the same file every time"),
+        "pdf": _by(
+            "the certificate as a PDF (deleted if you are erased)",
+            "to give you the same file every time",
+        ),
+        "erased_at": _by(
+            "when your name was replaced by a pseudonym on a certificate",
+            "so its verification page says its holder was erased",
+        ),
         "revoked_by_id": _by("who revoked a certificate", "for the record"),
         "revocation_note": _by("the note written when a certificate was revoked", "for the record"),
     }, other={
@@ -344,6 +359,10 @@ REGISTRY: dict[str, Table] = {
         "details": _by(
             "the ids and the reasons written with each action", "the audit trail", TRAINING_RECORD,
             ADMINS,
+        ),
+        "redacted_at": _by(
+            "when an erasure replaced your name where a reason mentioned it",
+            "the audit trail", TRAINING_RECORD, ADMINS,
         ),
     }, other={
         **dict.fromkeys(("id",), ID),

@@ -12,6 +12,9 @@ under the same names:
   export refuses it, answers have no status;
 - ``completed_from``, ``completed_to``: the current cycle was completed on these UTC days,
   both included, written YYYY-MM-DD (for the item export: when the attempt was submitted);
+- ``obligation``: courses whose newest version meets this obligation of the registry
+  (``obligations.registry``: its slug, e.g. ``eu-ai-act-art-4``), as the coverage report counts
+  them;
 - ``include_inactive``: ``1`` to list deactivated people too; by default a listing holds
   active people only, as the dashboard counts them and reminders reach them;
 - ``search``: people whose name, e-mail or employee id contains this text, whatever the
@@ -44,6 +47,9 @@ from app.fields import (
     unsafe_problem,
     whole_number,
 )
+from app.obligations.coverage import courses_meeting
+from app.obligations.registry import REGISTRY as OBLIGATIONS
+from app.obligations.registry import obligation_problem
 from app.training.status import Status
 
 SEARCH_MAX: Final = 100
@@ -62,8 +68,14 @@ class RecordFilter:
     completed_to: date | None = None
     include_inactive: bool = False
     search: str | None = None
+    obligation: str | None = None
 
     def __post_init__(self) -> None:
+        if self.obligation is not None and obligation_problem(self.obligation):
+            raise DomainError(
+                f"Unknown obligation {shown(self.obligation, 40)}: use one of "
+                f"{', '.join(sorted(OBLIGATIONS))}."
+            )
         if self.search is not None:
             text = self.search.strip()
             if len(text) > SEARCH_MAX:
@@ -118,6 +130,7 @@ class RecordFilter:
             completed_to=_parse_date(values, "completed_to"),
             include_inactive=_parse_flag(values, "include_inactive"),
             search=values.get("search"),
+            obligation=values.get("obligation"),
         )
 
     def args(self) -> dict[str, str]:
@@ -157,6 +170,8 @@ class RecordFilter:
             where.append(person.c.active.is_(True))
         if self.course_id is not None:
             where.append(course_id == self.course_id)
+        if self.obligation is not None:
+            where.append(course_id.in_(courses_meeting(self.obligation)))
         if self.department is not None:
             where.append(person.c.department == self.department)
         if self.manager_id is not None:

@@ -51,8 +51,27 @@ def keys():
 
 
 def _describe(certificate) -> dict:
+    revocation = {
+        "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at else None,
+        "revocation_reason": REVOCATION_REASONS.get(certificate.revocation_reason)
+        if certificate.revoked_at
+        else None,
+    }
+    if certificate.erased_at is not None:
+        # The holder was erased: their name is gone (the stored one is a pseudonym, not shown),
+        # and so is the signature over the facts as issued, which would let anyone test a
+        # guessed name against it. Status, course and dates stay: they are the evidence.
+        facts = {k: v for k, v in certificate.facts.items() if k != "holder_name"}
+        return {
+            "status": status_of(certificate),
+            "holder_erased": True,
+            "erased_on": certificate.erased_at.date().isoformat(),
+            "certificate": facts,
+            **revocation,
+        }
     return {
         "status": status_of(certificate),
+        "holder_erased": False,
         "certificate": certificate.facts,
         "signature": {
             "alg": "EdDSA",
@@ -60,10 +79,7 @@ def _describe(certificate) -> dict:
             "kid": certificate.key_id,
             "value": certificate.signature,
         },
-        "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at else None,
-        "revocation_reason": REVOCATION_REASONS.get(certificate.revocation_reason)
-        if certificate.revoked_at
-        else None,
+        **revocation,
     }
 
 

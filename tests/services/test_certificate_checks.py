@@ -179,7 +179,8 @@ def test_an_unsigned_copy_of_a_signed_certificate_is_caught(db, certificate):
     unsigned = reprinted(certificate.pdf)
     verdict = check_pdf(unsigned, keys_of(db))
     assert verdict.status == "altered" and "PDF signature was removed" in verdict.message
-    assert "exactly the page Candor prints" in verdict.checks[-1]  # the page itself is right
+    assert "exactly the page Candor prints" in verdict.checks[-2]  # the page itself is right
+    assert verdict.checks[-1] == "logo: none printed"
 
 
 def test_a_certificate_without_expiry_says_so_and_is_checked(db, certificate):
@@ -212,3 +213,72 @@ def test_pdfsig_shows_the_signature_valid_then_broken(db, certificate, tmp_path)
     assert "Signature is Valid." not in rewritten
     appended = _pdfsig(drawn_over(certificate.pdf, incremental=True), tmp_path)
     assert "Total document signed" not in appended
+
+
+def _png(colour: str, size=(64, 32)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGBA", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _logo_swapped(pdf: bytes, colour: str = "red") -> bytes:
+    """The PDF with its logo's picture replaced by another of the same size (layout intact)."""
+    from PIL import Image
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    (picture,) = writer.pages[0].images
+    picture.replace(Image.new("RGB", picture.image.size, colour))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_swapped_logo_is_caught_byte_for_byte(
+    app, db, make_user, refresher_without_quiz, tmp_path
+):
+    from app.models import Role
+    from app.organisation.logo import store_logo
+
+    logo = store_logo(db, make_user(roles={Role.ADMIN}), _png("blue"))
+    db.commit()
+    sync_courses(db, refresher_without_quiz)
+    list_courses(db)
+    db.commit()
+    user = make_user(name="Lou Logo")
+    read_in_turn(db, user, current_version(db, user, find_course(db, REFRESHER)).modules)
+    db.commit()
+    certificate = db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    issuer = issuer_of(db)
+    facts = CertificateFacts.from_dict({**certificate.facts, "format": "candor-certificate/1"})
+    document = signed_document(
+        facts, issuer.signer.sign(facts.canonical_json()), issuer.signer.key_id
+    )
+    legacy = render_certificate(facts, issuer.verify_url(certificate.code), document, logo.png)
+    keys = keys_of(db)
+
+    genuine = check_pdf(legacy, keys, logos=[logo.png])
+    assert genuine.status == "valid", genuine.checks
+    assert "logo: the organisation's logo, byte for byte" in genuine.checks
+    swapped = _logo_swapped(legacy)
+    caught = check_pdf(swapped, keys, logos=[logo.png])
+    assert caught.status == "altered"
+    assert any(
+        c.startswith("logo: the picture is none of the organisation's logos") for c in caught.checks
+    )
+    # Offline there is no logo to compare with: the report says what was not checked.
+    offline = check_pdf(swapped, keys)
+    assert "logo: its size and place as printed; its picture is checked online only" in " ".join(
+        offline.checks
+    )
+    # A signed certificate: the PDF signature covers the picture, and online the page check too.
+    signed = check_pdf(_logo_swapped(certificate.pdf), keys, logos=[logo.png])
+    assert signed.status == "altered" and "PDF signature" in " ".join(signed.checks)
+    assert any(c.startswith("logo: the picture is none") for c in signed.checks)
+    assert check_pdf(certificate.pdf, keys, logos=[logo.png]).status == "valid"
+
+    path = tmp_path / "swapped.pdf"
+    path.write_bytes(swapped)
+    result = app.test_cli_runner().invoke(args=["certificates", "verify", str(path)])
+    assert result.exit_code == 1 and "logo: the picture is none" in result.output

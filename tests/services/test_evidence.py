@@ -185,3 +185,34 @@ def test_hr_builds_a_pack_as_a_job_and_it_verifies(app, db, client, scope, make_
     learner = app.test_client()
     login(learner, make_user())
     assert post(learner, "/hr/exports/evidence.zip", {}).status_code == 403
+
+
+def test_a_pack_scoped_to_an_obligation_holds_the_courses_meeting_it(
+    app, db, synced, make_user, tmp_path
+):
+    import csv
+
+    from helpers import record_completion
+
+    from app.content.versions import newest_version_by_slug
+
+    person = make_user(name="Olga Obliged", department="Support")
+    flagship = newest_version_by_slug(db, "ai-in-the-contact-center")  # meets ISO 27001 A.6.3
+    refresher = newest_version_by_slug(db, REFRESHER)  # does not
+    for version in (flagship, refresher):
+        record_completion(db, person, version, utcnow())
+    db.commit()
+    pack = tmp_path / "iso.zip"
+    made = app.test_cli_runner().invoke(
+        args=["evidence", "pack", "--obligation", "iso-27001-a-6-3", "-o", str(pack)]
+    )
+    assert made.exit_code == 0, made.output
+    with zipfile.ZipFile(pack) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("records.csv").decode("utf-8-sig"))))
+        manifest = json.loads(archive.read("manifest.json"))
+    assert {row["course"] for row in rows} == {flagship.title}
+    assert manifest["scope"] == {"obligation": "iso-27001-a-6-3"}
+    unknown = app.test_cli_runner().invoke(
+        args=["evidence", "pack", "--obligation", "iso-9001", "-o", str(pack)]
+    )
+    assert unknown.exit_code == 1 and "Unknown obligation 'iso-9001'" in unknown.output

@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from helpers import list_courses, read_in_turn
-from sqlalchemy import func, select, text
+from helpers import list_courses, read_in_turn, tamper
+from sqlalchemy import func, select
 
 from app.audit.events import record
 from app.audit.ledger import verify
@@ -35,30 +35,6 @@ def records(db, make_user, refresher_without_quiz):
     revoke_certificate(db, hr, first.id, "issued_in_error")
     db.commit()
     return first
-
-
-def tamper(db, table: str, statement: str, **params) -> None:
-    """Run SQL past the database's own guards, as someone with the database's keys could."""
-    bind = db.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        db.execute(text(statement), params)
-        db.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    else:
-        triggers = db.scalars(
-            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-            {"t": table},
-        ).all()
-        names = db.scalars(
-            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-            {"t": table},
-        ).all()
-        for name in names:
-            db.execute(text(f"DROP TRIGGER {name}"))
-        db.execute(text(statement), params)
-        for sql in triggers:
-            db.execute(text(sql))
-    db.commit()
 
 
 def first_problem(db) -> str:
@@ -182,3 +158,36 @@ def test_concurrent_writers_keep_one_unbroken_chain(app, db, records):
         .where(LedgerEntry.kind == "audit", AuditEvent.action == "test.concurrent")
     )
     assert chained == writers * 3
+
+
+def test_a_noted_head_proves_the_chain_up_to_it_was_not_rewritten(app, db, records):
+    from app.audit.ledger import backfill, head_of
+
+    runner = app.test_cli_runner()
+    seq, noted = head_of(db)
+    result = runner.invoke(args=["audit", "verify", "--head", noted])
+    assert result.exit_code == 0, result.output
+    assert f"The noted head is entry {seq}" in result.output
+    assert f"Head of the chain: entry {seq}, {noted}" in result.output
+    record(db, "later.event")  # the chain grows: the noted head stays in it
+    db.commit()
+    result = runner.invoke(args=["audit", "verify", "--head", f"{seq}:{noted}"])
+    assert result.exit_code == 0 and f"entry {seq + 1}, " in result.output
+
+    # Someone with the database's keys changes a score and rebuilds the whole chain: every
+    # hash agrees again, so only the head noted before gives it away.
+    completion = db.scalar(select(Completion).order_by(Completion.id))
+    tamper(db, "completions", "UPDATE completions SET score = 100 WHERE id = :id", id=completion.id)
+    tamper(db, "ledger_entries", "DELETE FROM ledger_entries")
+    backfill(db)
+    db.commit()
+    assert verify(db).problems == []
+    result = runner.invoke(args=["audit", "verify", "--head", noted])
+    assert result.exit_code == 1
+    assert f"BROKEN: the noted head {noted} is not in the chain" in result.output
+    assert "Head of the chain now: entry " in result.output
+
+
+def test_a_head_must_look_like_one(app, records):
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--head", "not-a-hash"])
+    assert result.exit_code == 2 and "64 hexadecimal digits" in result.output

@@ -60,3 +60,26 @@ def test_a_session_without_a_cache_reads_afresh(db, synced):
         published_version(db, first.id, first.content_hash)
         published_version(db, first.id, first.content_hash)
     assert len(seen) == 4
+
+
+def test_a_quiz_is_parsed_once_and_shared(db, synced):
+    from app.quizzes.attempts import quiz_of
+
+    with_quiz = next(v for v in versions(db) if v.quiz is not None)
+    db.expire(with_quiz, ["quiz"])  # as a page finds it: the stored JSON not loaded
+    first = quiz_of(with_quiz)
+    db.expire(with_quiz, ["quiz"])
+    with statements_run(db.get_bind()) as seen:
+        assert quiz_of(with_quiz) is first
+    assert seen == []  # neither loaded nor parsed again
+
+
+def test_a_version_without_an_assessment_has_no_quiz(db, refresher_without_quiz):
+    from app.content.sync import sync_courses
+    from app.quizzes.attempts import quiz_of
+
+    sync_courses(db, refresher_without_quiz)
+    db.commit()
+    [version] = [v for v in versions(db) if v.quiz is None]
+    assert quiz_of(version) is None
+    assert quiz_of(version) is None  # and remembered as such

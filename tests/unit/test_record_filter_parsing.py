@@ -73,6 +73,7 @@ def test_filter_from_query_arguments():
         ({"department": "Sales\x00"}, "The department contains a control, invisible or text-"),
         ({"department": "Sales\u202e"}, "The department contains a control, invisible or text-"),
         ({"include_inactive": "yes"}, "include_inactive must be 1 or 0, not 'yes'."),
+        ({"obligation": "gdpr-art-99"}, "Unknown obligation 'gdpr-art-99': use one of eu-ai-act"),
         ({"departmnet": "Sales"}, "Unknown filter 'departmnet': use course_id, department"),
         (MultiDict([("status", "overdue"), ("status", "completed")]), "Give status at most once"),
     ],
@@ -100,6 +101,7 @@ def test_keys_are_the_field_names_and_every_status_is_offered():
         "completed_to",
         "include_inactive",
         "search",
+        "obligation",
     )
     assert STATUSES == tuple(s.value for s in Status)
 

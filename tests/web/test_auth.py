@@ -316,4 +316,6 @@ def test_a_person_sees_what_candor_keeps_about_them(client, make_user):
     assert "What Candor keeps about you" in page
     assert "Your e-mail address" in page and "To sign you in" in page
     assert "Until delivered, then 30 days" in page  # OUTBOX_KEEP_DAYS, as a number
+    assert "6 years after you leave" in page  # RETENTION_LEAVER_YEARS
+    assert "RETENTION_LEAVER_YEARS" not in page
     assert "HR and admins" in page

@@ -69,7 +69,7 @@ def message(response) -> str:
         (
             {"course": "3"},
             "Unknown filter 'course': use course_id, department, manager_id, "
-            "status, completed_from, completed_to, include_inactive, search.",
+            "status, completed_from, completed_to, include_inactive, search, obligation.",
         ),
     ],
 )
@@ -191,6 +191,8 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
         {"search": "SALES 1"},
         {"search": "support.2@example"},
         {"search": "gone", "include_inactive": "1"},
+        {"obligation": "iso-27001-a-6-3"},  # the flagship meets it, the refresher does not
+        {"obligation": "gdpr-art-39", "department": "Support"},
     ]
     sizes = set()
     for args in cases:
@@ -205,6 +207,11 @@ def test_an_export_of_the_matrix_holds_exactly_the_matrix_rows(client, staff):
         assert exported == rows, args
         sizes.add(len(rows))
     assert len(sizes) > 5  # the cases list different records, not the same ones each time
+    iso = matrix_rows(client, {"obligation": "iso-27001-a-6-3"})[0]
+    flagship_title = "AI in the contact centre: lessons from the Patagonia lawsuit"
+    assert iso and {course for _, course, _ in iso} == {flagship_title}
+    page = client.get("/hr/status").get_data(as_text=True)
+    assert '<select id="f-obligation" name="obligation">' in page
     everything = post(client, "/hr/exports/completions.csv", {"include_inactive": "1"})
     assert b"not-yet-published" not in everything.data  # no published version, no row
     everyone = matrix_rows(client, {})[0]

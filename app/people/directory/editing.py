@@ -16,7 +16,7 @@ from app.errors import DomainError, NotFound
 from app.fields import sentence, shown
 from app.mail.smtp import MailSettings
 from app.models import Role, User
-from app.people.accounts import add_account
+from app.people.accounts import ERASED_ACCOUNT, add_account
 from app.people.directory.checks import COLUMNS, check_person, privilege_problem, roles_text
 from app.people.invitations import (
     VALID_DAYS,
@@ -167,6 +167,8 @@ def update_employee(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("There is no such person.")
+    if user.erased_at is not None:
+        raise DomainError(ERASED_ACCOUNT, status=409)
     manager = session.get(User, user.manager_id) if user.manager_id is not None else None
     current = {
         "email": user.email,
