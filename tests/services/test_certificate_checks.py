@@ -250,6 +250,8 @@ def test_a_swapped_logo_is_caught_byte_for_byte(
     read_in_turn(db, user, current_version(db, user, find_course(db, REFRESHER)).modules)
     db.commit()
     certificate = db.scalar(select(Certificate).where(Certificate.user_id == user.id))
+    certificate_pdf(db, certificate)  # as its job renders it after the commit
+    db.commit()  # ends this read: the PDF was kept in a transaction of its own
     issuer = issuer_of(db)
     facts = CertificateFacts.from_dict({**certificate.facts, "format": "candor-certificate/1"})
     document = signed_document(
