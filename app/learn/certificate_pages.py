@@ -9,6 +9,7 @@ from app.certificates.codes import grouped
 from app.certificates.service import certificate_pdf as kept_pdf
 from app.certificates.service import find_own_certificate, list_certificates, status_of
 from app.db import get_session
+from app.headers import attachment
 from app.learn.views import bp
 
 
@@ -29,8 +30,4 @@ def certificate_pdf(certificate_id: int):
         kept_pdf(session, certificate), mimetype="application/pdf"
     )
     slug = certificate.facts["course_slug"]
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="candor-certificate-{slug}-{certificate.code[:4]}.pdf"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(response, f"candor-certificate-{slug}-{certificate.code[:4]}.pdf")
