@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DDL, JSON, DateTime, Executable, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -238,8 +238,20 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# The execution option that makes SQLite begin a transaction IMMEDIATE (``get_session`` sets it
+# for requests that may write): a deferred transaction that read before another connection
+# committed a write can never write itself ("database is locked" at once, whatever the busy
+# timeout), which made simultaneous submissions fail; an immediate one takes the write lock at
+# BEGIN, waiting its turn for up to the busy timeout, while readers go on (WAL).
+SQLITE_IMMEDIATE = "candor_sqlite_immediate"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")  # nosemgrep: candor-raw-sql (a fixed statement)
+    if connection.get_execution_options().get(SQLITE_IMMEDIATE):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # nosemgrep: candor-raw-sql (fixed)
+    else:
+        connection.exec_driver_sql("BEGIN")  # nosemgrep: candor-raw-sql (a fixed statement)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -275,7 +287,12 @@ def init_app(app: Flask, info: dict | None = None) -> None:
 def get_session() -> Session:
     """Return the session bound to the current app context, opening it on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["candor.sessionmaker"]()
+        session = current_app.extensions["candor.sessionmaker"]()
+        if has_request_context() and request.method not in SAFE_METHODS:
+            # A request that may write takes SQLite's write lock as it begins (see
+            # SQLITE_IMMEDIATE); PostgreSQL ignores the option.
+            session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        g.db_session = session
     return g.db_session
 
 

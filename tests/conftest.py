@@ -54,18 +54,21 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test marked ``postgres_only`` runs against PostgreSQL alone: its SQLite copy is left
-    out (deselected, so nothing is reported as skipped)."""
-    sqlite_copies = [
-        item
-        for item in items
-        if item.get_closest_marker("postgres_only")
-        and getattr(item, "callspec", None) is not None
-        and item.callspec.params.get("database_url") != "postgresql"
-    ]
-    if sqlite_copies:
-        config.hook.pytest_deselected(items=sqlite_copies)
-        items[:] = [item for item in items if item not in sqlite_copies]
+    """A test marked ``postgres_only`` (``sqlite_only``) runs against that database alone: its
+    copy for the other is left out (deselected, so nothing is reported as skipped)."""
+    only = {"postgres_only": "postgresql", "sqlite_only": "sqlite"}
+
+    def other_backend(item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        return callspec is not None and any(
+            item.get_closest_marker(marker) and callspec.params.get("database_url") != backend
+            for marker, backend in only.items()
+        )
+
+    left_out = [item for item in items if other_backend(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not other_backend(item)]
 
 
 def pytest_collection_finish(session):
