@@ -123,17 +123,22 @@ def test_a_learner_who_leaves_half_way_resumes_with_every_answer_kept(
     assert pages >= 3, "the refresher should take several pages"
     assert_accessible(page)
 
-    # Half-way: answer the first pages and move on from each (each is saved then).
+    # Half-way: answer the first pages and move on from each (each is saved then), up to a
+    # page of several questions (the draw decides which: with one, a single tick would answer
+    # it all and the learner would rightly resume on the page after).
     ticked = {}
-    for number in range(1, pages // 2 + 1):
+    number = 1
+    while number == 1 or page.locator("#page-form fieldset.question").count() < 2:
         expect(page.get_by_text(re.compile(rf"^Page {number} of {pages}\."))).to_be_visible()
         assert answer_shown_questions(page, quiz, right=True)
         ticked[number] = _ticked(page)
         page.get_by_role("button", name="Save and continue").click()
-        expect(page.get_by_text(re.compile(rf"^Page {number + 1} of {pages}\."))).to_be_visible()
+        number += 1
+        assert number <= pages, "no later page holds several questions"
+        expect(page.get_by_text(re.compile(rf"^Page {number} of {pages}\."))).to_be_visible()
         assert_accessible(page)
-    # On the next page, one answer ticked, and the browser closes without moving on: the
-    # tick was saved as it was made (attempt.js).
+    # On that page, one answer ticked, and the browser closes without moving on: the tick
+    # was saved as it was made (attempt.js).
     with page.expect_response(lambda r: r.request.method == "POST" and "/pages/" in r.url):
         page.locator("#page-form input:is([type=radio], [type=checkbox])").first.check()
     half = _ticked(page)
@@ -146,7 +151,7 @@ def test_a_learner_who_leaves_half_way_resumes_with_every_answer_kept(
     page.goto(f"/courses/{REFRESHER}")
     assert_accessible(page)
     page.get_by_role("button", name="Continue the assessment").click()
-    resumed = pages // 2 + 1
+    resumed = number
     expect(page.get_by_text(re.compile(rf"^Page {resumed} of {pages}\."))).to_be_visible()
     assert _ticked(page) == half
     navigator = page.get_by_role("navigation", name="Pages of the assessment")
