@@ -41,6 +41,32 @@ def statements_run(engine):
         event.remove(engine, "before_cursor_execute", listen)
 
 
+def run_together(app, work, n: int = 4):
+    """Race: ``work(session)`` in ``n`` threads at once, each with its own session, committed
+    on success and rolled back on an error; the results and the errors, collected."""
+    import threading
+
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+
+    def run():
+        with app.extensions["candor.sessionmaker"]() as session:
+            barrier.wait()
+            try:
+                results.append(work(session))
+                session.commit()
+            except Exception as error:  # noqa: BLE001 (collected for the test to assert)
+                session.rollback()
+                errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
 def csrf_token(client, path: str = "/login") -> str:
     """A valid CSRF token for ``client``'s session, read from a page as a browser would."""
     response = client.get(path)

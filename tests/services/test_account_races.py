@@ -9,6 +9,7 @@ import threading
 import pyotp
 import pytest
 from conftest import POSTGRES_URL
+from helpers import run_together
 
 from app.db import utcnow
 from app.models import User
@@ -20,28 +21,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
 ]
 SEALER = factors.Sealer("test-secret-key")
-
-
-def run_together(app, work, n: int = 6):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run():
-        with app.extensions["candor.sessionmaker"]() as session:
-            barrier.wait()
-            try:
-                results.append(work(session))
-                session.commit()
-            except Exception as error:  # noqa: BLE001 (collected and asserted below)
-                session.rollback()
-                errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 @pytest.fixture
@@ -64,7 +43,7 @@ def test_one_app_code_at_once_signs_in_once(app, enrolled):
         factors.verify_second_step(session, session.get(User, user.id), code, SEALER)
         return True
 
-    results, errors = run_together(app, verify)
+    results, errors = run_together(app, verify, n=6)
     assert len(results) == 1, errors
     assert all(isinstance(e, factors.CodeRefused) for e in errors)
 
@@ -76,7 +55,7 @@ def test_one_recovery_code_at_once_signs_in_once(app, enrolled):
         factors.verify_second_step(session, session.get(User, user.id), codes[0], SEALER)
         return True
 
-    results, errors = run_together(app, verify)
+    results, errors = run_together(app, verify, n=6)
     assert len(results) == 1, errors
     assert all(isinstance(e, factors.CodeRefused) for e in errors)
 
@@ -94,7 +73,7 @@ def test_one_reset_link_at_once_sets_one_password(app, db, make_user):
         reset_password(session, token, chosen)
         return chosen
 
-    results, errors = run_together(app, use)
+    results, errors = run_together(app, use, n=6)
     assert len(results) == 1, errors
     db.expire_all()
     assert db.get(User, user.id).check_password(results[0])

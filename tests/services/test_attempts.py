@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from conftest import POSTGRES_URL
-from helpers import list_courses, read_in_turn
+from helpers import list_courses, read_in_turn, run_together
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
 
@@ -257,28 +255,6 @@ def test_a_course_without_quiz_completes_when_read(db, make_user, tmp_path):
 # Races: threads with their own sessions, on the real database.
 
 
-def _run_together(app, work, n=4):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run():
-        with app.extensions["candor.sessionmaker"]() as session:
-            barrier.wait()
-            try:
-                results.append(work(session))
-                session.commit()
-            except Exception as error:  # noqa: BLE001 (collected and asserted below)
-                session.rollback()
-                errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
-
-
 def test_concurrent_submissions_give_one_result(app, db, reader, quiz_course):
     attempt = start_attempt(db, reader, quiz_course)
     converse(db, attempt)
@@ -287,7 +263,7 @@ def test_concurrent_submissions_give_one_result(app, db, reader, quiz_course):
         mine = session.get(QuizAttempt, attempt.id)
         return submit_attempt(session, mine, RIGHT).percent
 
-    results, errors = _run_together(app, submit)
+    results, errors = run_together(app, submit)
     assert errors == [] or all("locked" in str(e) for e in errors), errors
     assert results and set(results) == {100}
     assert count(db, Completion) == 1
@@ -307,7 +283,7 @@ def test_concurrent_starts_respect_the_attempt_limit(app, db, reader, quiz_cours
         submit_attempt(session, attempt, WRONG)
         return attempt.number
 
-    _run_together(app, start_and_fail, n=4)
+    run_together(app, start_and_fail, n=4)
     numbers = db.scalars(select(QuizAttempt.number).where(QuizAttempt.user_id == user_id)).all()
     assert len(numbers) == len(set(numbers)) <= 2
 
@@ -324,7 +300,7 @@ def test_concurrent_replies_at_one_step_have_one_winner(app, db, reader, quiz_co
         choose(session, mine, CONVERSATION, replies.pop())
         return True
 
-    results, errors = _run_together(app, reply, n=8)
+    results, errors = run_together(app, reply, n=8)
     assert len(results) == 1, errors
     assert len(errors) == 7 and all(getattr(e, "status", None) in (400, 409) for e in errors)
     db.expire_all()
