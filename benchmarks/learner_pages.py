@@ -3,7 +3,8 @@ instructions per request under callgrind.
 
 Per backend: a database of this run's own (SQLite in a temporary folder; on PostgreSQL a
 database named for this run, dropped at the end), migrated and synced from ``courses/``, with
-a learner who has read every module of the flagship course and one who holds its certificate.
+a learner who has read every module of the flagship course (and started its assessment) and
+one who holds its certificate.
 Candor and the floor (``bare_app.py``: a bare Flask app rendering a Jinja page of the same
 byte size) run side by side under gunicorn with 2 sync workers. Each round runs wrk on every
 page, Candor then the floor for a page of its size, so both see the same machine; the ratio
@@ -45,6 +46,7 @@ TARGETS = {
     "module page": (0.35, 0.25),
     "dashboard": (0.25, 0.2),
     "course page": (0.25, 0.2),
+    "assessment page": (0.25, 0.2),
     "verify page": (0.5, 0.5),
     "verify JSON": (0.5, 0.5),
 }
@@ -133,7 +135,8 @@ def prepare(env: dict[str, str]) -> dict:
 
 
 def make_learners() -> dict:
-    """(In the child.) A reader who has read every module, and a holder of a certificate."""
+    """(In the child.) A reader who has read every module and started the assessment, and a
+    holder of a certificate."""
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import select
 
@@ -143,6 +146,7 @@ def make_learners() -> dict:
     from app.people.accounts import create_user
     from app.progress.completion import complete_course
     from app.progress.reading import current_version, find_course, mark_read
+    from app.quizzes.attempts import start_attempt
 
     password = secrets.token_urlsafe(18)
     app = create_app()
@@ -150,6 +154,7 @@ def make_learners() -> dict:
         session = get_session()
         course = find_course(session, COURSE)
         course.visibility = Visibility.LISTED  # synced courses are hidden until listed
+        learners = []
         for email in (READER, HOLDER):
             user = create_user(
                 session, email=email, name="Bench Learner", roles={Role.LEARNER}, password=password
@@ -159,14 +164,16 @@ def make_learners() -> dict:
             for number, module in enumerate(current_version(session, user, course).modules):
                 opened = start + timedelta(hours=number)
                 mark_read(session, user, module, opened, now=opened + timedelta(minutes=50))
-        holder = user
+            learners.append(user)
+        reader, holder = learners
+        attempt = start_attempt(session, reader, course)  # the assessment page: its first page
         enrollment = session.scalar(select(Enrollment).where(Enrollment.user_id == holder.id))
         complete_course(session, holder, enrollment)
         session.commit()
         code = session.scalar(select(Certificate.code).where(Certificate.user_id == holder.id))
     if code is None:
         raise SystemExit("the holder has no certificate")
-    return {"password": password, "code": code}
+    return {"password": password, "code": code, "attempt": attempt.id}
 
 
 # --- the pages -------------------------------------------------------------------------------
@@ -186,8 +193,9 @@ def sign_in(browser: Browser, email: str, password: str) -> None:
         raise BenchError(f"POST /login gave {status} (Location: {headers.get('Location')})")
 
 
-def find_pages(browser: Browser, code: str) -> dict[str, str]:
-    """Each page's path, found by following the links a learner follows."""
+def find_pages(browser: Browser, data: dict) -> dict[str, str]:
+    """Each page's path, found by following the links a learner follows (the attempt, started
+    with the data set, is where the course page's "Continue the assessment" button leads)."""
     course = f"/courses/{COURSE}"
     status, _, page = browser.request("GET", course)
     if status != 200:
@@ -200,8 +208,9 @@ def find_pages(browser: Browser, code: str) -> dict[str, str]:
         "module page": modules[1],
         "dashboard": "/dashboard",
         "course page": course,
-        "verify page": f"/verify/{code}",
-        "verify JSON": f"/verify/{code}.json",
+        "assessment page": f"/attempts/{data['attempt']}",
+        "verify page": f"/verify/{data['code']}",
+        "verify JSON": f"/verify/{data['code']}.json",
     }
 
 
@@ -227,7 +236,7 @@ def throughput(env, data, rounds, seconds, connections) -> tuple[dict, dict]:
     ):
         browser = Browser(port)
         sign_in(browser, READER, data["password"])
-        pages = find_pages(browser, data["code"])
+        pages = find_pages(browser, data)
         fetch(browser, pages["module page"])  # the session cookie settles on the first page
         sizes = {name: fetch(browser, path) for name, path in pages.items()}
         cookie = (f"Cookie: {browser.cookie_header()}",)
@@ -335,7 +344,7 @@ def _pages_in_process(env, data) -> tuple[dict, dict]:
     with gunicorn("app:create_app()", env) as port:
         browser = Browser(port)
         sign_in(browser, READER, data["password"])
-        pages = find_pages(browser, data["code"])
+        pages = find_pages(browser, data)
         fetch(browser, pages["module page"])
         return pages, {name: fetch(browser, path) for name, path in pages.items()}
 
@@ -344,7 +353,7 @@ def print_report(backend: str, result: dict) -> None:
     column = 0 if backend == "sqlite" else 1
     print(f"\n{backend}: ratio = Candor's requests/s over the floor's (median of the rounds)")
     print(
-        f"  {'page':13} {'bytes':>7} {'ratio':>6} {'target':>6} {'':6} {'p99 ms':>7} "
+        f"  {'page':15} {'bytes':>7} {'ratio':>6} {'target':>6} {'':6} {'p99 ms':>7} "
         f"{'instr/req':>11} {'x floor':>8}"
     )
     for name, targets in TARGETS.items():
@@ -354,7 +363,7 @@ def print_report(backend: str, result: dict) -> None:
         verdict = "" if ratio is None else ("met" if ratio >= targets[column] else "MISSED")
         instructions_text = f"{counts['candor']:>11,} {counts['times_floor']:>8}" if counts else ""
         print(
-            f"  {name:13} {row.get('bytes', ''):>7} {ratio or '':>6} {targets[column]:>6.2f} "
+            f"  {name:15} {row.get('bytes', ''):>7} {ratio or '':>6} {targets[column]:>6.2f} "
             f"{verdict:6} {row.get('candor_p99_ms', ''):>7} {instructions_text}"
         )
 
