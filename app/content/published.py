@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -41,8 +42,8 @@ class PublishedModule:
 
 @dataclass(frozen=True)
 class PublishedVersion:
-    """What the learner's module page reads of a version (the names of ``CourseVersion``'s, so
-    the page's template renders either)."""
+    """What the learner's pages read of a version (the names of ``CourseVersion``'s, so a
+    page's template renders either), with its quiz parsed (None: no assessment)."""
 
     id: int
     number: int
@@ -52,6 +53,11 @@ class PublishedVersion:
     content_hash: str
     course: CourseRef
     modules: tuple[PublishedModule, ...]
+    published_at: datetime
+    release_notes: str
+    pass_mark: int
+    max_attempts: int
+    quiz: Quiz | None
 
     def module(self, stem: str) -> PublishedModule | None:
         return next((m for m in self.modules if m.stem == stem), None)
@@ -64,22 +70,7 @@ class PublishedVersions:
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._kept: OrderedDict[tuple[int, str], PublishedVersion] = OrderedDict()
-        self._quizzes: OrderedDict[tuple[int, str], Quiz | None] = OrderedDict()
         self._lock = threading.Lock()
-
-    def quiz(self, version: CourseVersion) -> Quiz | None:
-        """The version's quiz, parsed once (its stored JSON is read only the first time)."""
-        key = (version.id, version.content_hash)
-        with self._lock:
-            if key in self._quizzes:
-                self._quizzes.move_to_end(key)
-                return self._quizzes[key]
-        quiz = _parse_quiz(version)
-        with self._lock:
-            self._quizzes[key] = quiz
-            while len(self._quizzes) > self._size:
-                self._quizzes.popitem(last=False)
-        return quiz
 
     def get(self, session: Session, version_id: int, content_hash: str) -> PublishedVersion:
         key = (version_id, content_hash)
@@ -101,8 +92,8 @@ SESSION_KEY = "published_versions"
 
 def published_version(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
     """The version ``version_id`` (whose content hash is ``content_hash``): from the cache the
-    session carries, reading it (two statements) the first time; read afresh when the session
-    carries none (a script's own session)."""
+    session carries, reading it (two statements) and parsing its quiz the first time; read
+    afresh when the session carries none (a script's own session)."""
     versions = session.info.get(SESSION_KEY)
     if versions is None:
         return _read(session, version_id, content_hash)
@@ -111,16 +102,17 @@ def published_version(session: Session, version_id: int, content_hash: str) -> P
 
 def published_quiz(version: CourseVersion) -> Quiz | None:
     """The quiz of ``version`` (None if it has no assessment), from the cache its session
-    carries; parsed afresh for a version outside such a session (a preview's)."""
+    carries (so its stored JSON is neither loaded nor parsed again); parsed afresh for a
+    version outside such a session (a preview's)."""
     session = object_session(version)
     versions = session.info.get(SESSION_KEY) if session is not None else None
-    if versions is None or version.id is None:
-        return _parse_quiz(version)
-    return versions.quiz(version)
+    if session is None or versions is None or version.id is None:
+        return _parse_quiz(version.quiz)
+    return versions.get(session, version.id, version.content_hash).quiz
 
 
-def _parse_quiz(version: CourseVersion) -> Quiz | None:
-    return Quiz.from_dict(data) if (data := version.quiz) is not None else None
+def _parse_quiz(data: dict | None) -> Quiz | None:
+    return Quiz.from_dict(data) if data is not None else None
 
 
 def _read(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
@@ -130,6 +122,11 @@ def _read(session: Session, version_id: int, content_hash: str) -> PublishedVers
             CourseVersion.title,
             CourseVersion.summary,
             CourseVersion.estimated_minutes,
+            CourseVersion.published_at,
+            CourseVersion.release_notes,
+            CourseVersion.pass_mark,
+            CourseVersion.max_attempts,
+            CourseVersion.quiz,
             Course.slug,
         )
         .join(Course, Course.id == CourseVersion.course_id)
@@ -153,4 +150,9 @@ def _read(session: Session, version_id: int, content_hash: str) -> PublishedVers
         content_hash=content_hash,
         course=CourseRef(version.slug),
         modules=tuple(PublishedModule(*row) for row in modules),
+        published_at=version.published_at,
+        release_notes=version.release_notes,
+        pass_mark=version.pass_mark,
+        max_attempts=version.max_attempts,
+        quiz=_parse_quiz(version.quiz),
     )

@@ -25,20 +25,15 @@ from app.people.directory_queries import team_size
 from app.progress.reading import (
     ModulePage,
     TooEarly,
-    current_version,
     find_course,
     find_module,
     format_wait,
     list_course_cards,
     mark_read,
     module_page,
-    progress_by_module,
 )
-from app.quizzes.attempts import assessment_status
+from app.progress.standing import course_standing
 from app.security import restrict_to
-from app.training.changes import retraining_notice
-from app.training.filters import RecordFilter
-from app.training.matrix import status_rows
 from app.training.renewal import start_renewal
 
 bp = Blueprint("learn", __name__)
@@ -92,19 +87,12 @@ def dashboard():
 
 @bp.get("/courses/<slug>")
 def course(slug: str):
-    db = get_session()
-    version = current_version(db, current_user, find_course(db, slug))
-    progress = progress_by_module(db, current_user, version)
-    standing = status_rows(
-        db, RecordFilter(course_id=version.course_id), user_id=current_user.id
-    ).rows
+    page = course_standing(get_session(), current_user.id, slug)
     return render_template(
         "learn/course.html",
-        version=version,
-        progress=progress,
-        assessment=assessment_status(db, current_user, version),
-        standing=standing[0] if standing else None,
-        notice=retraining_notice(db, current_user, version.course),
+        page=page,
+        version=page.version,
+        notice=page.notice,
         contact=current_app.config["SUPPORT_CONTACT"],
     )
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Executable, Select, bindparam, func, select
+from sqlalchemy import Executable, Row, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,7 +32,7 @@ from app.models import (
     User,
     Visibility,
 )
-from app.progress.completion import all_modules_read, complete_course, read_in_cycle
+from app.progress.completion import all_modules_read, complete_course
 from app.training.changes import asks_to_retrain, last_completed_numbers
 from app.training.status import Status, StatusFacts, course_status, facts_of
 
@@ -172,6 +172,7 @@ def _cards_query() -> Select[*TupleAny]:
             Enrollment.id.label("enrollment_id"),
             Enrollment.version_id,
             Enrollment.cycle,
+            Enrollment.extra_attempts,
             Enrollment.assigned_at,
             Enrollment.due_at,
             Enrollment.started_at,
@@ -319,6 +320,30 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     started, else the newest); then their reads of its modules. The version's modules come
     from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
     # Core execution (the connection's): rows, not objects, and none of the ORM's bookkeeping.
+    row = reader_row(session, user_id, slug)
+    version = published_version(session, row.reads_id, row.content_hash)
+    if version.number != number:
+        raise NotFound("That version of the course is not the one you are on.")
+    module = version.module(stem)
+    if module is None:
+        raise NotFound("There is no such module.")
+    reads = read_modules(session, user_id, version)
+    in_cycle = reads_in_cycle(reads, row)
+    mine = next((r for r in reads if r.module_id == module.id), None)
+    others = [at for module_id, at in in_cycle.items() if module_id != module.id]
+    started = row.started_at if row.enrollment_id is not None else None
+    return ModulePage(
+        version=version,
+        module=module,
+        read_at=in_cycle.get(module.id),
+        kept_opening=_kept_opening(mine),
+        last_finished=max(others) if others and started is not None else None,
+    )
+
+
+def reader_row(session: Session, user_id: int, slug: str) -> Row[TupleAny]:
+    """The row of ``_cards_query`` of the course ``slug`` for ``user_id`` (NotFound when the
+    course is hidden from them, retired before they started it, or has no version)."""
     connection = session.connection()
     row = connection.execute(_reader_query(), {"slug": slug, "user_id": user_id}).one_or_none()
     if row is None:
@@ -326,49 +351,28 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     _check_may_see(row.visibility, row if row.enrollment_id is not None else None)
     if row.reads_id is None:
         raise NotFound("There is no such course.")
-    version = published_version(session, row.reads_id, row.content_hash)
-    if version.number != number:
-        raise NotFound("That version of the course is not the one you are on.")
-    module = version.module(stem)
-    if module is None:
-        raise NotFound("There is no such module.")
-    reads = connection.execute(
-        _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
-    ).all()
+    return row
+
+
+def read_modules(session: Session, user_id: int, version: PublishedVersion) -> list[Row[TupleAny]]:
+    """``user_id``'s reads of the modules of ``version``, any cycle's (one statement)."""
+    return list(
+        session.connection().execute(
+            _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
+        )
+    )
+
+
+def reads_in_cycle(reads: Iterable[Row[TupleAny]], row: Row[TupleAny]) -> dict[int, datetime]:
+    """When each module was read in the current cycle of ``row`` (a ``_reader_query`` row),
+    by module id: ``read_in_cycle``'s rule, in Python."""
     started = row.started_at if row.enrollment_id is not None else None
-    in_cycle = [
-        r
+    return {
+        r.module_id: r.completed_at
         for r in reads
         if r.completed_at is not None
         and (row.enrollment_id is None or (started is not None and r.completed_at >= started))
-    ]  # fmt: skip  (read_in_cycle, in Python)
-    mine = next((r for r in reads if r.module_id == module.id), None)
-    read_at = next((r.completed_at for r in in_cycle if r.module_id == module.id), None)
-    others = [r.completed_at for r in in_cycle if r.module_id != module.id]
-    return ModulePage(
-        version=version,
-        module=module,
-        read_at=read_at,
-        kept_opening=_kept_opening(mine),
-        last_finished=max(others) if others and started is not None else None,
-    )
-
-
-def progress_by_module(
-    session: Session, user: User, version: CourseVersion
-) -> dict[int, ModuleProgress]:
-    """The user's reads of each module of ``version`` in the current cycle, by module id."""
-    enrollment = find_enrollment(session, user, version.course)
-    rows = session.scalars(
-        select(ModuleProgress)
-        .join(Module)
-        .where(
-            Module.version_id == version.id,
-            ModuleProgress.user_id == user.id,
-            read_in_cycle(enrollment),
-        )
-    )
-    return {p.module_id: p for p in rows}
+    }
 
 
 def _get_or_create(session: Session, find: Callable[[], object | None], make: Callable[[], object]):

@@ -14,10 +14,30 @@ from app.content.versions import newest_version
 from app.models import Completion, Course, CourseVersion, Enrollment, Module, User
 
 
+class _Version(Protocol):
+    """A version as a notice shows it (a ``CourseVersion``, or the cache's ``PublishedVersion``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def release_notes(self) -> str: ...
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> int: ...
+
+
 @dataclass
 class RetrainingNotice:
-    completed: CourseVersion  # the version the learner was trained on
-    current: CourseVersion  # the version they must take now
+    completed: _Numbered  # the version the learner was trained on
+    current: _Version  # the version they must take now
     due_at: datetime | None
     new: list[str] = field(default_factory=list)  # module titles
     changed: list[str] = field(default_factory=list)
@@ -64,22 +84,45 @@ def retraining_notice(session: Session, user: User, course: Course) -> Retrainin
     enrollment = session.scalar(
         select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )
-    if enrollment is None or enrollment.cycle < 2 or enrollment.completed_at is not None:
+    if enrollment is None:
+        return None
+    current = enrollment.version or newest_version(session, course.id)
+    if current is None:
+        return None
+    return notice_of(session, user.id, course.id, enrollment, current)
+
+
+class _Enrolled(_Cycle, Protocol):
+    @property
+    def due_at(self) -> datetime | None: ...
+
+
+def notice_of(
+    session: Session, user_id: int, course_id: int, enrollment: _Enrolled, current: _Version
+) -> RetrainingNotice | None:
+    """The notice for ``user_id``, whose enrolment on the course is ``enrollment`` and who
+    reads ``current``, or None; no statement unless they are on a new cycle not yet completed,
+    two when they are (the version last completed; the modules of both versions)."""
+    if enrollment.cycle < 2 or enrollment.completed_at is not None:
         return None  # not on a new cycle: the rule below would say no anyway
-    last = session.scalar(
-        select(Completion)
-        .where(Completion.user_id == user.id, Completion.course_id == course.id)
+    last = session.execute(
+        select(CourseVersion.id, CourseVersion.number)
+        .join(Completion, Completion.version_id == CourseVersion.id)
+        .where(Completion.user_id == user_id, Completion.course_id == course_id)
         .order_by(Completion.completed_at.desc(), Completion.id.desc())
         .limit(1)
-    )
-    current = enrollment.version or newest_version(session, course.id)
-    if last is None or current is None:
+    ).one_or_none()
+    if last is None or not asks_to_retrain(enrollment, current.number, last.number):
         return None
-    if not asks_to_retrain(enrollment, current.number, last.version.number):
-        return None
-    notice = RetrainingNotice(completed=last.version, current=current, due_at=enrollment.due_at)
-    before = _modules(session, last.version)
-    after = _modules(session, current)
+    notice = RetrainingNotice(completed=last, current=current, due_at=enrollment.due_at)
+    modules: dict[int, dict[str, tuple[str, str]]] = {last.id: {}, current.id: {}}
+    for version_id, stem, title, source in session.execute(
+        select(Module.version_id, Module.stem, Module.title, Module.source)
+        .where(Module.version_id.in_([last.id, current.id]))
+        .order_by(Module.version_id, Module.position)
+    ):
+        modules[version_id][stem] = (title, source)
+    before, after = modules[last.id], modules[current.id]
     for stem, (title, source) in after.items():
         if stem not in before:
             notice.new.append(title)
@@ -87,12 +130,3 @@ def retraining_notice(session: Session, user: User, course: Course) -> Retrainin
             notice.changed.append(title)
     notice.removed = [title for stem, (title, _) in before.items() if stem not in after]
     return notice
-
-
-def _modules(session: Session, version: CourseVersion) -> dict[str, tuple[str, str]]:
-    rows = session.execute(
-        select(Module.stem, Module.title, Module.source)
-        .where(Module.version_id == version.id)
-        .order_by(Module.position)
-    )
-    return {stem: (title, source) for stem, title, source in rows}

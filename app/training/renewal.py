@@ -74,6 +74,14 @@ def require_retraining(
     return changed
 
 
+def renewal_open(facts: StatusFacts, now: datetime) -> bool:
+    """Whether a holder may renew now: a completion due for renewal or expired."""
+    return facts.completed_at is not None and course_status(facts, now) in (
+        Status.DUE_SOON,
+        Status.EXPIRED,
+    )
+
+
 def start_renewal(
     session: Session, user: User, course: Course, now: datetime | None = None
 ) -> Enrollment:
@@ -96,7 +104,7 @@ def start_renewal(
     facts = StatusFacts(completed_at=completed_at, expires_at=expires)
     if expires is None:
         raise DomainError("Your completion of this course does not expire.", status=409)
-    if course_status(facts, now) not in (Status.DUE_SOON, Status.EXPIRED):
+    if not renewal_open(facts, now):
         opens = expires - timedelta(days=DUE_SOON_DAYS)
         raise DomainError(
             f"Your completion expires on {format_date(expires)}; you can "

@@ -341,3 +341,38 @@ def test_the_result_teaches_scenario_by_scenario_and_option_by_option(client, le
     assert personal.count("Right to tick.") == 1 and personal.count("Not right to tick.") == 1
     # The customer's reaction is called what it is; no "Then".
     assert "The customer’s reaction" in page and ">Then<" not in page
+
+
+def test_the_course_page_costs_the_same_statements_whatever_the_attempts_and_courses(
+    client, learner, app, db, synced, make_user
+):
+    from helpers import login
+
+    engine = app.extensions["candor.engine"]
+
+    def statements(path) -> int:
+        client.get(path)  # caches warmed, as on a worker that has served it before
+        with statements_run(engine) as seen:
+            assert client.get(path).status_code == 200
+        return len(seen)
+
+    course = f"/courses/{SLUG}"
+    counts = [statements(course)]  # every module read, no attempt yet
+    url = start(client)
+    counts.append(statements(course))  # one attempt open
+    converse(client, url, ("start.b",))
+    assert submit(client, url, WRONG).status_code == 303
+    counts.append(statements(course))  # one failed
+    url = start(client)
+    counts.append(statements(course))  # one failed, one open
+    converse(client, url, ("start.b",))
+    assert submit(client, url, WRONG).status_code == 303
+    page = client.get(course).get_data(as_text=True)
+    assert "You have used all 2 attempts" in page and page.count("not passed") == 2
+    counts.append(statements(course))  # two failed, none left
+    # The account; the course, the learner's enrolment and the version read; the reads; the
+    # attempts of the cycle. The shipped courses are there too (several, of 1 to 6 modules):
+    # a course page reads its own course only.
+    assert counts == [4] * 5, counts
+    login(client, make_user())
+    assert {statements(f"/courses/{slug}") for slug in (SLUG, "ai-in-the-contact-center")} == {3}

@@ -221,11 +221,11 @@ def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(
     client, db, holder, monkeypatch
 ):
 
-    import app.training.matrix as matrix
+    import app.progress.standing as standing
     import app.training.renewal as renewal
 
     later = utcnow() + timedelta(days=365 - 7)  # a week before the certificate expires
-    for module in (matrix, renewal):  # the course page's status, and the renewal itself
+    for module in (standing, renewal):  # the course page's status, and the renewal itself
         monkeypatch.setattr(module, "utcnow", lambda: later)
     page = client.get(f"/courses/{REFRESHER}").get_data(as_text=True)
     assert "Renew my training" in page

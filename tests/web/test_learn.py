@@ -398,6 +398,41 @@ def test_the_dashboard_and_course_page_cost_the_same_statements_however_far_the_
         assert read(client, url).status_code == 303
     finished = [statements(page) for page in pages]
     # However many modules are read: the dashboard 4 statements (the account; the courses,
-    # enrolments and versions read; the reads; the team), the course page 15 once started (12
-    # before: no attempts or reads of a cycle to look up).
-    assert (fresh, started, finished) == ([4, 12], [4, 15], [4, 15])
+    # enrolments and versions read; the reads; the team), the course page 4 once started (the
+    # account; the course, enrolment and version read; the reads; the attempts of the cycle),
+    # 3 before (no enrolment: no attempts to look up).
+    assert (fresh, started, finished) == ([4, 3], [4, 4], [4, 4])
+
+
+def test_the_course_page_tells_a_learner_who_must_retrain_what_changed(
+    client, signed_in, synced, db, course_tree, app
+):
+    from helpers import record_completion
+
+    from app.models import Enrollment
+    from app.training.cycles import NEW_CYCLE
+
+    user = signed_in()
+    version = db.scalar(select(CourseVersion).where(CourseVersion.title.like("AI in%")))
+    changed = version.modules[2].title
+    record_completion(db, user, version, utcnow() - timedelta(days=30))
+    db.commit()
+    path = sorted((course_tree / FLAGSHIP).glob("03-*.md"))[0]
+    path.write_text(path.read_text() + "\nA material update.\n")
+    sync_courses(db, load_tree(course_tree))
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.user_id == user.id))
+    enrollment.cycle += 1
+    for name, value in NEW_CYCLE.items():
+        setattr(enrollment, name, value)
+    db.commit()
+    engine = app.extensions["candor.engine"]
+    client.get(f"/courses/{FLAGSHIP}")
+    with statements_run(engine) as seen:
+        page = client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
+    assert "This course has changed: please retrain" in page
+    assert "You completed version 1. Version 2 was published on" in page
+    assert f"Changed modules:</p><ul><li>{changed}</li></ul>" in page
+    assert "Start the course" in page
+    # The 3 of a learner not started (the account; the course, enrolment and version read;
+    # the reads), and 2 for the notice: the version last completed, both versions' modules.
+    assert len(seen) == 5, seen
