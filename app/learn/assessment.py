@@ -26,17 +26,16 @@ from app.quizzes.attempts import (
     plan_of,
     require_quiz,
     save_answers,
-    saved_answers,
     start_attempt,
     submit_attempt,
 )
 from app.quizzes.grading import AnswerError
+from app.quizzes.in_progress import OpenAttempt, open_attempt
 from app.quizzes.sheet import (
     SheetPage,
     build_sheet,
     decode_answers,
     decode_choice,
-    encode_answers,
     paginate,
     resume_page,
 )
@@ -58,25 +57,24 @@ def _pages(attempt) -> tuple[SheetPage, ...]:
     return paginate(build_sheet(quiz, plan_of(attempt), attempt.paths))
 
 
-def _render_page(attempt, pages, page, saved):
-    quiz = require_quiz(attempt.version)
+def _render_page(sheet: OpenAttempt, page: SheetPage):
     return render_template(
         "learn/attempt_page.html",
-        attempt=attempt,
-        version=attempt.version,
-        pages=pages,
+        attempt=sheet,
+        version=sheet.version,
+        pages=sheet.pages,
         page=page,
-        saved=saved,
-        answers=encode_answers(plan_of(attempt), saved),
+        saved=sheet.saved,
+        answers=sheet.answers,
         missing=set(),
-        total=sum(len(p.question_ids) for p in pages),
-        pass_mark=pass_mark(attempt.version, quiz),
+        total=sheet.question_total,
+        pass_mark=sheet.pass_mark,
     )
 
 
-def _render_review(attempt, pages, saved, *, missing=(), error=None, status=200):
+def _render_review(sheet: OpenAttempt, *, missing=(), error=None, status=200):
     gaps = {}  # each missing answer: its page, its anchor there, what to do
-    for p in pages:
+    for p in sheet.pages:
         for unit in p.units:
             if unit.conversation is not None:
                 title = heading(unit.conversation.conversation.title)
@@ -86,27 +84,24 @@ def _render_review(attempt, pages, saved, *, missing=(), error=None, status=200)
                 gaps[question.id] = (p, f"q-{question.id}", plain_text(question.prompt_html))
     return render_template(
         "learn/attempt_review.html",
-        attempt=attempt,
-        version=attempt.version,
-        pages=pages,
-        saved=saved,
+        attempt=sheet,
+        version=sheet.version,
+        pages=sheet.pages,
+        saved=sheet.saved,
         missing=[gaps[item] for item in missing if item in gaps],
         error=error,
-        pass_mark=pass_mark(attempt.version, require_quiz(attempt.version)),
+        pass_mark=sheet.pass_mark,
     ), status
 
 
 @bp.get("/attempts/<int:attempt_id>")
 def attempt(attempt_id: int):
     db = get_session()
-    attempt = find_attempt(db, current_user, attempt_id)
-    if attempt.status != AttemptStatus.IN_PROGRESS:
-        return _render_result(attempt)
-    pages, saved = _pages(attempt), saved_answers(db, attempt)
-    page = resume_page(pages, saved)  # where the learner was: the first page not done
-    return (
-        _render_page(attempt, pages, page, saved) if page else _render_review(attempt, pages, saved)
-    )
+    sheet = open_attempt(db, current_user.id, attempt_id)
+    if sheet is None:  # submitted: its result
+        return _render_result(find_attempt(db, current_user, attempt_id))
+    page = resume_page(sheet.pages, sheet.saved)  # where the learner was: the first page not done
+    return _render_page(sheet, page) if page else _render_review(sheet)
 
 
 def _open_attempt(attempt_id: int):
@@ -124,13 +119,10 @@ def _page_of(pages, number: int):
 
 @bp.get("/attempts/<int:attempt_id>/pages/<int:page>")
 def attempt_page(attempt_id: int, page: int):
-    attempt = find_attempt(get_session(), current_user, attempt_id)
-    if attempt.status != AttemptStatus.IN_PROGRESS:
-        return redirect(url_for("learn.attempt", attempt_id=attempt.id), code=303)
-    pages = _pages(attempt)
-    return _render_page(
-        attempt, pages, _page_of(pages, page), saved_answers(get_session(), attempt)
-    )
+    sheet = open_attempt(get_session(), current_user.id, attempt_id)
+    if sheet is None:
+        return redirect(url_for("learn.attempt", attempt_id=attempt_id), code=303)
+    return _render_page(sheet, _page_of(sheet.pages, page))
 
 
 @bp.post("/attempts/<int:attempt_id>/pages/<int:page>")
@@ -169,11 +161,10 @@ def _destination(go: str, current: int, count: int) -> int | None:
 
 @bp.get("/attempts/<int:attempt_id>/review")
 def review(attempt_id: int):
-    db = get_session()
-    attempt = find_attempt(db, current_user, attempt_id)
-    if attempt.status != AttemptStatus.IN_PROGRESS:
-        return redirect(url_for("learn.attempt", attempt_id=attempt.id), code=303)
-    return _render_review(attempt, _pages(attempt), saved_answers(db, attempt))
+    sheet = open_attempt(get_session(), current_user.id, attempt_id)
+    if sheet is None:
+        return redirect(url_for("learn.attempt", attempt_id=attempt_id), code=303)
+    return _render_review(sheet)
 
 
 @bp.post("/attempts/<int:attempt_id>/conversations/<conversation_id>")
@@ -212,14 +203,10 @@ def submit(attempt_id: int):
     except Incomplete as error:
         save_answers(db, attempt, list(answers), answers)  # keep what came with the form
         db.commit()
-        return _render_review(
-            attempt,
-            _pages(attempt),
-            saved_answers(db, attempt),
-            missing=error.missing,
-            error=error.message,
-            status=400,
-        )
+        sheet = open_attempt(db, current_user.id, attempt.id)
+        if sheet is None:  # submitted meanwhile (another tab): its result
+            return redirect(url_for("learn.attempt", attempt_id=attempt.id), code=303)
+        return _render_review(sheet, missing=error.missing, error=error.message, status=400)
     db.commit()
     return redirect(url_for("learn.attempt", attempt_id=attempt.id), code=303)
 
