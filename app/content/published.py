@@ -5,15 +5,18 @@ shows of it (its number and title, its modules and their rendered HTML, its pars
 read from the database once per process and kept, keyed by the version's id *and* content
 hash: a key that cannot name other content, even if a version were deleted and its id taken
 again. The cache is bounded (least recently used versions go first) and safe to share between
-threads.
+threads. Beside the versions it keeps values computed from published content alone (an
+attempt's pages, from its version's quiz and its plan), keyed by all of that content.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -23,6 +26,11 @@ from app.errors import NotFound
 from app.models import Course, CourseVersion, Module
 
 CACHE_SIZE = 64  # versions; a course's HTML is tens of kilobytes
+DERIVED_SIZE = 1024  # derived values (an attempt's pages: a few kilobytes of small objects)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,28 +71,45 @@ class PublishedVersion:
         return next((m for m in self.modules if m.stem == stem), None)
 
 
-class PublishedVersions:
-    """A process's cache of published versions: the app makes one, and its sessions carry it
-    in ``session.info`` (see ``db.init_app``), so each test's app starts with an empty one."""
+class _Kept(Generic[K, V]):
+    """A bounded map, least recently used first out, safe to share between threads."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int) -> None:
         self._size = size
-        self._kept: OrderedDict[tuple[int, str], PublishedVersion] = OrderedDict()
+        self._kept: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, session: Session, version_id: int, content_hash: str) -> PublishedVersion:
-        key = (version_id, content_hash)
+    def get(self, key: K, make: Callable[[], V]) -> V:
         with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
+            if key in self._kept:
                 self._kept.move_to_end(key)
-                return found
-        found = _read(session, version_id, content_hash)
+                return self._kept[key]
+        made = make()  # outside the lock: two threads may both make it, one is kept
         with self._lock:
-            self._kept[key] = found
+            self._kept[key] = made
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
-        return found
+        return made
+
+
+class PublishedVersions:
+    """A process's cache of published versions: the app makes one, and its sessions carry it
+    in ``session.info`` (see ``db.init_app``), so each test's app starts with an empty one.
+    Beside them, values derived from published content alone (``derived``)."""
+
+    def __init__(self, size: int = CACHE_SIZE, derived_size: int = DERIVED_SIZE) -> None:
+        self._versions: _Kept[tuple[int, str], PublishedVersion] = _Kept(size)
+        self._derived: _Kept[Hashable, Any] = _Kept(derived_size)
+
+    def get(self, session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+        return self._versions.get(
+            (version_id, content_hash), lambda: _read(session, version_id, content_hash)
+        )
+
+    def derived(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What ``make`` computes from published content alone, made once and kept: ``key``
+        must name everything it depends on (a version's id and hash, an attempt's plan...)."""
+        return cast(T, self._derived.get(key, make))
 
 
 SESSION_KEY = "published_versions"
@@ -98,6 +123,13 @@ def published_version(session: Session, version_id: int, content_hash: str) -> P
     if versions is None:
         return _read(session, version_id, content_hash)
     return versions.get(session, version_id, content_hash)
+
+
+def derived(session: Session, key: Hashable, make: Callable[[], T]) -> T:
+    """``PublishedVersions.derived`` of the cache the session carries; made afresh when it
+    carries none."""
+    versions = session.info.get(SESSION_KEY)
+    return make() if versions is None else versions.derived(key, make)
 
 
 def published_quiz(version: CourseVersion) -> Quiz | None:

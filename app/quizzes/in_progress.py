@@ -6,19 +6,26 @@ and its parsed quiz from the process's cache (``content.published``). Read-only.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
-from functools import cached_property
 
-from sqlalchemy import Executable, bindparam, select
+from sqlalchemy import Executable, Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
-from app.content.published import PublishedVersion, published_version
+from app.content.published import PublishedVersion, derived, published_version
 from app.content.quiz import Quiz
 from app.errors import NotFound
 from app.models import AttemptAnswer, AttemptStatus, CourseVersion, QuizAttempt
 from app.quizzes.attempts import pass_mark
 from app.quizzes.grading import AttemptPlan
-from app.quizzes.sheet import SheetPage, build_sheet, encode_answers, paginate
+from app.quizzes.sheet import (
+    PageProgress,
+    SheetPage,
+    build_sheet,
+    encode_answers,
+    page_progress,
+    paginate,
+)
 
 
 @dataclass(frozen=True)
@@ -29,23 +36,12 @@ class OpenAttempt:
     number: int
     version: PublishedVersion
     plan: AttemptPlan
-    paths: dict[str, list[str]]
+    pages: tuple[SheetPage, ...]  # the attempt as the learner sees it now (``quizzes.sheet``)
     saved: dict[str, tuple[str, ...]]  # question id -> option ids
 
     @property
-    def quiz(self) -> Quiz:
-        if self.version.quiz is None:  # an attempt exists only for a version with a quiz
-            raise NotFound("This course has no assessment.")
-        return self.version.quiz
-
-    @cached_property
-    def pages(self) -> tuple[SheetPage, ...]:
-        """The attempt as the learner sees it now, in pages (``quizzes.sheet``)."""
-        return paginate(build_sheet(self.quiz, self.plan, self.paths))
-
-    @property
     def pass_mark(self) -> int:
-        return pass_mark(self.version, self.quiz)
+        return pass_mark(self.version, _quiz(self.version))
 
     @property
     def answers(self) -> dict:
@@ -53,8 +49,19 @@ class OpenAttempt:
         return encode_answers(self.plan, self.saved)
 
     @property
+    def progress(self) -> list[PageProgress]:
+        """How far each page is answered (``sheet.page_progress``)."""
+        return page_progress(self.pages, self.saved)
+
+    @property
     def question_total(self) -> int:
         return sum(len(p.question_ids) for p in self.pages)
+
+
+def _quiz(version: PublishedVersion) -> Quiz:
+    if version.quiz is None:  # an attempt exists only for a version with a quiz
+        raise NotFound("This course has no assessment.")
+    return version.quiz
 
 
 @functools.cache
@@ -65,8 +72,9 @@ def _attempt_query() -> Executable:
             QuizAttempt.user_id,
             QuizAttempt.number,
             QuizAttempt.status,
-            QuizAttempt.plan,
-            QuizAttempt.paths,
+            # As stored, the key of the pages made from them (decoded only to make them).
+            cast(QuizAttempt.plan, Text).label("plan"),
+            cast(QuizAttempt.paths, Text).label("paths"),
             QuizAttempt.version_id,
             CourseVersion.content_hash,
         )
@@ -86,7 +94,8 @@ def _saved_query() -> Executable:
 def open_attempt(session: Session, user_id: int, attempt_id: int) -> OpenAttempt | None:
     """``user_id``'s attempt ``attempt_id`` if it is in progress; None once it is submitted.
     Someone else's is "not found", like one that does not exist (``attempts.find_attempt``).
-    Two statements, on the session's connection: the attempt, then its saved answers."""
+    Two statements, on the session's connection: the attempt, then its saved answers. Its
+    pages are made once per process for the same version, plan and conversation paths."""
     connection = session.connection()
     row = connection.execute(_attempt_query(), {"attempt_id": attempt_id}).one_or_none()
     if row is None or row.user_id != user_id:
@@ -99,11 +108,18 @@ def open_attempt(session: Session, user_id: int, attempt_id: int) -> OpenAttempt
             _saved_query(), {"attempt_id": attempt_id}
         )
     }
-    return OpenAttempt(
-        id=attempt_id,
-        number=row.number,
-        version=published_version(session, row.version_id, row.content_hash),
-        plan=AttemptPlan.from_dict(row.plan),
-        paths=row.paths,
-        saved=saved,
+    version = published_version(session, row.version_id, row.content_hash)
+    plan, pages = derived(
+        session,
+        ("attempt pages", row.version_id, row.content_hash, row.plan, row.paths),
+        lambda: _pages(version, row.plan, row.paths),
     )
+    return OpenAttempt(attempt_id, row.number, version, plan, pages, saved)
+
+
+def _pages(
+    version: PublishedVersion, plan_json: str, paths_json: str | None
+) -> tuple[AttemptPlan, tuple[SheetPage, ...]]:
+    plan = AttemptPlan.from_dict(json.loads(plan_json))
+    paths = json.loads(paths_json) if paths_json else {}
+    return plan, paginate(build_sheet(_quiz(version), plan, paths))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from app.content.quiz import Choice, Conversation, Option, Question, Quiz, Scenario, Step
@@ -170,15 +171,16 @@ class SheetPage:
     units: tuple[ShownUnit, ...]
     first_question: int
 
-    @property
+    # Cached: the navigator asks every page of the attempt for them on every page shown.
+    @cached_property
     def question_ids(self) -> tuple[str, ...]:
         return tuple(q.question.id for u in self.units for q in u.questions)
 
-    @property
+    @cached_property
     def conversation_ids(self) -> tuple[str, ...]:
         return tuple(u.id for u in self.units if u.conversation)
 
-    @property
+    @cached_property
     def conversation(self) -> ShownConversation | None:
         return next((u.conversation for u in self.units if u.conversation), None)
 
@@ -188,7 +190,7 @@ class SheetPage:
         conversation = self.conversation
         return count + (1 if conversation is not None and conversation.finished else 0)
 
-    @property
+    @cached_property
     def size(self) -> int:
         """How many answers the page asks for."""
         return len(self.question_ids) + (1 if self.conversation is not None else 0)
@@ -217,6 +219,29 @@ def paginate(sheet: Sheet) -> tuple[SheetPage, ...]:
         pages.append(SheetPage(number, tuple(group), counted))
         counted += sum(len(u.questions) for u in group)
     return tuple(pages)
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """How far one page of an attempt is answered, as the navigator shows it."""
+
+    number: int
+    done: int  # answers given (a finished conversation counts as one)
+    size: int  # answers the page asks for
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.size
+
+    @property
+    def state(self) -> str:
+        """``complete``, ``partly`` or ``empty``."""
+        return "complete" if self.complete else ("partly" if self.done else "empty")
+
+
+def page_progress(pages: Sequence[SheetPage], answers: Mapping[str, object]) -> list[PageProgress]:
+    """How far each page is answered, in page order."""
+    return [PageProgress(p.number, p.answered(answers), p.size) for p in pages]
 
 
 def resume_page(pages: Sequence[SheetPage], answers: Mapping[str, object]) -> SheetPage | None:

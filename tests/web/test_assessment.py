@@ -224,6 +224,12 @@ def test_each_page_is_saved_when_the_learner_moves_on(client, learner, db):
     response = save(client, url, 1, {Q_PASTE: "1"}, go="3")  # the navigator: straight to 3
     assert response.location == f"{url}/pages/3"
     assert set(saved(db)) == {Q_PASTE}
+    review = client.get(f"{url}/review").get_data(as_text=True)  # the navigator's links there
+    assert (
+        '<li class="nav-partly">\n      <a class="nav-page" aria-label="Page 1, 1 of 2 answered" '
+        f'href="{url}/pages/1">Page 1 <span class="nav-state">1 of 2 answered</span></a>'
+    ) in review
+    assert "3 pages still need an answer" in review
     assert save(client, url, 3, {}, go="review").location == f"{url}/review"
     assert save(client, url, 3, {}).location == f"{url}/review"  # after the last page
     # attempt.js saves a page as the learner ticks, and the page stays.
