@@ -305,12 +305,17 @@ def _reader_query() -> Executable:
 
 @functools.cache
 def _reads_query() -> Executable:
-    """``:user_id``'s reads of the modules ``:module_ids`` (any cycle's)."""
-    return select(
-        ModuleProgress.module_id, ModuleProgress.first_opened_at, ModuleProgress.completed_at
-    ).where(
-        ModuleProgress.user_id == bindparam("user_id"),
-        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
+    """``:user_id``'s reads of the modules of version ``:version_id`` (any cycle's). By the
+    version, not a list of its modules: an expanding IN is rewritten at every execution."""
+    return (
+        select(
+            ModuleProgress.module_id, ModuleProgress.first_opened_at, ModuleProgress.completed_at
+        )
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            ModuleProgress.user_id == bindparam("user_id"),
+            Module.version_id == bindparam("version_id"),
+        )
     )
 
 
@@ -357,9 +362,7 @@ def reader_row(session: Session, user_id: int, slug: str) -> Row[TupleAny]:
 def read_modules(session: Session, user_id: int, version: PublishedVersion) -> list[Row[TupleAny]]:
     """``user_id``'s reads of the modules of ``version``, any cycle's (one statement)."""
     return list(
-        session.connection().execute(
-            _reads_query(), {"user_id": user_id, "module_ids": [m.id for m in version.modules]}
-        )
+        session.connection().execute(_reads_query(), {"user_id": user_id, "version_id": version.id})
     )
 
 
