@@ -162,6 +162,12 @@ def _note_flushed(session: Session, _context: Any) -> None:
 
 
 def _append_noted(session: Session) -> None:
+    # SQLAlchemy calls before_commit for a savepoint's release too: appending then would take
+    # the chain's lock in the middle of the request. What a savepoint wrote stays noted (or is
+    # skipped by ``append`` if it rolled back) until the whole transaction commits. Savepoints
+    # are closed before that commit (every ``begin_nested`` here is a ``with`` block).
+    if session.in_nested_transaction():
+        return
     noted = session.info.pop(_NOTED, None)
     if not noted:
         return
