@@ -22,7 +22,7 @@ from app.people.directory_queries import (
     list_versions,
     people_by_ids,
 )
-from app.training.assignments import assign, cancel_assignment, list_assignments
+from app.training.assignments import MAX_DUE_DAYS, assign, cancel_assignment, list_assignments
 from app.training.renewal import require_retraining
 
 
@@ -91,7 +91,9 @@ def new_assignment():
             department=form.department.data if form.audience.data == "department" else None,
             user_ids=_picked_ids(form) if form.audience.data == "people" else (),
             due_on=form.due_on.data if form.due_kind.data == "date" else None,
-            due_days=form.due_days.data if form.due_kind.data == "days" else None,
+            due_days=whole_number(form.due_days.data.strip(), 1, MAX_DUE_DAYS)
+            if form.due_kind.data == "days"
+            else None,
         )
     except DomainError as error:
         form.form_errors.append(error.message)
