@@ -63,11 +63,18 @@ def issuer_of(session: Session) -> CertificateIssuer:
     return session.info["certificate_issuer"]
 
 
-def issue_certificate(session: Session, completion: Completion) -> Certificate:
-    """Issue the certificate for a completion, or return the one already issued."""
-    existing = session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
-    if existing is not None:
-        return existing
+def issue_certificate(
+    session: Session, completion: Completion, *, new_completion: bool = False
+) -> Certificate:
+    """Issue the certificate for a completion, or return the one already issued.
+    ``new_completion``: the completion was recorded in this transaction, so it has none yet
+    and the look-up is skipped (``completion_id`` is unique all the same)."""
+    if not new_completion:
+        existing = session.scalar(
+            select(Certificate).where(Certificate.completion_id == completion.id)
+        )
+        if existing is not None:
+            return existing
     issuer = issuer_of(session)
     key = signing_key(session, issuer.signer)  # refuses a retired key
     holder = session.get_one(User, completion.user_id)
