@@ -51,9 +51,18 @@ def _render_form(form: AssignmentForm, status: int = 200):
     picked = people_by_ids(db, _picked_ids(form))
     chosen = {p.id for p in picked}
     text = (request.form.get("find") or "").strip()
-    found = [p for p in find_people_to_pick(db, text) if p.id not in chosen] if text else []
+    found, find_error = [], None
+    try:
+        found = [p for p in find_people_to_pick(db, text) if p.id not in chosen]
+    except DomainError as error:  # text no search takes: said beside the box
+        find_error, status = error.message, error.status
     return render_template(
-        "hr/assignment_form.html", form=form, picked=picked, found=found, find=text
+        "hr/assignment_form.html",
+        form=form,
+        picked=picked,
+        found=found,
+        find=text,
+        find_error=find_error,
     ), status
 
 
