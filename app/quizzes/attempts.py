@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Executable, Text, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
 from app.content.published import published_quiz
@@ -43,8 +44,7 @@ from app.quizzes.grading import (
     QuestionResult,
     check_answers,
     conversation_state,
-    grade,
-    missing,
+    grade_submission,
     plan_attempt,
 )
 from app.quizzes.grading.answers import shown
@@ -54,20 +54,6 @@ class NotEligible(DomainError):
     """The learner may not start an attempt now (modules unread, completed, no attempts left)."""
 
     status = 409
-
-
-class Incomplete(DomainError):
-    """Some questions have no answer yet; ``missing`` lists their ids in plan order."""
-
-    status = 400
-
-    def __init__(self, missing_ids: list[str]) -> None:
-        count = len(missing_ids)
-        super().__init__(
-            f"{count} question{'s' if count != 1 else ''} still "
-            f"need{'s' if count == 1 else ''} an answer."
-        )
-        self.missing = missing_ids
 
 
 def quiz_of(version: CourseVersion) -> Quiz | None:
@@ -496,30 +482,30 @@ def submit_attempt(
         session.refresh(attempt)
         return attempt  # graded by a concurrent submission: show that result
     saved = saved_answers(session, attempt)
-    merged = {**check_answers(quiz, plan, {**saved, **answers}), **attempt.paths}
-    if gaps := missing(plan, merged, quiz):
-        raise Incomplete(gaps)
-    result: Grade = grade(quiz, plan, merged)
+    result, merged = grade_submission(quiz, plan, {**saved, **answers}, attempt.paths)
     passed = result.passed(pass_mark(version, quiz))
+    graded = {
+        "status": AttemptStatus.SUBMITTED,
+        "submitted_at": utcnow(),
+        "answers": {k: list(v) for k, v in merged.items()},
+        "percent": result.percent,
+        "passed": passed,
+        "must_pass_failed": len(result.must_pass_failures),
+        "result": result.to_dict(),
+    }
     claimed = rowcount(
         session.execute(
             update(QuizAttempt)
             .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
-            .values(
-                status=AttemptStatus.SUBMITTED,
-                submitted_at=utcnow(),
-                answers={k: list(v) for k, v in merged.items()},
-                percent=result.percent,
-                passed=passed,
-                must_pass_failed=len(result.must_pass_failures),
-                result=result.to_dict(),
-            )
+            .values(graded)
             .execution_options(synchronize_session=False)
         )
     )
-    session.refresh(attempt)
     if claimed != 1:
+        session.refresh(attempt)
         return attempt  # graded by a concurrent submission: show that result
+    for column, value in graded.items():  # what the UPDATE wrote, without reading it back
+        set_committed_value(attempt, column, value)
     user = session.get_one(User, attempt.user_id)
     record(
         session,
