@@ -41,11 +41,6 @@ class CourseStanding:
     notice: RetrainingNotice | None
 
     @property
-    def unread(self) -> list[PublishedModule]:
-        """The modules not read in this cycle, in course order."""
-        return [m for m in self.version.modules if m.id not in self.read_at]
-
-    @property
     def next_module(self) -> PublishedModule | None:
         """The first module not read yet (None: they read them all)."""
         return next((m for m in self.version.modules if m.id not in self.read_at), None)
