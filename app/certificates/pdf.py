@@ -25,20 +25,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib import request
 from urllib.parse import urlsplit
 
-import pydyf
 import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from app.certificates.facts import LEAN_FORMAT, CertificateFacts
 from app.dates import format_date, format_datetime
 from app.fields import NAME_MAX, TITLE_MAX, one_line
+
+if TYPE_CHECKING:  # WeasyPrint's PDF writer, whose page stream format 3 draws into
+    import pydyf
 
 ASSETS = Path(__file__).with_name("assets")
 ASSET_SCHEME = "candor-asset"  # not a real scheme: nothing outside this module can answer it
@@ -142,7 +146,6 @@ class _Lean:
 _LEAN_USER_AGENT = """
 html, body, div, p, h1, h2 { display: block }
 head, title, meta { display: none }
-h1 { font-weight: bold }
 """
 
 
@@ -252,28 +255,44 @@ INK, TEAL, GOLD, WHITE = _rgb("#1b2429"), _rgb("#1d4e5f"), _rgb("#f4c95d"), _rgb
 def _render_lean(
     facts: CertificateFacts, verify_url: str, attachment: Attachment, logo_png: bytes | None
 ) -> bytes:
-    printed = _printed(facts, verify_url)
-    matrix = segno.make_qr(verify_url, error="m", mask=QR_MASK).matrix
+    matrix = _qr_matrix(verify_url)
     with _lock:
-        engine = _get_engine()
-        lean = _get_lean(engine)
-        logo = LOGO_URL if logo_png is not None else None
-        html = lean.template.render(c=printed, logo=logo)
-        document = _LeanHTML(string=html, url_fetcher=_fetcher(logo_png)).render(
-            font_config=engine.fonts, stylesheets=[lean.stylesheet], presentational_hints=False
-        )
-        if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
-            raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
-        boxes = document.pages[0].anchors
+        document = _lay_out_lean(facts, verify_url, logo_png)
+        return _write_lean(document, matrix, attachment)
 
-        def draw(_document: object, pdf: pydyf.PDF) -> None:
-            page = pdf.objects[pdf.pages["Kids"][0]]
-            stream = pdf.objects[int(page["Contents"].split()[0])]
-            _draw_qr(stream, matrix, boxes[QR_ID])
-            if MARK_ID in boxes:  # no logo: Candor's mark
-                _draw_mark(stream, boxes[MARK_ID])
 
-        return document.write_pdf(attachments=[attachment], finisher=draw)
+def _qr_matrix(url: str) -> tuple[bytearray, ...]:
+    """The modules of ``url``'s QR code, row by row (1: dark)."""
+    return segno.make_qr(url, error="m", mask=QR_MASK).matrix
+
+
+def _lay_out_lean(facts: CertificateFacts, verify_url: str, logo_png: bytes | None) -> Document:
+    """Format 3's page, laid out; call with ``_lock`` held."""
+    engine = _get_engine()
+    lean = _get_lean(engine)
+    html = lean.template.render(
+        c=_printed(facts, verify_url), logo=LOGO_URL if logo_png is not None else None
+    )
+    document = _LeanHTML(string=html, url_fetcher=_fetcher(logo_png)).render(
+        font_config=engine.fonts, stylesheets=[lean.stylesheet], presentational_hints=False
+    )
+    if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
+        raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
+    return document
+
+
+def _write_lean(document: Document, matrix: tuple[bytearray, ...], attachment: Attachment) -> bytes:
+    """The PDF of a laid-out format 3 page, with its drawings; call with ``_lock`` held."""
+    boxes = document.pages[0].anchors
+
+    def draw(_document: Document, pdf: pydyf.PDF) -> None:
+        page = pdf.objects[pdf.pages["Kids"][0]]
+        stream = pdf.objects[int(page["Contents"].split()[0])]
+        _draw_qr(stream, matrix, boxes[QR_ID])
+        if MARK_ID in boxes:  # no logo: Candor's mark
+            _draw_mark(stream, boxes[MARK_ID])
+
+    return document.write_pdf(attachments=[attachment], finisher=draw)
 
 
 def _in_points(box: tuple[float, float, float, float]) -> tuple[float, float, float]:
