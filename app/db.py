@@ -284,14 +284,19 @@ def init_app(app: Flask, info: dict | None = None) -> None:
     app.teardown_appcontext(_close_session)
 
 
+def begin_writing(session: Session) -> Session:
+    """Begin ``session``'s transaction as one that will write: on SQLite it takes the write
+    lock now, waiting its turn (see SQLITE_IMMEDIATE); PostgreSQL ignores the option."""
+    session.connection(execution_options={SQLITE_IMMEDIATE: True})
+    return session
+
+
 def get_session() -> Session:
     """Return the session bound to the current app context, opening it on first use."""
     if "db_session" not in g:
         session = current_app.extensions["candor.sessionmaker"]()
         if has_request_context() and request.method not in SAFE_METHODS:
-            # A request that may write takes SQLite's write lock as it begins (see
-            # SQLITE_IMMEDIATE); PostgreSQL ignores the option.
-            session.connection(execution_options={SQLITE_IMMEDIATE: True})
+            begin_writing(session)  # a request that may write
         g.db_session = session
     return g.db_session
 

@@ -232,6 +232,23 @@ def fold(text: str | None) -> str:
     return bare.casefold().translate(_FOLD_LETTERS)
 
 
+SEARCH_MAX = 100  # characters of text typed into any people search
+
+
+def search_text(text: str | None) -> str:
+    """What was typed into a people search (HR's people list, the assignment picker, the
+    records filter), trimmed: the one rule for all of them. DomainError (400) when it is
+    longer than SEARCH_MAX or holds control characters: refused with the reason, never cut."""
+    text = (text or "").strip()
+    if len(text) > SEARCH_MAX:
+        raise DomainError(
+            f"A search is at most {SEARCH_MAX} characters; this one has {len(text):,}."
+        )
+    if problem := unsafe_problem("search", text):
+        raise DomainError(sentence(problem))
+    return text
+
+
 def search_key(name: str | None, email: str | None, employee_id: str | None) -> str:
     """What a search for a person looks in: their name, e-mail and employee id, folded, one a
     line (so a search never matches across two of them)."""

@@ -22,7 +22,7 @@ from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
@@ -428,8 +428,48 @@ def _limit_items(spec: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(spec))
 
 
+class _Alive:
+    """Stands in for MemoryStorage's timer: always running, so the storage never starts one."""
+
+    @staticmethod
+    def is_alive() -> bool:
+        return True
+
+    @staticmethod
+    def cancel() -> None:
+        return None
+
+
+class MemoryCounts(MemoryStorage):
+    """The limits library's memory storage (memory://) without its sweeper thread.
+
+    The library starts a new ``threading.Timer`` for every hit that comes more than 10 ms
+    after the last sweep: under steady traffic that is a thread start every few requests, and
+    on a busy verify page most of the request's time. Counting needs no sweeper (``get``
+    drops a window that has ended before counting in it); only keys nobody asks about again
+    need sweeping, and this sweeps them in line, at most once every ``SWEEP_SECONDS``."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+        self.timer = _Alive()  # type: ignore[assignment]
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+            now = time.time()
+            for ended in [k for k, at in list(self.expirations.items()) if at <= now]:
+                self.get(ended)  # drops the ended window's count
+        return super().incr(key, expiry, amount)
+
+
 def _storage(url: str) -> Storage:
     scheme = url.partition(":")[0]  # never the rest: it may hold a password
+    if scheme == "memory":
+        return MemoryCounts()
     try:
         storage = storage_from_string(url)
     except ConfigurationError:  # its message repeats the URL, password and all

@@ -158,8 +158,7 @@ def ready_learner(port: int, email: str, password: str) -> tuple[Browser, str, s
 
 
 def _ready(port: int, email: str, password: str) -> tuple[Browser, str, str]:
-    """ready_learner, tried again on a refusal: on SQLite a write that meets another (the job
-    worker keeping a PDF) can fail (see README.md); the preparation is not what is measured."""
+    """ready_learner, tried again on a refusal: the preparation is not what is measured."""
     for _ in range(4):
         try:
             return ready_learner(port, email, password)

@@ -43,8 +43,11 @@ def statements_run(engine):
 
 def run_together(app, work, n: int = 4):
     """Race: ``work(session)`` in ``n`` threads at once, each with its own session, committed
-    on success and rolled back on an error; the results and the errors, collected."""
+    on success and rolled back on an error; the results and the errors, collected. Each
+    session begins as a request that writes does (``db.begin_writing``)."""
     import threading
+
+    from app.db import begin_writing
 
     barrier = threading.Barrier(n)
     results, errors = [], []
@@ -52,6 +55,7 @@ def run_together(app, work, n: int = 4):
     def run():
         with app.extensions["candor.sessionmaker"]() as session:
             barrier.wait()
+            begin_writing(session)
             try:
                 results.append(work(session))
                 session.commit()

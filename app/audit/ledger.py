@@ -34,9 +34,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, event, func, inspect, select
+from sqlalchemy import RowMapping, and_, event, func, insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.db import utcnow
 from app.models import AuditEvent, Certificate, Completion, LedgerEntry
 
 GENESIS = "0" * 64
@@ -162,6 +163,12 @@ def _note_flushed(session: Session, _context: Any) -> None:
 
 
 def _append_noted(session: Session) -> None:
+    # SQLAlchemy calls before_commit for a savepoint's release too: appending then would take
+    # the chain's lock in the middle of the request. What a savepoint wrote stays noted (or is
+    # skipped by ``append`` if it rolled back) until the whole transaction commits. Savepoints
+    # are closed before that commit (every ``begin_nested`` here is a ``with`` block).
+    if session.in_nested_transaction():
+        return
     noted = session.info.pop(_NOTED, None)
     if not noted:
         return
@@ -200,7 +207,7 @@ def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     seq, prev = _head(session)
-    added = 0
+    entries = []
     for kind, row_id in records:
         row = rows.get((kind, row_id))
         if row is None:
@@ -208,19 +215,21 @@ def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
         seq += 1
         content = content_hash(kind, row)
         own = entry_hash(seq, kind, row_id, content, prev)
-        session.add(
-            LedgerEntry(
-                seq=seq,
-                kind=kind,
-                row_id=row_id,
-                content_hash=content,
-                prev_hash=prev,
-                entry_hash=own,
-            )
+        entries.append(
+            {
+                "seq": seq,
+                "kind": kind,
+                "row_id": row_id,
+                "content_hash": content,
+                "prev_hash": prev,
+                "entry_hash": own,
+                "recorded_at": utcnow(),
+            }
         )
-        prev, added = own, added + 1
-    session.flush()
-    return added
+        prev = own
+    if entries:  # one statement for them all (executemany), not one INSERT ... RETURNING each
+        session.execute(insert(LedgerEntry), entries)
+    return len(entries)
 
 
 _READ_BATCH = 500

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from app.author.draft_pages import _draft, _revision, _viewed
 from app.author.views import STUDIO, bp
 from app.authoring.diffs import folder_diff
 from app.authoring.drafts import check_draft, files_of
+from app.authoring.history import compare_versions, version_history
 from app.authoring.publishing import Retraining, publish_draft
 from app.content.folders import version_files
-from app.content.versions import find_version, newest_version
+from app.content.versions import newest_version
 from app.dates import format_date
 from app.db import get_session, utcnow
 from app.errors import DomainError
 from app.fields import whole_number
-from app.models import Completion, CourseVersion, Enrollment, User
 from app.progress.reading import find_course
 from app.security import allow
 
@@ -85,47 +84,21 @@ def publish(slug: str):
 def history(slug: str):
     db = get_session()
     course = find_course(db, slug)
-    versions = db.scalars(
-        select(CourseVersion)
-        .where(CourseVersion.course_id == course.id)
-        .order_by(CourseVersion.number.desc())
-    ).all()
-    on_version = dict(
-        db.execute(
-            select(Enrollment.version_id, func.count())
-            .where(Enrollment.course_id == course.id, Enrollment.version_id.is_not(None))
-            .group_by(Enrollment.version_id)
-        ).all()
-    )
-    completed = dict(
-        db.execute(
-            select(Completion.version_id, func.count())
-            .where(Completion.course_id == course.id)
-            .group_by(Completion.version_id)
-        ).all()
-    )
-    publishers = dict(
-        db.execute(
-            select(User.id, User.name).where(
-                User.id.in_([v.published_by_id for v in versions if v.published_by_id])
-            )
-        ).all()
-    )
+    found = version_history(db, course)
     changes = None
     older = newer = None
     if request.args.get("from") and request.args.get("to"):
         first, second = whole_number(request.args["from"]), whole_number(request.args["to"])
         if first is None or second is None:
             raise DomainError("Choose two versions to compare.", status=400)
-        older, newer = (find_version(db, slug, n) for n in sorted((first, second)))
-        changes = folder_diff(version_files(db, older), version_files(db, newer))
+        older, newer, changes = compare_versions(db, slug, first, second)
     return render_template(
         "author/history.html",
         course=course,
-        versions=versions,
-        on_version=on_version,
-        completed=completed,
-        publishers=publishers,
+        versions=found.versions,
+        on_version=found.on_version,
+        completed=found.completed,
+        publishers=found.publishers,
         changes=changes,
         older=older,
         newer=newer,

@@ -11,11 +11,13 @@ renaming the holder or the course later changes nothing a certificate states.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -62,11 +64,18 @@ def issuer_of(session: Session) -> CertificateIssuer:
     return session.info["certificate_issuer"]
 
 
-def issue_certificate(session: Session, completion: Completion) -> Certificate:
-    """Issue the certificate for a completion, or return the one already issued."""
-    existing = session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
-    if existing is not None:
-        return existing
+def issue_certificate(
+    session: Session, completion: Completion, *, new_completion: bool = False
+) -> Certificate:
+    """Issue the certificate for a completion, or return the one already issued.
+    ``new_completion``: the completion was recorded in this transaction, so it has none yet
+    and the look-up is skipped (``completion_id`` is unique all the same)."""
+    if not new_completion:
+        existing = session.scalar(
+            select(Certificate).where(Certificate.completion_id == completion.id)
+        )
+        if existing is not None:
+            return existing
     issuer = issuer_of(session)
     key = signing_key(session, issuer.signer)  # refuses a retired key
     holder = session.get_one(User, completion.user_id)
@@ -258,18 +267,47 @@ def signed_document(facts: CertificateFacts, signature: str, kid: str) -> bytes:
     ).encode("utf-8")
 
 
-def status_of(certificate: Certificate, now: datetime | None = None) -> str:
+class Dated(Protocol):
+    """What a certificate's status depends on: an ORM certificate or a ``find_by_code`` row."""
+
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def status_of(certificate: Dated, now: datetime | None = None) -> str:
     """valid, expired or revoked (the rule of ``certificates.validity``)."""
     return certificate_status(
         certificate.revoked_at is not None, certificate.expires_at, now or utcnow()
     )
 
 
-def find_by_code(session: Session, typed: str) -> Certificate:
-    """The certificate with this code, however it was typed; NotFound otherwise."""
+@functools.cache
+def _by_code() -> Select:
+    """What verification states of a certificate, by code: built once, since every look-up of
+    the public verify page and its JSON runs it."""
+    c = Certificate.__table__.c
+    return select(
+        c.id,
+        c.code,
+        c.facts,
+        c.signature,
+        c.key_id,
+        c.expires_at,
+        c.revoked_at,
+        c.revocation_reason,
+        c.erased_at,
+    ).where(c.code == bindparam("code"))
+
+
+def find_by_code(session: Session, typed: str) -> Row:
+    """The certificate with this code, however it was typed, as the row of what verification
+    states (id, code, facts, signature, key_id, expires_at, revoked_at, revocation_reason,
+    erased_at; read on the connection, no ORM object); NotFound otherwise."""
     # A malformed code still costs a look-up, so the answer takes the same time either way.
     code = normalise(typed) or "-"
-    certificate = session.scalar(select(Certificate).where(Certificate.code == code))
+    certificate = session.connection().execute(_by_code(), {"code": code}).first()
     if certificate is None:
         raise NotFound("No certificate has this code. Check it against the certificate.")
     return certificate

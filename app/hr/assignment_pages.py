@@ -22,7 +22,7 @@ from app.people.directory_queries import (
     list_versions,
     people_by_ids,
 )
-from app.training.assignments import assign, cancel_assignment, list_assignments
+from app.training.assignments import MAX_DUE_DAYS, assign, cancel_assignment, list_assignments
 from app.training.renewal import require_retraining
 
 
@@ -51,9 +51,18 @@ def _render_form(form: AssignmentForm, status: int = 200):
     picked = people_by_ids(db, _picked_ids(form))
     chosen = {p.id for p in picked}
     text = (request.form.get("find") or "").strip()
-    found = [p for p in find_people_to_pick(db, text) if p.id not in chosen] if text else []
+    found, find_error = [], None
+    try:
+        found = [p for p in find_people_to_pick(db, text) if p.id not in chosen]
+    except DomainError as error:  # text no search takes: said beside the box
+        find_error, status = error.message, error.status
     return render_template(
-        "hr/assignment_form.html", form=form, picked=picked, found=found, find=text
+        "hr/assignment_form.html",
+        form=form,
+        picked=picked,
+        found=found,
+        find=text,
+        find_error=find_error,
     ), status
 
 
@@ -91,7 +100,9 @@ def new_assignment():
             department=form.department.data if form.audience.data == "department" else None,
             user_ids=_picked_ids(form) if form.audience.data == "people" else (),
             due_on=form.due_on.data if form.due_kind.data == "date" else None,
-            due_days=form.due_days.data if form.due_kind.data == "days" else None,
+            due_days=whole_number(form.due_days.data.strip(), 1, MAX_DUE_DAYS)
+            if form.due_kind.data == "days"
+            else None,
         )
     except DomainError as error:
         form.form_errors.append(error.message)

@@ -8,19 +8,28 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import NumberInput
 
 from app.certificates.service import REVOCATION_REASONS
 from app.dates import day_problem
-from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX, NOTE_MAX, sentence
+from app.fields import (
+    DEPARTMENT_MAX,
+    EMAIL_MAX,
+    EMPLOYEE_ID_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    sentence,
+    whole_number_problem,
+)
 from app.models import Role
+from app.training.assignments import MAX_DUE_DAYS
 
 REASON_LABELS = {
     "issued_in_error": "Issued in error",
@@ -33,6 +42,14 @@ REASON_LABELS = {
 def within_calendar(form, field) -> None:
     """A date field's value is a day Candor can reckon with (dates.day_problem)."""
     if field.data is not None and (problem := day_problem("the date", field.data)):
+        raise ValidationError(sentence(problem))
+
+
+def whole_days(form, field) -> None:
+    """A number of days, if given, is plain digits from 1 to MAX_DUE_DAYS (fields.whole_number,
+    the one rule for numbers from outside: never int(), which takes "+5", "5_0" or "５")."""
+    text = (field.data or "").strip()
+    if text and (problem := whole_number_problem("number of days", text, 1, MAX_DUE_DAYS)):
         raise ValidationError(sentence(problem))
 
 
@@ -89,7 +106,12 @@ class AssignmentForm(FlaskForm):
             SelectChoice("date", "On a date"),
         ],
     )
-    due_days = IntegerField("Days", default=30, validators=[Optional(), NumberRange(1, 365)])
+    due_days = StringField(
+        "Days",
+        default="30",
+        widget=NumberInput(min=1, max=MAX_DUE_DAYS),
+        validators=[whole_days],
+    )
     due_on = DateField("Date", validators=[Optional(), within_calendar])
 
 

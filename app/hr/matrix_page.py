@@ -5,54 +5,19 @@ sort order and the page. Its "export these records" forms post the same filter k
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields
 from typing import Any
 
 from flask import render_template, request, url_for
 
 from app.db import get_session
-from app.errors import DomainError
-from app.fields import page_number
 from app.hr.views import bp
 from app.obligations.registry import REGISTRY as OBLIGATIONS
 from app.people.directory_queries import list_courses, list_departments, list_managers
 from app.training.filters import RecordFilter
 from app.training.grid import GRID_SORTS, status_grid
-from app.training.matrix import SORTS, status_rows
-from app.training.status import Status
-
-PAGE_SIZE = 50
-VIEW_KEYS = ("sort", "page")
-
-
-@dataclass(frozen=True)
-class MatrixQuery:
-    """The matrix's query string: the records to list, then how to show them."""
-
-    records: RecordFilter = field(default_factory=RecordFilter)
-    sort: str = "name"  # a key of app.training.matrix.SORTS
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any], sorts: frozenset[str] = SORTS) -> MatrixQuery:
-        """The filter and view in ``args``; DomainError (400) for anything the page cannot
-        send, with the same message an export gives for the same filter. ``sorts``: the
-        page's sort orders (the list's, or the grid's)."""
-        sort = (args.get("sort") or "name").strip()
-        if sort not in sorts:
-            raise DomainError("Unknown sort order.")
-        page = page_number(args.get("page"))
-        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort, page)
-
-    def args(self, **changes: Any) -> dict[str, str]:
-        """The query string for this page with ``changes`` to sort or page (for links)."""
-        view = replace(self, **changes)
-        values = {**view.records.args(), "sort": view.sort}
-        if view.page != 1:
-            values["page"] = str(view.page)
-        return values
-
+from app.training.matrix import PAGE_SIZE, MatrixQuery, status_rows
+from app.training.status import SHORT_STATUS, Status
 
 _FILTER_KEYS = frozenset(f.name for f in fields(RecordFilter))
 
@@ -70,19 +35,6 @@ def matrix_url(**filters: Any) -> str:
         raise TypeError(f"not RecordFilter keys: {', '.join(sorted(unknown))}")
     args: dict[str, Any] = {k: str(v) for k, v in filters.items() if v not in (None, "")}
     return url_for("hr.matrix", **args)
-
-
-# How a status reads in a grid cell, short enough for ten courses side by side at 1280 px;
-# the key under the grid and each cell's hidden text say it in full.
-SHORT_STATUS = {
-    Status.COMPLETED.value: "Done",
-    Status.DUE_SOON.value: "Soon",
-    Status.OVERDUE.value: "Late",
-    Status.EXPIRED.value: "Exp.",
-    Status.REVOKED.value: "Rev.",
-    Status.IN_PROGRESS.value: "Going",
-    Status.NOT_STARTED.value: "New",
-}
 
 
 @bp.get("/grid")

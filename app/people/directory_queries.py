@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session, aliased
 
 from app.content.versions import newest_versions
 from app.db import NAME_COLLATION
-from app.fields import fold
+from app.fields import fold, search_text
 from app.models import CourseVersion, Invitation, User
 
 SEARCH_PAGE_SIZE = 100
-SEARCH_MAX = 100  # characters of search text; the rest is ignored
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class PeopleSearch:
 
     people: list[User]
     total: int
-    text: str  # the text searched for, as used (trimmed, cut at SEARCH_MAX)
+    text: str  # the text searched for, as used (trimmed: fields.search_text)
     page: int  # 1-based
     page_size: int = SEARCH_PAGE_SIZE
 
@@ -32,8 +31,8 @@ class PeopleSearch:
 def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
     """Everyone (active or not) whose name, e-mail, employee id or department contains
     ``text``, whatever the case (and the accents, but in the department), by name; page
-    ``page`` of them and the total."""
-    text = (text or "").strip()[:SEARCH_MAX]
+    ``page`` of them and the total; DomainError for text no search takes (search_text)."""
+    text = search_text(text)
     page = max(1, page)
     query = select(User)
     if text:
@@ -46,7 +45,7 @@ def search_people(session: Session, text: str, page: int = 1) -> PeopleSearch:
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     people = session.scalars(
-        query.order_by(User.name, User.id)
+        query.order_by(User.name.collate(NAME_COLLATION), User.id)
         .limit(SEARCH_PAGE_SIZE)
         .offset((page - 1) * SEARCH_PAGE_SIZE)
     ).all()
@@ -103,8 +102,8 @@ PICKED_MAX = 1000  # people one "chosen people" form carries; more is a departme
 def find_people_to_pick(session: Session, text: str) -> list[User]:
     """Active people whose name, e-mail or employee id contains ``text`` (any case, any
     accents), by name in the language's order, at most ``PICK_LIMIT``: the assignment form's
-    people picker."""
-    text = fold((text or "").strip()[:SEARCH_MAX])
+    people picker. DomainError for text no search takes (search_text)."""
+    text = fold(search_text(text))
     if not text:
         return []
     return list(

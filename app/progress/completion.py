@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
 from app.certificates.service import issue_certificate
@@ -61,6 +62,11 @@ def complete_course(
     """Record the completion of the learner's current cycle, once; None if already recorded."""
     now = utcnow()
     version = session.get_one(CourseVersion, enrollment.version_id)
+    completed = {
+        "completed_at": now,
+        "expires_at": expiry_of(now, version.recertify_months),
+        "revoked_at": None,
+    }
     # The conditional UPDATE is the guard: of two requests completing at once, one changes the
     # row and records the completion, the other changes nothing.
     claimed = rowcount(
@@ -71,17 +77,14 @@ def complete_course(
                 Enrollment.cycle == enrollment.cycle,
                 Enrollment.completed_at.is_(None),
             )
-            .values(
-                completed_at=now,
-                expires_at=expiry_of(now, version.recertify_months),
-                revoked_at=None,
-            )
+            .values(completed)
             .execution_options(synchronize_session=False)
         )
     )
     if claimed != 1:
         return None
-    session.refresh(enrollment)
+    for column, value in completed.items():  # what the UPDATE wrote, without reading it back
+        set_committed_value(enrollment, column, value)
     completion = Completion(
         user_id=user.id,
         course_id=enrollment.course_id,
@@ -103,7 +106,8 @@ def complete_course(
         attempt_id=completion.attempt_id,
         score=completion.score,
     )
-    issue_certificate(session, completion)  # never a completion without its certificate
+    # Never a completion without its certificate; this one is new, so none can exist yet.
+    issue_certificate(session, completion, new_completion=True)
     return completion
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Text, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
 from app.content.published import published_quiz
@@ -380,25 +381,28 @@ def submit_attempt(
         raise Incomplete(gaps)
     result: Grade = grade(quiz, plan, merged)
     passed = result.passed(pass_mark(version, quiz))
+    graded = {
+        "status": AttemptStatus.SUBMITTED,
+        "submitted_at": utcnow(),
+        "answers": {k: list(v) for k, v in merged.items()},
+        "percent": result.percent,
+        "passed": passed,
+        "must_pass_failed": len(result.must_pass_failures),
+        "result": result.to_dict(),
+    }
     claimed = rowcount(
         session.execute(
             update(QuizAttempt)
             .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
-            .values(
-                status=AttemptStatus.SUBMITTED,
-                submitted_at=utcnow(),
-                answers={k: list(v) for k, v in merged.items()},
-                percent=result.percent,
-                passed=passed,
-                must_pass_failed=len(result.must_pass_failures),
-                result=result.to_dict(),
-            )
+            .values(graded)
             .execution_options(synchronize_session=False)
         )
     )
-    session.refresh(attempt)
     if claimed != 1:
+        session.refresh(attempt)
         return attempt  # graded by a concurrent submission: show that result
+    for column, value in graded.items():  # what the UPDATE wrote, without reading it back
+        set_committed_value(attempt, column, value)
     user = session.get_one(User, attempt.user_id)
     record(
         session,

@@ -14,12 +14,11 @@ from flask_login import current_user
 
 from app.db import get_session
 from app.errors import NotFound
-from app.hr.matrix_page import PAGE_SIZE, SHORT_STATUS, MatrixQuery
 from app.people.directory_queries import list_courses, team_size
 from app.security import restrict_to
 from app.training.grid import GRID_SORTS, status_grid
-from app.training.matrix import summary
-from app.training.status import Status
+from app.training.matrix import PAGE_SIZE, MatrixQuery, summary
+from app.training.status import SHORT_STATUS, Status
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 restrict_to(bp)  # any signed-in person; the team is checked in the view

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, aliased
 
 from app.audit.events import record
 from app.content.versions import newest_versions
-from app.dates import expiry_of
 from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.fields import DEPARTMENT_MAX
@@ -43,7 +42,7 @@ from app.models import (
     UserRole,
     Visibility,
 )
-from app.training.cycles import CHUNK, NEW_CYCLE, chunks, cycle_completions, recertify_months
+from app.training.cycles import CHUNK, NEW_CYCLE, chunks
 from app.training.status import Status, StatusFacts, course_status
 
 MAX_DUE_DAYS = 365
@@ -280,6 +279,7 @@ class _Existing:
     version_id: int | None
     assigned_at: datetime | None
     completed_at: datetime | None
+    expires_at: datetime | None
 
 
 def _load_existing(
@@ -291,6 +291,7 @@ def _load_existing(
         Enrollment.version_id,
         Enrollment.assigned_at,
         Enrollment.completed_at,
+        Enrollment.expires_at,
     )
     base = select(*columns).where(Enrollment.course_id == course_id)
     if len(user_ids) > CHUNK:
@@ -299,14 +300,7 @@ def _load_existing(
         rows: Iterable[Any] = (r for r in session.execute(base) if r.user_id in wanted)
     else:
         rows = session.execute(base.where(Enrollment.user_id.in_(user_ids)))
-    existing = {r.user_id: _Existing(*r) for r in rows}
-    if any(row.completed_at is not None for row in existing.values()):
-        narrow = [Enrollment.user_id.in_(user_ids)] if len(user_ids) <= CHUNK else []
-        completions = cycle_completions(session, Enrollment.course_id == course_id, *narrow)
-        for row in existing.values():
-            if row.id in completions:
-                row.completed_at, row.version_id = completions[row.id]
-    return existing
+    return {r.user_id: _Existing(*r) for r in rows}
 
 
 def _apply(
@@ -319,7 +313,6 @@ def _apply(
 ) -> _Counts:
     """Apply ``assignment`` to ``user_ids``: set-based, race-safe on the unique enrollment."""
     counts = _Counts()
-    months = recertify_months(session, assignment.course_id)
     governs = {"assignment_id": assignment.id, "assigned_by_id": assigned_by_id}
     pending: Sequence[int] = user_ids
     for _ in range(_INSERT_RETRIES):
@@ -330,10 +323,7 @@ def _apply(
             if row is None:
                 missing.append(user_id)
             elif row.completed_at is not None:
-                facts = StatusFacts(
-                    completed_at=row.completed_at,
-                    expires_at=expiry_of(row.completed_at, months.get(row.version_id or 0, 0)),
-                )
+                facts = StatusFacts(completed_at=row.completed_at, expires_at=row.expires_at)
                 if course_status(facts, now) is Status.EXPIRED:
                     restart.append(row.id)
                 else:

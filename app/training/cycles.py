@@ -1,18 +1,13 @@
-"""An enrollment's current cycle as the database records it: the completion that counts and
-how long the version completed stays valid. Read-only; shared by assigning, renewal and the
-status matrix, so each reads a completion the same way.
+"""An enrollment's cycles: what starting a new one clears, and the slices set-based
+statements over many enrollments work in. A cycle's completion and expiry live on the
+enrollment itself (``completed_at``, ``expires_at``, set together as it completes): every
+reader (assigning, renewal, the matrix, reminders) reads them there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Final
-
-from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import Session
-
-from app.models import Completion, CourseVersion, Enrollment, User
 
 # What starting a new cycle clears on an enrollment (with ``cycle`` + 1 and a new due date):
 # the version is chosen again, nothing is read or completed yet, and HR's grants and a
@@ -39,29 +34,3 @@ def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
 
-
-def recertify_months(session: Session, course_id: int | None = None) -> dict[int, int]:
-    """Each version's months of validity (0: never expires), by version id."""
-    query = select(CourseVersion.id, CourseVersion.recertify_months)
-    if course_id is not None:
-        query = query.where(CourseVersion.course_id == course_id)
-    return {vid: months for vid, months in session.execute(query)}
-
-
-def cycle_completions(
-    session: Session, *criteria: ColumnElement[bool]
-) -> dict[int, tuple[datetime, int]]:
-    """The latest completion of each enrollment's current cycle: (completed_at, version_id),
-    by enrollment id, for enrollments matching ``criteria`` (over Enrollment and User)."""
-    rows = session.execute(
-        select(Completion.enrollment_id, Completion.completed_at, Completion.version_id)
-        .join(
-            Enrollment,
-            and_(Enrollment.id == Completion.enrollment_id, Enrollment.cycle == Completion.cycle),
-        )
-        .join(User, User.id == Enrollment.user_id)
-        .where(*criteria)
-        .order_by(Completion.id)
-    )
-    # Completions are append-only, a correction is a newer record: the last one wins.
-    return {eid: (completed_at, vid) for eid, completed_at, vid in rows}

@@ -42,9 +42,9 @@ from app.fields import (
     MAX_ID,
     department_problem,
     fold,
+    search_text,
     sentence,
     shown,
-    unsafe_problem,
     whole_number,
 )
 from app.obligations.coverage import courses_meeting
@@ -52,7 +52,6 @@ from app.obligations.registry import REGISTRY as OBLIGATIONS
 from app.obligations.registry import obligation_problem
 from app.training.status import Status
 
-SEARCH_MAX: Final = 100
 STATUSES: Final = tuple(status.value for status in Status)
 
 
@@ -77,12 +76,7 @@ class RecordFilter:
                 f"{', '.join(sorted(OBLIGATIONS))}."
             )
         if self.search is not None:
-            text = self.search.strip()
-            if len(text) > SEARCH_MAX:
-                raise DomainError(f"search must be at most {SEARCH_MAX} characters.")
-            if problem := unsafe_problem("search", text):
-                raise DomainError(sentence(problem))
-            object.__setattr__(self, "search", text or None)
+            object.__setattr__(self, "search", search_text(self.search) or None)
         if self.status is not None:
             object.__setattr__(self, "status", _status(str(self.status)))
         if self.department is not None and (problem := department_problem(self.department)):

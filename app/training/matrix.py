@@ -10,8 +10,8 @@ number of people: one query for a page of rows and its total, one for the dashbo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.db import NAME_COLLATION, name_sort_key, utcnow
 from app.errors import DomainError
+from app.fields import page_number
 from app.models import Course, CourseVersion, Enrollment, User
 from app.training.filters import RecordFilter
 from app.training.status import (
@@ -407,3 +408,36 @@ def summary(
         sorted(departments.items(), key=lambda item: (item[0] is None, item[0] or ""))
     )
     return result
+
+
+PAGE_SIZE = 50  # rows per page of the matrix and the grid, HR's and a manager's
+VIEW_KEYS = ("sort", "page")
+
+
+@dataclass(frozen=True)
+class MatrixQuery:
+    """The matrix's and the grid's query string (HR's, and a manager's team): the records to
+    list, then how to show them."""
+
+    records: RecordFilter = field(default_factory=RecordFilter)
+    sort: str = "name"  # a key of app.training.matrix.SORTS
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any], sorts: frozenset[str] = SORTS) -> MatrixQuery:
+        """The filter and view in ``args``; DomainError (400) for anything the page cannot
+        send, with the same message an export gives for the same filter. ``sorts``: the
+        page's sort orders (the list's, or the grid's)."""
+        sort = (args.get("sort") or "name").strip()
+        if sort not in sorts:
+            raise DomainError("Unknown sort order.")
+        page = page_number(args.get("page"))
+        return cls(RecordFilter.from_args(args, other_keys=VIEW_KEYS), sort, page)
+
+    def args(self, **changes: Any) -> dict[str, str]:
+        """The query string for this page with ``changes`` to sort or page (for links)."""
+        view = replace(self, **changes)
+        values = {**view.records.args(), "sort": view.sort}
+        if view.page != 1:
+            values["page"] = str(view.page)
+        return values

@@ -15,12 +15,12 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
-from app.dates import expiry_of, format_date
+from app.dates import format_date
 from app.db import rowcount, utcnow
 from app.errors import DomainError
 from app.models import Course, CourseVersion, Enrollment, User, Visibility
 from app.training.assignments import GRACE_DAYS, check_due_on, end_of_day
-from app.training.cycles import NEW_CYCLE, cycle_completions, recertify_months
+from app.training.cycles import NEW_CYCLE
 from app.training.status import DUE_SOON_DAYS, Status, StatusFacts, course_status
 
 _enrollments = cast(Table, Enrollment.__table__)  # set-based statements use the table
@@ -87,13 +87,9 @@ def start_renewal(
         raise DomainError("You have no completion of this course to renew.", status=409)
     if course.visibility is Visibility.RETIRED:
         raise DomainError("This course is retired: it cannot be renewed.", status=409)
-    completions = cycle_completions(session, Enrollment.id == enrollment.id)
-    completed_at, version_id = completions.get(
-        enrollment.id, (enrollment.completed_at, enrollment.version_id or 0)
-    )
-    months = recertify_months(session, course.id).get(version_id, 0)
-    expires = expiry_of(completed_at, months)
-    facts = StatusFacts(completed_at=completed_at, expires_at=expires)
+    # The enrollment holds its cycle's completion and expiry as completing set them.
+    expires = enrollment.expires_at
+    facts = StatusFacts(completed_at=enrollment.completed_at, expires_at=expires)
     if expires is None:
         raise DomainError("Your completion of this course does not expire.", status=409)
     if course_status(facts, now) not in (Status.DUE_SOON, Status.EXPIRED):

@@ -193,3 +193,16 @@ def label(status: Status, facts: StatusFacts) -> str:
             return f"In progress{due}"
         case _:
             return f"Not started{due}"
+
+
+# How a status reads in a grid cell, short enough for ten courses side by side at 1280 px;
+# the key under the grid and each cell's hidden text say it in full.
+SHORT_STATUS = {
+    Status.COMPLETED.value: "Done",
+    Status.DUE_SOON.value: "Soon",
+    Status.OVERDUE.value: "Late",
+    Status.EXPIRED.value: "Exp.",
+    Status.REVOKED.value: "Rev.",
+    Status.IN_PROGRESS.value: "Going",
+    Status.NOT_STARTED.value: "New",
+}

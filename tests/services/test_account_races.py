@@ -1,6 +1,6 @@
-"""Races on the single-use things of accounts (SECURITY.md "Races", on PostgreSQL, threads with
-their own sessions): one code from the authenticator app signs in once, one recovery code
-once, one reset link sets one password."""
+"""Races on the single-use things of accounts (SECURITY.md "Races", on SQLite and PostgreSQL,
+threads with their own sessions): one code from the authenticator app signs in once, one
+recovery code once, one reset link sets one password."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import threading
 
 import pyotp
 import pytest
-from conftest import POSTGRES_URL
 from helpers import run_together
 
 from app.db import utcnow
@@ -16,10 +15,6 @@ from app.models import User
 from app.people import two_factor as factors
 from app.people.resets import create_reset, reset_password
 
-pytestmark = [
-    pytest.mark.skipif(not POSTGRES_URL, reason="writers at once need PostgreSQL"),
-    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
-]
 SEALER = factors.Sealer("test-secret-key")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import POSTGRES_URL
 from helpers import list_courses, read_in_turn, run_together
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
@@ -288,8 +287,6 @@ def test_concurrent_starts_respect_the_attempt_limit(app, db, reader, quiz_cours
     assert len(numbers) == len(set(numbers)) <= 2
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="eight writers at once need PostgreSQL")
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_concurrent_replies_at_one_step_have_one_winner(app, db, reader, quiz_course):
     attempt = start_attempt(db, reader, quiz_course)
     db.commit()

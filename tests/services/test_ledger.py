@@ -160,6 +160,25 @@ def test_concurrent_writers_keep_one_unbroken_chain(app, db, records):
     assert chained == writers * 3
 
 
+def test_a_savepoint_appends_nothing_until_the_whole_transaction_commits(db, records):
+    """Releasing a savepoint must not append (that would take the chain's lock mid-request);
+    the commit chains what the savepoint wrote, and skips what a rolled-back one wrote."""
+    entries = db.scalar(select(func.count()).select_from(LedgerEntry))
+    with db.begin_nested():
+        kept = record(db, "test.savepoint", outcome="kept")
+    assert db.scalar(select(func.count()).select_from(LedgerEntry)) == entries
+    with pytest.raises(RuntimeError), db.begin_nested():
+        record(db, "test.savepoint", outcome="undone")
+        db.flush()
+        raise RuntimeError
+    db.commit()
+    chained = db.scalars(
+        select(LedgerEntry.row_id).where(LedgerEntry.seq > entries).order_by(LedgerEntry.seq)
+    ).all()
+    assert chained == [kept.id]
+    assert verify(db).problems == []
+
+
 def test_a_noted_head_proves_the_chain_up_to_it_was_not_rewritten(app, db, records):
     from app.audit.ledger import backfill, head_of
 

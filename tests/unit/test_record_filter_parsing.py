@@ -109,7 +109,7 @@ def test_keys_are_the_field_names_and_every_status_is_offered():
 def test_search_is_trimmed_bounded_and_refuses_hidden_characters():
     assert RecordFilter.from_args({"search": "  E-0042 "}).search == "E-0042"
     assert RecordFilter.from_args({"search": "   "}).search is None
-    with pytest.raises(DomainError, match="search must be at most 100 characters"):
+    with pytest.raises(DomainError, match="A search is at most 100 characters; this one has 101"):
         RecordFilter.from_args({"search": "x" * 101})
     with pytest.raises(DomainError, match=r"The search contains a control.*U\+202E"):
         RecordFilter.from_args({"search": "ana\u202e"})

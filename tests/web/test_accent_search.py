@@ -53,3 +53,40 @@ def test_the_key_follows_an_edit(db, people):
     igor.name = "Ígor Ñúñez"
     db.commit()
     assert db.scalar(select(User.search_key).where(User.id == igor.id)).startswith("igor nunez")
+
+
+LONG = "x" * 101
+
+
+@pytest.mark.parametrize(
+    "path", ["/hr/grid?search=", "/hr/status?search=", "/hr/employees?q=", "/admin/users?q="]
+)
+def test_every_people_search_refuses_the_same_too_long_text_saying_why(
+    client, make_user, people, path
+):
+    login(client, make_user(roles={Role.ADMIN}))
+    response = client.get(path + LONG)
+    assert response.status_code == 400
+    assert "A search is at most 100 characters; this one has 101." in response.get_data(
+        as_text=True
+    )
+
+
+def test_the_picker_says_why_beside_its_box_and_keeps_who_was_ticked(client, people):
+    hr, igor, _ = people
+    login(client, hr)
+    response = client.post(
+        "/hr/assignments/new",
+        data={"csrf_token": csrf_token(client), "action": "find", "find": LONG, "people": igor.id},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="find-error" role="alert">A search is at most 100 characters' in page
+    assert f'value="{igor.id}" checked' in page
+
+
+def test_the_people_list_is_in_the_language_s_order(client, make_user, people):
+    login(client, make_user(roles={Role.ADMIN}))
+    make_user(name="Ana Zubiri", email="az@example.test")
+    page = client.get("/admin/users?q=example.test").get_data(as_text=True)
+    assert page.index("Ana Zubiri") < page.index("Ígor Ørsted") < page.index("Zoë Åberg")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 
 import pytest
-from helpers import login, post
-from sqlalchemy import event, select
+from helpers import login, post, statements_run
+from sqlalchemy import select
 
 from app.models import Assignment, AuditEvent, Course, Enrollment, Role, User
 
@@ -99,13 +99,8 @@ def test_the_assignment_list_costs_the_same_queries_for_one_rule_or_many(client,
     engine = app.extensions["candor.engine"]
 
     def queries() -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_run(engine) as seen:
             assert client.get("/hr/assignments").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(seen)
 
     post(client, "/hr/assignments/new", form(office, people=[office["learners"][0].id]))
@@ -126,3 +121,29 @@ def test_picking_an_unknown_or_deactivated_person_is_refused(client, db, office)
     assert "2 of the chosen people do not exist or are not active" in response.get_data(
         as_text=True
     )
+
+
+@pytest.mark.parametrize("typed", ["0", "366", "+5", "5_0", "\uff15", "30 days", "-1"])
+def test_a_number_of_days_that_is_not_plain_digits_in_range_is_refused_saying_so(
+    client, db, office, typed
+):
+    login(client, office["hr"])
+    learner = office["learners"][0]
+    response = post(
+        client, "/hr/assignments/new", form(office, people=[learner.id], due_days=typed)
+    )
+    assert response.status_code == 400
+    assert "The number of days must be a whole number from 1 to 365" in html.unescape(
+        response.get_data(as_text=True)
+    )
+    assert db.scalar(select(Assignment)) is None
+
+
+def test_a_number_of_days_may_come_with_spaces(client, db, office):
+    login(client, office["hr"])
+    learner = office["learners"][0]
+    response = post(
+        client, "/hr/assignments/new", form(office, people=[learner.id], due_days=" 45 ")
+    )
+    assert response.status_code == 303
+    assert db.scalar(select(Assignment.due_days)) == 45

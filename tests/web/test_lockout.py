@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import POSTGRES_URL
 from helpers import PASSWORD, csrf_token, login
 
 WRONG = "not the right password"  # noqa: S105 (a deliberately wrong guess)
@@ -65,8 +64,6 @@ def test_a_shared_pc_remembers_every_account_signed_in_on_it(build_app, make_use
         shared.delete_cookie("candor")
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="forty writers at once need PostgreSQL")
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_concurrent_attempts_are_counted_exactly(build_app, make_user):
     throttled = build_app(LOGIN_LIMIT_PER_ACCOUNT="10 per minute")
     victim = make_user()

@@ -233,7 +233,7 @@ def test_links_keep_the_filter(client, staff):
 
 
 def test_sort_and_page_links_keep_every_filter_value():
-    from app.hr.matrix_page import MatrixQuery
+    from app.training.matrix import MatrixQuery
     from app.training.filters import RecordFilter
 
     # Course 1 and manager 1 used to vanish from the sort and page links (1 was "the default").
