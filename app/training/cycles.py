@@ -33,4 +33,3 @@ def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     """``ids`` in slices of at most ``CHUNK``, one IN (...) list each."""
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
-

@@ -233,8 +233,8 @@ def test_links_keep_the_filter(client, staff):
 
 
 def test_sort_and_page_links_keep_every_filter_value():
-    from app.training.matrix import MatrixQuery
     from app.training.filters import RecordFilter
+    from app.training.matrix import MatrixQuery
 
     # Course 1 and manager 1 used to vanish from the sort and page links (1 was "the default").
     query = MatrixQuery(RecordFilter(course_id=1, manager_id=1), sort="due", page=3)
