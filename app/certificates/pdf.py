@@ -329,18 +329,28 @@ def _draw_qr(stream: pydyf.Stream, matrix: tuple[bytearray, ...], box: tuple) ->
     _append(stream, operators)
 
 
+def _op(operator: str, *operands: float) -> str:
+    """One PDF path operator with its operands."""
+    return " ".join([*(_n(value) for value in operands), operator])
+
+
 def _mark_operators() -> list[str]:
     """Candor's mark (assets/candor-mark.svg: a rounded square, an open ring, a dot) in its
     32-unit square, y downwards, as PDF operators: computed once."""
     r, k = 7, 7 * 0.5523  # corners of radius 7; a quarter circle's Bézier handle, per radius
     a, b, c = r - k, 32 - r, 32 - r + k
-    path = (
-        f"{r} 0 m {b} 0 l {c} 0 32 {a} 32 {r} c 32 {b} l 32 {c} {c} 32 {b} 32 c "
-        f"{r} 32 l {a} 32 0 {c} 0 {b} c 0 {r} l 0 {a} {a} 0 {r} 0 c h"
-    )
     square = [
         f"{TEAL} rg",
-        " ".join(_n(float(t)) if t[0].isdigit() else t for t in path.split()),
+        _op("m", r, 0),
+        _op("l", b, 0),
+        _op("c", c, 0, 32, a, 32, r),
+        _op("l", 32, b),
+        _op("c", 32, c, c, 32, b, 32),
+        _op("l", r, 32),
+        _op("c", a, 32, 0, c, 0, b),
+        _op("l", 0, r),
+        _op("c", 0, a, a, 0, r, 0),
+        "h",
         "f",
     ]
     # The ring: most of a circle of radius 8 around the centre, open to the right, as the
@@ -361,12 +371,12 @@ def _arc(cx: float, cy: float, radius: float, start: float, end: float, segments
         return cx + radius * math.cos(angle), cy + radius * math.sin(angle)
 
     x, y = point(start)
-    operators = [f"{_n(x)} {_n(y)} m"]
+    operators = [_op("m", x, y)]
     for index in range(segments):
         a, b = start + index * step, start + (index + 1) * step
         (x0, y0), (x1, y1) = point(a), point(b)
         handles = (x0 - k * math.sin(a), y0 + k * math.cos(a), x1 + k * math.sin(b))
-        operators.append(" ".join(_n(v) for v in (*handles, y1 - k * math.cos(b), x1, y1)) + " c")
+        operators.append(_op("c", *handles, y1 - k * math.cos(b), x1, y1))
     return operators
 
 
