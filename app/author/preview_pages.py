@@ -16,7 +16,8 @@ from app.content.versions import newest_version
 from app.db import get_session
 from app.errors import DomainError
 from app.organisation.details import current_values
-from app.quizzes.attempts import Incomplete, pass_mark
+from app.quizzes.attempts import pass_mark
+from app.quizzes.grading import Incomplete
 from app.quizzes.grading.answers import AnswerError
 from app.quizzes.sheet import build_sheet, decode_answers, decode_choice
 from app.security import allow

@@ -18,9 +18,8 @@ from app.content.loader import CourseSource
 from app.content.markdown import render_markdown
 from app.content.quiz import Quiz
 from app.errors import DomainError
-from app.quizzes.attempts import Incomplete
-from app.quizzes.grading.answers import AnswerError, check_answers, conversation_state, missing
-from app.quizzes.grading.grades import Grade, grade
+from app.quizzes.grading.answers import AnswerError, conversation_state
+from app.quizzes.grading.grades import Grade, grade_submission
 from app.quizzes.grading.plans import AttemptPlan, plan_attempt
 
 
@@ -137,11 +136,7 @@ def trial_grade(
     quiz: Quiz, trial: TrialAttempt, answers: Mapping[str, Sequence[str]], pass_mark: int
 ) -> tuple[TrialAttempt, Grade]:
     """Grade the trial as ``submit_attempt`` grades an attempt; Incomplete if unanswered."""
-    plan = trial.plan(quiz)
-    merged = {**check_answers(quiz, plan, answers), **trial.paths}
-    if gaps := missing(plan, merged, quiz):
-        raise Incomplete(gaps)
-    result = grade(quiz, plan, merged)
+    result, _ = grade_submission(quiz, trial.plan(quiz), answers, trial.paths)
     graded = TrialAttempt(
         trial.seed, trial.paths, percent=result.percent, passed=result.passed(pass_mark)
     )

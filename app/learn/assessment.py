@@ -16,7 +16,6 @@ from app.models import AttemptStatus
 from app.progress.completion import certificate_of_attempt
 from app.progress.reading import find_course
 from app.quizzes.attempts import (
-    Incomplete,
     NotEligible,
     assessment_status,
     choose,
@@ -30,7 +29,7 @@ from app.quizzes.attempts import (
     start_attempt,
     submit_attempt,
 )
-from app.quizzes.grading import AnswerError
+from app.quizzes.grading import AnswerError, Incomplete
 from app.quizzes.sheet import (
     SheetPage,
     build_sheet,

@@ -33,3 +33,6 @@ class OrganisationLogo(Base):
     height: Mapped[int]
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Set when the admin removes the logo: no longer printed, still kept, since the online
+    # check of a certificate printed with it compares against every logo kept.
+    removed_at: Mapped[datetime | None]

@@ -54,7 +54,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     employee_id: Mapped[str | None] = mapped_column(String(EMPLOYEE_ID_MAX), unique=True)
     department: Mapped[str | None] = mapped_column(String(DEPARTMENT_MAX), index=True)
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     locale: Mapped[str] = mapped_column(String(16), default="en")
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)

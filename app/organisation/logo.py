@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import io
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.content.images import Limits, decode, pixels_only
+from app.db import utcnow
 from app.models import OrganisationLogo, User
 
 MAX_LOGO_BYTES = 1024 * 1024  # an upload; the re-encoded PNG is far smaller
@@ -31,8 +32,9 @@ def reencode(data: bytes) -> tuple[bytes, int, int]:
 
 
 def current_logo(session: Session) -> OrganisationLogo | None:
-    """The logo in use: the newest upload, or None."""
-    return session.scalar(select(OrganisationLogo).order_by(OrganisationLogo.id.desc()).limit(1))
+    """The logo in use: the newest upload, unless it was removed; else None."""
+    newest = session.scalar(select(OrganisationLogo).order_by(OrganisationLogo.id.desc()).limit(1))
+    return newest if newest is not None and newest.removed_at is None else None
 
 
 def store_logo(session: Session, actor: User, data: bytes) -> OrganisationLogo:
@@ -52,6 +54,11 @@ def store_logo(session: Session, actor: User, data: bytes) -> OrganisationLogo:
 
 
 def remove_logo(session: Session, actor: User) -> None:
-    """Stop printing a logo (certificates already issued keep theirs)."""
-    session.execute(delete(OrganisationLogo))
+    """Stop printing a logo. It is kept, as every logo ever printed is: certificates already
+    issued keep theirs, and their online check compares against the logos kept."""
+    session.execute(
+        update(OrganisationLogo)
+        .where(OrganisationLogo.removed_at.is_(None))
+        .values(removed_at=utcnow())
+    )
     record(session, "organisation.logo_removed", actor=actor)

@@ -3,10 +3,11 @@ people. Read-only."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.content.versions import newest_versions
@@ -168,13 +169,17 @@ def not_activated(session: Session, page: int = 1) -> NotActivated:
     return NotActivated([(u, invited, expires) for u, invited, expires in rows], total, page)
 
 
+@functools.cache
+def _team_size_query() -> Select:
+    # Built once: every learner's dashboard runs it (for the link to their team).
+    return (
+        select(func.count())
+        .select_from(User)
+        .where(User.manager_id == bindparam("manager_id"), User.active.is_(True))
+    )
+
+
 def team_size(session: Session, manager_id: int) -> int:
     """How many active people name ``manager_id`` as their manager (0: not a manager)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.manager_id == manager_id, User.active.is_(True))
-        )
-        or 0
-    )
+    found = session.connection().execute(_team_size_query(), {"manager_id": manager_id})
+    return found.scalar() or 0

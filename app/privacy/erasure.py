@@ -42,6 +42,7 @@ guess; nothing stored reads back to the name.
 from __future__ import annotations
 
 import email
+import functools
 import re
 import secrets
 from collections.abc import Callable
@@ -202,17 +203,37 @@ def _forget_account(session: Session, person: User, pseudonym: str, now: datetim
     session.flush()
 
 
+@functools.cache
+def _letters_like() -> dict[str, str]:
+    """For each letter, the Latin letters that fold to it ("e": "eèéêëēĕėęěEÈÉ..."): what a
+    name written with or without its accents may hold in its place."""
+    like: dict[str, set[str]] = {}
+    for code in range(0x41, 0x250):
+        letter = chr(code)
+        base = fold(letter)
+        if len(base) == 1 and base.isalpha():
+            like.setdefault(base, {base}).add(letter)
+    return {base: "".join(sorted(letters)) for base, letters in like.items()}
+
+
+def _spelled_any_way(term: str) -> str:
+    """A pattern for ``term`` with or without its accents ("Zoë" also finds "Zoe", "ZOE")."""
+    like = _letters_like()
+    return "".join(f"[{re.escape(like[c])}]" if c in like else re.escape(c) for c in fold(term))
+
+
 def _redactor(person: User, pseudonym: str) -> Callable[[str], str]:
     """A function replacing, in a text HR wrote, what names the person: their e-mail, its
     local part, their employee id, their full name and each word of it (3 letters or more,
-    whole words), whatever the case."""
+    whole words), whatever the case and with or without the name's accents."""
     terms = [person.email, person.email.split("@", 1)[0], person.employee_id or "", person.name]
     terms += [word for word in re.split(r"\W+", person.name) if len(word) >= 3]
     alternatives = sorted({t for t in terms if len(t) >= 3}, key=len, reverse=True)
     if not alternatives:
         return lambda text: text
+    spellings = [f"{re.escape(term)}|{_spelled_any_way(term)}" for term in alternatives]
     pattern = re.compile(
-        "|".join(rf"(?<!\w){re.escape(term)}(?!\w)" for term in alternatives), re.IGNORECASE
+        "|".join(rf"(?<!\w)(?:{spelled})(?!\w)" for spelled in spellings), re.IGNORECASE
     )
     return lambda text: pattern.sub(pseudonym, text)
 

@@ -456,7 +456,7 @@ REGISTRY: dict[str, Table] = {
         **dict.fromkeys(("png",), "the organisation's logo"),
         **dict.fromkeys(("sha256",), "its hash"),
         **dict.fromkeys(("width", "height",), "its size"),
-        **dict.fromkeys(("uploaded_at",), "when"),
+        **dict.fromkeys(("uploaded_at", "removed_at"), "when"),
     }),
     "courses": Table("", personal={
     }, other={

@@ -41,8 +41,7 @@ from app.quizzes.grading import (
     QuestionResult,
     check_answers,
     conversation_state,
-    grade,
-    missing,
+    grade_submission,
     plan_attempt,
 )
 from app.quizzes.grading.answers import shown
@@ -52,20 +51,6 @@ class NotEligible(DomainError):
     """The learner may not start an attempt now (modules unread, completed, no attempts left)."""
 
     status = 409
-
-
-class Incomplete(DomainError):
-    """Some questions have no answer yet; ``missing`` lists their ids in plan order."""
-
-    status = 400
-
-    def __init__(self, missing_ids: list[str]) -> None:
-        count = len(missing_ids)
-        super().__init__(
-            f"{count} question{'s' if count != 1 else ''} still "
-            f"need{'s' if count == 1 else ''} an answer."
-        )
-        self.missing = missing_ids
 
 
 def quiz_of(version: CourseVersion) -> Quiz | None:
@@ -376,10 +361,7 @@ def submit_attempt(
         session.refresh(attempt)
         return attempt  # graded by a concurrent submission: show that result
     saved = saved_answers(session, attempt)
-    merged = {**check_answers(quiz, plan, {**saved, **answers}), **attempt.paths}
-    if gaps := missing(plan, merged, quiz):
-        raise Incomplete(gaps)
-    result: Grade = grade(quiz, plan, merged)
+    result, merged = grade_submission(quiz, plan, {**saved, **answers}, attempt.paths)
     passed = result.passed(pass_mark(version, quiz))
     graded = {
         "status": AttemptStatus.SUBMITTED,

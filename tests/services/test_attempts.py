@@ -13,7 +13,6 @@ from app.errors import NotFound
 from app.models import AuditEvent, Completion, Enrollment, QuizAttempt
 from app.progress.reading import current_version, find_course
 from app.quizzes.attempts import (
-    Incomplete,
     NotEligible,
     assessment_status,
     choose,
@@ -22,7 +21,7 @@ from app.quizzes.attempts import (
     start_attempt,
     submit_attempt,
 )
-from app.quizzes.grading import AnswerError
+from app.quizzes.grading import AnswerError, Incomplete
 
 RIGHT = {
     Q_PASTE: [f"{Q_PASTE}.b"],

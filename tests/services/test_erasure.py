@@ -332,3 +332,20 @@ def test_what_hr_wrote_about_the_person_is_redacted_and_explained(db, ana, hr):
     db.rollback()
     problems = verify(db).problems
     assert problems and problems[0].startswith(f"audit_events row {helped.id} was changed")
+
+
+@pytest.mark.parametrize(
+    ("written", "redacted"),
+    [
+        ("Zoë Müller was ill", "P was ill"),
+        ("Zoe Muller was ill", "P was ill"),  # typed without the accents
+        ("ZOE MÜLLER asked", "P asked"),
+        ("spoke to zoe", "spoke to P"),
+        ("Zoeller and Mullerstrasse", "Zoeller and Mullerstrasse"),  # whole words only
+    ],
+)
+def test_a_name_is_redacted_however_its_accents_were_typed(written, redacted):
+    from app.privacy.erasure import _redactor
+
+    person = User(name="Zoë Müller", email="zoe.muller@example.test", employee_id="E-1")
+    assert _redactor(person, "P")(written) == redacted

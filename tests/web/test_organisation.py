@@ -106,7 +106,10 @@ def test_a_logo_upload_is_checked_and_a_bad_one_refused(client, db, admin):
     preview = client.get("/admin/organisation/logo.png")
     assert preview.mimetype == "image/png" and preview.data.startswith(b"\x89PNG")
     assert post(client, "/admin/organisation/logo/remove").status_code == 303
-    assert db.scalars(select(OrganisationLogo)).all() == []
+    assert client.get("/admin/organisation/logo.png").status_code == 404  # none in use
+    db.rollback()  # a read of its own, after the requests
+    (kept,) = db.scalars(select(OrganisationLogo)).all()  # kept, for older certificates
+    assert kept.removed_at is not None
 
 
 def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
@@ -136,3 +139,28 @@ def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
     login(hr, make_user(roles={Role.HR}))
     transcript = post(hr, f"/hr/people/{holder.id}/transcript.pdf").data  # audited: a POST
     assert "ExampleTelecomLtd" in pdf_text(transcript) and pdf_images(transcript) == 1
+
+
+def test_a_certificate_printed_with_a_removed_logo_still_verifies_online(
+    app, client, db, admin, refresher_without_quiz, make_user, tmp_path
+):
+    post(
+        client,
+        "/admin/organisation/logo",
+        {"logo": (io.BytesIO(png_bytes()), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    sync_courses(db, refresher_without_quiz)
+    list_courses(db)
+    db.commit()
+    holder = make_user(name="Ana Silva")
+    read_in_turn(db, holder, current_version(db, holder, find_course(db, REFRESHER)).modules)
+    db.commit()
+    certificate = db.scalar(select(Certificate))
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(certificate_pdf(db, certificate))
+    db.commit()
+    assert post(client, "/admin/organisation/logo/remove").status_code == 303
+    result = app.test_cli_runner().invoke(args=["certificates", "verify", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "logo: the organisation's logo, byte for byte" in result.output

@@ -19,6 +19,9 @@ Contract:
   ``Grade.percent`` rounds down, and a grade passes iff ``earned * 100 >= pass_mark * possible``
   and no must-pass item failed (``Grade.must_pass_failures``): a must-pass question answered
   wrongly, or a must-pass conversation that reached an outcome marked ``fails``.
+- ``grade_submission`` is how a submission is graded, a learner's attempt and the studio's
+  trial run alike: the answers sent checked, with the conversation paths walked so far, then
+  ``Incomplete`` (HTTP 400, naming them) while any is unanswered, else the grade.
 - Must-pass units are in every attempt, whatever ``draw`` says.
 - A plan that does not fit the quiz (another version) is a caller bug: ``ValueError``.
 
@@ -29,6 +32,7 @@ No Flask and no database here. Modules: ``plans`` (drawing and ordering), ``answ
 from app.quizzes.grading.answers import (
     AnswerError,
     ConversationState,
+    Incomplete,
     check_answers,
     conversation_state,
     missing,
@@ -42,6 +46,7 @@ from app.quizzes.grading.grades import (
     Result,
     format_points,
     grade,
+    grade_submission,
 )
 from app.quizzes.grading.plans import (
     AttemptPlan,
@@ -57,6 +62,7 @@ __all__ = [
     "ConversationResult",
     "ConversationState",
     "Grade",
+    "Incomplete",
     "OptionResult",
     "PathStep",
     "PlannedQuestion",
@@ -68,6 +74,7 @@ __all__ = [
     "conversation_state",
     "format_points",
     "grade",
+    "grade_submission",
     "missing",
     "plan_attempt",
 ]

@@ -25,6 +25,20 @@ class AnswerError(DomainError):
     status = 400
 
 
+class Incomplete(DomainError):
+    """Some questions have no answer yet; ``missing`` lists their ids in plan order."""
+
+    status = 400
+
+    def __init__(self, missing_ids: list[str]) -> None:
+        count = len(missing_ids)
+        super().__init__(
+            f"{count} question{'s' if count != 1 else ''} still "
+            f"need{'s' if count == 1 else ''} an answer."
+        )
+        self.missing = missing_ids
+
+
 def shown(value: str) -> str:
     """A client-sent id, quoted and cut short, safe to put in a message."""
     return repr(value[:60] + ("…" if len(value) > 60 else ""))

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from app.content.quiz import Conversation, Question, Quiz, Scenario
-from app.quizzes.grading.answers import AnswerError, check_answers, shown
+from app.quizzes.grading.answers import AnswerError, Incomplete, check_answers, missing, shown
 from app.quizzes.grading.plans import AttemptPlan, PlannedQuestion
 
 FORMAT_VERSION = 1  # of the stored grade
@@ -376,3 +376,23 @@ def grade(quiz: Quiz, plan: AttemptPlan, answers: Mapping[str, Sequence[str]]) -
     earned = sum((Fraction(r.points_earned) for r in results), Fraction(0))
     possible = sum(r.points_possible for r in results)
     return Grade(points_earned=earned, points_possible=possible, results=tuple(results))
+
+
+def grade_submission(
+    quiz: Quiz,
+    plan: AttemptPlan,
+    answers: Mapping[str, Sequence[str]],
+    paths: Mapping[str, Sequence[str]],
+) -> tuple[Grade, dict[str, list[str]]]:
+    """Grade a submission: the ``answers`` sent, checked against the plan, with the
+    conversation ``paths`` walked so far; Incomplete (naming them) while any is unanswered,
+    AnswerError for tampered input. The grade, and the answers as graded (what an attempt
+    keeps). The one grading of a submission: a learner's attempt (``submit_attempt``) and
+    the studio's trial run (``authoring.preview.trial_grade``)."""
+    merged = {
+        **{k: list(v) for k, v in check_answers(quiz, plan, answers).items()},
+        **{k: list(v) for k, v in paths.items()},
+    }
+    if gaps := missing(plan, merged, quiz):
+        raise Incomplete(gaps)
+    return grade(quiz, plan, merged), merged
