@@ -19,11 +19,13 @@ rendering; the per-certificate work is the QR code, the HTML, its layout and the
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib import request
 from urllib.parse import urlsplit
 
@@ -31,12 +33,16 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from app.certificates.facts import CertificateFacts
+from app.certificates.facts import LEAN_FORMAT, CertificateFacts
 from app.dates import format_date, format_datetime
 from app.fields import NAME_MAX, TITLE_MAX, one_line
+
+if TYPE_CHECKING:  # WeasyPrint's PDF writer, whose page stream format 3 draws into
+    import pydyf
 
 ASSETS = Path(__file__).with_name("assets")
 ASSET_SCHEME = "candor-asset"  # not a real scheme: nothing outside this module can answer it
@@ -66,6 +72,7 @@ def _font_assets() -> dict[str, tuple[bytes, str]]:
 # Read once at import: after this, rendering touches no file.
 _BUNDLED = _font_assets()
 _STYLESHEET = (ASSETS / "certificate.css").read_text("utf-8")
+_LEAN_STYLESHEET = (ASSETS / "certificate-3.css").read_text("utf-8")
 # Our own drawing, shipped with the code: safe to insert as markup.
 _MARK = Markup((ASSETS / "candor-mark.svg").read_text("utf-8").strip())  # noqa: S704  # nosec B704
 
@@ -123,7 +130,35 @@ class _Engine:
     template: Template
 
 
+@dataclass(frozen=True)
+class _Lean:
+    """The stylesheets and template of format 3, built on first use of that format."""
+
+    user_agent: CSS
+    stylesheet: CSS
+    template: Template
+
+
+# Format 3's page is laid out under this user-agent stylesheet instead of WeasyPrint's HTML5
+# one (256 lines, matched against every element: an eighth of the rendering): it says all the
+# elements of certificate-3.html need, so the page does not change with WeasyPrint's defaults.
+# (Links, anchors and metadata do not come from it: WeasyPrint reads them from the HTML.)
+_LEAN_USER_AGENT = """
+html, body, div, p, h1, h2 { display: block }
+head, title, meta { display: none }
+"""
+
+
+class _LeanHTML(HTML):
+    """An HTML document laid out under ``_LEAN_USER_AGENT`` (read from ``_lean``)."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        assert _lean is not None  # noqa: S101  # nosec B101  (built before any is made)
+        return [_lean.user_agent]
+
+
 _engine: _Engine | None = None
+_lean: _Lean | None = None
 # Held for the whole of a rendering: the shared FontConfiguration (fontconfig, Pango) is not
 # made for concurrent use. Sync gunicorn workers never wait on it; threaded servers (the
 # development server, gthread) render one certificate at a time per process.
@@ -145,14 +180,28 @@ def _get_engine() -> _Engine:
     return _engine
 
 
+def _get_lean(engine: _Engine) -> _Lean:
+    """Format 3's stylesheet and template, on ``engine``'s fonts; call with ``_lock`` held.
+    (Built apart from the engine so that rendering a certificate of an older format builds
+    and reads exactly what it always did.)"""
+    global _lean
+    if _lean is None:
+        user_agent = CSS(string=_LEAN_USER_AGENT, font_config=engine.fonts, url_fetcher=FETCHER)
+        stylesheet = CSS(string=_LEAN_STYLESHEET, font_config=engine.fonts, url_fetcher=FETCHER)
+        template = _templates.get_template("certificates/certificate-3.html")
+        _lean = _Lean(user_agent, stylesheet, template)
+    return _lean
+
+
 def render_certificate(
     facts: CertificateFacts, verify_url: str, signed_json: bytes, logo_png: bytes | None = None
 ) -> bytes:
     """The certificate as PDF bytes: A4 landscape, the facts, a QR code of verify_url, and
-    signed_json embedded as the attachment "certificate.json"."""
+    signed_json embedded as the attachment "certificate.json". The layout is the one of the
+    facts' format: a certificate's page never changes once issued (``pdf_check`` renders it
+    again to compare)."""
     if len(verify_url) > MAX_URL:
         raise ValueError(f"verify_url is longer than {MAX_URL} characters")
-    printed, qr = _printed(facts, verify_url), _qr_svg(verify_url)
     issued = datetime.combine(facts.issued_on, time(), tzinfo=UTC)  # no clock: same bytes
     attachment = Attachment(
         string=bytes(signed_json),
@@ -163,6 +212,9 @@ def render_certificate(
         relationship="Data",
         url_fetcher=FETCHER,
     )
+    if facts.format == LEAN_FORMAT:
+        return _render_lean(facts, verify_url, attachment, logo_png)
+    printed, qr = _printed(facts, verify_url), _qr_svg(verify_url)
     with _lock:
         engine = _get_engine()
         logo = LOGO_URL if logo_png is not None else None
@@ -173,6 +225,170 @@ def render_certificate(
         if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
             raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
         return document.write_pdf(attachments=[attachment])
+
+
+# Format 3 draws its two drawings itself, once the page is laid out, into the empty boxes
+# the template leaves for them (found by their ids), in the page's own content stream:
+# WeasyPrint's SVG parser cost more than the layout of all the text. The page check compares
+# content streams, so both are checked like the text.
+# The QR code: a filled rectangle per run of dark modules, with a fixed mask (any of the eight
+# reads the same; segno choosing one costs four times the encoding).
+QR_MASK = 0
+QR_QUIET_ZONE = 3  # modules of white around the code, inside its box
+QR_ID, MARK_ID = "qr", "mark"  # the ids of the two boxes in certificate-3.html
+PT_PER_PX = 0.75  # CSS pixels to PDF points
+
+
+def _rgb(hex_color: str) -> str:
+    """A colour as the three numbers of PDF's ``rg``/``RG`` operators."""
+    return " ".join(_n(int(hex_color[i : i + 2], 16) / 255) for i in (1, 3, 5))
+
+
+def _n(value: float) -> str:
+    """A number as the drawings write it: three decimals at most, always the same text."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+INK, TEAL, GOLD, WHITE = _rgb("#1b2429"), _rgb("#1d4e5f"), _rgb("#f4c95d"), _rgb("#ffffff")
+
+
+def _render_lean(
+    facts: CertificateFacts, verify_url: str, attachment: Attachment, logo_png: bytes | None
+) -> bytes:
+    matrix = _qr_matrix(verify_url)
+    with _lock:
+        document = _lay_out_lean(facts, verify_url, logo_png)
+        return _write_lean(document, matrix, attachment)
+
+
+def _qr_matrix(url: str) -> tuple[bytearray, ...]:
+    """The modules of ``url``'s QR code, row by row (1: dark)."""
+    return segno.make_qr(url, error="m", mask=QR_MASK).matrix
+
+
+def _lay_out_lean(facts: CertificateFacts, verify_url: str, logo_png: bytes | None) -> Document:
+    """Format 3's page, laid out; call with ``_lock`` held."""
+    engine = _get_engine()
+    lean = _get_lean(engine)
+    html = lean.template.render(
+        c=_printed(facts, verify_url), logo=LOGO_URL if logo_png is not None else None
+    )
+    document = _LeanHTML(string=html, url_fetcher=_fetcher(logo_png)).render(
+        font_config=engine.fonts, stylesheets=[lean.stylesheet], presentational_hints=False
+    )
+    if len(document.pages) != 1:  # what the field bounds and font-size steps prevent
+        raise RuntimeError(f"certificate laid out on {len(document.pages)} pages, not 1")
+    return document
+
+
+def _write_lean(document: Document, matrix: tuple[bytearray, ...], attachment: Attachment) -> bytes:
+    """The PDF of a laid-out format 3 page, with its drawings; call with ``_lock`` held."""
+    boxes = document.pages[0].anchors
+
+    def draw(_document: Document, pdf: pydyf.PDF) -> None:
+        page = pdf.objects[pdf.pages["Kids"][0]]
+        stream = pdf.objects[int(page["Contents"].split()[0])]
+        _draw_qr(stream, matrix, boxes[QR_ID])
+        if MARK_ID in boxes:  # no logo: Candor's mark
+            _draw_mark(stream, boxes[MARK_ID])
+
+    return document.write_pdf(attachments=[attachment], finisher=draw)
+
+
+def _in_points(box: tuple[float, float, float, float]) -> tuple[float, float, float]:
+    """A box's left, top and side (the smaller of its width and height) in PDF points: where
+    WeasyPrint's page stream draws after its first transform (points from the top left)."""
+    left, top, right, bottom = (value * PT_PER_PX for value in box)
+    return left, top, min(right - left, bottom - top)
+
+
+def _append(stream: pydyf.Stream, operators: list[str]) -> None:
+    """Add PDF drawing operators to a page's content stream, in a graphics state of their own
+    (written as text at once: a call per operator cost as much as the layout of a line)."""
+    stream.stream.append("\n".join(["q", *operators, "Q"]).encode("ascii"))
+
+
+def _draw_qr(stream: pydyf.Stream, matrix: tuple[bytearray, ...], box: tuple) -> None:
+    """Fill a rectangle per run of dark modules of ``matrix`` into ``box``."""
+    left, top, side = _in_points(box)
+    module = side / (len(matrix) + 2 * QR_QUIET_ZONE)
+    height = _n(module)
+    operators = [f"{INK} rg"]
+    for row, modules in enumerate(matrix):
+        y = _n(top + (row + QR_QUIET_ZONE) * module)
+        column, width = 0, len(modules)
+        while column < width:
+            if modules[column] & 1:
+                start = column
+                while column < width and modules[column] & 1:
+                    column += 1
+                x = _n(left + (start + QR_QUIET_ZONE) * module)
+                operators.append(f"{x} {y} {_n((column - start) * module)} {height} re")
+            column += 1
+    operators.append("f")
+    _append(stream, operators)
+
+
+def _op(operator: str, *operands: float) -> str:
+    """One PDF path operator with its operands."""
+    return " ".join([*(_n(value) for value in operands), operator])
+
+
+def _mark_operators() -> list[str]:
+    """Candor's mark (assets/candor-mark.svg: a rounded square, an open ring, a dot) in its
+    32-unit square, y downwards, as PDF operators: computed once."""
+    r, k = 7, 7 * 0.5523  # corners of radius 7; a quarter circle's Bézier handle, per radius
+    a, b, c = r - k, 32 - r, 32 - r + k
+    square = [
+        f"{TEAL} rg",
+        _op("m", r, 0),
+        _op("l", b, 0),
+        _op("c", c, 0, 32, a, 32, r),
+        _op("l", 32, b),
+        _op("c", 32, c, c, 32, b, 32),
+        _op("l", r, 32),
+        _op("c", a, 32, 0, c, 0, b),
+        _op("l", 0, r),
+        _op("c", 0, a, a, 0, r, 0),
+        "h",
+        "f",
+    ]
+    # The ring: most of a circle of radius 8 around the centre, open to the right, as the
+    # SVG's arc from (21.5, 10.2) to (21.5, 21.8); then the white dot.
+    ring = [f"{GOLD} RG", "3.2 w", "1 J"]
+    ring += _arc(16, 16, 8, math.atan2(-5.8, 5.5), math.atan2(5.8, 5.5) - 2 * math.pi, 3)
+    ring.append("S")
+    dot = [f"{WHITE} rg", *_arc(16, 16, 2.6, 0, 2 * math.pi, 4), "f"]
+    return square + ring + dot
+
+
+def _arc(cx: float, cy: float, radius: float, start: float, end: float, segments: int) -> list:
+    """A circular arc from angle ``start`` to ``end`` as ``segments`` cubic Béziers."""
+    step = (end - start) / segments
+    k = 4 / 3 * math.tan(step / 4) * radius
+
+    def point(angle: float) -> tuple[float, float]:
+        return cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+
+    x, y = point(start)
+    operators = [_op("m", x, y)]
+    for index in range(segments):
+        a, b = start + index * step, start + (index + 1) * step
+        (x0, y0), (x1, y1) = point(a), point(b)
+        handles = (x0 - k * math.sin(a), y0 + k * math.cos(a), x1 + k * math.sin(b))
+        operators.append(_op("c", *handles, y1 - k * math.cos(b), x1, y1))
+    return operators
+
+
+_MARK_OPERATORS = _mark_operators()
+
+
+def _draw_mark(stream: pydyf.Stream, box: tuple) -> None:
+    """Candor's mark, scaled into ``box``."""
+    left, top, side = _in_points(box)
+    _append(
+        stream, [f"{_n(side / 32)} 0 0 {_n(side / 32)} {_n(left)} {_n(top)} cm", *_MARK_OPERATORS]
+    )
 
 
 def warm_up() -> None:

@@ -26,7 +26,8 @@ from app.certificates.codes import grouped, new_code, normalise
 from app.certificates.facts import CertificateFacts
 from app.certificates.keyring import KeySet, signing_key
 from app.certificates.signing import Signer
-from app.dates import expiry_of, is_expired
+from app.certificates.validity import certificate_status
+from app.dates import expiry_of
 from app.db import rowcount, utcnow
 from app.errors import DomainError, NotFound
 from app.fields import NAME_MAX, NOTE_MAX, TITLE_MAX, one_line, sentence, text_problem
@@ -276,12 +277,10 @@ class Dated(Protocol):
 
 
 def status_of(certificate: Dated, now: datetime | None = None) -> str:
-    """valid, expired or revoked."""
-    if certificate.revoked_at is not None:
-        return "revoked"
-    if is_expired(certificate.expires_at, now or utcnow()):
-        return "expired"
-    return "valid"
+    """valid, expired or revoked (the rule of ``certificates.validity``)."""
+    return certificate_status(
+        certificate.revoked_at is not None, certificate.expires_at, now or utcnow()
+    )
 
 
 @functools.cache

@@ -17,15 +17,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, func, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
 from app.certificates.codes import grouped
+from app.certificates.validity import certificate_status_sql
 from app.content.versions import newest_versions
-from app.dates import is_expired
 from app.db import streamed
+from app.exports.times import iso_utc_sql
 from app.models import (
     AttemptStatus,
     AuditEvent,
@@ -79,7 +91,11 @@ class _Query:
     order_by: tuple[ColumnElement[Any], ...]
 
 
-def _completion_query(record_filter: RecordFilter, now: datetime) -> _Query:
+def _as_is(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return column
+
+
+def _completion_query(record_filter: RecordFilter, now: datetime, as_text: bool = False) -> _Query:
     person = User.__table__.alias("person")
     manager = User.__table__.alias("manager")
     enrollment = Enrollment.__table__
@@ -131,6 +147,8 @@ def _completion_query(record_filter: RecordFilter, now: datetime) -> _Query:
     # A course with no published version has no rows, as in the matrix. (Said this way
     # rather than as an inner join to ``current``: SQLite then plans the join worse.)
     where.append(enrollment.c.course_id.in_(select(version.c.course_id)))
+    revoked = or_(certificate.c.revoked_at.is_not(None), enrollment.c.revoked_at.is_not(None))
+    moment = iso_utc_sql if as_text else _as_is
     columns = (
         person.c.employee_id,
         person.c.name,
@@ -139,19 +157,24 @@ def _completion_query(record_filter: RecordFilter, now: datetime) -> _Query:
         manager.c.name,
         current.c.title,
         pinned.c.number,
-        pinned.c.content_hash,
-        person.c.active,
+        func.substr(pinned.c.content_hash, 1, SHORT_HASH),
+        case((person.c.active, literal("active")), else_=literal("deactivated")),
         status,
-        enrollment.c.assigned_at,
-        enrollment.c.due_at,
-        enrollment.c.started_at,
-        completed_at,
+        moment(enrollment.c.assigned_at),
+        moment(enrollment.c.due_at),
+        moment(enrollment.c.started_at),
+        moment(completed_at),
         done.c.score,
         func.coalesce(tries.c.n, 0),
         certificate.c.code,
-        certificate.c.revoked_at,
-        enrollment.c.expires_at,
-        enrollment.c.revoked_at,
+        # The current cycle's certificate, or the revoked one that reopened the cycle; none
+        # when there is neither (certificates.validity: the one rule, read in SQL here).
+        case(
+            (and_(certificate.c.code.is_(None), enrollment.c.revoked_at.is_(None)), null()),
+            else_=certificate_status_sql(revoked, enrollment.c.expires_at, now),
+        ),
+        moment(enrollment.c.expires_at),
+        moment(enrollment.c.revoked_at),
     )
     return _Query(
         source, tuple(where), columns, order_by=(person.c.name, person.c.id, enrollment.c.course_id)
@@ -177,71 +200,27 @@ def completion_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> I
     """Stream one row per enrollment matching the filter, with the columns of ``COLUMNS``."""
     # Checked now, not at the first row: a streamed response has sent its status by then.
     _check_now(now)
-    return _completion_stream(bind, _rows_statement(_completion_query(record_filter, now)), now)
+    return _completion_stream(bind, _rows_statement(_completion_query(record_filter, now)))
 
 
-def certificate_status(
-    code: str | None,
-    certificate_revoked_at: datetime | None,
-    expires_at: datetime | None,
-    cycle_revoked_at: datetime | None,
-    now: datetime,
-) -> str | None:
-    """valid, expired or revoked: the current cycle's certificate, or the revoked one that
-    reopened the cycle; None when there is neither."""
-    if cycle_revoked_at is not None or certificate_revoked_at is not None:
-        return "revoked"
-    if code is None:
-        return None
-    return "expired" if is_expired(expires_at, now) else "valid"
+def completion_text_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> Iterator[tuple]:
+    """The rows of ``completion_rows``, with every time already as CSV text (``iso_utc``,
+    formatted by the database): what the CSV writes, without a datetime made per cell."""
+    _check_now(now)
+    statement = _rows_statement(_completion_query(record_filter, now, as_text=True))
+    return _completion_stream(bind, statement)
 
 
-def _completion_stream(bind: Bind, statement: Select[Any], now: datetime) -> Iterator[tuple]:
+_CODE = COLUMNS.index("certificate_code")
+
+
+def _completion_stream(bind: Bind, statement: Select[Any]) -> Iterator[tuple]:
+    # Everything but the code's grouping is computed by the database (the statuses, the short
+    # hash, the account): a row costs Python one tuple.
     with streamed(bind, statement) as result:
-        for (
-            employee_id,
-            name,
-            email,
-            department,
-            manager,
-            course,
-            version_number,
-            content_hash,
-            active,
-            status,
-            assigned_at,
-            due_at,
-            started_at,
-            completed_at,
-            score,
-            attempts,
-            code,
-            certificate_revoked_at,
-            expires_at,
-            revoked_at,
-        ) in result:
-            yield (
-                employee_id,
-                name,
-                email,
-                department,
-                manager,
-                course,
-                version_number,
-                content_hash[:SHORT_HASH] if content_hash else None,
-                "active" if active else "deactivated",
-                status,
-                assigned_at,
-                due_at,
-                started_at,
-                completed_at,
-                score,
-                attempts,
-                grouped(code) if code else None,
-                certificate_status(code, certificate_revoked_at, expires_at, revoked_at, now),
-                expires_at,
-                revoked_at,
-            )
+        for row in result:
+            code = row[_CODE]
+            yield tuple(row) if code is None else (*row[:_CODE], grouped(code), *row[_CODE + 1 :])
 
 
 def count_rows(bind: Bind, record_filter: RecordFilter, now: datetime) -> int:

@@ -19,6 +19,7 @@ from app.exports.bundles import write_bundle
 from app.exports.completions import (
     EXPORT_KINDS,
     completion_rows,
+    completion_text_rows,
     count_rows,
     export_filename,
     record_export,
@@ -78,11 +79,11 @@ def export_chunks(
     if kind == "items.csv":
         items = item_rows(session, record_filter)
         return csv_stream(attempt.counting(items) if attempt else items, header=ITEM_COLUMNS)
-    rows = completion_rows(session, record_filter, now)
-    counted = attempt.counting(rows) if attempt else rows
     if kind == "completions.xlsx":
-        return xlsx_stream(counted)
-    return csv_stream(counted)
+        rows = completion_rows(session, record_filter, now)
+        return xlsx_stream(attempt.counting(rows) if attempt else rows)
+    rows = completion_text_rows(session, record_filter, now)  # times written by the database
+    return csv_stream(attempt.counting(rows) if attempt else rows)
 
 
 def run_bundle(session: Session, job: Job, attempt: Attempt) -> Outcome:

@@ -22,7 +22,12 @@ from app.certificates.keyring import published_keys
 from app.certificates.pades import signature_count
 from app.certificates.pdf import render_certificate
 from app.certificates.pdf_check import check_pdf, embedded_document
-from app.certificates.service import certificate_pdf, issuer_of, signed_document
+from app.certificates.service import (
+    certificate_pdf,
+    issuer_of,
+    render_signed_pdf,
+    signed_document,
+)
 from app.content.sync import sync_courses
 from app.models import Certificate
 from app.progress.reading import current_version, find_course
@@ -121,6 +126,36 @@ def test_a_fresh_certificate_is_signed_and_every_printed_fact_checked(db, certif
     assert "Ana Silva: as signed" in checked
     assert "PDF signature: valid, covers the whole file" in checked
     assert "exactly the page Candor prints" in checked
+
+
+def format_2_pdf(db, certificate) -> bytes:
+    """The certificate as Candor issued it before the lean page (format 3): format 2 facts,
+    signed, on the page of format 2, with its PDF signature."""
+    issuer = issuer_of(db)
+    facts = CertificateFacts.from_dict({**certificate.facts, "format": "candor-certificate/2"})
+    document = signed_document(
+        facts, issuer.signer.sign(facts.canonical_json()), issuer.signer.key_id
+    )
+    return render_signed_pdf(issuer, facts, document, None)
+
+
+def test_a_certificate_of_the_page_before_format_3_still_checks(db, certificate):
+    """Certificates issued on format 2's page keep verifying (their page is rendered as it
+    always was), and an edit on them is still caught and named."""
+    assert certificate.facts["format"] == "candor-certificate/3"
+    pdf = format_2_pdf(db, certificate)
+    verdict = check_pdf(pdf, keys_of(db))
+    assert verdict.status == "valid", verdict.checks
+    assert "exactly the page Candor prints" in "\n".join(verdict.checks)
+    assert "This certifies that" in _text(pdf)  # format 2's page, not format 3's
+    edited = reprinted(pdf, holder_name="Eve Forger")
+    verdict = check_pdf(edited, keys_of(db))
+    assert verdict.status == "altered"
+    assert any(line.startswith("name: ") and line.endswith("ALTERED") for line in verdict.checks)
+
+
+def _text(pdf: bytes) -> str:
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
 
 
 @pytest.mark.parametrize("edit", EDITS, ids=list(EDITS))

@@ -30,7 +30,7 @@ from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
 from app.certificates import pdf as certificate_pdf
-from app.certificates.facts import CertificateFacts
+from app.certificates.facts import FORMAT, CertificateFacts
 from app.certificates.pdf import BundledAssetFetcher, render_certificate
 from app.fields import NAME_MAX, TITLE_MAX
 
@@ -284,9 +284,12 @@ def test_long_fields_are_cut_with_an_ellipsis():
     assert name[: NAME_MAX + 1] not in text
 
 
-def longest(letter: str, issuer: int, code: int, url: int) -> tuple[CertificateFacts, str]:
+def longest(
+    letter: str, issuer: int, code: int, url: int, format: str = FORMAT
+) -> tuple[CertificateFacts, str]:
     """Name, title and slug at their bounds; issuer, code and URL at the lengths given."""
     facts = make_facts(
+        format=format,
         holder_name=letter * NAME_MAX,
         course_title=letter * TITLE_MAX,
         course_slug=letter * certificate_pdf.MAX_SHORT,
@@ -298,11 +301,20 @@ def longest(letter: str, issuer: int, code: int, url: int) -> tuple[CertificateF
     return facts, prefix + letter * (url - len(prefix))
 
 
+# Where each format's page must stay white (mm from the page's edge): the margin, and the
+# white mat inside the frame (format 2: between its two frames; format 3: inside its one).
+WHITE_BANDS = {
+    "candor-certificate/2": (7.5, (9.6, 11.2)),
+    "candor-certificate/3": (8.5, (11, 17.5)),
+}
+
+
+@pytest.mark.parametrize("format", sorted(WHITE_BANDS))
 @pytest.mark.parametrize("letter", ["W", "i", "Ж", "ש"])
 @pytest.mark.parametrize("footer", ["at the bounds", "short"])
-def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer):
+def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer, format):
     """Every field at its bound, in wide, narrow, Cyrillic and (right-to-left) Hebrew letters:
-    one page, all of it printed, nothing drawn over the white mat between the frames or in
+    one page, all of it printed, nothing drawn over the white mat inside the frame or in
     the margin. Also with the footer's values just short enough for the roomier layout."""
     if footer == "short":  # the longest values that still get the short footer
         lengths = (
@@ -315,7 +327,7 @@ def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer):
         )
     else:
         lengths = (TITLE_MAX, certificate_pdf.MAX_SHORT, certificate_pdf.MAX_URL)
-    facts, url = longest(letter, *lengths)
+    facts, url = longest(letter, *lengths, format=format)
     pdf = render_certificate(facts, url, SIGNED)
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
     text = compact(page_text(pdf))
@@ -333,14 +345,15 @@ def test_the_longest_fields_stay_on_the_page(tmp_path, letter, footer):
     image = first_page_image(pdf, tmp_path, dpi=dpi).convert("L")
     px = lambda mm: round(mm * dpi / 25.4)  # noqa: E731
     width, height = image.size
-    # The page margin (8 mm) and, inside the teal border (1.6 mm), the white mat (1.6 mm).
+    # The page margin and, inside the teal border (1.6 mm), the white mat.
+    margin, (mat_from, mat_to) = WHITE_BANDS[format]
     bands = [
-        (0, 0, width, px(7.5)),
-        (0, height - px(7.5), width, height),
-        (0, 0, px(7.5), height),
-        (width - px(7.5), 0, width, height),
+        (0, 0, width, px(margin)),
+        (0, height - px(margin), width, height),
+        (0, 0, px(margin), height),
+        (width - px(margin), 0, width, height),
     ]
-    inner, outer = px(9.6) + 1, px(11.2) - 1
+    inner, outer = px(mat_from) + 1, px(mat_to) - 1
     bands += [
         (outer, inner, width - outer, outer),
         (outer, height - outer, width - outer, height - inner),
@@ -376,7 +389,7 @@ def test_hostile_fields_fetch_and_embed_nothing(canary, secret_file, field, case
         assert "49" not in text
     if case == "bidi":
         assert "\u202e" not in text and "\u202c" not in text
-        assert "Verify at" in text and "This certifies that" in text
+        assert "Verify at" in text and "has completed the course" in text
 
 
 def test_the_fetcher_refuses_everything_but_the_bundled_fonts(canary, secret_file):
