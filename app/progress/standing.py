@@ -77,7 +77,7 @@ def course_standing(
     renewal = None
     if enrolled is not None:
         now, facts = now or utcnow(), facts_of(enrolled)
-        if renewal_open(facts, now):
+        if renewal_open(facts, now, row.visibility):
             renewal = label(course_status(facts, now), facts)
     notice = notice_of(session, user_id, row.course_id, enrolled, version) if enrolled else None
     return CourseStanding(version, read_at, assessment, renewal, notice)

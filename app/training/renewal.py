@@ -74,11 +74,13 @@ def require_retraining(
     return changed
 
 
-def renewal_open(facts: StatusFacts, now: datetime) -> bool:
-    """Whether a holder may renew now: a completion due for renewal or expired."""
-    return facts.completed_at is not None and course_status(facts, now) in (
-        Status.DUE_SOON,
-        Status.EXPIRED,
+def renewal_open(facts: StatusFacts, now: datetime, visibility: Visibility) -> bool:
+    """Whether a holder may renew now: a completion due for renewal or expired, of a course
+    that is not retired (a retired course takes no new cycle)."""
+    return (
+        visibility is not Visibility.RETIRED
+        and facts.completed_at is not None
+        and course_status(facts, now) in (Status.DUE_SOON, Status.EXPIRED)
     )
 
 
@@ -100,7 +102,7 @@ def start_renewal(
     facts = StatusFacts(completed_at=enrollment.completed_at, expires_at=expires)
     if expires is None:
         raise DomainError("Your completion of this course does not expire.", status=409)
-    if not renewal_open(facts, now):
+    if not renewal_open(facts, now, course.visibility):
         opens = expires - timedelta(days=DUE_SOON_DAYS)
         raise DomainError(
             f"Your completion expires on {format_date(expires)}; you can "

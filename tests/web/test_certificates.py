@@ -238,6 +238,23 @@ def test_a_holder_renews_when_expiry_nears_and_earns_a_new_certificate(
     assert len(db.scalars(select(Certificate)).all()) == 2
 
 
+def test_a_retired_course_offers_no_renewal_and_refuses_one(client, db, holder, monkeypatch):
+    import app.progress.standing as standing
+    import app.training.renewal as renewal
+    from app.models import Visibility
+
+    later = utcnow() + timedelta(days=365 - 7)  # due for renewal, but the course is retired
+    for module in (standing, renewal):
+        monkeypatch.setattr(module, "utcnow", lambda: later)
+    find_course(db, REFRESHER).visibility = Visibility.RETIRED
+    db.commit()
+    page = client.get(f"/courses/{REFRESHER}").get_data(as_text=True)
+    assert "Renew my training" not in page
+    response = post(client, f"/courses/{REFRESHER}/renew")
+    assert response.status_code == 409
+    assert "This course is retired: it cannot be renewed." in response.get_data(as_text=True)
+
+
 def test_renewing_before_it_is_due_is_refused(client, holder):
     response = post(client, f"/courses/{REFRESHER}/renew")
     assert response.status_code == 409
