@@ -6,7 +6,8 @@ reads the same rule as one SQL ``CASE`` (the completion export, which computes i
 database for every row instead of in Python). Revoked wins over expired; a certificate is
 expired from 00:00 UTC on its expiry date (``dates.is_expired``; the expiry moments Candor
 stores, ``dates.expiry_of``, are always that moment, so SQL compares them with ``now`` as they
-are). ``tests/unit/test_certificate_validity.py`` checks that the two readers agree.
+are). ``tests/services/test_export_times.py`` checks that the two readers agree, on both
+databases.
 """
 
 from __future__ import annotations
