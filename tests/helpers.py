@@ -41,6 +41,16 @@ def statements_run(engine):
         event.remove(engine, "before_cursor_execute", listen)
 
 
+def page_statements(app, client, path: str, *, warm: bool = False) -> int:
+    """How many SQL statements ``client``'s GET of ``path`` runs (it must answer 200).
+    ``warm``: asked once before, as on a worker that has served it already (caches filled)."""
+    if warm:
+        client.get(path)
+    with statements_run(app.extensions["candor.engine"]) as seen:
+        assert client.get(path).status_code == 200
+    return len(seen)
+
+
 def run_together(app, work, n: int = 4):
     """Race: ``work(session)`` in ``n`` threads at once, each with its own session, committed
     on success and rolled back on an error; the results and the errors, collected. Each

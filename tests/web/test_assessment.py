@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import attempt_pages, csrf_token, list_courses, post, read_in_turn, statements_run
+from helpers import (
+    attempt_pages,
+    csrf_token,
+    list_courses,
+    page_statements,
+    post,
+    read_in_turn,
+)
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import func, select
 
@@ -275,12 +282,9 @@ def test_a_learner_who_leaves_resumes_where_they_were_with_every_answer(client, 
 
 def test_every_page_costs_the_same_queries(client, learner, app):
     url = start(client)
-    engine = app.extensions["candor.engine"]
 
     def queries(path) -> int:
-        with statements_run(engine) as seen:
-            assert client.get(path).status_code == 200
-        return len(seen)
+        return page_statements(app, client, path)
 
     pages = (url, f"{url}/pages/1", f"{url}/pages/2", f"{url}/pages/3", f"{url}/review")
     counts = [queries(path) for path in pages]
@@ -361,13 +365,8 @@ def test_the_course_page_costs_the_same_statements_whatever_the_attempts_and_cou
 ):
     from helpers import login
 
-    engine = app.extensions["candor.engine"]
-
     def statements(path) -> int:
-        client.get(path)  # caches warmed, as on a worker that has served it before
-        with statements_run(engine) as seen:
-            assert client.get(path).status_code == 200
-        return len(seen)
+        return page_statements(app, client, path, warm=True)
 
     course = f"/courses/{SLUG}"
     counts = [statements(course)]  # every module read, no attempt yet

@@ -6,7 +6,7 @@ import itertools
 import re
 from datetime import timedelta
 
-from helpers import csrf_token, list_courses, statements_run
+from helpers import csrf_token, list_courses, page_statements, statements_run
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -356,12 +356,9 @@ def test_the_module_page_costs_the_same_few_statements_however_far_the_learner_i
 ):
     signed_in()
     urls = module_urls(client)
-    engine = app.extensions["candor.engine"]
 
     def statements(path) -> int:
-        with statements_run(engine) as seen:
-            assert client.get(path).status_code == 200
-        return len(seen)
+        return page_statements(app, client, path)
 
     backdate_opened(app, monkeypatch, 30)
     assert read(client, urls[0]).status_code == 303
@@ -381,13 +378,9 @@ def test_the_dashboard_and_course_page_cost_the_same_statements_however_far_the_
 ):
     signed_in()
     urls = module_urls(client)
-    engine = app.extensions["candor.engine"]
 
     def statements(path) -> int:
-        client.get(path)  # caches warmed, as on a worker that has served it before
-        with statements_run(engine) as seen:
-            assert client.get(path).status_code == 200
-        return len(seen)
+        return page_statements(app, client, path, warm=True)
 
     pages = ("/dashboard", f"/courses/{FLAGSHIP}")
     fresh = [statements(page) for page in pages]

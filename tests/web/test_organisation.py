@@ -86,6 +86,27 @@ def test_a_bad_value_is_refused_with_the_reason_and_nothing_is_stored(client, db
     assert newest_version_by_slug(db, REFRESHER).number == 1
 
 
+def upload_logo(client) -> None:
+    response = post(
+        client,
+        "/admin/organisation/logo",
+        {"logo": (io.BytesIO(png_bytes()), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+
+
+def certified(db, make_user, source) -> tuple:
+    """Ana Silva, who read the refresher (listed from ``source``) and holds its certificate."""
+    sync_courses(db, source)
+    list_courses(db)
+    db.commit()
+    holder = make_user(name="Ana Silva")
+    read_in_turn(db, holder, current_version(db, holder, find_course(db, REFRESHER)).modules)
+    db.commit()
+    return holder, db.scalar(select(Certificate))
+
+
 def test_a_logo_upload_is_checked_and_a_bad_one_refused(client, db, admin):
     response = post(
         client,
@@ -116,20 +137,8 @@ def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
     app, client, db, admin, refresher_without_quiz, make_user
 ):
     post(client, "/admin/organisation", {"organisation_name": "Example Telecom Ltd"})
-    post(
-        client,
-        "/admin/organisation/logo",
-        {"logo": (io.BytesIO(png_bytes()), "logo.png")},
-        content_type="multipart/form-data",
-    )
-    sync_courses(db, refresher_without_quiz)
-    list_courses(db)
-    db.commit()
-    holder = make_user(name="Ana Silva")
-    version = current_version(db, holder, find_course(db, REFRESHER))
-    read_in_turn(db, holder, version.modules)
-    db.commit()
-    certificate = db.scalar(select(Certificate))
+    upload_logo(client)
+    holder, certificate = certified(db, make_user, refresher_without_quiz)
     certificate_pdf(db, certificate)  # as its job renders it after the commit
     db.commit()  # ends this read: the PDF was kept in a transaction of its own
     assert certificate.facts["issuer"] == "Example Telecom Ltd"
@@ -144,19 +153,8 @@ def test_certificates_and_transcripts_carry_the_organisations_name_and_logo(
 def test_a_certificate_printed_with_a_removed_logo_still_verifies_online(
     app, client, db, admin, refresher_without_quiz, make_user, tmp_path
 ):
-    post(
-        client,
-        "/admin/organisation/logo",
-        {"logo": (io.BytesIO(png_bytes()), "logo.png")},
-        content_type="multipart/form-data",
-    )
-    sync_courses(db, refresher_without_quiz)
-    list_courses(db)
-    db.commit()
-    holder = make_user(name="Ana Silva")
-    read_in_turn(db, holder, current_version(db, holder, find_course(db, REFRESHER)).modules)
-    db.commit()
-    certificate = db.scalar(select(Certificate))
+    upload_logo(client)
+    _holder, certificate = certified(db, make_user, refresher_without_quiz)
     path = tmp_path / "certificate.pdf"
     path.write_bytes(certificate_pdf(db, certificate))
     db.commit()
