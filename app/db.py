@@ -2,6 +2,11 @@
 
 Services take a session, ``flush()`` and never ``commit()``; views and CLI commands own the
 commit. The session is closed at teardown, which rolls back whatever was not committed.
+
+A GET (or HEAD) request reads: on PostgreSQL its transaction is READ ONLY, so the server
+refuses any write, and it ends with a COMMIT, which keeps the connection's prepared statements
+(psycopg drops them all at every ROLLBACK, so no statement was ever prepared and the server
+planned each one again on every page). A GET view that does write says so with ``@writes``.
 """
 
 from __future__ import annotations
@@ -291,14 +296,40 @@ def begin_writing(session: Session) -> Session:
     return session
 
 
+# session.info key: the session's transaction was begun READ ONLY (see the module docstring).
+READ_ONLY = "candor_read_only"
+
+
+def writes(view):
+    """Declare that a GET view writes (the single sign-on callback, which links an identity or
+    makes an account): its transaction is not begun read-only."""
+    view._candor_writes = True
+    return view
+
+
 def get_session() -> Session:
     """Return the session bound to the current app context, opening it on first use."""
     if "db_session" not in g:
         session = current_app.extensions["candor.sessionmaker"]()
-        if has_request_context() and request.method not in SAFE_METHODS:
-            begin_writing(session)  # a request that may write
+        if has_request_context():
+            if request.method not in SAFE_METHODS:
+                begin_writing(session)  # a request that may write
+            elif not _declares_writes(request.endpoint):
+                _begin_reading(session)
         g.db_session = session
     return g.db_session
+
+
+def _declares_writes(endpoint: str | None) -> bool:
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "_candor_writes", False)
+
+
+def _begin_reading(session: Session) -> None:
+    """On PostgreSQL, begin ``session``'s transaction READ ONLY (see the module docstring)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"postgresql_readonly": True})
+        session.info[READ_ONLY] = True
 
 
 def get_or_404(session: Session, model: type[T], ident: object, message: str = "Not found.") -> T:
@@ -355,4 +386,8 @@ def get_engine() -> Engine:
 
 def _close_session(exc: BaseException | None) -> None:
     if (session := g.pop("db_session", None)) is not None:
+        if exc is None and session.info.get(READ_ONLY) and session.in_transaction():
+            # Nothing can have been written: COMMIT ends it as ROLLBACK would, and keeps the
+            # connection's prepared statements.
+            session.commit()
         session.close()

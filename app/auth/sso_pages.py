@@ -20,7 +20,7 @@ from joserfc.errors import JoseError
 
 from app.audit.events import record
 from app.auth.views import bp, complete_sign_in
-from app.db import get_session
+from app.db import get_session, writes
 from app.errors import DomainError
 from app.people.single_sign_on import find_sso_account, sso_settings
 from app.security import public
@@ -84,6 +84,7 @@ def sso_start():
 # form. So this GET signs someone in and commits, like POST /login.
 @bp.get("/login/sso/callback")
 @public
+@writes  # links the identity, or makes the account, on first use
 def sso_callback():
     client = _client()
     db = get_session()

@@ -1,0 +1,66 @@
+"""A GET reads: on PostgreSQL its transaction is READ ONLY and ends with a COMMIT, which keeps
+the connection's prepared statements (a ROLLBACK drops them all, so the server planned every
+statement of every page again). A GET view that writes says so with ``db.writes``."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text, update
+
+from app.db import get_session, writes
+from app.models import User
+from app.security import public
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@pytest.fixture
+def routes(app):
+    """Test-only GET routes (added before the app serves its first request)."""
+
+    @public
+    def rename_quietly():
+        get_session().execute(update(User).values(name="Written by a GET"))
+        get_session().commit()  # nosemgrep: candor-get-route-commits (what is tested)
+        return "written"
+
+    @public
+    @writes
+    def rename_openly():
+        return rename_quietly()
+
+    @public
+    def prepared():
+        return str(get_session().scalar(text("SELECT count(*) FROM pg_prepared_statements")))
+
+    for view in (rename_quietly, rename_openly, prepared):
+        app.add_url_rule(f"/test/{view.__name__}", view.__name__, view)
+    return app
+
+
+def names(db) -> list[str]:
+    db.rollback()
+    return list(db.scalars(select(User.name)))
+
+
+@pytest.mark.usefixtures("routes")
+def test_a_get_that_writes_without_saying_so_is_refused_and_writes_nothing(client, db, make_user):
+    make_user(name="Ada Example")
+    assert client.get("/test/rename_quietly").status_code == 500
+    assert names(db) == ["Ada Example"]
+
+
+@pytest.mark.usefixtures("routes")
+def test_a_get_declared_as_writing_writes(client, db, make_user):
+    make_user(name="Ada Example")
+    assert client.get("/test/rename_openly").status_code == 200
+    assert names(db) == ["Written by a GET"]
+
+
+@pytest.mark.usefixtures("routes", "courses")
+def test_pages_keep_their_prepared_statements(app, client, signed_in):
+    signed_in()
+    assert client.get("/test/prepared").get_data(as_text=True) == "0"
+    for _ in range(6):  # psycopg prepares a statement on its fifth execution
+        assert client.get("/dashboard").status_code == 200
+    assert int(client.get("/test/prepared").get_data(as_text=True)) > 0
