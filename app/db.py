@@ -250,6 +250,9 @@ def make_engine(url: str) -> Engine:
 # BEGIN, waiting its turn for up to the busy timeout, while readers go on (WAL).
 SQLITE_IMMEDIATE = "candor_sqlite_immediate"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# session.info key: the session's transaction was begun READ ONLY (see the module docstring);
+# app.extensions key: whether the app's GETs begin so.
+READ_ONLY = "candor_read_only"
 
 
 def _sqlite_begin(connection) -> None:
@@ -283,6 +286,8 @@ def init_app(app: Flask, info: dict | None = None) -> None:
     """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["candor.engine"] = engine
+    # Whether GETs begin READ ONLY: on PostgreSQL (SQLite has no such transaction).
+    app.extensions[READ_ONLY] = engine.dialect.name == "postgresql"
     app.extensions["candor.sessionmaker"] = sessionmaker(
         engine, expire_on_commit=False, info=info or {}
     )
@@ -294,10 +299,6 @@ def begin_writing(session: Session) -> Session:
     lock now, waiting its turn (see SQLITE_IMMEDIATE); PostgreSQL ignores the option."""
     session.connection(execution_options={SQLITE_IMMEDIATE: True})
     return session
-
-
-# session.info key: the session's transaction was begun READ ONLY (see the module docstring).
-READ_ONLY = "candor_read_only"
 
 
 def writes(view):
@@ -314,7 +315,7 @@ def get_session() -> Session:
         if has_request_context():
             if request.method not in SAFE_METHODS:
                 begin_writing(session)  # a request that may write
-            elif not _declares_writes(request.endpoint):
+            elif current_app.extensions[READ_ONLY] and not _declares_writes(request.endpoint):
                 _begin_reading(session)
         g.db_session = session
     return g.db_session
@@ -326,10 +327,9 @@ def _declares_writes(endpoint: str | None) -> bool:
 
 
 def _begin_reading(session: Session) -> None:
-    """On PostgreSQL, begin ``session``'s transaction READ ONLY (see the module docstring)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"postgresql_readonly": True})
-        session.info[READ_ONLY] = True
+    """Begin ``session``'s transaction READ ONLY (see the module docstring)."""
+    session.connection(execution_options={"postgresql_readonly": True})
+    session.info[READ_ONLY] = True
 
 
 def get_or_404(session: Session, model: type[T], ident: object, message: str = "Not found.") -> T:

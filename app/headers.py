@@ -24,16 +24,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Set on every response unless the view set its own (a verify page's Referrer-Policy).
+DEFAULT_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
 def add_security_headers(response: Response) -> Response:
     """Set the CSP and friends; pages that depend on who is signed in are never cached."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.endpoint != "static" and "Cache-Control" not in headers:
+    # One pass over the few headers a response has (setdefault scanned them once per header).
+    present = {name.lower() for name in headers.keys()}
+    for name, value in DEFAULT_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.endpoint != "static" and "cache-control" not in present:
         headers["Cache-Control"] = "no-store"
     # The configured scheme decides, not only what the request looks like: behind a TLS proxy
     # that does not say X-Forwarded-Proto, the request looks like plain HTTP.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
@@ -25,14 +26,14 @@ from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from app.db import get_session
 from app.errors import DomainError
 from app.fields import whole_number
-from app.models import Role, User
+from app.models import Role, User, UserRole
 
 login_manager = LoginManager()
 
@@ -154,21 +155,31 @@ def _enforce_policy():
 
 @functools.cache
 def _user_query():
-    """The account ``:id`` and its roles in one statement (the roles' own selectin load would
-    be a second); built once, as every request signed in runs it."""
-    return select(User).options(joinedload(User.role_links)).where(User.id == bindparam("id"))
+    """The account ``:id`` and its roles in one statement, a row per role (``role_links``
+    left unloaded: the ORM's collection for it cost more than the rest of the load); built
+    once, as every request signed in runs it."""
+    return (
+        select(User, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.id == bindparam("id"))
+        .options(lazyload(User.role_links))
+    )
 
 
 def _load_user(token: str) -> User | None:
     user_id, _, generation = token.partition(":")
     if (number := whole_number(user_id)) is None or not generation:
         return None
-    user = get_session().execute(_user_query(), {"id": number}).unique().scalar_one_or_none()
-    if user is None or not user.active or user.session_generation != generation:
+    rows = get_session().execute(_user_query(), {"id": number}).all()
+    if not rows:
+        return None
+    user = rows[0][0]
+    if not user.active or user.session_generation != generation:
         return None
     started = session.get("signed_in_at", 0)
     if time.time() - started > current_app.config["SESSION_MAX_HOURS"] * 3600:
         return None
+    user.remember_roles(role for _, role in rows if role is not None)
     return user
 
 
@@ -485,8 +496,23 @@ def _storage(url: str) -> Storage:
     return storage
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, with the signing serializer made once per secret key
+    (and fallbacks) rather than on every request twice (opening, saving)."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if key not in self._serializers:
+            self._serializers[key] = super().get_signing_serializer(app)
+        return self._serializers[key]
+
+
 def init_app(app: Flask) -> None:
     """Set up sessions, the policy check and the rate-limit counters on ``app``."""
+    app.session_interface = SessionCookies()
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "auth.login"

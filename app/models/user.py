@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from app.fields import DEPARTMENT_MAX, EMAIL_MAX, EMPLOYEE_ID_MAX, NAME_MAX, sea
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 OIDC_SUBJECT_MAX = 512  # the provider's issuer, "#", and its "sub" (at most 255 by the spec)
+# Where User.remember_roles keeps the roles it was given (an instance attribute, not mapped).
+_KNOWN_ROLES = "_candor_known_roles"
 
 
 class Role(enum.StrEnum):
@@ -82,14 +85,22 @@ class User(Base):
 
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(link.role for link in self.role_links)
+        known = self.__dict__.get(_KNOWN_ROLES)
+        return known if known is not None else frozenset(link.role for link in self.role_links)
 
     @roles.setter
     def roles(self, roles) -> None:
+        self.__dict__.pop(_KNOWN_ROLES, None)
         wanted = {Role(r) for r in roles}
         self.role_links = [link for link in self.role_links if link.role in wanted]
         have = {link.role for link in self.role_links}
         self.role_links.extend(UserRole(role=r) for r in sorted(wanted - have))
+
+    def remember_roles(self, roles: Iterable[Role]) -> None:
+        """Keep the roles read with the account (``security._load_user`` reads both in one
+        statement, without loading ``role_links``), for ``roles`` and ``has_role``, which
+        every page asks several times; setting the roles forgets them."""
+        self.__dict__[_KNOWN_ROLES] = frozenset(roles)
 
     def has_role(self, *roles: Role) -> bool:
         """True if the user holds any of ``roles``; admins hold every role."""

@@ -11,7 +11,7 @@ from app.db import get_session, writes
 from app.models import User
 from app.security import public
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+pytestmark = pytest.mark.postgres_only  # SQLite has no read-only transaction
 
 
 @pytest.fixture
