@@ -59,7 +59,8 @@ def _no_control_socket() -> list[str]:
 
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *extra: str):
-    """Serve ``app_spec`` with 2 sync workers on a free loopback port; yield the port."""
+    """Serve ``app_spec`` as deployed (``deploy/gunicorn.conf.py``), with 2 sync workers on a
+    free loopback port; yield the port. The floor is served the same way."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="candor-bench-gunicorn-", suffix=".log")
     process = subprocess.Popen(
@@ -67,6 +68,8 @@ def gunicorn(app_spec: str, env: dict[str, str], *extra: str):
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",  # as deployed; the options below override its address and workers
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "-w",
             str(WORKERS),
             "-k",
