@@ -2,14 +2,15 @@
 revoked) and audit events.
 
 Every ORM session in the process chains what it wrote: rows added through the session are
-noted as they are flushed (``_note_flushed``; rows inserted with Core are noted by their
-writer with :func:`note`), and just before the transaction commits they are appended to the
-chain in the order written (``_append_noted``). Appending last keeps the chain's lock, the
-one place every writer waits in turn, held for the shortest time and taken after every other
-lock, so it cannot deadlock with them. Appends are serialised: on PostgreSQL by a
-transaction-scoped advisory lock; on SQLite the transaction already holds the database's one
-write lock (it wrote the rows). ``prev_hash`` is unique, so even a bypassed lock could not
-fork the chain: the second writer fails.
+noted as they are flushed (``_note_flushed``, which keeps their chained columns as written
+when its copy is exactly the row, so that they are not read back; rows inserted with Core are
+noted by their writer with :func:`note`), and just before the transaction commits they are
+appended to the chain in the order written (``_append_noted``). Appending last keeps the
+chain's lock, the one place every writer waits in turn, held for the shortest time and taken
+after every other lock, so it cannot deadlock with them. Appends are serialised: on
+PostgreSQL by a transaction-scoped advisory lock; on SQLite the transaction already holds the
+database's one write lock (it wrote the rows). ``prev_hash`` is unique, so even a bypassed
+lock could not fork the chain: the second writer fails.
 
 :func:`verify` walks the chain and names the first row that was changed, removed or
 inserted, and the first entry that was. What a row's hash covers is ``CHAINED`` below: the
@@ -26,6 +27,7 @@ made after the erasure, is still named.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,7 +36,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, event, func, insert, inspect, select
+from sqlalchemy import JSON, RowMapping, TypeDecorator, and_, event, func, insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.db import utcnow
@@ -43,6 +45,7 @@ from app.models import AuditEvent, Certificate, Completion, LedgerEntry
 GENESIS = "0" * 64
 _LOCK_KEY = 0x43414E444F52  # "CANDOR": the advisory lock of the chain on PostgreSQL
 _NOTED = "candor.ledger.noted"
+_WRITTEN = "candor.ledger.written"  # (kind, id) -> (object, its chained columns as written)
 
 
 @dataclass(frozen=True)
@@ -147,19 +150,33 @@ def note(session: Session, kind: str, row_ids: Iterable[int]) -> None:
     session.info.setdefault(_NOTED, []).extend((kind, int(row_id)) for row_id in row_ids)
 
 
+_NEW_KINDS = {Completion: "completion", Certificate: "certificate.issued", AuditEvent: "audit"}
+_ALL_KINDS = {
+    Completion: ("completion",),
+    Certificate: ("certificate.issued", "certificate.revoked"),
+    AuditEvent: ("audit",),
+}
+
+
 def _note_flushed(session: Session, _context: Any) -> None:
+    # After the flush, before its objects count as saved: each holds what was just written.
     noted = session.info.setdefault(_NOTED, [])
+    written = session.info.setdefault(_WRITTEN, {})
+
+    def chain(kind: str, obj: Any) -> None:
+        noted.append((kind, obj.id))
+        written[(kind, obj.id)] = (obj, _as_written(obj, KINDS[kind]))
+
+    for obj in session.dirty:  # written again: the earlier copy may not be the row any more
+        for kind in _ALL_KINDS.get(type(obj), ()):
+            written.pop((kind, obj.id), None)
     for obj in session.new:
-        if isinstance(obj, Completion):
-            noted.append(("completion", obj.id))
-        elif isinstance(obj, Certificate):
-            noted.append(("certificate.issued", obj.id))
-        elif isinstance(obj, AuditEvent):
-            noted.append(("audit", obj.id))
+        if (kind := _NEW_KINDS.get(type(obj))) is not None:
+            chain(kind, obj)
     for obj in session.dirty:
         if isinstance(obj, Certificate) and obj.revoked_at is not None:
             if inspect(obj).attrs.revoked_at.history.has_changes():
-                noted.append(("certificate.revoked", obj.id))
+                chain("certificate.revoked", obj)
 
 
 def _append_noted(session: Session) -> None:
@@ -174,12 +191,13 @@ def _append_noted(session: Session) -> None:
         return
     session.flush()  # what is still pending is noted too
     noted += session.info.pop(_NOTED, [])
-    append(session, noted)
+    append(session, noted, session.info.pop(_WRITTEN, {}))
 
 
 def _forget_noted(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the whole transaction ended: committed or rolled back
         session.info.pop(_NOTED, None)
+        session.info.pop(_WRITTEN, None)
 
 
 def head_of(session: Session) -> tuple[int, str]:
@@ -195,15 +213,26 @@ def _head(session: Session) -> tuple[int, str]:
     return (last.seq, last.entry_hash) if last is not None else (0, GENESIS)
 
 
-def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
+def append(
+    session: Session,
+    records: Iterable[tuple[str, int]],
+    written: Mapping[tuple[str, int], tuple[object, Mapping[str, Any] | None]] | None = None,
+) -> int:
     """Chain the given (kind, row id) records, in that order; rows that are not there (rolled
-    back with a savepoint) are skipped. Returns how many entries were added."""
+    back with a savepoint) are skipped. ``written``: for some of them, the object the session
+    wrote and its chained columns as written (``_as_written``), so those are not read back.
+    Returns how many entries were added."""
     records = list(dict.fromkeys(records))  # a row flushed twice is chained once
     if not records:
         return 0
-    # The rows are read first, one statement per kind, so the lock below (which every commit
-    # that chains something waits on) is held only for the head and the new entries.
-    rows = _rows(session, records)
+    # The rows are known or read first (one statement per kind), so the lock below (which
+    # every commit that chains something waits on) is held only for the head and the entries.
+    rows: dict[tuple[str, int], Mapping[str, Any]] = {}
+    for record in records:
+        obj, row = (written or {}).get(record, (None, None))
+        if row is not None and inspect(obj).persistent:  # not undone by a savepoint's rollback
+            rows[record] = row
+    rows |= _rows(session, [record for record in records if record not in rows])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     seq, prev = _head(session)
@@ -232,6 +261,47 @@ def append(session: Session, records: Iterable[tuple[str, int]]) -> int:
     return len(entries)
 
 
+def _as_written(obj: object, chained: Chained) -> dict[str, Any] | None:
+    """(Called as the object's flush ends.) Its chained columns as reading the row back would
+    give them; None when its copy may differ from the row: a value not loaded or to be read
+    back (a server default), or not of its column's type (the database would convert it).
+    JSON goes through JSON, as it does on its way to the database and back (which also keeps
+    the copy from changes made to the object afterwards)."""
+    state = inspect(obj)
+    row: dict[str, Any] = {}
+    for name, key, python_type, is_json in _attributes(chained):
+        if key not in state.dict or key in state.expired_attributes:
+            return None
+        value = state.dict[key]
+        if value is not None and (
+            not isinstance(value, python_type)
+            or isinstance(value, bool) is not (python_type is bool)
+        ):
+            return None
+        row[name] = json.loads(json.dumps(value)) if is_json else value
+    return row
+
+
+@functools.cache
+def _attributes(chained: Chained) -> tuple[tuple[str, str, type, bool], ...]:
+    """(column, attribute key, Python type, whether JSON) of each chained column."""
+    mapper = _MAPPERS[chained.table.name]
+    found = []
+    for name in chained.columns:
+        column = chained.table.c[name]
+        kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+        found.append(
+            (
+                name,
+                mapper.get_property_by_column(column).key,
+                kind.python_type,
+                isinstance(kind, JSON),
+            )
+        )
+    return tuple(found)
+
+
+_MAPPERS = {model.__table__.name: inspect(model) for model in (Completion, Certificate, AuditEvent)}
 _READ_BATCH = 500
 
 

@@ -27,6 +27,7 @@ from app.certificates.facts import CertificateFacts
 from app.certificates.keyring import KeySet, signing_key
 from app.certificates.signing import Signer
 from app.certificates.validity import certificate_status
+from app.content.published import published_version
 from app.dates import expiry_of
 from app.db import rowcount, utcnow
 from app.errors import DomainError, NotFound
@@ -87,7 +88,8 @@ def issue_certificate(
         code=grouped(code),
         holder_name=one_line(holder.name, NAME_MAX),
         course_title=one_line(version.title, TITLE_MAX),
-        course_slug=version.course.slug,
+        # From the published version the quiz was read from: kept per process, no statement.
+        course_slug=published_version(session, version.id, version.content_hash).course.slug,
         version_number=version.number,
         content_hash=version.short_hash,
         score=completion.score,

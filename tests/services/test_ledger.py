@@ -7,11 +7,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from helpers import list_courses, read_in_turn, tamper
+from helpers import list_courses, read_in_turn, statements_run, tamper
 from sqlalchemy import func, select
 
 from app.audit.events import record
 from app.audit.ledger import verify
+from app.db import utcnow
 from app.certificates.service import revoke_certificate
 from app.content.sync import sync_courses
 from app.models import AuditEvent, Certificate, Completion, LedgerEntry
@@ -176,6 +177,39 @@ def test_a_savepoint_appends_nothing_until_the_whole_transaction_commits(db, rec
         select(LedgerEntry.row_id).where(LedgerEntry.seq > entries).order_by(LedgerEntry.seq)
     ).all()
     assert chained == [kept.id]
+    assert verify(db).problems == []
+
+
+def test_a_commit_chains_what_it_wrote_without_reading_it_back(app, db, records):
+    with statements_run(app.extensions["candor.engine"]) as seen:
+        record(db, "test.first", step=1)
+        record(db, "test.second", step=2)
+        db.commit()
+    assert not [s for s in seen if "FROM audit_events" in s]
+    assert verify(db).problems == []
+
+
+def test_what_a_commit_chains_is_the_stored_row_whatever_the_session_holds(db, make_user, records):
+    """Hashed from the session's copy where it is the row, read back where it may not be:
+    JSON whose numbered keys and tuples come back otherwise, a dict changed in place after
+    its flush (not saved), a row written twice, a certificate revoked, a savepoint undone."""
+    hr = make_user(name="Rui Costa")
+    db.commit()
+    record(db, "test.shapes", numbered={2: "two", 10: "ten"}, pair=("a", 1), share=0.1)
+    changed = record(db, "test.changed", step=1)
+    db.flush()
+    changed.details["step"] = 2  # in place: SQLAlchemy does not see it, so nothing is saved
+    rewritten = record(db, "test.rewritten", step=1)
+    db.flush()
+    rewritten.details, rewritten.redacted_at = {"step": 3}, utcnow()  # as an erasure does
+    valid = db.scalar(select(Certificate.id).where(Certificate.revoked_at.is_(None)))
+    revoke_certificate(db, hr, valid, "holder_request")
+    with pytest.raises(RuntimeError), db.begin_nested():
+        record(db, "test.undone")
+        db.flush()
+        raise RuntimeError
+    db.commit()
+    assert db.scalar(select(AuditEvent.details).where(AuditEvent.id == changed.id)) == {"step": 1}
     assert verify(db).problems == []
 
 
