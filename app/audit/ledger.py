@@ -34,10 +34,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, RowMapping, TypeDecorator, and_, event, func, insert, inspect, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Mapper, Session, SessionTransaction
 
 from app.db import utcnow
 from app.models import AuditEvent, Certificate, Completion, LedgerEntry
@@ -171,8 +171,8 @@ def _note_flushed(session: Session, _context: Any) -> None:
         for kind in _ALL_KINDS.get(type(obj), ()):
             written.pop((kind, obj.id), None)
     for obj in session.new:
-        if (kind := _NEW_KINDS.get(type(obj))) is not None:
-            chain(kind, obj)
+        if (new_kind := _NEW_KINDS.get(type(obj))) is not None:
+            chain(new_kind, obj)
     for obj in session.dirty:
         if isinstance(obj, Certificate) and obj.revoked_at is not None:
             if inspect(obj).attrs.revoked_at.history.has_changes():
@@ -227,7 +227,7 @@ def append(
         return 0
     # The rows are known or read first (one statement per kind), so the lock below (which
     # every commit that chains something waits on) is held only for the head and the entries.
-    rows: dict[tuple[str, int], Mapping[str, Any]] = {}
+    rows: dict[tuple[str, int], Mapping[Any, Any]] = {}
     for record in records:
         obj, row = (written or {}).get(record, (None, None))
         if row is not None and inspect(obj).persistent:  # not undone by a savepoint's rollback
@@ -286,7 +286,7 @@ def _as_written(obj: object, chained: Chained) -> dict[str, Any] | None:
 def _attributes(chained: Chained) -> tuple[tuple[str, str, type, bool], ...]:
     """(column, attribute key, Python type, whether JSON) of each chained column."""
     mapper = _MAPPERS[chained.table.name]
-    found = []
+    found: list[tuple[str, str, type, bool]] = []
     for name in chained.columns:
         column = chained.table.c[name]
         kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
@@ -294,14 +294,16 @@ def _attributes(chained: Chained) -> tuple[tuple[str, str, type, bool], ...]:
             (
                 name,
                 mapper.get_property_by_column(column).key,
-                kind.python_type,
+                cast(type, kind.python_type),
                 isinstance(kind, JSON),
             )
         )
     return tuple(found)
 
 
-_MAPPERS = {model.__table__.name: inspect(model) for model in (Completion, Certificate, AuditEvent)}
+_MAPPERS: dict[str, Mapper[Any]] = {
+    model.__tablename__: inspect(model) for model in (Completion, Certificate, AuditEvent)
+}
 _READ_BATCH = 500
 
 

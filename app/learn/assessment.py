@@ -106,7 +106,8 @@ def attempt(attempt_id: int):
 
 
 def _open_attempt(attempt_id: int):
-    attempt = find_attempt(get_session(), current_user, attempt_id)
+    """The attempt in progress, its row locked until the request commits."""
+    attempt = find_attempt(get_session(), current_user, attempt_id, lock=True)
     if attempt.status != AttemptStatus.IN_PROGRESS:
         raise NotEligible("This attempt has been submitted; its answers cannot change.")
     return attempt
@@ -134,7 +135,8 @@ def save_page(attempt_id: int, page: int):
     shown_page = _page_of(pages, page)
     target = _destination(request.form.get("go", "next"), shown_page.number, len(pages))
     answers = {k: v for k, v in request.form.lists() if k not in FORM_FIELDS_IGNORED | {"go"}}
-    save_answers(db, attempt, shown_page.question_ids, decode_answers(plan_of(attempt), answers))
+    answers = decode_answers(plan_of(attempt), answers)
+    save_answers(db, attempt, shown_page.question_ids, answers, locked=True)
     db.commit()
     if request.form.get("go") == "stay":
         return "", 204  # saved in the background: the page stays as it is
@@ -196,13 +198,13 @@ def converse(attempt_id: int, conversation_id: str):
 @bp.post("/attempts/<int:attempt_id>/submit")
 def submit(attempt_id: int):
     db = get_session()
-    attempt = find_attempt(db, current_user, attempt_id)
+    attempt = find_attempt(db, current_user, attempt_id, lock=True)
     form = {k: v for k, v in request.form.lists() if k not in FORM_FIELDS_IGNORED}
     answers = decode_answers(plan_of(attempt), form)
     try:
-        submit_attempt(db, attempt, answers)
+        submit_attempt(db, attempt, answers, locked=True)
     except Incomplete as error:
-        save_answers(db, attempt, list(answers), answers)  # keep what came with the form
+        save_answers(db, attempt, list(answers), answers, locked=True)  # what the form had
         db.commit()
         sheet = open_attempt(db, current_user.id, attempt.id)
         if sheet is None:  # submitted meanwhile (another tab): its result

@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Executable, Text, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
@@ -343,9 +343,18 @@ def start_attempt(session: Session, user: User, course: Course) -> QuizAttempt:
     return attempt
 
 
-def find_attempt(session: Session, user: User, attempt_id: int) -> QuizAttempt:
-    """The user's own attempt; someone else's is "not found", like one that does not exist."""
-    attempt = session.get(QuizAttempt, attempt_id)
+def find_attempt(
+    session: Session, user: User, attempt_id: int, *, lock: bool = False
+) -> QuizAttempt:
+    """The user's own attempt; someone else's is "not found", like one that does not exist.
+    ``lock``: read afresh with its row locked (``_held_open``), for a request that changes it."""
+    attempt = session.get(
+        QuizAttempt,
+        attempt_id,
+        options=[joinedload(QuizAttempt.version, innerjoin=True)],  # every caller reads it
+        with_for_update={"of": QuizAttempt} if lock else None,
+        populate_existing=lock,
+    )
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("There is no such attempt.")
     return attempt
@@ -414,9 +423,12 @@ def saved_answers(session: Session, attempt: QuizAttempt) -> dict[str, tuple[str
     }
 
 
-def _held_open(session: Session, attempt: QuizAttempt) -> bool:
+def _held_open(session: Session, attempt: QuizAttempt, locked: bool) -> bool:
     """Lock the attempt's row (PostgreSQL; SQLite has one writer), so that saving and
-    submitting take turns; True while it is still in progress."""
+    submitting take turns; True while it is still in progress. ``locked``: the caller read
+    it with ``find_attempt(lock=True)`` in this transaction, so its status is the row's."""
+    if locked:
+        return attempt.status == AttemptStatus.IN_PROGRESS
     status = session.scalar(
         select(QuizAttempt.status).where(QuizAttempt.id == attempt.id).with_for_update()
     )
@@ -428,10 +440,13 @@ def save_answers(
     attempt: QuizAttempt,
     question_ids: Sequence[str],
     answers: Mapping[str, Sequence[str]],
+    *,
+    locked: bool = False,
 ) -> None:
     """Save the answers to ``question_ids`` (the questions of one page), checked by the
-    grading rules; a question left without an answer loses the one saved before."""
-    if not _held_open(session, attempt):
+    grading rules; a question left without an answer loses the one saved before. ``locked``:
+    the attempt was read with ``find_attempt(lock=True)`` in this transaction."""
+    if not _held_open(session, attempt, locked):
         raise NotEligible("This attempt has been submitted; its answers cannot change.")
     quiz, plan = require_quiz(attempt.version), plan_of(attempt)
     for key in answers:
@@ -467,10 +482,15 @@ def save_answers(
 
 
 def submit_attempt(
-    session: Session, attempt: QuizAttempt, answers: Mapping[str, Sequence[str]]
+    session: Session,
+    attempt: QuizAttempt,
+    answers: Mapping[str, Sequence[str]],
+    *,
+    locked: bool = False,
 ) -> QuizAttempt:
     """Grade the attempt once, on the answers saved as it went and ``answers`` (which take
-    precedence); a repeated or concurrent submission gets the same result."""
+    precedence); a repeated or concurrent submission gets the same result. ``locked``: the
+    attempt was read with ``find_attempt(lock=True)`` in this transaction."""
     if attempt.status == AttemptStatus.SUBMITTED:
         return attempt
     version = attempt.version
@@ -478,7 +498,7 @@ def submit_attempt(
     conversations = {u.id for u in plan.units if u.kind == "conversation"}
     if conversations & set(answers):
         raise AnswerError("Conversation choices are made step by step, not in the final form.")
-    if not _held_open(session, attempt):
+    if not _held_open(session, attempt, locked):
         session.refresh(attempt)
         return attempt  # graded by a concurrent submission: show that result
     saved = saved_answers(session, attempt)

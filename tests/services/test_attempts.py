@@ -253,7 +253,8 @@ def test_a_course_without_quiz_completes_when_read(db, make_user, tmp_path):
 # Races: threads with their own sessions, on the real database.
 
 
-def test_concurrent_submissions_give_one_result(app, db, reader, quiz_course):
+@pytest.mark.parametrize("locked", [False, True], ids=["locking", "read-locked"])
+def test_concurrent_submissions_give_one_result(app, db, reader, quiz_course, locked):
     attempt = start_attempt(db, reader, quiz_course)
     converse(db, attempt)
 
@@ -261,7 +262,11 @@ def test_concurrent_submissions_give_one_result(app, db, reader, quiz_course):
         mine = session.get(QuizAttempt, attempt.id)
         return submit_attempt(session, mine, RIGHT).percent
 
-    results, errors = run_together(app, submit)
+    def submit_locked(session):  # as the submit page does: read with its row locked
+        mine = find_attempt(session, reader, attempt.id, lock=True)
+        return submit_attempt(session, mine, RIGHT, locked=True).percent
+
+    results, errors = run_together(app, submit_locked if locked else submit)
     assert errors == [] or all("locked" in str(e) for e in errors), errors
     assert results and set(results) == {100}
     assert count(db, Completion) == 1
