@@ -309,21 +309,20 @@ def _append(stream: pydyf.Stream, operators: list[str]) -> None:
 
 
 def _draw_qr(stream: pydyf.Stream, matrix: tuple[bytearray, ...], box: tuple) -> None:
-    """Fill a rectangle per run of dark modules of ``matrix`` into ``box``."""
+    """Fill a rectangle per run of dark modules of ``matrix`` into ``box``: in modules, under
+    one transform, so each rectangle is four whole numbers."""
     left, top, side = _in_points(box)
     module = side / (len(matrix) + 2 * QR_QUIET_ZONE)
-    height = _n(module)
-    operators = [f"{INK} rg"]
+    origin = QR_QUIET_ZONE * module
+    operators = [f"{INK} rg", _op("cm", module, 0, 0, module, left + origin, top + origin)]
     for row, modules in enumerate(matrix):
-        y = _n(top + (row + QR_QUIET_ZONE) * module)
         column, width = 0, len(modules)
         while column < width:
             if modules[column] & 1:
                 start = column
                 while column < width and modules[column] & 1:
                     column += 1
-                x = _n(left + (start + QR_QUIET_ZONE) * module)
-                operators.append(f"{x} {y} {_n((column - start) * module)} {height} re")
+                operators.append(f"{start} {row} {column - start} 1 re")
             column += 1
     operators.append("f")
     _append(stream, operators)
