@@ -45,7 +45,10 @@ from app.models import AuditEvent, Certificate, Completion, LedgerEntry
 GENESIS = "0" * 64
 _LOCK_KEY = 0x43414E444F52  # "CANDOR": the advisory lock of the chain on PostgreSQL
 _NOTED = "candor.ledger.noted"
-_WRITTEN = "candor.ledger.written"  # (kind, id) -> (object, its chained columns as written)
+_WRITTEN = "candor.ledger.written"  # (kind, id) -> (the object, its chained columns)
+# Rows kept as written per transaction; past this, the rest are read back at commit (in
+# batches), so a transaction that writes a great many keeps no more than this in memory.
+_WRITTEN_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ def _note_flushed(session: Session, _context: Any) -> None:
 
     def chain(kind: str, obj: Any) -> None:
         noted.append((kind, obj.id))
-        written[(kind, obj.id)] = (obj, _as_written(obj, KINDS[kind]))
+        if len(written) < _WRITTEN_MAX:
+            written[(kind, obj.id)] = (obj, _as_written(obj, KINDS[kind]))
 
     for obj in session.dirty:  # written again: the earlier copy may not be the row any more
         for kind in _ALL_KINDS.get(type(obj), ()):
@@ -220,8 +224,8 @@ def append(
 ) -> int:
     """Chain the given (kind, row id) records, in that order; rows that are not there (rolled
     back with a savepoint) are skipped. ``written``: for some of them, the object the session
-    wrote and its chained columns as written (``_as_written``), so those are not read back.
-    Returns how many entries were added."""
+    wrote and its chained columns as written (``_as_written``), so those are not read
+    back while the object is still the session's. Returns how many entries were added."""
     records = list(dict.fromkeys(records))  # a row flushed twice is chained once
     if not records:
         return 0
@@ -230,7 +234,8 @@ def append(
     rows: dict[tuple[str, int], Mapping[Any, Any]] = {}
     for record in records:
         obj, row = (written or {}).get(record, (None, None))
-        if row is not None and inspect(obj).persistent:  # not undone by a savepoint's rollback
+        # Still the session's: not undone by a savepoint's rollback.
+        if row is not None and inspect(obj).persistent:
             rows[record] = row
     rows |= _rows(session, [record for record in records if record not in rows])
     if session.get_bind().dialect.name == "postgresql":

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from app.audit.events import record
 from app.audit.ledger import verify
-from app.db import utcnow
 from app.certificates.service import revoke_certificate
 from app.content.sync import sync_courses
+from app.db import utcnow
 from app.models import AuditEvent, Certificate, Completion, LedgerEntry
 from app.progress.reading import current_version, find_course
 
@@ -186,6 +186,24 @@ def test_a_commit_chains_what_it_wrote_without_reading_it_back(app, db, records)
         record(db, "test.second", step=2)
         db.commit()
     assert not [s for s in seen if "FROM audit_events" in s]
+    assert verify(db).problems == []
+
+
+def test_past_the_rows_it_keeps_a_commit_reads_the_rest_back(app, db, records, monkeypatch):
+    monkeypatch.setattr("app.audit.ledger._WRITTEN_MAX", 2)
+    with statements_run(app.extensions["candor.engine"]) as seen:
+        events = [record(db, "test.many", number=number) for number in range(5)]
+        db.commit()
+    read_back = [s for s in seen if "FROM audit_events" in s]
+    assert len(read_back) == 1  # the three not kept, in one statement
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.kind == "audit", LedgerEntry.row_id.in_([e.id for e in events]))
+        )
+        == 5
+    )
     assert verify(db).problems == []
 
 
