@@ -9,8 +9,12 @@ beside a job worker (``flask jobs worker``) that renders the certificates' PDFs 
 queued. Each round signs 16 fresh learners in, starts their attempts and answers the
 conversation (not measured), then has all 16 submit at the same moment from 16 threads; rounds
 of failing and of passing submissions alternate. Reports the median and p99 of each kind.
+Then, under callgrind (``instructions.py``), the instructions of one failing and of one passing
+submission, served in-process (the learners made ready beforehand, outside the count) on the
+same database, and the SQL statements each runs.
 
     .venv/bin/python benchmarks/submission.py [--backend sqlite|postgresql|all] [--rounds 4]
+        [--callgrind-count 10] [--no-callgrind]
 
 Targets (issue 16): on PostgreSQL p99 <= 150 ms whether they pass or fail, and a passing
 learner waits no longer than a failing one. Printed, not asserted: the exit status is 0 unless
@@ -35,6 +39,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import instructions
 from harness import ROOT, WORKERS, BenchError, Browser, gunicorn
 from learner_pages import DATABASES, Unavailable, candor_env
 
@@ -64,7 +69,10 @@ def parse_args() -> argparse.Namespace:
         help="the job worker beside the web server: at nice 10 (default), at the web "
         "server's priority, or none (PDFs then wait for the first download)",
     )
+    parser.add_argument("--callgrind-count", type=int, default=10, help="submissions per kind")
+    parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)  # child: learners
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # child: count per kind
     return parser.parse_args()
 
 
@@ -214,7 +222,7 @@ def start_worker(env: dict[str, str], how: str) -> subprocess.Popen | None:
     )
 
 
-def measure(backend: str, rounds: int, worker_how: str) -> dict:
+def measure(backend: str, rounds: int, worker_how: str, callgrind_count: int) -> dict:
     with DATABASES[backend]() as url, tempfile.TemporaryDirectory(prefix="candor-sub-") as tmp:
         folder = Path(tmp)
         env = candor_env(url)
@@ -227,7 +235,9 @@ def measure(backend: str, rounds: int, worker_how: str) -> dict:
             CANDOR_JOBS_QUEUE_NAME=f"bench-{secrets.token_hex(4)}",
             CANDOR_PDF_WARM_UP="1",
         )
-        data = prepare(env, folder, LEARNERS * rounds * 2)
+        # The learners of the rounds, and of the two in-process children (each: two
+        # warm-ups and the counted submissions, of each kind).
+        data = prepare(env, folder, LEARNERS * rounds * 2 + 4 * (callgrind_count + 2))
         emails = iter(data["emails"])
         times: dict[str, list[float]] = {"fail": [], "pass": []}
         errors: dict[str, list[str]] = {"fail": [], "pass": []}
@@ -249,6 +259,9 @@ def measure(backend: str, rounds: int, worker_how: str) -> dict:
             if worker is not None:
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(timeout=30)
+        counted = {}
+        if callgrind_count and instructions.available():
+            counted = count_instructions(env, data["password"], emails, callgrind_count)
     return {
         kind: {
             "n": len(values),
@@ -258,7 +271,99 @@ def measure(backend: str, rounds: int, worker_how: str) -> dict:
             "errors": errors[kind],
         }
         for kind, values in times.items()
-    } | {"pdfs_rendered_by_the_worker": pdfs, "worker": worker_how}
+    } | {"pdfs_rendered_by_the_worker": pdfs, "worker": worker_how, "instructions": counted}
+
+
+def count_instructions(env: dict[str, str], password: str, emails, count: int) -> dict:
+    """Instructions and statements per failing and per passing submission, in-process."""
+
+    def child_env(**more: str) -> dict[str, str]:
+        learners = ",".join(next(emails) for _ in range(2 * (count + 2)))  # fresh ones each
+        return {**env, "BENCH_PASSWORD": password, "BENCH_EMAILS": learners, **more}
+
+    child = [__file__, "--serve", str(count)]
+    per = instructions.per_request(child, list(ANSWERS), count, child_env())
+    done = subprocess.run(
+        [sys.executable, *child],
+        cwd=ROOT,
+        env=child_env(BENCH_STATEMENTS="1"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"counting statements failed:\n{done.stderr[-2000:]}")
+    statements = json.loads(done.stdout.splitlines()[-1])
+    return {kind: {"instructions": per[kind], "statements": statements[kind]} for kind in ANSWERS}
+
+
+def serve_child(count: int) -> None:
+    """(In the child, under callgrind or counting statements.) Make every learner ready, then
+    submit: two warm-ups of each kind, then ``count`` of each, one phase per kind."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import event
+    from werkzeug.datastructures import MultiDict
+
+    from app import create_app
+
+    app = create_app()
+    password = os.environ["BENCH_PASSWORD"]
+    emails = iter(os.environ["BENCH_EMAILS"].split(","))
+    ready = {
+        kind: [_ready_in_process(app, next(emails), password) for _ in range(count + 2)]
+        for kind in ANSWERS
+    }
+    seen: dict[str, int] = dict.fromkeys(ANSWERS, 0)
+    counting: dict[str, str | None] = {"kind": None}
+
+    def count_statement(*_args) -> None:
+        if counting["kind"] is not None:
+            seen[counting["kind"]] += 1
+
+    if os.environ.get("BENCH_STATEMENTS"):
+        event.listen(app.extensions["candor.engine"], "before_cursor_execute", count_statement)
+
+    def submit(kind: str) -> None:
+        client, attempt, token = ready[kind].pop()
+        form = MultiDict([("csrf_token", token)])
+        for key, value in ANSWERS[kind].items():
+            for item in value if isinstance(value, list) else [value]:
+                form.add(key, item)
+        counting["kind"] = kind if len(ready[kind]) < count else None  # not the warm-ups
+        response = client.post(f"{attempt}/submit", data=form)
+        counting["kind"] = None
+        if response.status_code != 303:
+            raise SystemExit(f"a {kind} submission answered {response.status_code}")
+
+    if os.environ.get("BENCH_STATEMENTS"):
+        for kind in ANSWERS:
+            for _ in range(count + 2):
+                submit(kind)
+        print(json.dumps({kind: seen[kind] / count for kind in ANSWERS}))
+    else:
+        instructions.phases(submit, list(ANSWERS), count)
+
+
+def _ready_in_process(app, email: str, password: str):
+    """ready_learner's steps through a test client: (client, attempt path, token)."""
+    client = app.test_client()
+    token = _token(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": password}
+    )
+    if response.status_code != 303:
+        raise SystemExit(f"sign-in of {email} gave {response.status_code}")
+    token = _token(client.get(f"/courses/{SLUG}").get_data(as_text=True))
+    response = client.post(f"/courses/{SLUG}/assessment", data={"csrf_token": token})
+    if response.status_code != 303:
+        raise SystemExit(f"starting the assessment of {email} gave {response.status_code}")
+    attempt = response.headers["Location"]
+    token = _token(client.get(attempt).get_data(as_text=True))
+    for choice in CHOICES:
+        client.post(
+            f"{attempt}/conversations/{CONVERSATION}", data={"csrf_token": token, "choice": choice}
+        )
+    return client, attempt, token
 
 
 def _wait_for_pdfs(env: dict[str, str], expected: int, timeout: float = 120) -> int:
@@ -305,6 +410,16 @@ def print_report(backend: str, result: dict) -> None:
         f"({'met' if slower <= 1.15 else 'MISSED'}: a pass waits no longer than a fail)"
     )
     print(f"  PDFs rendered by the job worker afterwards: {result['pdfs_rendered_by_the_worker']}")
+    if counted := result.get("instructions"):
+        print("  in-process, under callgrind (one submission, Candor's process):")
+        for kind in ("fail", "pass"):
+            row = counted[kind]
+            print(
+                f"    {kind}: {row['instructions']:,} instructions, "
+                f"{row['statements']:g} SQL statements"
+            )
+        ratio = counted["pass"]["instructions"] / counted["fail"]["instructions"]
+        print(f"    passing / failing: {ratio:.2f}x the instructions")
 
 
 def main() -> int:
@@ -312,13 +427,17 @@ def main() -> int:
     if args.prepare is not None:
         print(json.dumps(make_learners(args.prepare)))
         return 0
+    if args.serve is not None:
+        serve_child(args.serve)
+        return 0
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load}")
     backends = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)
     results = {}
     for backend in backends:
         try:
-            results[backend] = measure(backend, args.rounds, args.worker)
+            count = 0 if args.no_callgrind else args.callgrind_count
+            results[backend] = measure(backend, args.rounds, args.worker, count)
         except Unavailable as reason:
             print(f"\n{backend}: skipped: {reason}")
             continue
