@@ -12,11 +12,14 @@ from helpers import (
     page_statements,
     post,
     read_in_turn,
+    statements_run,
 )
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG
 from sqlalchemy import func, select
 
 from app.certificates.codes import grouped
+from app.certificates.keyring import signing_key
+from app.certificates.service import issuer_of
 from app.content.sync import sync_courses
 from app.models import AttemptAnswer, Certificate, Completion, Enrollment, QuizAttempt
 from app.progress.reading import current_version, find_course
@@ -117,6 +120,30 @@ def test_passing_shows_the_result_and_completes_the_course(client, learner, db):
     assert "Download your certificate (PDF)" in page
     assert f'href="/verify/{grouped(certificate.code)}"' in page
     assert "Completed" in client.get("/dashboard").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("answers", [RIGHT, WRONG], ids=["passing", "failing"])
+def test_a_submission_reads_the_attempt_once_and_nothing_it_wrote(
+    client, learner, app, db, answers
+):
+    """The attempt is read once, locked, with its version; what the submission writes (the
+    attempt, the completion, the certificate, the audit events) is chained into the ledger
+    without being read back."""
+    signing_key(db, issuer_of(db).signer)  # recorded by the first certificate, once ever
+    db.commit()
+    url = start(client)
+    converse(client, url)
+    form = {**answers, "csrf_token": csrf_token(client)}
+    with statements_run(app.extensions["candor.engine"]) as seen:
+        assert client.post(f"{url}/submit", data=form).status_code == 303
+    selects = [
+        s.split("FROM", 1)[1].split()[0]
+        for s in seen
+        if s.lstrip().startswith("SELECT") and "FROM" in s
+    ]
+    assert selects.count("quiz_attempts") == 1, seen
+    for written in ("completions", "certificates", "audit_events", "course_versions"):
+        assert written not in selects, [s for s in seen if f"FROM {written}" in s]
 
 
 def test_failing_shows_feedback_and_offers_a_retake_then_stops(client, learner):
