@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from helpers import list_courses, login, post, read_in_turn
+from helpers import list_courses, login, post, read_in_turn, statements_run
 from sqlalchemy import select
 
 from app.certificates.codes import grouped
@@ -75,6 +75,22 @@ def test_verification_is_public_and_states_only_the_facts(app, db, holder):
     assert data["status"] == "valid" and data["certificate"] == certificate.facts
     assert data["signature"]["value"] == certificate.signature
     assert holder.email not in str(data)
+
+
+def test_verification_costs_one_statement_whoever_asks_and_whatever_the_answer(app, db, holder):
+    """The public verify page and its JSON: the certificate by its code, one statement (an
+    unknown code costs the same look-up), for a visitor with no account."""
+    certificate = the_certificate(db)
+    anonymous = app.test_client()
+    code = grouped(certificate.code)
+    paths = (f"/verify/{code}", f"/verify/{code}.json", "/verify/AAAA-AAAA", "/verify/x.json")
+    counts = []
+    for path in paths:
+        anonymous.get(path)  # warm: as on a worker that has served it
+        with statements_run(app.extensions["candor.engine"]) as seen:
+            anonymous.get(path)
+        counts.append(len(seen))
+    assert counts == [1, 1, 1, 1], counts
 
 
 def test_verification_form_normalises_typed_codes(app, db, holder):
