@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, guard_updates, make_append_only, utcnow
 from app.fields import QUIZ_ID_MAX
 from app.models.course import CourseVersion
+from app.models.progress import Enrollment
 from app.models.user import _enum_values
 
 
@@ -61,6 +62,7 @@ class QuizAttempt(Base):
     result: Mapped[dict | None]
 
     version: Mapped[CourseVersion] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
 
 
 class AttemptAnswer(Base):

@@ -347,11 +347,15 @@ def find_attempt(
     session: Session, user: User, attempt_id: int, *, lock: bool = False
 ) -> QuizAttempt:
     """The user's own attempt; someone else's is "not found", like one that does not exist.
-    ``lock``: read afresh with its row locked (``_held_open``), for a request that changes it."""
+    ``lock``: read afresh with its row locked (``_held_open``), for a request that changes it,
+    with its enrollment (which a passing submission completes)."""
+    options = [joinedload(QuizAttempt.version, innerjoin=True)]  # every caller reads it
+    if lock:
+        options.append(joinedload(QuizAttempt.enrollment, innerjoin=True))
     attempt = session.get(
         QuizAttempt,
         attempt_id,
-        options=[joinedload(QuizAttempt.version, innerjoin=True)],  # every caller reads it
+        options=options,
         with_for_update={"of": QuizAttempt} if lock else None,
         populate_existing=lock,
     )
@@ -540,7 +544,7 @@ def submit_attempt(
         ],
     )
     if passed:
-        complete_course(session, user, session.get_one(Enrollment, attempt.enrollment_id), attempt)
+        complete_course(session, user, attempt.enrollment, attempt)
     return attempt
 
 
