@@ -153,12 +153,13 @@ def note(session: Session, kind: str, row_ids: Iterable[int]) -> None:
     session.info.setdefault(_NOTED, []).extend((kind, int(row_id)) for row_id in row_ids)
 
 
-_NEW_KINDS = {Completion: "completion", Certificate: "certificate.issued", AuditEvent: "audit"}
+# The kinds of record each model's rows are chained as; the first, when a row is inserted.
 _ALL_KINDS = {
     Completion: ("completion",),
     Certificate: ("certificate.issued", "certificate.revoked"),
     AuditEvent: ("audit",),
 }
+_NEW_KINDS = {model: kinds[0] for model, kinds in _ALL_KINDS.items()}
 
 
 def _note_flushed(session: Session, _context: Any) -> None:
