@@ -3,14 +3,20 @@
 Services take a session, ``flush()`` and never ``commit()``; views and CLI commands own the
 commit. The session is closed at teardown, which rolls back whatever was not committed.
 
-A GET (or HEAD) request reads: on PostgreSQL its transaction is READ ONLY, so the server
-refuses any write, and it ends with a COMMIT, which keeps the connection's prepared statements
-(psycopg drops them all at every ROLLBACK, so no statement was ever prepared and the server
-planned each one again on every page). A GET view that does write says so with ``@writes``.
+A GET (or HEAD) request reads. On PostgreSQL it reads through an engine of its own whose
+connections are read-only (``default_transaction_read_only``: the server refuses any write)
+and in autocommit: each statement is its own read-only transaction. Under PostgreSQL's READ
+COMMITTED every statement of a transaction took a snapshot of its own anyway, so a page sees
+what it saw before, without the BEGIN and COMMIT round trips each page paid, and with no
+ROLLBACK, which would drop the connection's prepared statements (psycopg clears them all at
+every ROLLBACK). A GET view that does write says so with ``@writes``; work that must write or
+stream from within a GET (a PDF kept on first download, an export's server-side cursor) takes
+its connection from ``writer(session)``.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DDL, JSON, DateTime, Executable, MetaData, create_engine, event
-from sqlalchemy.engine import Connection, CursorResult, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -229,13 +235,23 @@ def name_sort_key(text: str) -> bytes:
     return bytes(_SORT_COLLATOR[0].getSortKey(text))
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for ``url``; SQLite connections get foreign keys turned on."""
+def make_engine(url: str, *, reading: bool = False) -> Engine:
+    """Create the engine for ``url``; SQLite connections get foreign keys turned on.
+    ``reading`` (PostgreSQL only): the engine GET requests read through, its connections
+    read-only and in autocommit (see the module docstring)."""
     options: dict = {}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 15}
     else:
         options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if reading:
+        # Added to any server options the URL gives (libpq's ``options``).
+        given = make_url(url).query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        options.update(
+            isolation_level="AUTOCOMMIT",
+            connect_args={"options": f"{given} -c default_transaction_read_only=on".strip()},
+        )
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -250,9 +266,10 @@ def make_engine(url: str) -> Engine:
 # BEGIN, waiting its turn for up to the busy timeout, while readers go on (WAL).
 SQLITE_IMMEDIATE = "candor_sqlite_immediate"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# session.info key: the session's transaction was begun READ ONLY (see the module docstring);
-# app.extensions key: whether the app's GETs begin so.
-READ_ONLY = "candor_read_only"
+# app.extensions key: the engine GET requests read through (PostgreSQL), or None.
+READ_ENGINE = "candor.read_engine"
+# Each reading engine's engine for writes (see ``writer``).
+_WRITERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_begin(connection) -> None:
@@ -286,8 +303,12 @@ def init_app(app: Flask, info: dict | None = None) -> None:
     """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["candor.engine"] = engine
-    # Whether GETs begin READ ONLY: on PostgreSQL (SQLite has no such transaction).
-    app.extensions[READ_ONLY] = engine.dialect.name == "postgresql"
+    # GETs read through a read-only engine on PostgreSQL (SQLite has no read-only connection).
+    app.extensions[READ_ENGINE] = None
+    if engine.dialect.name == "postgresql":
+        reading = make_engine(app.config["DATABASE_URL"], reading=True)
+        _WRITERS[reading] = engine
+        app.extensions[READ_ENGINE] = reading
     app.extensions["candor.sessionmaker"] = sessionmaker(
         engine, expire_on_commit=False, info=info or {}
     )
@@ -311,12 +332,17 @@ def writes(view):
 def get_session() -> Session:
     """Return the session bound to the current app context, opening it on first use."""
     if "db_session" not in g:
-        session = current_app.extensions["candor.sessionmaker"]()
-        if has_request_context():
-            if request.method not in SAFE_METHODS:
-                begin_writing(session)  # a request that may write
-            elif current_app.extensions[READ_ONLY] and not _declares_writes(request.endpoint):
-                _begin_reading(session)
+        make_session = current_app.extensions["candor.sessionmaker"]
+        if not has_request_context():
+            session = make_session()
+        elif request.method not in SAFE_METHODS:
+            session = begin_writing(make_session())  # a request that may write
+        elif (reading := current_app.extensions[READ_ENGINE]) is not None and not (
+            _declares_writes(request.endpoint)
+        ):
+            session = make_session(bind=reading)
+        else:
+            session = make_session()
         g.db_session = session
     return g.db_session
 
@@ -326,10 +352,14 @@ def _declares_writes(endpoint: str | None) -> bool:
     return getattr(view, "_candor_writes", False)
 
 
-def _begin_reading(session: Session) -> None:
-    """Begin ``session``'s transaction READ ONLY (see the module docstring)."""
-    session.connection(execution_options={"postgresql_readonly": True})
-    session.info[READ_ONLY] = True
+def writer(bind: Session | Connection | Engine) -> Engine:
+    """The engine to write (or stream with a server-side cursor) through, from wherever
+    ``bind`` reads: a GET request's session reads through a read-only engine in autocommit,
+    which can do neither."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    if isinstance(engine, Connection):
+        engine = engine.engine
+    return _WRITERS.get(engine, engine)
 
 
 def get_or_404(session: Session, model: type[T], ident: object, message: str = "Not found.") -> T:
@@ -353,15 +383,14 @@ def stream_reader(bind: Session | Connection) -> Iterator[Session | Connection]:
     A stream outlives the request that started it: rows read through the request's session
     after its commit left that connection "idle in transaction", holding locks, until the
     session was collected (minutes). So given a Session, the stream reads on a connection of
-    its own from the session's engine, which is closed (its read-only transaction rolled
-    back, the connection returned to the pool) at the end. Given a Connection, or a session
-    bound to one, its owner closes it.
+    its own from the session's ``writer`` (a transaction, which a server-side cursor needs),
+    which is closed (its transaction rolled back, the connection returned to the pool) at the
+    end. Given a Connection, or a session bound to one, its owner closes it.
     """
-    engine = bind.get_bind() if isinstance(bind, Session) else None
-    if not isinstance(engine, Engine):
+    if not isinstance(bind, Session) or not isinstance(bind.get_bind(), Engine):
         yield bind
         return
-    with engine.connect() as connection:
+    with writer(bind).connect() as connection:
         yield connection
 
 
@@ -379,6 +408,14 @@ def streamed(bind: Session | Connection, statement: Executable) -> Iterator[Any]
             result.close()
 
 
+def dispose_engines(app: Flask) -> None:
+    """Close the pooled connections of ``app``'s engines: its own and the one its GETs read
+    through (an app that is done with, in tests and commands)."""
+    for engine in (app.extensions["candor.engine"], app.extensions[READ_ENGINE]):
+        if engine is not None:
+            engine.dispose()
+
+
 def get_engine() -> Engine:
     """The current app's engine."""
     return current_app.extensions["candor.engine"]
@@ -386,8 +423,4 @@ def get_engine() -> Engine:
 
 def _close_session(exc: BaseException | None) -> None:
     if (session := g.pop("db_session", None)) is not None:
-        if exc is None and session.info.get(READ_ONLY) and session.in_transaction():
-            # Nothing can have been written: COMMIT ends it as ROLLBACK would, and keeps the
-            # connection's prepared statements.
-            session.commit()
         session.close()

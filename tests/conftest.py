@@ -30,7 +30,7 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from app.content.loader import LoadedTree, load_tree
 from app.content.sync import SyncReport, sync_courses
-from app.db import Base, make_engine
+from app.db import Base, dispose_engines, make_engine
 from app.models import Course, CourseVersion, Role, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,7 +250,7 @@ def app(database_url, tmp_path):
     app.instance_path = str(tmp_path / "instance")
     app.jinja_env.bytecode_cache = _TEMPLATES
     yield app
-    app.extensions["candor.engine"].dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture
@@ -276,7 +276,7 @@ def build_app(app):
 
     yield build
     for other in built:
-        other.extensions["candor.engine"].dispose()
+        dispose_engines(other)
 
 
 @pytest.fixture

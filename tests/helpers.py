@@ -7,6 +7,8 @@ import re
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
+from flask import Flask
+
 PASSWORD = "correct horse battery"
 # Test users sign in hundreds of times a run. The hash of PASSWORD they share is scrypt with a
 # lower work factor than werkzeug's default (N=2**10 instead of 2**15): the app checks it with
@@ -23,22 +25,32 @@ CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @contextmanager
-def statements_run(engine):
-    """The SQL statements run on ``engine`` inside the block, as a list filled as they run
+def statements_run(bind):
+    """The SQL statements run inside the block on ``bind``, an engine or an app (its engine
+    and, on PostgreSQL, the one its GETs read through), as a list filled as they run
     (SQLite's explicit BEGIN, which app/db.py sends, is not a query and is not counted)."""
     from sqlalchemy import event
 
+    from app.db import READ_ENGINE
+
+    if isinstance(bind, Flask):
+        engines = [bind.extensions["candor.engine"], bind.extensions[READ_ENGINE]]
+    else:
+        engines = [bind]
+    engines = [engine for engine in engines if engine is not None]
     seen: list[str] = []
 
     def listen(conn, cursor, statement, parameters, context, executemany):
         if statement != "BEGIN":
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", listen)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listen)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", listen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listen)
 
 
 def page_statements(app, client, path: str, *, warm: bool = False) -> int:
@@ -46,7 +58,7 @@ def page_statements(app, client, path: str, *, warm: bool = False) -> int:
     ``warm``: asked once before, as on a worker that has served it already (caches filled)."""
     if warm:
         client.get(path)
-    with statements_run(app.extensions["candor.engine"]) as seen:
+    with statements_run(app) as seen:
         assert client.get(path).status_code == 200
     return len(seen)
 

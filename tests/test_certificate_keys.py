@@ -15,6 +15,7 @@ from app import create_app
 from app.certificates.service import certificate_pdf
 from app.certificates.signing import generate_key_pem, parse_key
 from app.content.sync import sync_courses
+from app.db import dispose_engines
 from app.errors import DomainError
 from app.models import AuditEvent, Certificate, SigningKey
 from app.progress.reading import current_version, find_course
@@ -101,7 +102,7 @@ def test_a_certificate_of_another_candor_verifies_with_its_keys_only(
     online = verify(elsewhere, pdf)
     assert online.output.startswith("Checked online: the keys, logos and certificate status")
     assert online.exit_code == 1 and "not signed with any of the issuer's keys" in online.output
-    elsewhere.extensions["candor.engine"].dispose()
+    dispose_engines(elsewhere)
 
 
 def test_online_says_so_and_checks_the_status(app, complete, tmp_path):
@@ -157,7 +158,7 @@ def test_after_a_rotation_old_and_new_certificates_verify_online_and_offline(
     for pdf in (old_pdf, new_pdf):
         assert verify(renewed, pdf).exit_code == 0
         assert verify(renewed, pdf, "--public-key", keys).exit_code == 0
-    renewed.extensions["candor.engine"].dispose()
+    dispose_engines(renewed)
 
 
 def test_a_certificate_dated_outside_its_keys_period_is_forged(app, db, complete, tmp_path):
@@ -208,4 +209,4 @@ def test_rotate_key_generates_into_the_instance_folder_when_not_configured(tmp_p
     key_file = Path(local.instance_path) / KEY_FILE
     assert key_file.read_text().startswith("-----BEGIN PRIVATE KEY-----")
     assert "Restart the web server and the job workers" in refused.output
-    local.extensions["candor.engine"].dispose()
+    dispose_engines(local)

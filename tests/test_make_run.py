@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from app.db import dispose_engines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,5 +63,5 @@ def test_certificates_point_to_the_base_url_in_the_environment(tmp_path, monkeyp
     )
     with app.extensions["candor.sessionmaker"]() as session:
         url = issuer_of(session).verify_url("7KQ4M9XD2HBTQ8RE5WZN")
-    app.extensions["candor.engine"].dispose()
+    dispose_engines(app)
     assert url.startswith("http://127.0.0.1:5050/verify/")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, Row, Select, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,7 +29,7 @@ from app.certificates.signing import Signer
 from app.certificates.validity import certificate_status
 from app.content.published import published_version
 from app.dates import expiry_of
-from app.db import rowcount, utcnow
+from app.db import rowcount, utcnow, writer
 from app.errors import DomainError, NotFound
 from app.fields import NAME_MAX, NOTE_MAX, TITLE_MAX, one_line, sentence, text_problem
 from app.models import Certificate, Completion, CourseVersion, SigningKey, User
@@ -219,9 +219,7 @@ def _render(session: Session, certificate: Certificate) -> bytes:
 
 def _keep(session: Session, certificate_id: int, pdf: bytes) -> bytes:
     """Keep ``pdf`` unless another rendering was kept first; the PDF kept (or ``pdf``)."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    with engine.begin() as connection:
+    with writer(session).begin() as connection:
         written = connection.execute(
             update(Certificate)
             .where(

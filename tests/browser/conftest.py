@@ -41,7 +41,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import create_app
 from app.content.loader import CourseSource, LoadedTree, load_tree
 from app.content.sync import sync_courses
-from app.db import Base, make_engine
+from app.db import Base, dispose_engines, make_engine
 from app.models import Role, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,7 +225,7 @@ def _serve(
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        app.extensions["candor.engine"].dispose()
+        dispose_engines(app)
 
 
 _MIN_MINUTES_LINE = re.compile(r"^min_minutes\s*=.*\n", re.MULTILINE)

@@ -315,7 +315,7 @@ def test_assigning_costs_the_same_statements_for_few_or_many(app, db, hr, course
     costs = []
     for size, slug in ((3, FLAGSHIP), (60, REFRESHER)):
         add_people(db, size, start=len(costs) * 1000)
-        with statements_run(app.extensions["candor.engine"]) as statements:
+        with statements_run(app) as statements:
             assign(db, hr, courses[slug], "everyone", due_days=10, now=NOW)
         db.commit()
         costs.append(len(statements))

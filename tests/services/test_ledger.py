@@ -181,7 +181,7 @@ def test_a_savepoint_appends_nothing_until_the_whole_transaction_commits(db, rec
 
 
 def test_a_commit_chains_what_it_wrote_without_reading_it_back(app, db, records):
-    with statements_run(app.extensions["candor.engine"]) as seen:
+    with statements_run(app) as seen:
         record(db, "test.first", step=1)
         record(db, "test.second", step=2)
         db.commit()
@@ -191,7 +191,7 @@ def test_a_commit_chains_what_it_wrote_without_reading_it_back(app, db, records)
 
 def test_past_the_rows_it_keeps_a_commit_reads_the_rest_back(app, db, records, monkeypatch):
     monkeypatch.setattr("app.audit.ledger._WRITTEN_MAX", 2)
-    with statements_run(app.extensions["candor.engine"]) as seen:
+    with statements_run(app) as seen:
         events = [record(db, "test.many", number=number) for number in range(5)]
         db.commit()
     read_back = [s for s in seen if "FROM audit_events" in s]

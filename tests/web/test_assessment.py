@@ -134,7 +134,7 @@ def test_a_submission_reads_the_attempt_once_and_nothing_it_wrote(
     url = start(client)
     converse(client, url)
     form = {**answers, "csrf_token": csrf_token(client)}
-    with statements_run(app.extensions["candor.engine"]) as seen:
+    with statements_run(app) as seen:
         assert client.post(f"{url}/submit", data=form).status_code == 303
     selects = [
         s.split("FROM", 1)[1].split()[0]

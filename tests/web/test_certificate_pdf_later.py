@@ -124,10 +124,9 @@ def test_a_download_before_the_job_gets_the_pdf_and_the_job_then_does_nothing(
 
 
 def test_a_failing_and_a_passing_submission_cost_the_same_few_statements(app, db, ready):
-    engine = app.extensions["candor.engine"]
 
     def statements(client, url, answers) -> int:
-        with statements_run(engine) as seen:
+        with statements_run(app) as seen:
             assert submit(client, url, answers).status_code == 303
         return len(seen)
 

@@ -87,7 +87,7 @@ def test_verification_costs_one_statement_whoever_asks_and_whatever_the_answer(a
     counts = []
     for path in paths:
         anonymous.get(path)  # warm: as on a worker that has served it
-        with statements_run(app.extensions["candor.engine"]) as seen:
+        with statements_run(app) as seen:
             anonymous.get(path)
         counts.append(len(seen))
     assert counts == [1, 1, 1, 1], counts

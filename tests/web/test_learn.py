@@ -418,9 +418,8 @@ def test_the_course_page_tells_a_learner_who_must_retrain_what_changed(
     for name, value in NEW_CYCLE.items():
         setattr(enrollment, name, value)
     db.commit()
-    engine = app.extensions["candor.engine"]
     client.get(f"/courses/{FLAGSHIP}")
-    with statements_run(engine) as seen:
+    with statements_run(app) as seen:
         page = client.get(f"/courses/{FLAGSHIP}").get_data(as_text=True)
     assert "This course has changed: please retrain" in page
     assert "You completed version 1. Version 2 was published on" in page

@@ -1,6 +1,7 @@
-"""A GET reads: on PostgreSQL its transaction is READ ONLY and ends with a COMMIT, which keeps
-the connection's prepared statements (a ROLLBACK drops them all, so the server planned every
-statement of every page again). A GET view that writes says so with ``db.writes``."""
+"""A GET reads: on PostgreSQL through read-only connections in autocommit, each statement a
+read-only transaction of its own, with no BEGIN or COMMIT round trip and no ROLLBACK (which
+drops the connection's prepared statements, so the server planned every statement of every
+page again). A GET view that writes says so with ``db.writes``."""
 
 from __future__ import annotations
 
@@ -33,7 +34,14 @@ def routes(app):
     def prepared():
         return str(get_session().scalar(text("SELECT count(*) FROM pg_prepared_statements")))
 
-    for view in (rename_quietly, rename_openly, prepared):
+    @public
+    def transactions():
+        session = get_session()
+        session.execute(text("SELECT 1"))
+        alone = session.scalar(text("SELECT transaction_timestamp() = statement_timestamp()"))
+        return f"{alone} {session.scalar(text('SHOW transaction_read_only'))}"
+
+    for view in (rename_quietly, rename_openly, prepared, transactions):
         app.add_url_rule(f"/test/{view.__name__}", view.__name__, view)
     return app
 
@@ -64,3 +72,9 @@ def test_pages_keep_their_prepared_statements(app, client, signed_in):
     for _ in range(6):  # psycopg prepares a statement on its fifth execution
         assert client.get("/dashboard").status_code == 200
     assert int(client.get("/test/prepared").get_data(as_text=True)) > 0
+
+
+@pytest.mark.usefixtures("routes")
+def test_each_statement_of_a_get_is_a_read_only_transaction_of_its_own(client):
+    # Its second statement began a transaction of its own (no BEGIN before the first), read-only.
+    assert client.get("/test/transactions").get_data(as_text=True) == "True on"
