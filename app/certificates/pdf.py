@@ -19,7 +19,9 @@ rendering; the per-certificate work is the QR code, the HTML, its layout and the
 
 from __future__ import annotations
 
+import copy
 import math
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,8 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib import request
 from urllib.parse import urlsplit
+from xml.etree import ElementTree  # nosec B405  # the type of tinyhtml5's trees; parses nothing
 
+import cssselect2
 import segno
+import tinyhtml5
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 from weasyprint import CSS, HTML, Attachment
@@ -137,6 +142,7 @@ class _Lean:
     user_agent: CSS
     stylesheet: CSS
     template: Template
+    trees: _PageTrees
 
 
 # Format 3's page is laid out under this user-agent stylesheet instead of WeasyPrint's HTML5
@@ -155,6 +161,68 @@ class _LeanHTML(HTML):
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
         assert _lean is not None  # noqa: S101  # nosec B101  (built before any is made)
         return [_lean.user_agent]
+
+    @classmethod
+    def from_tree(cls, root: ElementTree.Element, url_fetcher: URLFetcher) -> _LeanHTML:
+        """The document of an already parsed page (``root``, as tinyhtml5 gives it): what
+        ``HTML(string=...)`` makes of the same page, without parsing it again."""
+        html = cls.__new__(cls)
+        html.base_url = None  # what a string without a <base> gets; the page has none
+        html.url_fetcher = url_fetcher
+        html.media_type = "print"
+        html.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+        html.etree_element = html.wrapper_element.etree_element
+        return html
+
+
+# A field in a page of placeholders: its name between two private-use characters (which no
+# printed value holds: they are not printable).
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_SLOT = re.compile(f"{_OPEN}([a-z_]+){_CLOSE}")
+
+
+class _PageTrees:
+    """Format 3's page parsed once per shape (logo or not, score or not, link or not), with a
+    placeholder for every value: a certificate's page is a copy with its values put in.
+    Parsing the page was a tenth of a certificate's rendering.
+
+    The copy is the tree the parser makes of the page itself, as the parser reads escaped
+    text back as it was written. Only for values of printable characters, though (all but
+    hostile ones, which ``one_line`` has already cleaned): any other makes ``fill`` answer
+    None, and the page is parsed as ever."""
+
+    def __init__(self, template: Template) -> None:
+        self._template = template
+        self._shapes: dict[tuple[bool, bool, bool], ElementTree.Element] = {}
+
+    def fill(self, printed: Mapping[str, object], logo: str | None) -> ElementTree.Element | None:
+        values = {name: str(value) for name, value in printed.items()}
+        values["logo"] = logo or ""
+        if not all(value.isprintable() for value in values.values()):
+            return None
+        shape = (logo is not None, printed["score"] is None, bool(printed["verify_link"]))
+        if (parsed := self._shapes.get(shape)) is None:
+            parsed = self._shapes[shape] = self._parse(printed, logo)
+
+        def put(text: str) -> str:
+            return _SLOT.sub(lambda slot: values[slot.group(1)], text) if _OPEN in text else text
+
+        root = copy.deepcopy(parsed)
+        for element in root.iter():
+            if element.text:
+                element.text = put(element.text)
+            if element.tail:
+                element.tail = put(element.tail)
+            for name, value in element.attrib.items():
+                element.attrib[name] = put(value)
+        return root
+
+    def _parse(self, printed: Mapping[str, object], logo: str | None) -> ElementTree.Element:
+        slots: dict[str, object] = {name: f"{_OPEN}{name}{_CLOSE}" for name in printed}
+        slots["score"] = None if printed["score"] is None else slots["score"]
+        slots["verify_link"] = printed["verify_link"]
+        html = self._template.render(c=slots, logo=None if logo is None else f"{_OPEN}logo{_CLOSE}")
+        return tinyhtml5.parse(html, namespace_html_elements=False)
 
 
 _engine: _Engine | None = None
@@ -189,7 +257,7 @@ def _get_lean(engine: _Engine) -> _Lean:
         user_agent = CSS(string=_LEAN_USER_AGENT, font_config=engine.fonts, url_fetcher=FETCHER)
         stylesheet = CSS(string=_LEAN_STYLESHEET, font_config=engine.fonts, url_fetcher=FETCHER)
         template = _templates.get_template("certificates/certificate-3.html")
-        _lean = _Lean(user_agent, stylesheet, template)
+        _lean = _Lean(user_agent, stylesheet, template, _PageTrees(template))
     return _lean
 
 
@@ -270,10 +338,15 @@ def _lay_out_lean(facts: CertificateFacts, verify_url: str, logo_png: bytes | No
     """Format 3's page, laid out; call with ``_lock`` held."""
     engine = _get_engine()
     lean = _get_lean(engine)
-    html = lean.template.render(
-        c=_printed(facts, verify_url), logo=LOGO_URL if logo_png is not None else None
-    )
-    document = _LeanHTML(string=html, url_fetcher=_fetcher(logo_png)).render(
+    printed = _printed(facts, verify_url)
+    logo = LOGO_URL if logo_png is not None else None
+    fetcher = _fetcher(logo_png)
+    tree = lean.trees.fill(printed, logo)
+    if tree is not None:
+        html = _LeanHTML.from_tree(tree, fetcher)
+    else:  # a value the parser might read otherwise than as written: parse the page itself
+        html = _LeanHTML(string=lean.template.render(c=printed, logo=logo), url_fetcher=fetcher)
+    document = html.render(
         font_config=engine.fonts, stylesheets=[lean.stylesheet], presentational_hints=False
     )
     if len(document.pages) != 1:  # what the field bounds and font-size steps prevent

@@ -472,3 +472,53 @@ def test_names_with_invisible_format_characters_verify(name):
     document = signed_document(facts, signer.sign(facts.canonical_json()), signer.verifier.key_id)
     verdict = check_pdf(sign_pdf(render_certificate(facts, VERIFY_URL, document), signer), keys)
     assert (verdict.status, verdict.facts.holder_name) == ("valid", name)
+
+
+# Values that markup, character references, scripts and the page's own placeholders might
+# trip: the page of each, put into a copy of the parsed page, is the page parsed.
+AWKWARD = {
+    **payloads("http://127.0.0.1:1", "file:///x"),
+    "references": "Tom &amp; Jerry &lt;b&gt; &#38; &copy; & <b>bold</b>",
+    "quotes": 'O\'Brien "Bud" `tick`',
+    "scripts": "محمد عبد الله · 李小龍 · Ζωή · 🎉",
+    "placeholder": "\ue000code\ue001 \ue000holder_name\ue001",
+    "zero width": "Zoë\u200bPapadopoulou\u2060Schmidt",
+    "long": "W" * (certificate_pdf.MAX_URL - 1),  # past every font-size step; still a URL
+}
+
+
+def parsed_page(*args, **kwargs) -> bytes:
+    """The certificate with its page parsed from HTML, as before page trees were kept."""
+    keep = certificate_pdf._PageTrees.fill
+    certificate_pdf._PageTrees.fill = lambda self, printed, logo: None
+    try:
+        return render_certificate(*args, **kwargs)
+    finally:
+        certificate_pdf._PageTrees.fill = keep
+
+
+@pytest.mark.parametrize("value", sorted(AWKWARD))
+@pytest.mark.parametrize("field", ["holder_name", "course_title", "issuer", "verify_url"])
+def test_a_page_put_into_a_kept_tree_is_the_page_parsed(field, value):
+    facts, url = with_field(field, AWKWARD[value])
+    assert render_certificate(facts, url, SIGNED) == parsed_page(facts, url, SIGNED)
+
+
+@pytest.mark.parametrize("score", [None, 71])
+@pytest.mark.parametrize("url", [VERIFY_URL, "candor.example.test/verify/7KQ4"])
+@pytest.mark.parametrize("logo", [None, "png"])
+def test_every_shape_of_page_is_put_together_as_parsed(score, url, logo):
+    png = None
+    if logo:
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 20), "#1d4e5f").save(buffer, "PNG")
+        png = buffer.getvalue()
+    facts = make_facts(score=score, expires_on=None if score is None else date(2027, 3, 12))
+    assert render_certificate(facts, url, SIGNED, png) == parsed_page(facts, url, SIGNED, png)
+
+
+def test_a_value_that_is_not_printable_has_the_page_parsed():
+    trees = certificate_pdf._get_lean(certificate_pdf._get_engine()).trees
+    printed = certificate_pdf._printed(make_facts(), VERIFY_URL)
+    assert trees.fill(printed, None) is not None
+    assert trees.fill({**printed, "holder_name": "Zoë\u200bP"}, None) is None
