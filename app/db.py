@@ -3,15 +3,15 @@
 Services take a session, ``flush()`` and never ``commit()``; views and CLI commands own the
 commit. The session is closed at teardown, which rolls back whatever was not committed.
 
-A GET (or HEAD) request reads. On PostgreSQL it reads through an engine of its own whose
-connections are read-only (``default_transaction_read_only``: the server refuses any write)
-and in autocommit: each statement is its own read-only transaction. Under PostgreSQL's READ
-COMMITTED every statement of a transaction took a snapshot of its own anyway, so a page sees
-what it saw before, without the BEGIN and COMMIT round trips each page paid, and with no
-ROLLBACK, which would drop the connection's prepared statements (psycopg clears them all at
-every ROLLBACK). A GET view that does write says so with ``@writes``; work that must write or
-stream from within a GET (a PDF kept on first download, an export's server-side cursor) takes
-its connection from ``writer(session)``.
+A GET (or HEAD) request reads, through an engine of its own whose connections refuse to
+write (PostgreSQL's ``default_transaction_read_only``, SQLite's ``query_only``) and run in
+autocommit: each statement is a read-only transaction of its own, with no BEGIN and no
+COMMIT or ROLLBACK around it. On PostgreSQL that is what a page saw before (under READ
+COMMITTED every statement of a transaction took a snapshot of its own anyway) without two
+round trips a page, and with no ROLLBACK, which drops the connection's prepared statements
+(psycopg clears them all at every ROLLBACK). A GET view that does write says so with
+``@writes``; work that must write or stream from within a GET (a PDF kept on first download,
+an export's server-side cursor) takes its connection from ``writer(session)``.
 """
 
 from __future__ import annotations
@@ -237,14 +237,15 @@ def name_sort_key(text: str) -> bytes:
 
 def make_engine(url: str, *, reading: bool = False) -> Engine:
     """Create the engine for ``url``; SQLite connections get foreign keys turned on.
-    ``reading`` (PostgreSQL only): the engine GET requests read through, its connections
-    read-only and in autocommit (see the module docstring)."""
+    ``reading``: the engine GET requests read through, its connections read-only and in
+    autocommit (see the module docstring)."""
     options: dict = {}
-    if url.startswith("sqlite"):
+    sqlite = url.startswith("sqlite")
+    if sqlite:
         options["connect_args"] = {"timeout": 15}
     else:
         options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
-    if reading:
+    if reading and not sqlite:
         # Added to any server options the URL gives (libpq's ``options``).
         given = make_url(url).query.get("options", "")
         given = " ".join(given) if isinstance(given, tuple) else given
@@ -253,10 +254,22 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
             connect_args={"options": f"{given} -c default_transaction_read_only=on".strip()},
         )
     engine = create_engine(url, **options)
-    if engine.dialect.name == "sqlite":
+    if sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        if reading:  # no BEGIN: pysqlite, told to begin nothing itself, runs in autocommit
+            event.listen(engine, "connect", _sqlite_query_only)
+        else:
+            event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _reading_engine(url: str) -> Engine | None:
+    """The engine GETs read through, or None where they read through the app's own: an
+    in-memory SQLite database is one per connection, so another engine would not see it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return None
+    return make_engine(url, reading=True)
 
 
 # The execution option that makes SQLite begin a transaction IMMEDIATE (``get_session`` sets it
@@ -266,7 +279,8 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
 # BEGIN, waiting its turn for up to the busy timeout, while readers go on (WAL).
 SQLITE_IMMEDIATE = "candor_sqlite_immediate"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# app.extensions key: the engine GET requests read through (PostgreSQL), or None.
+# app.extensions key: the engine GET requests read through (None: the app's own, for an
+# in-memory SQLite database).
 READ_ENGINE = "candor.read_engine"
 # Each reading engine's engine for writes (see ``writer``).
 _WRITERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
@@ -295,6 +309,12 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_query_only(dbapi_connection, _record) -> None:
+    # After _sqlite_on_connect (which may have to switch the file to WAL): from here on, any
+    # write on this connection fails ("attempt to write a readonly database").
+    dbapi_connection.execute("PRAGMA query_only = ON")  # nosemgrep: candor-raw-sql
+
+
 def init_app(app: Flask, info: dict | None = None) -> None:
     """Give the app its engine and sessionmaker, and close the session at teardown.
 
@@ -303,12 +323,11 @@ def init_app(app: Flask, info: dict | None = None) -> None:
     """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["candor.engine"] = engine
-    # GETs read through a read-only engine on PostgreSQL (SQLite has no read-only connection).
-    app.extensions[READ_ENGINE] = None
-    if engine.dialect.name == "postgresql":
-        reading = make_engine(app.config["DATABASE_URL"], reading=True)
+    # GETs read through an engine whose connections refuse to write (see the docstring).
+    reading = _reading_engine(app.config["DATABASE_URL"])
+    if reading is not None:
         _WRITERS[reading] = engine
-        app.extensions[READ_ENGINE] = reading
+    app.extensions[READ_ENGINE] = reading
     app.extensions["candor.sessionmaker"] = sessionmaker(
         engine, expire_on_commit=False, info=info or {}
     )

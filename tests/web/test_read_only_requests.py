@@ -1,7 +1,8 @@
-"""A GET reads: on PostgreSQL through read-only connections in autocommit, each statement a
-read-only transaction of its own, with no BEGIN or COMMIT round trip and no ROLLBACK (which
-drops the connection's prepared statements, so the server planned every statement of every
-page again). A GET view that writes says so with ``db.writes``."""
+"""A GET reads through connections that refuse to write (PostgreSQL's read-only transactions,
+SQLite's query_only), in autocommit: each statement a read-only transaction of its own, with
+no BEGIN, COMMIT or ROLLBACK (on PostgreSQL a ROLLBACK drops the connection's prepared
+statements, so the server planned every statement of every page again). A GET view that
+writes says so with ``db.writes``."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from sqlalchemy import select, text, update
 from app.db import get_session, writes
 from app.models import User
 from app.security import public
-
-pytestmark = pytest.mark.postgres_only  # SQLite has no read-only transaction
 
 
 @pytest.fixture
@@ -35,13 +34,19 @@ def routes(app):
         return str(get_session().scalar(text("SELECT count(*) FROM pg_prepared_statements")))
 
     @public
+    def in_transaction():
+        session = get_session()
+        session.execute(text("SELECT 1"))
+        return str(session.connection().connection.dbapi_connection.in_transaction)
+
+    @public
     def transactions():
         session = get_session()
         session.execute(text("SELECT 1"))
         alone = session.scalar(text("SELECT transaction_timestamp() = statement_timestamp()"))
         return f"{alone} {session.scalar(text('SHOW transaction_read_only'))}"
 
-    for view in (rename_quietly, rename_openly, prepared, transactions):
+    for view in (rename_quietly, rename_openly, prepared, in_transaction, transactions):
         app.add_url_rule(f"/test/{view.__name__}", view.__name__, view)
     return app
 
@@ -65,6 +70,7 @@ def test_a_get_declared_as_writing_writes(client, db, make_user):
     assert names(db) == ["Written by a GET"]
 
 
+@pytest.mark.postgres_only
 @pytest.mark.usefixtures("routes", "courses")
 def test_pages_keep_their_prepared_statements(app, client, signed_in):
     signed_in()
@@ -74,7 +80,14 @@ def test_pages_keep_their_prepared_statements(app, client, signed_in):
     assert int(client.get("/test/prepared").get_data(as_text=True)) > 0
 
 
+@pytest.mark.postgres_only
 @pytest.mark.usefixtures("routes")
 def test_each_statement_of_a_get_is_a_read_only_transaction_of_its_own(client):
     # Its second statement began a transaction of its own (no BEGIN before the first), read-only.
     assert client.get("/test/transactions").get_data(as_text=True) == "True on"
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.usefixtures("routes")
+def test_a_get_on_sqlite_reads_outside_any_transaction(client):
+    assert client.get("/test/in_transaction").get_data(as_text=True) == "False"
