@@ -57,10 +57,46 @@ def _no_control_socket() -> list[str]:
     return ["--no-control-socket"] if known else []
 
 
+# The process group of the gunicorn serving each port (its master's pid: see ``gunicorn``).
+_GROUPS: dict[int, int] = {}
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(keep) -> float:
+    """User and system CPU seconds of the live processes whose /proc stat ``keep`` accepts
+    (called with the process's name and its stat fields after the name)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, _, rest = stat.partition(" (")[2].rpartition(")")
+        fields = rest.split()  # state, ppid, pgrp, ..., utime (12th), stime (13th)
+        if keep(name, fields):
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
+
+
+def server_cpu_seconds(port: int) -> float:
+    """CPU seconds used so far by the gunicorn serving ``port``: its master and workers."""
+    group = str(_GROUPS[port])
+    return _cpu_seconds(lambda _name, fields: fields[2] == group)
+
+
+def database_cpu_seconds() -> float:
+    """CPU seconds used so far by PostgreSQL's server processes on this machine (none on
+    SQLite, whose work is in the workers)."""
+    return _cpu_seconds(lambda name, _fields: name == "postgres")
+
+
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *extra: str):
     """Serve ``app_spec`` as deployed (``deploy/gunicorn.conf.py``), with 2 sync workers on a
-    free loopback port; yield the port. The floor is served the same way."""
+    free loopback port; yield the port (``server_cpu_seconds`` reads what it used). The floor
+    is served the same way."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="candor-bench-gunicorn-", suffix=".log")
     process = subprocess.Popen(
@@ -86,11 +122,13 @@ def gunicorn(app_spec: str, env: dict[str, str], *extra: str):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    _GROUPS[port] = process.pid  # start_new_session: the master leads a group of its own
     try:
         _wait_until_answering(process, port, log.name)
         yield port
     finally:
         _stop(process)
+        _GROUPS.pop(port, None)
         log.close()
 
 

@@ -35,7 +35,17 @@ from pathlib import Path
 from unittest import mock
 
 import instructions
-from harness import ROOT, WORKERS, BenchError, Browser, gunicorn, wrk, wrk_path
+from harness import (
+    ROOT,
+    WORKERS,
+    BenchError,
+    Browser,
+    database_cpu_seconds,
+    gunicorn,
+    server_cpu_seconds,
+    wrk,
+    wrk_path,
+)
 
 OUT = Path(__file__).resolve().parent / "out"
 COURSE = "ai-in-the-contact-center"
@@ -257,8 +267,8 @@ def throughput(env, data, rounds, seconds, connections) -> tuple[dict, dict]:
         runs: dict[str, list[tuple[dict, dict]]] = {name: [] for name in pages}
         for _ in range(rounds):
             for name, path in pages.items():
-                candor = wrk(port, path, headers=headers[path], **options)
-                bare = wrk(bare_port, f"/{sizes[name]}", **options)
+                candor = metered(port, path, headers[path], options)
+                bare = metered(bare_port, f"/{sizes[name]}", (), options)
                 runs[name].append((candor, bare))
         for path in pages.values():
             fetch(browser, path)  # still signed in, still a 200
@@ -273,9 +283,24 @@ def throughput(env, data, rounds, seconds, connections) -> tuple[dict, dict]:
             "candor_rps": round(statistics.median(c["requests_per_s"] for c, _ in pairs), 1),
             "floor_rps": round(statistics.median(b["requests_per_s"] for _, b in pairs), 1),
             "candor_p99_ms": round(statistics.median(c["p99_ms"] for c, _ in pairs), 2),
+            # CPU a request costs, from /proc: Candor's gunicorn, the database server, the floor's.
+            "candor_cpu_us": round(statistics.median(c["server_cpu_us"] for c, _ in pairs)),
+            "database_cpu_us": round(statistics.median(c["database_cpu_us"] for c, _ in pairs)),
+            "floor_cpu_us": round(statistics.median(b["server_cpu_us"] for _, b in pairs)),
             "rounds": len(pairs),
         }
     return result, pages
+
+
+def metered(port: int, path: str, headers: tuple[str, ...], options: dict) -> dict:
+    """A wrk run, with the CPU time the server (its gunicorn) and the database server
+    (PostgreSQL's processes) spent per request meanwhile, in microseconds."""
+    server, database = server_cpu_seconds(port), database_cpu_seconds()
+    run = wrk(port, path, headers=headers, **options)
+    requests = max(run["requests"], 1)
+    run["server_cpu_us"] = (server_cpu_seconds(port) - server) / requests * 1e6
+    run["database_cpu_us"] = (database_cpu_seconds() - database) / requests * 1e6
+    return run
 
 
 # --- instructions ----------------------------------------------------------------------------
@@ -365,8 +390,12 @@ def print_report(backend: str, result: dict) -> None:
     column = 0 if backend == "sqlite" else 1
     print(f"\n{backend}: ratio = Candor's requests/s over the floor's (median of the rounds)")
     print(
+        "  (CPU us/req: what a request cost Candor's gunicorn, the database server and the "
+        "floor's gunicorn, read from /proc during the wrk runs)"
+    )
+    print(
         f"  {'page':15} {'bytes':>7} {'ratio':>6} {'target':>6} {'':6} {'p99 ms':>7} "
-        f"{'instr/req':>11} {'x floor':>8}"
+        f"{'CPU us/req: Candor':>18} {'db':>5} {'floor':>6} {'instr/req':>11} {'x floor':>8}"
     )
     for name, targets in TARGETS.items():
         row = result.get("throughput", {}).get(name, {})
@@ -374,9 +403,14 @@ def print_report(backend: str, result: dict) -> None:
         ratio = row.get("ratio")
         verdict = "" if ratio is None else ("met" if ratio >= targets[column] else "MISSED")
         instructions_text = f"{counts['candor']:>11,} {counts['times_floor']:>8}" if counts else ""
+        cpu_text = (
+            f"{row['candor_cpu_us']:>18} {row['database_cpu_us']:>5} {row['floor_cpu_us']:>6}"
+            if "candor_cpu_us" in row
+            else f"{'':>31}"
+        )
         print(
             f"  {name:15} {row.get('bytes', ''):>7} {ratio or '':>6} {targets[column]:>6.2f} "
-            f"{verdict:6} {row.get('candor_p99_ms', ''):>7} {instructions_text}"
+            f"{verdict:6} {row.get('candor_p99_ms', ''):>7} {cpu_text} {instructions_text}"
         )
 
 
