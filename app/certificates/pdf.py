@@ -19,9 +19,7 @@ rendering; the per-certificate work is the QR code, the HTML, its layout and the
 
 from __future__ import annotations
 
-import copy
 import math
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from xml.etree import ElementTree  # nosec B405  # the type of tinyhtml5's trees
 
 import cssselect2
 import segno
-import tinyhtml5
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 from weasyprint import CSS, HTML, Attachment
@@ -43,6 +40,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from app.certificates.facts import LEAN_FORMAT, CertificateFacts
+from app.certificates.page_trees import PageTrees
 from app.dates import format_date, format_datetime
 from app.fields import NAME_MAX, TITLE_MAX, one_line
 
@@ -142,7 +140,7 @@ class _Lean:
     user_agent: CSS
     stylesheet: CSS
     template: Template
-    trees: _PageTrees
+    trees: PageTrees
 
 
 # Format 3's page is laid out under this user-agent stylesheet instead of WeasyPrint's HTML5
@@ -173,56 +171,6 @@ class _LeanHTML(HTML):
         html.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
         html.etree_element = html.wrapper_element.etree_element
         return html
-
-
-# A field in a page of placeholders: its name between two private-use characters (which no
-# printed value holds: they are not printable).
-_OPEN, _CLOSE = "\ue000", "\ue001"
-_SLOT = re.compile(f"{_OPEN}([a-z_]+){_CLOSE}")
-
-
-class _PageTrees:
-    """Format 3's page parsed once per shape (logo or not, score or not, link or not), with a
-    placeholder for every value: a certificate's page is a copy with its values put in.
-    Parsing the page was a tenth of a certificate's rendering.
-
-    The copy is the tree the parser makes of the page itself, as the parser reads escaped
-    text back as it was written. Only for values of printable characters, though (all but
-    hostile ones, which ``one_line`` has already cleaned): any other makes ``fill`` answer
-    None, and the page is parsed as ever."""
-
-    def __init__(self, template: Template) -> None:
-        self._template = template
-        self._shapes: dict[tuple[bool, bool, bool], ElementTree.Element] = {}
-
-    def fill(self, printed: Mapping[str, object], logo: str | None) -> ElementTree.Element | None:
-        values = {name: str(value) for name, value in printed.items()}
-        values["logo"] = logo or ""
-        if not all(value.isprintable() for value in values.values()):
-            return None
-        shape = (logo is not None, printed["score"] is None, bool(printed["verify_link"]))
-        if (parsed := self._shapes.get(shape)) is None:
-            parsed = self._shapes[shape] = self._parse(printed, logo)
-
-        def put(text: str) -> str:
-            return _SLOT.sub(lambda slot: values[slot.group(1)], text) if _OPEN in text else text
-
-        root = copy.deepcopy(parsed)
-        for element in root.iter():
-            if element.text:
-                element.text = put(element.text)
-            if element.tail:
-                element.tail = put(element.tail)
-            for name, value in element.attrib.items():
-                element.attrib[name] = put(value)
-        return root
-
-    def _parse(self, printed: Mapping[str, object], logo: str | None) -> ElementTree.Element:
-        slots: dict[str, object] = {name: f"{_OPEN}{name}{_CLOSE}" for name in printed}
-        slots["score"] = None if printed["score"] is None else slots["score"]
-        slots["verify_link"] = printed["verify_link"]
-        html = self._template.render(c=slots, logo=None if logo is None else f"{_OPEN}logo{_CLOSE}")
-        return tinyhtml5.parse(html, namespace_html_elements=False)
 
 
 _engine: _Engine | None = None
@@ -257,7 +205,7 @@ def _get_lean(engine: _Engine) -> _Lean:
         user_agent = CSS(string=_LEAN_USER_AGENT, font_config=engine.fonts, url_fetcher=FETCHER)
         stylesheet = CSS(string=_LEAN_STYLESHEET, font_config=engine.fonts, url_fetcher=FETCHER)
         template = _templates.get_template("certificates/certificate-3.html")
-        _lean = _Lean(user_agent, stylesheet, template, _PageTrees(template))
+        _lean = _Lean(user_agent, stylesheet, template, PageTrees(template))
     return _lean
 
 

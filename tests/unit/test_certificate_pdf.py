@@ -31,6 +31,7 @@ from weasyprint.urls import FatalURLFetchingError
 
 from app.certificates import pdf as certificate_pdf
 from app.certificates.facts import FORMAT, CertificateFacts
+from app.certificates.page_trees import PageTrees
 from app.certificates.pdf import BundledAssetFetcher, render_certificate
 from app.fields import NAME_MAX, TITLE_MAX
 
@@ -489,12 +490,12 @@ AWKWARD = {
 
 def parsed_page(*args, **kwargs) -> bytes:
     """The certificate with its page parsed from HTML, as before page trees were kept."""
-    keep = certificate_pdf._PageTrees.fill
-    certificate_pdf._PageTrees.fill = lambda self, printed, logo: None
+    keep = PageTrees.fill
+    PageTrees.fill = lambda self, printed, logo: None
     try:
         return render_certificate(*args, **kwargs)
     finally:
-        certificate_pdf._PageTrees.fill = keep
+        PageTrees.fill = keep
 
 
 @pytest.mark.parametrize("value", sorted(AWKWARD))
