@@ -27,8 +27,8 @@ CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 @contextmanager
 def statements_run(bind):
     """The SQL statements run inside the block on ``bind``, an engine or an app (its engine
-    and, on PostgreSQL, the one its GETs read through), as a list filled as they run
-    (SQLite's explicit BEGIN, which app/db.py sends, is not a query and is not counted)."""
+    and the one its GETs read through), as a list filled as they run (SQLite's explicit
+    BEGIN, which app/db.py sends, is not a query and is not counted)."""
     from sqlalchemy import event
 
     from app.db import READ_ENGINE
