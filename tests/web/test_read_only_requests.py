@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
-from app.db import get_session, writes
+from app.db import READ_ENGINE, get_session, writer, writes
 from app.models import User
 from app.security import public
 
@@ -91,3 +91,15 @@ def test_each_statement_of_a_get_is_a_read_only_transaction_of_its_own(client):
 @pytest.mark.usefixtures("routes")
 def test_a_get_on_sqlite_reads_outside_any_transaction(client):
     assert client.get("/test/in_transaction").get_data(as_text=True) == "False"
+
+
+def test_what_must_write_within_a_get_writes_through_the_app_engine(app, db, make_user):
+    user = make_user(name="Ada Example")
+    db.commit()
+    with app.test_request_context("/", method="GET"):
+        session = get_session()
+        assert session.get_bind() is app.extensions[READ_ENGINE]
+        assert writer(session) is app.extensions["candor.engine"]
+        with writer(session).begin() as connection:  # as a PDF kept on first download is
+            connection.execute(update(User).where(User.id == user.id).values(name="Kept"))
+    assert names(db) == ["Kept"]
