@@ -78,7 +78,7 @@ def shown(value: str, limit: int = 60) -> str:
 def terminal_text(text: str) -> str:
     """``text`` safe to print on a terminal: every control, escape (ESC starts the codes that
     move the cursor, erase lines and recolour), invisible and text-direction character is
-    spelled out as ``\\uXXXX``; line breaks and tabs stay."""
+    spelled out as its code point (ESC as ``\\u001b``); line breaks and tabs stay."""
     return UNSAFE_IN_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
