@@ -16,6 +16,7 @@ an export's server-side cursor) takes its connection from ``writer(session)``.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DDL, JSON, DateTime, Executable, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -244,7 +246,7 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
     if sqlite:
         options["connect_args"] = {"timeout": 15}
     else:
-        options.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        options.update(pool_size=5, max_overflow=5)
     if reading and not sqlite:
         # Added to any server options the URL gives (libpq's ``options``).
         given = make_url(url).query.get("options", "")
@@ -254,6 +256,8 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
             connect_args={"options": f"{given} -c default_transaction_read_only=on".strip()},
         )
     engine = create_engine(url, **options)
+    if not sqlite:
+        _ping_when_idle(engine)
     if sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
         if reading:  # no BEGIN: pysqlite, told to begin nothing itself, runs in autocommit
@@ -261,6 +265,37 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
         else:
             event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+# A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out,
+# and replaced if the server has dropped it (restarted, or ended idle sessions): SQLAlchemy's
+# pre-ping, but not at every checkout. Under traffic no connection stays idle that long, so a
+# page pays no round trip for a ping. A connection dropped within this time of its last use
+# fails the one request it serves; SQLAlchemy then replaces every connection of the pool.
+PING_AFTER_IDLE_SECONDS = 5.0
+_LAST_USED = "candor_last_used"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Have ``engine``'s pool ping a connection idle for PING_AFTER_IDLE_SECONDS or more when
+    it is checked out (a DisconnectionError makes the pool take a new one)."""
+
+    def in_use(_dbapi_connection, record, *_proxy) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        last_used = record.info.get(_LAST_USED, 0.0)
+        if time.monotonic() - last_used < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raises: a new connection is taken
+            raise DisconnectionError(f"a pooled connection did not answer: {error}") from error
+        in_use(dbapi_connection, record)
+
+    event.listen(engine, "connect", in_use)
+    event.listen(engine, "checkin", in_use)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def _reading_engine(url: str) -> Engine | None:
