@@ -2,9 +2,9 @@
 which modules they read in this cycle and which comes next, their assessment, a renewal to
 offer, a retraining notice. Read-only.
 
-Three statements whatever the number of modules, attempts and courses (the course, their
-enrolment and the version they read; their reads; the attempts of their cycle, asked only of
-a learner on this version of a course with an assessment), and two more only for a learner
+Two statements whatever the number of modules, attempts and courses (the course, their
+enrolment, the version they read and their reads of it; the attempts of their cycle, asked
+only of a learner on this version of a course with an assessment), and two more only for a learner
 asked to retrain (``training.changes.notice_of``); the version itself from the process's cache
 (``content.published``).
 """
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.content.published import PublishedModule, PublishedVersion, published_version
 from app.db import utcnow
-from app.progress.reading import read_modules, reader_row, reads_in_cycle
+from app.progress.reading import reader_row, reads_in_cycle
 from app.quizzes.attempts import (
     AssessmentStatus,
     AttemptSummary,
@@ -63,9 +63,9 @@ def course_standing(
     them, or retired before they started it): the rules of ``current_version``,
     ``read_in_cycle``, ``quizzes.attempts.assessment_status``, ``training.status`` and
     ``training.changes``, over the rows the page reads once."""
-    row = reader_row(session, user_id, slug)
+    row, reads = reader_row(session, user_id, slug)
     version = published_version(session, row.reads_id, row.content_hash)
-    read_at = reads_in_cycle(read_modules(session, user_id, version), row)
+    read_at = reads_in_cycle(reads, row)
     enrolled = row if row.enrollment_id is not None else None
     assessment = standing_of(
         version,
