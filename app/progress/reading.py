@@ -335,7 +335,7 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     started, else the newest) and their reads of its modules. The version's modules come
     from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
     # Core execution (the connection's): rows, not objects, and none of the ORM's bookkeeping.
-    row, reads = reader_row(session, user_id, slug)
+    row, reads = reader_row_and_reads(session, user_id, slug)
     version = published_version(session, row.reads_id, row.content_hash)
     if version.number != number:
         raise NotFound("That version of the course is not the one you are on.")
@@ -355,7 +355,9 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
     )
 
 
-def reader_row(session: Session, user_id: int, slug: str) -> tuple[Row[TupleAny], list[ModuleRead]]:
+def reader_row_and_reads(
+    session: Session, user_id: int, slug: str
+) -> tuple[Row[TupleAny], list[ModuleRead]]:
     """The row of ``_cards_query`` of the course ``slug`` for ``user_id``, and their reads of
     the modules of the version it names, any cycle's (NotFound when the course is hidden from
     them, retired before they started it, or has no version). One statement."""

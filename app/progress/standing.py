@@ -4,9 +4,9 @@ offer, a retraining notice. Read-only.
 
 Two statements whatever the number of modules, attempts and courses (the course, their
 enrolment, the version they read and their reads of it; the attempts of their cycle, asked
-only of a learner on this version of a course with an assessment), and two more only for a learner
-asked to retrain (``training.changes.notice_of``); the version itself from the process's cache
-(``content.published``).
+only of a learner on this version of a course with an assessment), and two more only for a
+learner asked to retrain (``training.changes.notice_of``); the version itself from the
+process's cache (``content.published``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.content.published import PublishedModule, PublishedVersion, published_version
 from app.db import utcnow
-from app.progress.reading import reader_row, reads_in_cycle
+from app.progress.reading import reader_row_and_reads, reads_in_cycle
 from app.quizzes.attempts import (
     AssessmentStatus,
     AttemptSummary,
@@ -63,7 +63,7 @@ def course_standing(
     them, or retired before they started it): the rules of ``current_version``,
     ``read_in_cycle``, ``quizzes.attempts.assessment_status``, ``training.status`` and
     ``training.changes``, over the rows the page reads once."""
-    row, reads = reader_row(session, user_id, slug)
+    row, reads = reader_row_and_reads(session, user_id, slug)
     version = published_version(session, row.reads_id, row.content_hash)
     read_at = reads_in_cycle(reads, row)
     enrolled = row if row.enrollment_id is not None else None
