@@ -25,9 +25,10 @@ def _drop_pooled_connection(engine) -> int:
     """End, from another connection, the server process of the pool's one idle connection."""
     with engine.connect() as connection:
         pid = connection.scalar(text("SELECT pg_backend_pid()"))
-    with make_engine(engine.url.render_as_string(hide_password=False)).connect() as other:
+    killer = make_engine(engine.url.render_as_string(hide_password=False))
+    with killer.begin() as other:
         other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        other.rollback()
+    killer.dispose()
     return pid
 
 
