@@ -36,6 +36,13 @@ def read_in_cycle(enrollment: Enrollment | None):
     return condition & (ModuleProgress.completed_at >= enrollment.started_at)
 
 
+def read_in_joined_cycle():
+    """``read_in_cycle`` for a query that joins ``Enrollment`` (outer-joined, it may be
+    missing): a read counts from the start of the enrolment's current cycle, and none counts
+    before that start or without an enrolment (reading starts one)."""
+    return ModuleProgress.completed_at >= Enrollment.started_at
+
+
 def all_modules_read(
     session: Session, user: User, version_id: int, enrollment: Enrollment | None
 ) -> bool:

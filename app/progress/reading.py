@@ -32,7 +32,7 @@ from app.models import (
     User,
     Visibility,
 )
-from app.progress.completion import all_modules_read, complete_course
+from app.progress.completion import all_modules_read, complete_course, read_in_joined_cycle
 from app.training.changes import asks_to_retrain, last_completed_numbers
 from app.training.status import Status, StatusFacts, course_status, facts_of
 
@@ -96,13 +96,12 @@ class CourseCard:
 
 def list_course_cards(session: Session, user: User) -> list[CourseCard]:
     """Every course the user can take, assigned first (by due date), with their progress: one
-    statement for the courses, their enrolments and the versions they read, one for their
-    reads (and one for the versions last completed, for a learner on a later cycle); the
-    versions themselves from the process's cache."""
-    connection = session.connection()
+    statement for the courses, their enrolments, the versions they read and how many modules
+    of each they read in this cycle (and one for the versions last completed, for a learner on
+    a later cycle); the versions themselves from the process's cache."""
     rows = [
         row
-        for row in connection.execute(_cards_query(), {"user_id": user.id})
+        for row in session.connection().execute(_dashboard_query(), {"user_id": user.id})
         if row.reads_id is not None
         and _may_see(row.visibility, row if row.enrollment_id is not None else None)
     ]
@@ -111,17 +110,6 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
     versions = {
         row.course_id: published_version(session, row.reads_id, row.content_hash) for row in rows
     }
-    version_of_module = {m.id: v.id for v in versions.values() for m in v.modules}
-    started = {versions[r.course_id].id: r.started_at for r in rows}
-    read: dict[int, int] = {}
-    for module_id, completed_at in connection.execute(
-        _completed_reads_query(), {"user_id": user.id, "module_ids": list(version_of_module)}
-    ):
-        version_id = version_of_module[module_id]
-        start = started[version_id]
-        # reads of earlier cycles do not count
-        if start is not None and completed_at >= start:
-            read[version_id] = read.get(version_id, 0) + 1
     last = last_completed_numbers(
         session, user.id, [r.course_id for r in rows if r.enrollment_id is not None and r.cycle > 1]
     )
@@ -137,7 +125,7 @@ def list_course_cards(session: Session, user: User) -> list[CourseCard]:
                 estimated_minutes=version.estimated_minutes,
                 version_number=version.number,
                 modules_total=len(version.modules),
-                modules_read=read.get(version.id, 0),
+                modules_read=row.modules_read,
                 assigned=taken is not None and taken.assigned_at is not None,
                 due_at=taken.due_at if taken else None,
                 started=taken is not None and taken.version_id is not None,
@@ -189,13 +177,23 @@ def _cards_query() -> Select[*TupleAny]:
 
 
 @functools.cache
-def _completed_reads_query() -> Executable:
-    """``:user_id``'s finished reads of the modules ``:module_ids`` (any cycle's)."""
-    return select(ModuleProgress.module_id, ModuleProgress.completed_at).where(
-        ModuleProgress.user_id == bindparam("user_id"),
-        ModuleProgress.module_id.in_(bindparam("module_ids", expanding=True)),
-        ModuleProgress.completed_at.is_not(None),
+def _dashboard_query() -> Executable:
+    """``_cards_query`` with, on each row, how many modules of the version it names
+    ``:user_id`` has read in the current cycle (``modules_read``, by
+    ``completion.read_in_joined_cycle``)."""
+    read_in_cycle = (
+        select(func.count())
+        .select_from(ModuleProgress)
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            Module.version_id == CourseVersion.id,
+            ModuleProgress.user_id == bindparam("user_id"),
+            read_in_joined_cycle(),
+        )
+        .correlate(CourseVersion, Enrollment)
+        .scalar_subquery()
     )
+    return _cards_query().add_columns(read_in_cycle.label("modules_read"))
 
 
 def find_course(session: Session, slug: str) -> Course:
