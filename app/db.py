@@ -258,7 +258,7 @@ def make_engine(url: str, *, reading: bool = False) -> Engine:
     engine = create_engine(url, **options)
     if not sqlite:
         _ping_when_idle(engine)
-    if sqlite:
+    else:
         event.listen(engine, "connect", _sqlite_on_connect)
         if reading:  # no BEGIN: pysqlite, told to begin nothing itself, runs in autocommit
             event.listen(engine, "connect", _sqlite_query_only)

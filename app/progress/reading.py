@@ -181,7 +181,7 @@ def _dashboard_query() -> Executable:
     """``_cards_query`` with, on each row, how many modules of the version it names
     ``:user_id`` has read in the current cycle (``modules_read``, by
     ``completion.read_in_joined_cycle``)."""
-    read_in_cycle = (
+    modules_read = (
         select(func.count())
         .select_from(ModuleProgress)
         .join(Module, Module.id == ModuleProgress.module_id)
@@ -193,7 +193,7 @@ def _dashboard_query() -> Executable:
         .correlate(CourseVersion, Enrollment)
         .scalar_subquery()
     )
-    return _cards_query().add_columns(read_in_cycle.label("modules_read"))
+    return _cards_query().add_columns(modules_read.label("modules_read"))
 
 
 def find_course(session: Session, slug: str) -> Course:
