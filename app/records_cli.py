@@ -120,7 +120,7 @@ def _online_keys():
 
     def lookup(code: str) -> str | None:
         try:
-            return status_of(find_by_code(session, code))
+            return status_of(find_by_code(session.connection(), code))
         except NotFound:
             return "unknown"
 

@@ -9,6 +9,7 @@ from datetime import date
 from flask import Flask, request, url_for
 
 from app.dates import format_date, format_datetime
+from app.security import csrf_token
 
 
 def _date(value: date | str | None) -> str:
@@ -49,10 +50,18 @@ def remembering_url_for() -> Callable[..., str]:
     return remembered
 
 
+_CSRF_CONTEXT = {"csrf_token": csrf_token}
+
+
 def register(app: Flask) -> None:
     """Add the date filters and the remembering ``url_for``; autoescaping stays on for every
     template."""
     app.jinja_env.globals["url_for"] = remembering_url_for()
+    # Flask-WTF's ``csrf_token`` signs a token on every page; security.csrf_token once per
+    # session. CSRFProtect also puts its own in every template's context: this processor,
+    # registered after it, replaces it there.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: _CSRF_CONTEXT)
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["heading"] = heading

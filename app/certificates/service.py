@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Row, Select, bindparam, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -301,13 +301,13 @@ def _by_code() -> Select:
     ).where(c.code == bindparam("code"))
 
 
-def find_by_code(session: Session, typed: str) -> Row:
+def find_by_code(connection: Connection, typed: str) -> Row:
     """The certificate with this code, however it was typed, as the row of what verification
     states (id, code, facts, signature, key_id, expires_at, revoked_at, revocation_reason,
-    erased_at; read on the connection, no ORM object); NotFound otherwise."""
+    erased_at; read on ``connection``, no ORM object); NotFound otherwise."""
     # A malformed code still costs a look-up, so the answer takes the same time either way.
     code = normalise(typed) or "-"
-    certificate = session.connection().execute(_by_code(), {"code": code}).first()
+    certificate = connection.execute(_by_code(), {"code": code}).first()
     if certificate is None:
         raise NotFound("No certificate has this code. Check it against the certificate.")
     return certificate

@@ -117,7 +117,8 @@ def _render_module(page: ModulePage, opened_at: datetime, status=200, error=None
         read_at=page.read_at,
         clock=clock,
         wait=format_wait(clock.remaining) if clock.remaining else None,
-        opened=_opened_token(page.module, clock.opened_at),
+        # The form that sends it back is there only while the module is unread.
+        opened=None if page.read_at else _opened_token(page.module, clock.opened_at),
         error=error,
     ), status
 

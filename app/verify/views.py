@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from app.certificates.codes import grouped, normalise
 from app.certificates.keyring import published_keys
 from app.certificates.service import REVOCATION_REASONS, find_by_code, issuer_of, status_of
-from app.db import get_session
+from app.db import get_connection, get_session
 from app.errors import NotFound
 from app.security import count_look_up, public
 
@@ -87,7 +87,7 @@ def _describe(certificate) -> dict:
 @public
 def certificate_json(code: str):
     try:
-        certificate = find_by_code(get_session(), code)
+        certificate = find_by_code(get_connection(), code)
     except NotFound as error:
         return jsonify({"status": "unknown", "error": error.message}), 404
     return jsonify(_describe(certificate))
@@ -97,7 +97,7 @@ def certificate_json(code: str):
 @public
 def certificate(code: str):
     try:
-        certificate = find_by_code(get_session(), code)
+        certificate = find_by_code(get_connection(), code)
     except NotFound as error:
         # A mistyped code: say so beside the form, with what was typed, to try again.
         return render_template("verify/form.html", typed=code[:64], error=error.message), 404

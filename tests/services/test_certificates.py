@@ -151,18 +151,18 @@ def test_status_valid_expired_revoked(db, certificate, make_user):
     verdict = check_pdf(
         certificate.pdf,
         keys_of(db),
-        lambda code: status_of(find_by_code(db, code)),
+        lambda code: status_of(find_by_code(db.connection(), code)),
     )
     assert verdict.status == "revoked"
 
 
 def test_find_by_code_accepts_typing_variants_and_refuses_unknown(db, certificate):
     typed = " " + grouped(certificate.code).lower() + " "
-    assert find_by_code(db, typed).id == certificate.id
+    assert find_by_code(db.connection(), typed).id == certificate.id
     with pytest.raises(NotFound):
-        find_by_code(db, "0000-0000-0000-0000-0000")
+        find_by_code(db.connection(), "0000-0000-0000-0000-0000")
     with pytest.raises(NotFound):
-        find_by_code(db, "<script>")
+        find_by_code(db.connection(), "<script>")
 
 
 def test_recompletion_keeps_old_certificates(db, certificate):

@@ -7,9 +7,11 @@ writes says so with ``db.writes``."""
 from __future__ import annotations
 
 import pytest
+from flask import g
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 
-from app.db import READ_ENGINE, get_session, writer, writes
+from app.db import READ_ENGINE, get_connection, get_session, writer, writes
 from app.models import User
 from app.security import public
 
@@ -103,3 +105,29 @@ def test_what_must_write_within_a_get_writes_through_the_app_engine(app, db, mak
         with writer(session).begin() as connection:  # as a PDF kept on first download is
             connection.execute(update(User).where(User.id == user.id).values(name="Kept"))
     assert names(db) == ["Kept"]
+
+
+def test_a_get_reads_rows_without_an_orm_session_and_closes_the_connection(app):
+    with app.test_request_context("/", method="GET"):
+        connection = get_connection()
+        assert connection is get_connection()  # one per request
+        assert connection.engine is app.extensions[READ_ENGINE]
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+        assert "db_session" not in g
+        with pytest.raises(DBAPIError):  # it reads, never writes
+            connection.execute(update(User).values(name="Written by a GET"))
+    assert connection.closed
+
+
+def test_a_request_with_a_session_reads_rows_in_its_transaction(app, make_user):
+    user = make_user(name="Ada Example")
+    with app.test_request_context("/", method="POST"):
+        session = get_session()
+        session.get(User, user.id).name = "Renamed"
+        session.flush()
+        assert get_connection() is session.connection()
+        assert get_connection().scalar(select(User.name).where(User.id == user.id)) == "Renamed"
+        session.rollback()
+    with app.test_request_context("/", method="GET"):
+        session = get_session()  # a signed-in user is loaded through it before the view runs
+        assert get_connection() is session.connection()

@@ -323,3 +323,40 @@ def test_the_cookie_is_signed_again_only_when_due(app, client, signed_in, monkey
     monkeypatch.setattr(security.time, "time", lambda: later)
     assert set_cookie_header(client.get(PAGE), "candor")
     assert "Set-Cookie" not in client.get(PAGE).headers
+
+
+# --- the CSRF token of a session -------------------------------------------------------------
+
+
+def test_a_session_keeps_one_csrf_token_that_every_form_accepts(client, signed_in, monkeypatch):
+    signed_in()
+    first = csrf_token(client, PAGE)  # the first page after signing in gives it its secret
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 5)
+    assert csrf_token(client, "/account") == first  # signed once, not on every page
+    response = client.post("/logout", data={"csrf_token": first})
+    assert response.status_code == 303
+    assert_sent_to_login(client.get(PAGE))
+
+
+def test_a_new_session_gets_a_token_of_its_own(app, client, signed_in):
+    user = signed_in()
+    before = csrf_token(client, PAGE)
+    other = app.test_client()
+    assert login(other, user).status_code == 303
+    assert csrf_token(other, PAGE) != before
+    # The old session's token is no good in the new one.
+    assert other.post("/logout", data={"csrf_token": before}).status_code == 400
+
+
+def test_with_a_time_limit_each_page_signs_a_token_that_expires(
+    app, client, signed_in, monkeypatch
+):
+    # Candor's configuration sets none (app/config.py); were one set, no token is kept.
+    app.config["WTF_CSRF_TIME_LIMIT"] = 60
+    signed_in()
+    token = csrf_token(client, PAGE)
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 61)
+    assert csrf_token(client, PAGE) != token  # signed again, a minute later
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 400
