@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -525,13 +526,13 @@ def csrf_token() -> str:
     each page signs its own."""
     if current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    tokens: dict[str, str] = current_app.extensions[CSRF_TOKENS]
+    tokens: OrderedDict[str, str] = current_app.extensions[CSRF_TOKENS]
     secret = session.get(current_app.config["WTF_CSRF_FIELD_NAME"])
     token = tokens.get(secret) if isinstance(secret, str) else None
     if token is None:
         token = generate_csrf()  # gives the session a secret if it has none, and signs it
         if len(tokens) >= CSRF_TOKENS_KEPT:
-            tokens.pop(next(iter(tokens)), None)  # the oldest
+            tokens.popitem(last=False)  # the oldest
         tokens[session[current_app.config["WTF_CSRF_FIELD_NAME"]]] = token
     return token
 
@@ -539,7 +540,7 @@ def csrf_token() -> str:
 def init_app(app: Flask) -> None:
     """Set up sessions, the policy check and the rate-limit counters on ``app``."""
     app.session_interface = SessionCookies()
-    app.extensions[CSRF_TOKENS] = {}
+    app.extensions[CSRF_TOKENS] = OrderedDict()
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "auth.login"
