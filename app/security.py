@@ -527,13 +527,14 @@ def csrf_token() -> str:
     if current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
     tokens: OrderedDict[str, str] = current_app.extensions[CSRF_TOKENS]
-    secret = session.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    secret = session.get(field)
     token = tokens.get(secret) if isinstance(secret, str) else None
     if token is None:
         token = generate_csrf()  # gives the session a secret if it has none, and signs it
         if len(tokens) >= CSRF_TOKENS_KEPT:
             tokens.popitem(last=False)  # the oldest
-        tokens[session[current_app.config["WTF_CSRF_FIELD_NAME"]]] = token
+        tokens[session[field]] = token
     return token
 
 
