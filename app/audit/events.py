@@ -30,7 +30,11 @@ def record(
     subject: Subject | None = None,
     **details,
 ) -> AuditEvent:
-    """Append an event: who did ``action`` to which subject, with the given details."""
+    """Append an event: who did ``action`` to which subject, with the given details. It is
+    written with the session's next flush (the commit's, at the latest), so the events of a
+    request go in together; ``subject`` must have been written already (it has its id)."""
+    if subject is not None and subject.id is None:
+        raise ValueError(f"the subject of {action!r} is not written yet: flush it first")
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor is not None else None,
@@ -39,5 +43,4 @@ def record(
         details=details,
     )
     session.add(event)
-    session.flush()
     return event

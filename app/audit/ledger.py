@@ -191,11 +191,10 @@ def _append_noted(session: Session) -> None:
     # are closed before that commit (every ``begin_nested`` here is a ``with`` block).
     if session.in_nested_transaction():
         return
+    session.flush()  # what is still pending (audit events, say) is noted too
     noted = session.info.pop(_NOTED, None)
     if not noted:
         return
-    session.flush()  # what is still pending is noted too
-    noted += session.info.pop(_NOTED, [])
     append(session, noted, session.info.pop(_WRITTEN, {}))
 
 

@@ -65,18 +65,22 @@ def issuer_of(session: Session) -> CertificateIssuer:
     return session.info["certificate_issuer"]
 
 
-def issue_certificate(
-    session: Session, completion: Completion, *, new_completion: bool = False
-) -> Certificate:
-    """Issue the certificate for a completion, or return the one already issued.
-    ``new_completion``: the completion was recorded in this transaction, so it has none yet
-    and the look-up is skipped (``completion_id`` is unique all the same)."""
-    if not new_completion:
-        existing = session.scalar(
-            select(Certificate).where(Certificate.completion_id == completion.id)
-        )
-        if existing is not None:
-            return existing
+def issue_certificate(session: Session, completion: Completion) -> Certificate:
+    """Issue the certificate for a recorded completion, or return the one already issued."""
+    existing = session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
+    if existing is not None:
+        return existing
+    certificate = new_certificate(session, completion)
+    session.flush()
+    certificate_issued(session, certificate)
+    return certificate
+
+
+def new_certificate(session: Session, completion: Completion) -> Certificate:
+    """The certificate of a completion that has none, signed and added to the session: the
+    next flush writes it, with its completion if that is new too (one flush for both; the
+    completion is then added through the certificate). Once it is written, the caller records
+    it with :func:`certificate_issued`."""
     issuer = issuer_of(session)
     key = signing_key(session, issuer.signer)  # refuses a retired key
     holder = session.get_one(User, completion.user_id)
@@ -98,32 +102,35 @@ def issue_certificate(
         expires_on=expires.date() if expires else None,
         issuer=one_line(organisation_name(session, issuer.organisation), TITLE_MAX),
     )
-    signature = issuer.signer.sign(facts.canonical_json())
     certificate = Certificate(
         code=code,
-        completion_id=completion.id,
+        completion=completion,
         user_id=holder.id,
         facts=facts.to_dict(),
-        signature=signature,
+        signature=issuer.signer.sign(facts.canonical_json()),
         key_id=key.kid,
         issued_at=now,
         expires_at=expires,
         pdf=None,  # rendered after the commit (certificate_pdf), never in this transaction
     )
-    # No savepoint: the completion is this transaction's own, so no one else can issue for it
-    # (and completion_id is unique); a savepoint's release would also have the ledger append,
-    # and take its lock, halfway through the request (audit.ledger hooks every commit).
+    # No savepoint: a new completion is this transaction's own, so no one else can issue for
+    # it (and completion_id is unique); a savepoint's release would also have the ledger
+    # append, and take its lock, halfway through the request (audit.ledger hooks every commit).
     session.add(certificate)
-    session.flush()
+    return certificate
+
+
+def certificate_issued(session: Session, certificate: Certificate) -> None:
+    """Record a certificate just written: its audit event, and its PDF to render after the
+    commit."""
     record(
         session,
         "certificate.issued",
-        actor=holder,
+        actor=session.get_one(User, certificate.user_id),  # its holder: loaded to sign it
         subject=certificate,
-        completion_id=completion.id,
+        completion_id=certificate.completion_id,
     )
     session.info.setdefault(PDFS_TO_RENDER, set()).add(certificate.id)
-    return certificate
 
 
 def certificate_pdf(session: Session, certificate: Certificate) -> bytes:

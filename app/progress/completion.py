@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import record
-from app.certificates.service import issue_certificate
+from app.certificates.service import certificate_issued, new_certificate
 from app.dates import expiry_of
 from app.db import rowcount, utcnow
 from app.models import (
@@ -102,7 +102,9 @@ def complete_course(
         completed_at=now,
         score=attempt.percent if attempt is not None else None,
     )
-    session.add(completion)
+    # Never a completion without its certificate; this one is new, so none can exist yet.
+    # Both are written by one flush (the certificate adds its completion to the session).
+    certificate = new_certificate(session, completion)
     session.flush()
     record(
         session,
@@ -113,8 +115,7 @@ def complete_course(
         attempt_id=completion.attempt_id,
         score=completion.score,
     )
-    # Never a completion without its certificate; this one is new, so none can exist yet.
-    issue_certificate(session, completion, new_completion=True)
+    certificate_issued(session, certificate)
     return completion
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
-from helpers import list_courses, read_in_turn, run_together
+from helpers import list_courses, read_in_turn, run_together, statements_run
 from quiz_course import CONVERSATION, Q_PASTE, Q_PERSONAL, Q_SCREEN, SLUG, write_quiz_course
 from sqlalchemy import func, select
 
+from app.audit.ledger import verify
+from app.certificates.keyring import signing_key
+from app.certificates.service import issuer_of
 from app.content.loader import load_tree
 from app.content.sync import sync_courses
 from app.errors import NotFound
@@ -91,6 +96,29 @@ def test_passing_completes_the_course_on_its_version(db, reader, quiz_course):
     assert {"quiz.attempt_started", "quiz.attempt_submitted", "course.completed"} <= set(actions)
     with pytest.raises(NotEligible, match="already completed"):
         start_attempt(db, reader, quiz_course)
+
+
+def test_a_pass_writes_each_table_once_and_chains_it_all(app, db, reader, quiz_course):
+    """The completion and its certificate go in with one flush, and the audit events of the
+    completion together at the commit: a pass costs few more statements than a fail."""
+    signing_key(db, issuer_of(db).signer)  # the key's first use is recorded once, not here
+    attempt = start_attempt(db, reader, quiz_course)
+    converse(db, attempt)
+    with statements_run(app) as seen:
+        submit_attempt(db, attempt, RIGHT)
+        db.commit()
+    inserts = Counter(s.split("(")[0].split()[-1] for s in seen if s.startswith("INSERT"))
+    # Three events; PostgreSQL writes the last two (made after the flush) in one statement.
+    events = 2 if db.get_bind().dialect.name == "postgresql" else 3
+    assert inserts == {
+        "audit_events": events,
+        "completions": 1,
+        "certificates": 1,
+        "ledger_entries": 1,
+    }
+    actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["quiz.attempt_submitted", "course.completed", "certificate.issued"]
+    assert verify(db).problems == []
 
 
 def test_the_result_says_what_was_chosen_with_feedback(db, reader, quiz_course):
