@@ -25,9 +25,10 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DDL, JSON, DateTime, Executable, MetaData, create_engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from app.errors import NotFound
@@ -353,8 +354,9 @@ def _sqlite_query_only(dbapi_connection, _record) -> None:
 def init_app(app: Flask, info: dict | None = None) -> None:
     """Give the app its engine and sessionmaker, and close the session at teardown.
 
-    ``info`` lands in every session's ``info``: the app's certificate issuer and its cache of
-    published versions travel there, so domain services reach them without importing Flask.
+    ``info`` lands in every session's ``info``, and every connection's (``get_connection``):
+    the app's certificate issuer and its cache of published versions travel there, so domain
+    services reach them without importing Flask.
     """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["candor.engine"] = engine
@@ -363,9 +365,13 @@ def init_app(app: Flask, info: dict | None = None) -> None:
     if reading is not None:
         _WRITERS[reading] = engine
     app.extensions[READ_ENGINE] = reading
+    shared = info or {}
     app.extensions["candor.sessionmaker"] = sessionmaker(
-        engine, expire_on_commit=False, info=info or {}
+        engine, expire_on_commit=False, info=shared
     )
+    for each in (engine, reading):  # and every connection's, for views that read in Core
+        if each is not None:
+            event.listen(each, "connect", lambda _dbapi, record: record.info.update(shared))
     app.teardown_appcontext(_close_session)
 
 
@@ -391,12 +397,47 @@ def get_session() -> Session:
             session = make_session()
         elif request.method not in SAFE_METHODS:
             session = begin_writing(make_session())  # a request that may write
-        elif _reads_on_its_own():
+        elif reads_on_its_own():
             session = make_session(bind=current_app.extensions[READ_ENGINE])
         else:
             session = make_session()
+        for obj in g.pop("db_adopted", ()):
+            session.add(obj)  # detached, with its identity: no statement
         g.db_session = session
     return g.db_session
+
+
+def connection_of(bind: Session | Connection) -> Connection:
+    """The connection ``bind`` reads through: a session's own, or ``bind`` itself. Services that
+    only read rows take either, so a page can read without opening a session."""
+    return bind.connection() if isinstance(bind, Session) else bind
+
+
+def session_is_open() -> bool:
+    """Whether this request (or app context) has opened its ORM session."""
+    return "db_session" in g
+
+
+def from_row(model: type[T], values: dict[str, Any]) -> T:
+    """An object of ``model`` made from a row read with Core (every column, by attribute
+    name), as if the ORM had loaded it and the session had then let it go: detached, with
+    its identity, nothing pending. Reading it runs no statement; to change it, or reach
+    what it relates to, ``adopt`` it first."""
+    obj = sa_inspect(model).class_manager.new_instance()  # as the ORM's loading makes it
+    obj.__dict__.update(values)  # no attribute events: nothing is changed, it is as read
+    make_transient_to_detached(obj)
+    return obj
+
+
+def adopt(obj: object) -> None:
+    """Have this request's ORM session hold ``obj`` (from ``from_row``), now if the session is
+    open, else when it opens; no statement either way. Code that then meets it through the
+    session (``session.get``, a lazy load, a change to commit) finds the session's own object,
+    as if it had loaded it."""
+    if "db_session" in g:
+        g.db_session.add(obj)
+    else:
+        g.setdefault("db_adopted", []).append(obj)
 
 
 def get_connection() -> Connection:
@@ -409,13 +450,13 @@ def get_connection() -> Connection:
     ``@writes``) reads through its session's connection, in its transaction."""
     if "db_connection" in g:
         return g.db_connection
-    if "db_session" in g or not _reads_on_its_own():
+    if "db_session" in g or not reads_on_its_own():
         return get_session().connection()
     g.db_connection = current_app.extensions[READ_ENGINE].connect()
     return g.db_connection
 
 
-def _reads_on_its_own() -> bool:
+def reads_on_its_own() -> bool:
     """True for a request that reads through the reading engine (see ``get_session``)."""
     return (
         has_request_context()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, object_session
 
 from app.content.quiz.model import Quiz
@@ -101,9 +101,11 @@ class PublishedVersions:
         self._versions: _Kept[tuple[int, str], PublishedVersion] = _Kept(size)
         self._derived: _Kept[Hashable, Any] = _Kept(derived_size)
 
-    def get(self, session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+    def get(
+        self, bind: Session | Connection, version_id: int, content_hash: str
+    ) -> PublishedVersion:
         return self._versions.get(
-            (version_id, content_hash), lambda: _read(session, version_id, content_hash)
+            (version_id, content_hash), lambda: _read(bind, version_id, content_hash)
         )
 
     def derived(self, key: Hashable, make: Callable[[], T]) -> T:
@@ -115,20 +117,22 @@ class PublishedVersions:
 SESSION_KEY = "published_versions"
 
 
-def published_version(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
+def published_version(
+    bind: Session | Connection, version_id: int, content_hash: str
+) -> PublishedVersion:
     """The version ``version_id`` (whose content hash is ``content_hash``): from the cache the
-    session carries, reading it (two statements) and parsing its quiz the first time; read
-    afresh when the session carries none (a script's own session)."""
-    versions = session.info.get(SESSION_KEY)
+    session or connection carries (``db.init_app``), reading it (two statements) and parsing
+    its quiz the first time; read afresh when it carries none (a script's own session)."""
+    versions = bind.info.get(SESSION_KEY)
     if versions is None:
-        return _read(session, version_id, content_hash)
-    return versions.get(session, version_id, content_hash)
+        return _read(bind, version_id, content_hash)
+    return versions.get(bind, version_id, content_hash)
 
 
-def derived(session: Session, key: Hashable, make: Callable[[], T]) -> T:
-    """``PublishedVersions.derived`` of the cache the session carries; made afresh when it
-    carries none."""
-    versions = session.info.get(SESSION_KEY)
+def derived(bind: Session | Connection, key: Hashable, make: Callable[[], T]) -> T:
+    """``PublishedVersions.derived`` of the cache the session or connection carries; made
+    afresh when it carries none."""
+    versions = bind.info.get(SESSION_KEY)
     return make() if versions is None else versions.derived(key, make)
 
 
@@ -147,8 +151,8 @@ def _parse_quiz(data: dict | None) -> Quiz | None:
     return Quiz.from_dict(data) if data is not None else None
 
 
-def _read(session: Session, version_id: int, content_hash: str) -> PublishedVersion:
-    version = session.execute(
+def _read(bind: Session | Connection, version_id: int, content_hash: str) -> PublishedVersion:
+    version = bind.execute(
         select(
             CourseVersion.number,
             CourseVersion.title,
@@ -166,7 +170,7 @@ def _read(session: Session, version_id: int, content_hash: str) -> PublishedVers
     ).one_or_none()
     if version is None:
         raise NotFound("There is no such version of the course.")
-    modules = session.execute(
+    modules = bind.execute(
         select(
             Module.id, Module.position, Module.stem, Module.title, Module.html, Module.min_minutes
         )

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.certificates.codes import grouped
 from app.content.quiz import plain_text
-from app.db import get_session
+from app.db import get_connection, get_session
 from app.errors import NotFound
 from app.fields import whole_number
 from app.learn.views import bp
@@ -97,10 +97,9 @@ def _render_review(sheet: OpenAttempt, *, missing=(), error=None, status=200):
 
 @bp.get("/attempts/<int:attempt_id>")
 def attempt(attempt_id: int):
-    db = get_session()
-    sheet = open_attempt(db, current_user.id, attempt_id)
+    sheet = open_attempt(get_connection(), current_user.id, attempt_id)
     if sheet is None:  # submitted: its result
-        return _render_result(find_attempt(db, current_user, attempt_id))
+        return _render_result(find_attempt(get_session(), current_user, attempt_id))
     page = resume_page(sheet.pages, sheet.saved)  # where the learner was: the first page not done
     return _render_page(sheet, page) if page else _render_review(sheet)
 
@@ -121,7 +120,7 @@ def _page_of(pages, number: int):
 
 @bp.get("/attempts/<int:attempt_id>/pages/<int:page>")
 def attempt_page(attempt_id: int, page: int):
-    sheet = open_attempt(get_session(), current_user.id, attempt_id)
+    sheet = open_attempt(get_connection(), current_user.id, attempt_id)
     if sheet is None:
         return redirect(url_for("learn.attempt", attempt_id=attempt_id), code=303)
     return _render_page(sheet, _page_of(sheet.pages, page))
@@ -164,7 +163,7 @@ def _destination(go: str, current: int, count: int) -> int | None:
 
 @bp.get("/attempts/<int:attempt_id>/review")
 def review(attempt_id: int):
-    sheet = open_attempt(get_session(), current_user.id, attempt_id)
+    sheet = open_attempt(get_connection(), current_user.id, attempt_id)
     if sheet is None:
         return redirect(url_for("learn.attempt", attempt_id=attempt_id), code=303)
     return _render_review(sheet)

@@ -18,7 +18,7 @@ from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.content.versions import find_asset
-from app.db import get_session, utcnow
+from app.db import get_connection, get_session, utcnow
 from app.errors import DomainError
 from app.models import Role
 from app.people.directory_queries import team_size
@@ -78,16 +78,19 @@ def _remembered_opening(module) -> datetime:
 
 @bp.get("/dashboard")
 def dashboard():
-    db = get_session()
-    cards = list_course_cards(db, current_user)
+    connection = get_connection()
+    cards = list_course_cards(connection, current_user)
     return render_template(
-        "learn/dashboard.html", cards=cards, now=utcnow(), team=team_size(db, current_user.id)
+        "learn/dashboard.html",
+        cards=cards,
+        now=utcnow(),
+        team=team_size(connection, current_user.id),
     )
 
 
 @bp.get("/courses/<slug>")
 def course(slug: str):
-    page = course_standing(get_session(), current_user.id, slug)
+    page = course_standing(get_connection(), current_user.id, slug)
     return render_template(
         "learn/course.html",
         page=page,
@@ -125,7 +128,7 @@ def _render_module(page: ModulePage, opened_at: datetime, status=200, error=None
 
 @bp.get("/courses/<slug>/v<int:number>/<stem>")
 def module(slug: str, number: int, stem: str):
-    page = module_page(get_session(), current_user.id, slug, number, stem)
+    page = module_page(get_connection(), current_user.id, slug, number, stem)
     return _render_module(page, _remembered_opening(page.module))
 
 

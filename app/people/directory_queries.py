@@ -7,11 +7,11 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.content.versions import newest_versions
-from app.db import NAME_COLLATION
+from app.db import NAME_COLLATION, connection_of
 from app.fields import fold, search_text
 from app.models import CourseVersion, Invitation, User
 
@@ -179,7 +179,7 @@ def _team_size_query() -> Select:
     )
 
 
-def team_size(session: Session, manager_id: int) -> int:
+def team_size(bind: Session | Connection, manager_id: int) -> int:
     """How many active people name ``manager_id`` as their manager (0: not a manager)."""
-    found = session.connection().execute(_team_size_query(), {"manager_id": manager_id})
+    found = connection_of(bind).execute(_team_size_query(), {"manager_id": manager_id})
     return found.scalar() or 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Executable, Row, Select, bindparam, func, join, select
+from sqlalchemy import Connection, Executable, Row, Select, bindparam, func, join, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,7 +21,7 @@ from sqlalchemy.util.typing import TupleAny
 
 from app.content.published import PublishedModule, PublishedVersion, published_version
 from app.content.versions import newest_version
-from app.db import utcnow
+from app.db import connection_of, utcnow
 from app.errors import DomainError, NotFound
 from app.models import (
     Course,
@@ -94,24 +94,24 @@ class CourseCard:
         return self.modules_read * 100 // self.modules_total if self.modules_total else 0
 
 
-def list_course_cards(session: Session, user: User) -> list[CourseCard]:
+def list_course_cards(bind: Session | Connection, user: User) -> list[CourseCard]:
     """Every course the user can take, assigned first (by due date), with their progress: one
     statement for the courses, their enrolments, the versions they read and how many modules
     of each they read in this cycle (and one for the versions last completed, for a learner on
     a later cycle); the versions themselves from the process's cache."""
     rows = [
         row
-        for row in session.connection().execute(_dashboard_query(), {"user_id": user.id})
+        for row in connection_of(bind).execute(_dashboard_query(), {"user_id": user.id})
         if row.reads_id is not None
         and _may_see(row.visibility, row if row.enrollment_id is not None else None)
     ]
     if not rows:
         return []
     versions = {
-        row.course_id: published_version(session, row.reads_id, row.content_hash) for row in rows
+        row.course_id: published_version(bind, row.reads_id, row.content_hash) for row in rows
     }
     last = last_completed_numbers(
-        session, user.id, [r.course_id for r in rows if r.enrollment_id is not None and r.cycle > 1]
+        bind, user.id, [r.course_id for r in rows if r.enrollment_id is not None and r.cycle > 1]
     )
     cards = []
     for row in rows:
@@ -327,14 +327,16 @@ class ModuleRead:
     completed_at: datetime | None
 
 
-def module_page(session: Session, user_id: int, slug: str, number: int, stem: str) -> ModulePage:
+def module_page(
+    bind: Session | Connection, user_id: int, slug: str, number: int, stem: str
+) -> ModulePage:
     """The module ``stem`` of version ``number`` of course ``slug`` as ``user_id`` reads it,
     in one statement: the course, their enrolment, the version they read (the one they
     started, else the newest) and their reads of its modules. The version's modules come
     from the process's cache. The rules of ``find_module`` and ``read_in_cycle``."""
     # Core execution (the connection's): rows, not objects, and none of the ORM's bookkeeping.
-    row, reads = reader_row_and_reads(session, user_id, slug)
-    version = published_version(session, row.reads_id, row.content_hash)
+    row, reads = reader_row_and_reads(bind, user_id, slug)
+    version = published_version(bind, row.reads_id, row.content_hash)
     if version.number != number:
         raise NotFound("That version of the course is not the one you are on.")
     module = version.module(stem)
@@ -354,12 +356,12 @@ def module_page(session: Session, user_id: int, slug: str, number: int, stem: st
 
 
 def reader_row_and_reads(
-    session: Session, user_id: int, slug: str
+    bind: Session | Connection, user_id: int, slug: str
 ) -> tuple[Row[TupleAny], list[ModuleRead]]:
     """The row of ``_cards_query`` of the course ``slug`` for ``user_id``, and their reads of
     the modules of the version it names, any cycle's (NotFound when the course is hidden from
     them, retired before they started it, or has no version). One statement."""
-    rows = session.connection().execute(_reader_query(), {"slug": slug, "user_id": user_id}).all()
+    rows = connection_of(bind).execute(_reader_query(), {"slug": slug, "user_id": user_id}).all()
     if not rows:
         raise NotFound("There is no such course.")
     row = rows[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.content.published import PublishedModule, PublishedVersion, published_version
@@ -57,21 +58,21 @@ class CourseStanding:
 
 
 def course_standing(
-    session: Session, user_id: int, slug: str, now: datetime | None = None
+    bind: Session | Connection, user_id: int, slug: str, now: datetime | None = None
 ) -> CourseStanding:
     """Course ``slug`` as ``user_id`` stands on it (NotFound when the course is hidden from
     them, or retired before they started it): the rules of ``current_version``,
     ``read_in_cycle``, ``quizzes.attempts.assessment_status``, ``training.status`` and
     ``training.changes``, over the rows the page reads once."""
-    row, reads = reader_row_and_reads(session, user_id, slug)
-    version = published_version(session, row.reads_id, row.content_hash)
+    row, reads = reader_row_and_reads(bind, user_id, slug)
+    version = published_version(bind, row.reads_id, row.content_hash)
     read_at = reads_in_cycle(reads, row)
     enrolled = row if row.enrollment_id is not None else None
     assessment = standing_of(
         version,
         version.quiz,
         enrolled,
-        lambda: list_attempt_summaries(session, row.enrollment_id, row.cycle),
+        lambda: list_attempt_summaries(bind, row.enrollment_id, row.cycle),
         lambda: bool(version.modules) and all(m.id in read_at for m in version.modules),
     )
     renewal = None
@@ -79,5 +80,5 @@ def course_standing(
         now, facts = now or utcnow(), facts_of(enrolled)
         if renewal_open(facts, now, row.visibility):
             renewal = label(course_status(facts, now), facts)
-    notice = notice_of(session, user_id, row.course_id, enrolled, version) if enrolled else None
+    notice = notice_of(bind, user_id, row.course_id, enrolled, version) if enrolled else None
     return CourseStanding(version, read_at, assessment, renewal, notice)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Executable, Text, bindparam, cast, select, update
+from sqlalchemy import Connection, Executable, Text, bindparam, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.audit.events import record
 from app.content.published import published_quiz
 from app.content.quiz import Quiz
-from app.db import rowcount, utcnow
+from app.db import connection_of, rowcount, utcnow
 from app.errors import DomainError, NotFound
 from app.models import (
     AttemptAnswer,
@@ -149,11 +149,11 @@ def _summaries_query() -> Executable:
 
 
 def list_attempt_summaries(
-    session: Session, enrollment_id: int, cycle: int
+    bind: Session | Connection, enrollment_id: int, cycle: int
 ) -> list[AttemptSummary]:
     """The attempts of the enrolment's cycle ``cycle``, oldest first, as summaries (one
-    statement, on the session's connection)."""
-    rows = session.connection().execute(
+    statement)."""
+    rows = connection_of(bind).execute(
         _summaries_query(), {"enrollment_id": enrollment_id, "cycle": cycle}
     )
     return [AttemptSummary(*row) for row in rows]

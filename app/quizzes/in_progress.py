@@ -9,11 +9,12 @@ import functools
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Executable, Text, bindparam, cast, select
+from sqlalchemy import Connection, Executable, Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from app.content.published import PublishedVersion, derived, published_version
 from app.content.quiz import Quiz
+from app.db import connection_of
 from app.errors import NotFound
 from app.models import AttemptAnswer, AttemptStatus, CourseVersion, QuizAttempt
 from app.quizzes.attempts import pass_mark
@@ -91,12 +92,12 @@ def _saved_query() -> Executable:
     )
 
 
-def open_attempt(session: Session, user_id: int, attempt_id: int) -> OpenAttempt | None:
+def open_attempt(bind: Session | Connection, user_id: int, attempt_id: int) -> OpenAttempt | None:
     """``user_id``'s attempt ``attempt_id`` if it is in progress; None once it is submitted.
     Someone else's is "not found", like one that does not exist (``attempts.find_attempt``).
-    Two statements, on the session's connection: the attempt, then its saved answers. Its
-    pages are made once per process for the same version, plan and conversation paths."""
-    connection = session.connection()
+    Two statements: the attempt, then its saved answers. Its pages are made once per process
+    for the same version, plan and conversation paths."""
+    connection = connection_of(bind)
     row = connection.execute(_attempt_query(), {"attempt_id": attempt_id}).one_or_none()
     if row is None or row.user_id != user_id:
         raise NotFound("There is no such attempt.")
@@ -108,9 +109,9 @@ def open_attempt(session: Session, user_id: int, attempt_id: int) -> OpenAttempt
             _saved_query(), {"attempt_id": attempt_id}
         )
     }
-    version = published_version(session, row.version_id, row.content_hash)
+    version = published_version(bind, row.version_id, row.content_hash)
     plan, pages = derived(
-        session,
+        bind,
         ("attempt pages", row.version_id, row.content_hash, row.plan, row.paths),
         lambda: _pages(version, row.plan, row.paths),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from app.content.versions import newest_version
@@ -65,12 +65,14 @@ def asks_to_retrain(
     )
 
 
-def last_completed_numbers(session: Session, user_id: int, course_ids: list[int]) -> dict[int, int]:
+def last_completed_numbers(
+    bind: Session | Connection, user_id: int, course_ids: list[int]
+) -> dict[int, int]:
     """The number of the newest version the user completed, by course (one query)."""
     if not course_ids:
         return {}
     return dict(
-        session.execute(
+        bind.execute(
             select(Completion.course_id, func.max(CourseVersion.number))
             .join(CourseVersion, CourseVersion.id == Completion.version_id)
             .where(Completion.user_id == user_id, Completion.course_id.in_(course_ids))
@@ -98,14 +100,18 @@ class _Enrolled(_Cycle, Protocol):
 
 
 def notice_of(
-    session: Session, user_id: int, course_id: int, enrollment: _Enrolled, current: _Version
+    bind: Session | Connection,
+    user_id: int,
+    course_id: int,
+    enrollment: _Enrolled,
+    current: _Version,
 ) -> RetrainingNotice | None:
     """The notice for ``user_id``, whose enrolment on the course is ``enrollment`` and who
     reads ``current``, or None; no statement unless they are on a new cycle not yet completed,
     two when they are (the version last completed; the modules of both versions)."""
     if enrollment.cycle < 2 or enrollment.completed_at is not None:
         return None  # not on a new cycle: the rule below would say no anyway
-    last = session.execute(
+    last = bind.execute(
         select(CourseVersion.id, CourseVersion.number)
         .join(Completion, Completion.version_id == CourseVersion.id)
         .where(Completion.user_id == user_id, Completion.course_id == course_id)
@@ -116,7 +122,7 @@ def notice_of(
         return None
     notice = RetrainingNotice(completed=last, current=current, due_at=enrollment.due_at)
     modules: dict[int, dict[str, tuple[str, str]]] = {last.id: {}, current.id: {}}
-    for version_id, stem, title, source in session.execute(
+    for version_id, stem, title, source in bind.execute(
         select(Module.version_id, Module.stem, Module.title, Module.source)
         .where(Module.version_id.in_([last.id, current.id]))
         .order_by(Module.version_id, Module.position)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, exc, text, update
+from sqlalchemy import delete, exc, select, text, update
 
 from app.audit.events import record
-from app.models import AuditEvent
+from app.models import AuditEvent, User
 
 
 def test_events_can_be_added_but_never_changed_or_removed(db, make_user):
@@ -30,3 +30,16 @@ def test_events_can_be_added_but_never_changed_or_removed(db, make_user):
     assert db.execute(text("SELECT action FROM audit_events")).scalars().all() == [
         "user.deactivated"
     ]
+
+
+def test_an_event_is_written_with_the_next_flush_and_needs_its_subject_written(db, make_user):
+    actor = make_user()
+    unwritten = User(email="new@example.test", name="Not Yet Written")
+    with pytest.raises(ValueError, match="not written yet"):
+        record(db, "test.too_early", actor=actor, subject=unwritten)
+    event = record(db, "test.event", actor=actor, subject=actor)
+    assert event.id is None  # pending: the request's events go in together
+    db.commit()
+    assert db.scalar(select(AuditEvent.subject_id).where(AuditEvent.id == event.id)) == str(
+        actor.id
+    )

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import pytest
 from flask import g
+from flask_login import current_user
+from helpers import list_courses, read_in_turn
+from quiz_course import SLUG
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from app.db import READ_ENGINE, get_connection, get_session, writer, writes
-from app.models import User
+from app.content.sync import sync_courses
+from app.db import READ_ENGINE, get_connection, get_session, session_is_open, writer, writes
+from app.models import Role, User
+from app.progress.reading import current_version, find_course
+from app.quizzes.attempts import start_attempt
 from app.security import public
 
 
@@ -131,3 +137,74 @@ def test_a_request_with_a_session_reads_rows_in_its_transaction(app, make_user):
     with app.test_request_context("/", method="GET"):
         session = get_session()  # a signed-in user is loaded through it before the view runs
         assert get_connection() is session.connection()
+
+
+@pytest.fixture
+def sessions_opened(app, monkeypatch):
+    """How many ORM sessions the app opens (a list, one entry each)."""
+    opened: list[int] = []
+    make = app.extensions["candor.sessionmaker"]
+
+    def counting(**options):
+        opened.append(1)
+        return make(**options)
+
+    monkeypatch.setitem(app.extensions, "candor.sessionmaker", counting)
+    return opened
+
+
+def test_learner_pages_read_without_an_orm_session(
+    client, db, quiz_demo, signed_in, sessions_opened
+):
+    """The pages a learner opens most read rows in Core, the account included: no ORM session
+    is made (or closed) for them at all."""
+    sync_courses(db, quiz_demo)
+    list_courses(db)
+    db.commit()
+    user = signed_in()
+    version = current_version(db, user, find_course(db, SLUG))
+    read_in_turn(db, user, version.modules)
+    attempt = start_attempt(db, user, find_course(db, SLUG))
+    db.commit()
+    pages = [
+        "/dashboard",
+        f"/courses/{SLUG}",
+        f"/courses/{SLUG}/v{version.number}/{version.modules[0].stem}",
+        f"/attempts/{attempt.id}",
+    ]
+    sessions_opened.clear()
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert "Sign out" in response.get_data(as_text=True)  # signed in: the account was read
+    assert sessions_opened == []
+
+
+@pytest.fixture
+def adoption(app):
+    @public
+    def adopted():
+        user = current_user._get_current_object()  # loaded now (the route is public)
+        before = session_is_open()
+        session = get_session()
+        same = session.get(User, user.id) is user  # the session's own object, no statement
+        roles = sorted(link.role.value for link in user.role_links)  # a lazy load through it
+        return f"{before} {same} {roles} {user.has_role(Role.HR)}"
+
+    app.add_url_rule("/test/adopted", "adopted", adopted)
+    return app
+
+
+@pytest.mark.usefixtures("adoption")
+def test_an_account_read_in_core_is_the_sessions_own_once_it_opens(client, signed_in):
+    signed_in(roles={Role.LEARNER, Role.HR})
+    assert client.get("/test/adopted").get_data(as_text=True) == "False True ['hr', 'learner'] True"
+
+
+def test_an_account_that_changed_since_is_not_signed_in(client, db, signed_in):
+    user = signed_in()
+    assert client.get("/dashboard").status_code == 200
+    db.get(User, user.id).active = False
+    db.commit()
+    response = client.get("/dashboard")
+    assert response.status_code == 303 and "/login" in response.headers["Location"]
