@@ -27,8 +27,11 @@ def answer_shown_questions(page, quiz, *, right: bool) -> int:
         chosen = [o for o in question.options if o.correct == right] or question.options[:1]
         if not question.multiple:
             chosen = chosen[:1]
-        for option in chosen:
-            group.get_by_label(plain_text(option.text_html), exact=True).check()
+        # Every box as chosen: one ticked earlier (a learner resuming) is unticked if it is
+        # not among them, or a "right" answer would carry a wrong tick along.
+        for option in question.options if question.multiple else chosen:
+            box = group.get_by_label(plain_text(option.text_html), exact=True)
+            box.set_checked(option in chosen)
         answered += 1
     return answered
 
