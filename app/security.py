@@ -184,8 +184,8 @@ def _load_user(token: str) -> User | None:
     if (number := whole_number(user_id)) is None or not generation:
         return None
     # A page that only reads gets the account in Core, on the request's connection, and no
-    # ORM session unless the page opens one (which then adopts it): loading it through a
-    # session of its own cost a module page a sixth of its work.
+    # ORM session unless the page opens one (which then adopts it): a session made for the
+    # account alone cost a module page 7% of its work.
     in_core = not session_is_open() and reads_on_its_own()
     if in_core:
         found = get_connection().execute(_user_row_query(), {"id": number}).mappings().all()
