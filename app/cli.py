@@ -376,15 +376,25 @@ def demo() -> None:
     is_flag=True,
     help="Leave scheduled work (the minute's maintenance, the reminder run) to other workers.",
 )
-def jobs_worker(threads: int, no_periodic: bool) -> None:
+@click.option(
+    "--priority",
+    type=click.Choice(["background", "normal"]),
+    default="background",
+    show_default=True,
+    help="background: run only on CPU time the web server leaves (on a machine of its own, "
+    "it makes no difference).",
+)
+def jobs_worker(threads: int, no_periodic: bool, priority: str) -> None:
     """Run jobs from the queue until stopped (Ctrl-C or SIGTERM). Start as many as you like."""
     import logging
 
-    from app.tasks import get_queue
+    from app.tasks import get_queue, run_in_the_background
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     queue = get_queue()
-    echo(f"Candor worker: {threads} thread(s) on {queue.describe()}.")
+    # Before the consumer starts its threads, which inherit the priority.
+    cpu = run_in_the_background() if priority == "background" else "normal CPU priority"
+    echo(f"Candor worker: {threads} thread(s) on {queue.describe()}, at {cpu}.")
     queue.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=not no_periodic
     ).run()

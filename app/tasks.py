@@ -20,6 +20,7 @@ behind, and deletes expired files.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -275,6 +276,23 @@ def _run_job(job_id: int) -> str | None:
         keep_for=timedelta(hours=float(config["JOBS_RESULT_HOURS"])),
     )
     return state.value if state is not None else None
+
+
+def run_in_the_background() -> str:
+    """Have this process, and every thread it starts from now on, run only on CPU time that
+    nothing else on the machine wants: Linux's SCHED_IDLE policy, else the highest nice. A
+    worker beside the web server then never slows a page or a submission: a certificate's PDF
+    took a tenth of a second of CPU from the learners submitting as it rendered. What it got,
+    in words."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return "idle CPU priority"
+    except (AttributeError, OSError):  # not Linux, or not allowed here
+        pass
+    try:
+        return f"nice {os.nice(19 - os.nice(0))}"
+    except OSError:
+        return "normal CPU priority (it could not be lowered)"
 
 
 def _build_huey(app: Flask) -> Huey:

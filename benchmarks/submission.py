@@ -64,10 +64,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=4, help="of each kind, alternating")
     parser.add_argument(
         "--worker",
-        choices=("nice", "normal", "none"),
-        default="nice",
-        help="the job worker beside the web server: at nice 10 (default), at the web "
-        "server's priority, or none (PDFs then wait for the first download)",
+        choices=("background", "normal", "none"),
+        default="background",
+        help="the job worker beside the web server: as it runs by default (background: "
+        "idle CPU priority), at the web server's priority (--priority normal), or none "
+        "(PDFs then wait for the first download)",
     )
     parser.add_argument("--callgrind-count", type=int, default=10, help="submissions per kind")
     parser.add_argument("--no-callgrind", action="store_true")
@@ -211,9 +212,8 @@ def percentile(values: list[float], share: float) -> float:
 def start_worker(env: dict[str, str], how: str) -> subprocess.Popen | None:
     if how == "none":
         return None
-    nice = ["nice", "-n", "10"] if how == "nice" else []
     return subprocess.Popen(
-        [*nice, sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"],
+        [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker", "--priority", how],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

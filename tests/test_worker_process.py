@@ -3,6 +3,8 @@
 - Embedded queue (SQLite file): a worker killed with SIGKILL in the middle of an export
   leaves a job that is not done and offers nothing; recovery runs it again in a new worker,
   whose file is whole; with no attempts left it is failed with a message saying why.
+- A worker runs its threads at idle CPU priority (Linux's SCHED_IDLE), so that PDFs and
+  exports rendered beside the web server never slow a page; ``--priority normal`` keeps it.
 - Redis (where CANDOR_TEST_REDIS_URL is set; CI sets it): HR asks for an export, a separate
   worker process writes it, HR downloads it.
 
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, TEST_SIGNING_KEY
@@ -37,7 +40,7 @@ WAIT_S = 120
 PEOPLE = 4000  # x the shipped courses: an export of a few 1 MiB chunks
 
 
-def start_worker(app, *extra: str) -> subprocess.Popen:
+def start_worker(app, *extra: str, stdout=subprocess.DEVNULL) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(
         CANDOR_DATABASE_URL=app.config["DATABASE_URL"],
@@ -50,8 +53,9 @@ def start_worker(app, *extra: str) -> subprocess.Popen:
         [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker", "--threads", "1", *extra],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -184,3 +188,30 @@ def test_with_redis_a_separate_worker_runs_the_export(app, db, client, courses, 
     download = post(client, f"/hr/jobs/{job_id}/download")
     assert download.status_code == 200 and download.data[:2] == b"PK"
     assert db.get(Job, job_id).total == 50 * len(courses)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's own")
+@pytest.mark.parametrize(
+    ("options", "policy", "said"),
+    [
+        ((), "SCHED_IDLE", "at idle CPU priority."),
+        (("--priority", "normal"), "SCHED_OTHER", "at normal CPU priority."),
+    ],
+)
+def test_a_worker_and_its_threads_run_at_idle_priority_unless_told_otherwise(
+    app, tmp_path, options, policy, said
+):
+    app.config["JOBS_URL"] = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    worker = start_worker(app, *options, stdout=subprocess.PIPE)
+    try:
+        first = worker.stdout.readline()
+        assert first.startswith("Candor worker: 1 thread(s) on ") and first.rstrip().endswith(said)
+        threads = Path(f"/proc/{worker.pid}/task")
+        deadline = time.monotonic() + WAIT_S
+        while len(list(threads.iterdir())) < 2:  # the consumer's threads have started
+            assert worker.poll() is None and time.monotonic() < deadline, worker.stderr.read()
+            time.sleep(0.02)
+        policies = {os.sched_getscheduler(int(task.name)) for task in threads.iterdir()}
+        assert policies == {getattr(os, policy)}
+    finally:
+        stop(worker)
