@@ -184,6 +184,9 @@ def load_config(app, overrides: dict | None) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=_positive_hours(app, "SESSION_IDLE_HOURS")),
         REMEMBER_COOKIE_DURATION=0,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+        # Checked by app._check_csrf, for the methods it guards only: Flask-WTF's own hook
+        # looked up the view's exemption on every GET before looking at the method.
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
 
 
