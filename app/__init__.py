@@ -118,9 +118,9 @@ def _register_templates(app: Flask) -> None:
 
 
 def _register_headers(app: Flask) -> None:
-    from app.headers import add_security_headers
+    from app.headers import SecurityHeaders
 
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app)  # type: ignore[method-assign]
 
 
 def _register_cli(app: Flask) -> None:

@@ -126,6 +126,19 @@ def test_pages_carry_the_security_headers(client, signed_in, synced, path):
     assert response.headers.get("X-Frame-Options") == "DENY"
 
 
+def test_every_response_carries_each_header_once_and_a_views_own_wins(client, boom):
+    for path, status in ((boom, 500), ("/static/candor.css", 200), ("/verify/NOPE", 404)):
+        response = client.get(path)
+        assert response.status_code == status
+        for name in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"):
+            assert len(response.headers.getlist(name)) == 1, (path, name)
+    # The verify page's own Referrer-Policy, not the default one.
+    assert client.get("/verify/NOPE").headers["Referrer-Policy"] == "no-referrer"
+    # A static file keeps its own caching rule; a page is never stored.
+    assert client.get("/static/candor.css").headers.get("Cache-Control") != "no-store"
+    assert client.get(boom).headers["Cache-Control"] == "no-store"
+
+
 def test_signed_in_pages_are_never_cached(app, client, signed_in, synced):
     signed_in(roles={Role.ADMIN})  # sees every page
     module = first_module_path(client)
