@@ -36,7 +36,18 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import JSON, RowMapping, TypeDecorator, and_, event, func, insert, inspect, select
+from sqlalchemy import (
+    JSON,
+    RowMapping,
+    Select,
+    TypeDecorator,
+    and_,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Mapper, Session, SessionTransaction
 
 from app.db import utcnow
@@ -210,10 +221,18 @@ def head_of(session: Session) -> tuple[int, str]:
     return _head(session)
 
 
+@functools.cache
+def _head_query() -> Select:
+    return select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+
+
+@functools.cache
+def _lock_statement() -> Select:
+    return select(func.pg_advisory_xact_lock(_LOCK_KEY))
+
+
 def _head(session: Session) -> tuple[int, str]:
-    last = session.execute(
-        select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
+    last = session.execute(_head_query()).first()
     return (last.seq, last.entry_hash) if last is not None else (0, GENESIS)
 
 
@@ -239,7 +258,7 @@ def append(
             rows[record] = row
     rows |= _rows(session, [record for record in records if record not in rows])
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+        session.execute(_lock_statement())  # statements built once: every commit runs them
     seq, prev = _head(session)
     entries = []
     for kind, row_id in records:

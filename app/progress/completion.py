@@ -5,7 +5,9 @@ Callers own the transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import false, func, select, update
+import functools
+
+from sqlalchemy import Executable, bindparam, false, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -78,14 +80,13 @@ def complete_course(
     # row and records the completion, the other changes nothing.
     claimed = rowcount(
         session.execute(
-            update(Enrollment)
-            .where(
-                Enrollment.id == enrollment.id,
-                Enrollment.cycle == enrollment.cycle,
-                Enrollment.completed_at.is_(None),
-            )
-            .values(completed)
-            .execution_options(synchronize_session=False)
+            _completing_statement(),
+            {
+                "enrollment_id": enrollment.id,
+                "enrollment_cycle": enrollment.cycle,
+                "new_completed_at": completed["completed_at"],
+                "new_expires_at": completed["expires_at"],
+            },
         )
     )
     if claimed != 1:
@@ -117,6 +118,27 @@ def complete_course(
     )
     certificate_issued(session, certificate)
     return completion
+
+
+@functools.cache
+def _completing_statement() -> Executable:
+    """The UPDATE that completes cycle ``:enrollment_cycle`` of ``:enrollment_id`` if it is not complete
+    yet: built once (building it cost more than running it)."""
+    columns = Enrollment.__table__.c
+    return (
+        update(Enrollment)
+        .where(
+            Enrollment.id == bindparam("enrollment_id"),
+            Enrollment.cycle == bindparam("enrollment_cycle"),
+            Enrollment.completed_at.is_(None),
+        )
+        .values(
+            completed_at=bindparam("new_completed_at", type_=columns.completed_at.type),
+            expires_at=bindparam("new_expires_at", type_=columns.expires_at.type),
+            revoked_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def certificate_of_attempt(session: Session, attempt: QuizAttempt) -> Certificate | None:

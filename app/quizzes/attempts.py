@@ -415,14 +415,19 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
     )
 
 
+@functools.cache
+def _saved_answers_query() -> Executable:
+    return select(AttemptAnswer.question_id, AttemptAnswer.option_ids).where(
+        AttemptAnswer.attempt_id == bindparam("attempt_id")
+    )
+
+
 def saved_answers(session: Session, attempt: QuizAttempt) -> dict[str, tuple[str, ...]]:
     """The answers saved so far in an attempt in progress, by question id (one query)."""
     return {
         question_id: tuple(option_ids)
         for question_id, option_ids in session.execute(
-            select(AttemptAnswer.question_id, AttemptAnswer.option_ids).where(
-                AttemptAnswer.attempt_id == attempt.id
-            )
+            _saved_answers_query(), {"attempt_id": attempt.id}
         )
     }
 
@@ -519,10 +524,8 @@ def submit_attempt(
     }
     claimed = rowcount(
         session.execute(
-            update(QuizAttempt)
-            .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
-            .values(graded)
-            .execution_options(synchronize_session=False)
+            _grading_statement(),
+            {"attempt_id": attempt.id, **{f"graded_{k}": v for k, v in graded.items()}},
         )
     )
     if claimed != 1:
@@ -546,6 +549,26 @@ def submit_attempt(
     if passed:
         complete_course(session, user, attempt.enrollment, attempt)
     return attempt
+
+
+_GRADED = ("status", "submitted_at", "answers", "percent", "passed", "must_pass_failed", "result")
+
+
+@functools.cache
+def _grading_statement() -> Executable:
+    """The UPDATE that grades ``:attempt_id`` if it is still in progress, with the values
+    ``:graded_<column>``: built once, as building it (its values and its cache key) cost a
+    submission more than running it."""
+    columns = QuizAttempt.__table__.c
+    return (
+        update(QuizAttempt)
+        .where(
+            QuizAttempt.id == bindparam("attempt_id"),
+            QuizAttempt.status == AttemptStatus.IN_PROGRESS,
+        )
+        .values({name: bindparam(f"graded_{name}", type_=columns[name].type) for name in _GRADED})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def grade_of(attempt: QuizAttempt) -> Grade | None:
