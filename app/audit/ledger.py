@@ -38,6 +38,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Insert,
     RowMapping,
     Select,
     TypeDecorator,
@@ -231,6 +232,11 @@ def _lock_statement() -> Select:
     return select(func.pg_advisory_xact_lock(_LOCK_KEY))
 
 
+@functools.cache
+def _insert_entries() -> Insert:
+    return insert(LedgerEntry)
+
+
 def _head(session: Session) -> tuple[int, str]:
     last = session.execute(_head_query()).first()
     return (last.seq, last.entry_hash) if last is not None else (0, GENESIS)
@@ -281,7 +287,7 @@ def append(
         )
         prev = own
     if entries:  # one statement for them all (executemany), not one INSERT ... RETURNING each
-        session.execute(insert(LedgerEntry), entries)
+        session.execute(_insert_entries(), entries)
     return len(entries)
 
 

@@ -15,6 +15,7 @@ keys.json holds two JSON Web Keys per signing key: the Ed25519 key that signs th
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from datetime import date, datetime
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -182,10 +183,15 @@ def _unrecorded(session: Session, signer: Signer) -> PublishedKey:
     return PublishedKey(signer.key_id, signer.verifier, signer.pdf_certificate(), first, None)
 
 
+@functools.cache
+def _key_query() -> Select:
+    return select(SigningKey).where(SigningKey.kid == bindparam("kid"))  # every pass runs it
+
+
 def signing_key(session: Session, signer: Signer) -> SigningKey:
     """The history row of the key about to sign: added (ending its predecessor's period) if
     new; DomainError if it was retired (this process still holds a key rotated out)."""
-    row = session.scalar(select(SigningKey).where(SigningKey.kid == signer.key_id))
+    row = session.scalar(_key_query(), {"kid": signer.key_id})
     if row is None:
         row = _add_key(session, signer, None)
     if row.valid_until is not None:

@@ -122,8 +122,8 @@ def complete_course(
 
 @functools.cache
 def _completing_statement() -> Executable:
-    """The UPDATE that completes cycle ``:enrollment_cycle`` of ``:enrollment_id`` if it is not complete
-    yet: built once (building it cost more than running it)."""
+    """The UPDATE that completes cycle ``:enrollment_cycle`` of ``:enrollment_id`` if it is
+    not complete yet: built once (building it cost more than running it)."""
     columns = Enrollment.__table__.c
     return (
         update(Enrollment)

@@ -349,19 +349,32 @@ def find_attempt(
     """The user's own attempt; someone else's is "not found", like one that does not exist.
     ``lock``: read afresh with its row locked (``_held_open``), for a request that changes it,
     with its enrollment (which a passing submission completes)."""
-    options = [joinedload(QuizAttempt.version, innerjoin=True)]  # every caller reads it
     if lock:
-        options.append(joinedload(QuizAttempt.enrollment, innerjoin=True))
-    attempt = session.get(
-        QuizAttempt,
-        attempt_id,
-        options=options,
-        with_for_update={"of": QuizAttempt} if lock else None,
-        populate_existing=lock,
-    )
+        attempt = session.scalars(_locked_attempt_query(), {"attempt_id": attempt_id}).first()
+    else:  # the identity map first: no statement if this request has it already
+        attempt = session.get(
+            QuizAttempt, attempt_id, options=[joinedload(QuizAttempt.version, innerjoin=True)]
+        )
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("There is no such attempt.")
     return attempt
+
+
+@functools.cache
+def _locked_attempt_query() -> Executable:
+    """``find_attempt(lock=True)``'s statement (built once: every submission runs it): the
+    attempt read afresh, its row locked, with its version (every caller reads it) and its
+    enrollment (which a passing submission completes)."""
+    return (
+        select(QuizAttempt)
+        .options(
+            joinedload(QuizAttempt.version, innerjoin=True),
+            joinedload(QuizAttempt.enrollment, innerjoin=True),
+        )
+        .where(QuizAttempt.id == bindparam("attempt_id"))
+        .with_for_update(of=QuizAttempt)
+        .execution_options(populate_existing=True)
+    )
 
 
 def plan_of(attempt: QuizAttempt) -> AttemptPlan:
