@@ -4,9 +4,10 @@ Callers own the transaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import record
@@ -36,10 +37,15 @@ def current_values(session: Session) -> dict[str, str]:
     }
 
 
+@functools.cache
+def _name_query() -> Select:
+    return select(OrganisationDetail.value).where(OrganisationDetail.name == "organisation_name")
+
+
 def organisation_name(session: Session, fallback: str) -> str:
-    """The organisation's name as the admin set it, else ``fallback`` (the configured one)."""
-    row = session.get(OrganisationDetail, "organisation_name")
-    return row.value if row is not None and row.value else fallback
+    """The organisation's name as the admin set it, else ``fallback`` (the configured one).
+    One query built once: every certificate issued runs it."""
+    return session.scalar(_name_query()) or fallback
 
 
 def value_problem(name: str, value: str) -> str | None:
