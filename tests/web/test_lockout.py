@@ -142,3 +142,10 @@ def test_idle_hours_may_be_fractions(build_app, hours, seconds):
 def test_idle_hours_that_mean_nothing_are_refused(build_app, hours):
     with pytest.raises(RuntimeError, match="CANDOR_SESSION_IDLE_HOURS must be a positive"):
         build_app(SESSION_IDLE_HOURS=hours)
+
+
+def test_hsts_follows_the_scheme_the_trusted_proxy_says(build_app):
+    behind = build_app(BASE_URL="http://127.0.0.1:5000", PROXY_HOPS=1).test_client()
+    told = behind.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert told.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in behind.get("/login").headers
