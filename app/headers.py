@@ -51,15 +51,17 @@ class SecurityHeaders:
     def __init__(self, wsgi_app: Callable, app: Flask) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
-        self.static_prefix = f"{app.static_url_path or ''}/"
+        # None when the app serves no static files (every path would start with "/").
+        self.static_prefix = f"{app.static_url_path}/" if app.static_url_path else None
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], exc_info=None):
             present = {name.lower() for name, _ in headers}
             headers.extend(header for name, header in _DEFAULTS if name not in present)
-            if "cache-control" not in present and not environ.get("PATH_INFO", "").startswith(
+            static = self.static_prefix is not None and environ.get("PATH_INFO", "").startswith(
                 self.static_prefix
-            ):
+            )
+            if "cache-control" not in present and not static:
                 headers.append(NO_STORE)
             # The configured scheme decides, not only what the request looks like: behind a
             # TLS proxy that does not say X-Forwarded-Proto, the request looks like plain HTTP.
