@@ -390,8 +390,7 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
     # The stored paths as text: the step is written only if they are still exactly these, so
     # of several replies sent at once (tabs, double clicks, a script) one wins and the others
     # are refused, instead of each overwriting the last.
-    stored_text = cast(QuizAttempt.paths, Text)
-    seen = session.scalar(select(stored_text).where(QuizAttempt.id == attempt.id))
+    seen = session.scalar(_paths_query(), {"attempt_id": attempt.id})
     paths = json.loads(seen) if seen else {}
     path = list(paths.get(conversation_id, []))
     state = conversation_state(quiz, plan, conversation_id, path)
@@ -401,14 +400,12 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
         raise AnswerError("That is not one of the choices at this point of the conversation.")
     won = rowcount(
         session.execute(
-            update(QuizAttempt)
-            .where(
-                QuizAttempt.id == attempt.id,
-                QuizAttempt.status == AttemptStatus.IN_PROGRESS,
-                stored_text == seen,
-            )
-            .values(paths={**paths, conversation_id: [*path, option_id]})
-            .execution_options(synchronize_session=False)
+            _step_statement(),
+            {
+                "attempt_id": attempt.id,
+                "seen_paths": seen,
+                "new_paths": {**paths, conversation_id: [*path, option_id]},
+            },
         )
     )
     if won != 1:
@@ -432,6 +429,36 @@ def choose(session: Session, attempt: QuizAttempt, conversation_id: str, option_
 def _saved_answers_query() -> Executable:
     return select(AttemptAnswer.question_id, AttemptAnswer.option_ids).where(
         AttemptAnswer.attempt_id == bindparam("attempt_id")
+    )
+
+
+@functools.cache
+def _paths_query() -> Executable:
+    return select(cast(QuizAttempt.paths, Text)).where(QuizAttempt.id == bindparam("attempt_id"))
+
+
+@functools.cache
+def _step_statement() -> Executable:
+    """The UPDATE that records a conversation step: ``:new_paths`` if the attempt is still in
+    progress and its paths are still ``:seen_paths`` (as text). Built once, as every step
+    runs it."""
+    return (
+        update(QuizAttempt)
+        .where(
+            QuizAttempt.id == bindparam("attempt_id"),
+            QuizAttempt.status == AttemptStatus.IN_PROGRESS,
+            cast(QuizAttempt.paths, Text) == bindparam("seen_paths", type_=Text),
+        )
+        .values(paths=bindparam("new_paths", type_=QuizAttempt.__table__.c.paths.type))
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _answers_of_page_query() -> Executable:
+    return select(AttemptAnswer).where(
+        AttemptAnswer.attempt_id == bindparam("attempt_id"),
+        AttemptAnswer.question_id.in_(bindparam("question_ids", expanding=True)),
     )
 
 
@@ -478,10 +505,8 @@ def save_answers(
     stored = {
         a.question_id: a
         for a in session.scalars(
-            select(AttemptAnswer).where(
-                AttemptAnswer.attempt_id == attempt.id,
-                AttemptAnswer.question_id.in_(list(question_ids)),
-            )
+            _answers_of_page_query(),
+            {"attempt_id": attempt.id, "question_ids": list(question_ids)},
         )
     }
     now = utcnow()
