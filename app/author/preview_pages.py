@@ -16,10 +16,10 @@ from app.content.versions import newest_version
 from app.db import get_session
 from app.errors import DomainError
 from app.organisation.details import current_values
-from app.quizzes.attempts import pass_mark
 from app.quizzes.grading import Incomplete
 from app.quizzes.grading.answers import AnswerError
 from app.quizzes.sheet import build_sheet, decode_answers, decode_choice
+from app.quizzes.standing import pass_mark
 from app.security import allow
 
 TRIAL_MAX_AGE = 12 * 3600

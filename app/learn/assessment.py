@@ -17,13 +17,10 @@ from app.progress.completion import certificate_of_attempt
 from app.progress.reading import find_course
 from app.quizzes.attempts import (
     NotEligible,
-    assessment_status,
     choose,
     find_attempt,
     grade_of,
-    pass_mark,
     plan_of,
-    require_quiz,
     save_answers,
     start_attempt,
     submit_attempt,
@@ -38,6 +35,7 @@ from app.quizzes.sheet import (
     paginate,
     resume_page,
 )
+from app.quizzes.standing import assessment_status, pass_mark, require_quiz
 from app.templating import heading
 
 FORM_FIELDS_IGNORED = {"csrf_token"}

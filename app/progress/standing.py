@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.content.published import PublishedModule, PublishedVersion, published_version
 from app.db import utcnow
 from app.progress.reading import reader_row_and_reads, reads_in_cycle
-from app.quizzes.attempts import (
+from app.quizzes.standing import (
     AssessmentStatus,
     AttemptSummary,
     list_attempt_summaries,
@@ -62,7 +62,7 @@ def course_standing(
 ) -> CourseStanding:
     """Course ``slug`` as ``user_id`` stands on it (NotFound when the course is hidden from
     them, or retired before they started it): the rules of ``current_version``,
-    ``read_in_cycle``, ``quizzes.attempts.assessment_status``, ``training.status`` and
+    ``read_in_cycle``, ``quizzes.standing.assessment_status``, ``training.status`` and
     ``training.changes``, over the rows the page reads once."""
     row, reads = reader_row_and_reads(bind, user_id, slug)
     version = published_version(bind, row.reads_id, row.content_hash)

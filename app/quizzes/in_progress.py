@@ -17,7 +17,6 @@ from app.content.quiz import Quiz
 from app.db import connection_of
 from app.errors import NotFound
 from app.models import AttemptAnswer, AttemptStatus, CourseVersion, QuizAttempt
-from app.quizzes.attempts import pass_mark
 from app.quizzes.grading import AttemptPlan
 from app.quizzes.sheet import (
     PageProgress,
@@ -27,6 +26,7 @@ from app.quizzes.sheet import (
     page_progress,
     paginate,
 )
+from app.quizzes.standing import pass_mark
 
 
 @dataclass(frozen=True)

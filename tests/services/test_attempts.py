@@ -17,16 +17,9 @@ from app.content.sync import sync_courses
 from app.errors import NotFound
 from app.models import AuditEvent, Completion, Enrollment, QuizAttempt
 from app.progress.reading import current_version, find_course
-from app.quizzes.attempts import (
-    NotEligible,
-    assessment_status,
-    choose,
-    find_attempt,
-    require_quiz,
-    start_attempt,
-    submit_attempt,
-)
+from app.quizzes.attempts import NotEligible, choose, find_attempt, start_attempt, submit_attempt
 from app.quizzes.grading import AnswerError, Incomplete
+from app.quizzes.standing import assessment_status, require_quiz
 
 RIGHT = {
     Q_PASTE: [f"{Q_PASTE}.b"],

@@ -40,8 +40,8 @@ from app.models import (
     Role,
     User,
 )
-from app.quizzes.attempts import quiz_of
 from app.quizzes.grading import grade, plan_attempt
+from app.quizzes.standing import quiz_of
 from app.training.filters import STATUSES, RecordFilter
 from app.training.status import Status, StatusFacts, course_status
 

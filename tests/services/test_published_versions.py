@@ -63,7 +63,7 @@ def test_a_session_without_a_cache_reads_afresh(db, synced):
 
 
 def test_a_quiz_is_parsed_once_and_shared(db, synced):
-    from app.quizzes.attempts import quiz_of
+    from app.quizzes.standing import quiz_of
 
     with_quiz = next(v for v in versions(db) if v.quiz is not None)
     db.expire(with_quiz, ["quiz"])  # as a page finds it: the stored JSON not loaded
@@ -76,7 +76,7 @@ def test_a_quiz_is_parsed_once_and_shared(db, synced):
 
 def test_a_version_without_an_assessment_has_no_quiz(db, refresher_without_quiz):
     from app.content.sync import sync_courses
-    from app.quizzes.attempts import quiz_of
+    from app.quizzes.standing import quiz_of
 
     sync_courses(db, refresher_without_quiz)
     db.commit()

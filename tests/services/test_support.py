@@ -19,13 +19,8 @@ from app.exports.completions import COLUMNS, completion_rows
 from app.exports.csv import csv_stream
 from app.models import AuditEvent, Certificate, Enrollment, Role
 from app.progress.reading import current_version, find_course, mark_read
-from app.quizzes.attempts import (
-    NotEligible,
-    assessment_status,
-    choose,
-    start_attempt,
-    submit_attempt,
-)
+from app.quizzes.attempts import NotEligible, choose, start_attempt, submit_attempt
+from app.quizzes.standing import assessment_status
 from app.training.filters import RecordFilter
 from app.training.matrix import status_rows, summary
 from app.training.status import Status
