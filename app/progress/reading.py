@@ -204,11 +204,16 @@ def find_course(session: Session, slug: str) -> Course:
     return course
 
 
+@functools.cache
+def _enrollment_query() -> Select:
+    return select(Enrollment).where(
+        Enrollment.user_id == bindparam("user_id"), Enrollment.course_id == bindparam("course_id")
+    )
+
+
 def find_enrollment(session: Session, user: User, course: Course) -> Enrollment | None:
     """The user's enrollment on the course, or None."""
-    return session.scalar(
-        select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
-    )
+    return session.scalar(_enrollment_query(), {"user_id": user.id, "course_id": course.id})
 
 
 class _Enrolled(Protocol):
@@ -455,10 +460,31 @@ def _kept_opening(progress: _Read | None) -> datetime | None:
     return progress.first_opened_at
 
 
+@functools.cache
+def _progress_query() -> Select:
+    return select(ModuleProgress).where(
+        ModuleProgress.user_id == bindparam("user_id"),
+        ModuleProgress.module_id == bindparam("module_id"),
+    )
+
+
 def _find_progress(session: Session, user: User, module: Module) -> ModuleProgress | None:
-    return session.scalar(
-        select(ModuleProgress).where(
-            ModuleProgress.user_id == user.id, ModuleProgress.module_id == module.id
+    return session.scalar(_progress_query(), {"user_id": user.id, "module_id": module.id})
+
+
+@functools.cache
+def _last_finished_query() -> Select:
+    """When the learner last finished another module of the version in the cycle begun at
+    ``:started_at``."""
+    return (
+        select(func.max(ModuleProgress.completed_at))
+        .join(Module, Module.id == ModuleProgress.module_id)
+        .where(
+            ModuleProgress.user_id == bindparam("user_id"),
+            Module.version_id == bindparam("version_id"),
+            ModuleProgress.module_id != bindparam("module_id"),
+            ModuleProgress.completed_at
+            >= bindparam("started_at", type_=ModuleProgress.__table__.c.completed_at.type),
         )
     )
 
@@ -475,14 +501,13 @@ def _clock(
     last_finished = None
     if enrollment is not None and enrollment.started_at is not None:
         last_finished = session.scalar(
-            select(func.max(ModuleProgress.completed_at))
-            .join(Module, Module.id == ModuleProgress.module_id)
-            .where(
-                ModuleProgress.user_id == user.id,
-                Module.version_id == module.version_id,
-                ModuleProgress.module_id != module.id,
-                ModuleProgress.completed_at >= enrollment.started_at,
-            )
+            _last_finished_query(),
+            {
+                "user_id": user.id,
+                "version_id": module.version_id,
+                "module_id": module.id,
+                "started_at": enrollment.started_at,
+            },
         )
     return _clock_of(module.min_minutes, _kept_opening(progress), opened_at, last_finished, now)
 
@@ -558,5 +583,12 @@ def mark_read(
 def _lock(session: Session, enrollment: Enrollment) -> None:
     # One reader of a course at a time (PostgreSQL row lock; SQLite has one writer anyway):
     # two modules marked read at the same moment are counted one after the other.
-    session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update())
+    session.execute(_lock_query(), {"enrollment_id": enrollment.id})
     session.refresh(enrollment)
+
+
+@functools.cache
+def _lock_query() -> Select:
+    return (
+        select(Enrollment.id).where(Enrollment.id == bindparam("enrollment_id")).with_for_update()
+    )
