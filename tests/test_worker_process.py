@@ -209,7 +209,9 @@ def test_a_worker_and_its_threads_run_at_idle_priority_unless_told_otherwise(
         threads = Path(f"/proc/{worker.pid}/task")
         deadline = time.monotonic() + WAIT_S
         while len(list(threads.iterdir())) < 2:  # the consumer's threads have started
-            assert worker.poll() is None and time.monotonic() < deadline, worker.stderr.read()
+            if worker.poll() is not None:  # its stderr is complete only once it has exited
+                pytest.fail(f"the worker exited: {worker.stderr.read()[-2000:]}")
+            assert time.monotonic() < deadline, f"the worker started no threads in {WAIT_S} s"
             time.sleep(0.02)
         policies = {os.sched_getscheduler(int(task.name)) for task in threads.iterdir()}
         assert policies == {getattr(os, policy)}
