@@ -151,12 +151,59 @@ def test_maximum_session_age_follows_the_configuration(app, client, signed_in):
 def test_idle_session_expires(app, client, signed_in, monkeypatch):
     signed_in()
     idle = app.config["SESSION_IDLE_HOURS"] * 3600
-    real = TimestampSigner.get_timestamp
+    real = time.time
 
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + idle - 120)
+    monkeypatch.setattr(time, "time", lambda: real() + idle - 120)
     assert client.get(PAGE).status_code == 200  # activity inside the idle window keeps it
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 2 * idle)
+    monkeypatch.setattr(time, "time", lambda: real() + 2 * idle)
     assert_sent_to_login(client.get(PAGE))
+
+
+def test_a_cookie_already_accepted_still_expires(app, client, signed_in, monkeypatch):
+    """Each cookie's signature is checked once per process; its age, on every request."""
+    signed_in()
+    client.get(PAGE)  # the first page after sign-in may sign it again
+    cookie = session_cookie(client)
+    for _ in range(2):
+        assert replay(app, cookie).get(PAGE).status_code == 200
+    idle = app.config["SESSION_IDLE_HOURS"] * 3600
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + idle + 5)
+    assert_sent_to_login(replay(app, cookie).get(PAGE))
+    monkeypatch.setattr(time, "time", lambda: real() - 120)  # a clock set back: "from later"
+    assert_sent_to_login(replay(app, cookie).get(PAGE))
+
+
+def test_a_cookie_changed_after_it_was_accepted_is_refused(app, client, signed_in):
+    signed_in()
+    cookie = session_cookie(client)
+    assert replay(app, cookie).get(PAGE).status_code == 200
+    payload, _, signature = cookie.rpartition(".")
+    forged = f"{payload}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}"
+    assert_sent_to_login(replay(app, forged).get(PAGE))
+    assert replay(app, cookie).get(PAGE).status_code == 200
+
+
+def test_each_request_changes_its_own_copy_of_the_session(app, client, signed_in):
+    """Session data read from a cookie is shared by the requests presenting it: a message
+    flashed (appended in place) in one must not appear in another."""
+    signed_in()
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Shown once.")]
+    cookie = session_cookie(client)
+    interface = app.session_interface
+    with app.test_request_context(headers={"Cookie": f"candor={cookie}"}) as context:
+        first = interface.open_session(app, context.request)
+        first["_flashes"].append(("info", "Added by another request."))
+        first["signed_in_at"] = 0
+        again = interface.open_session(app, context.request)
+    assert again["_flashes"] == [("info", "Shown once.")]
+    assert again["signed_in_at"] != 0
+    # Replaying the cookie shows its message every time, as the cookie still carries it.
+    for _ in range(2):
+        page = replay(app, cookie).get(PAGE).get_data(as_text=True)
+        assert page.count("Shown once.") == 1
+        assert "Added by another request." not in page
 
 
 # --- cookie flags ----------------------------------------------------------------------------
