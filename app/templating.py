@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import date
 
 from flask import Flask, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app.dates import format_date, format_datetime
 from app.security import csrf_token
@@ -50,18 +52,71 @@ def remembering_url_for() -> Callable[..., str]:
     return remembered
 
 
-_CSRF_CONTEXT = {"csrf_token": csrf_token}
+# Where the sign-out form's token goes in a site header rendered once for many sessions.
+_CSRF_SLOT = "\x00csrf_token\x00"
+
+
+def site_header_for(app: Flask) -> Callable[[], Markup]:
+    """``site_header()`` as an app's pages call it: the skip link, the brand and the menu
+    (``_site_header.html``). Every page has one and it is the same for everyone with the same
+    roles on the same page, but it is a dozen links, role checks and its own template's
+    worth of work: so each combination of its inputs (the request's script root, whether
+    someone is signed in and with which roles, the endpoint and blueprint that mark the
+    current page) is rendered once per app, up to 1,024 of them, and only the sign-out form's
+    CSRF token, the session's own, is put in on each page."""
+
+    @functools.lru_cache(maxsize=1024)
+    def rendered(
+        script_root: str,
+        authenticated: bool,
+        roles: frozenset[str],
+        endpoint: str | None,
+        blueprint: str | None,
+    ) -> str:
+        del script_root  # a key only: url_for reads it from the request
+        template = app.jinja_env.get_template("_site_header.html")
+        return template.render(
+            authenticated=authenticated,
+            roles=roles,
+            endpoint=endpoint,
+            blueprint=blueprint,
+            csrf_slot=_CSRF_SLOT,
+        )
+
+    def site_header() -> Markup:
+        user = current_user
+        signed_in = bool(user.is_authenticated)
+        roles = user.roles if signed_in else frozenset()
+        html = rendered(request.script_root, signed_in, roles, request.endpoint, request.blueprint)
+        if signed_in:
+            html = html.replace(_CSRF_SLOT, str(escape(csrf_token())))
+        return Markup(html)  # noqa: S704  # nosec B704 (autoescaped template; token escaped)
+
+    return site_header
 
 
 def register(app: Flask) -> None:
-    """Add the date filters and the remembering ``url_for``; autoescaping stays on for every
-    template."""
+    """Add the date filters, the remembering ``url_for`` and the site header; autoescaping
+    stays on for every template. After the blueprints (it trims their context processors)."""
     app.jinja_env.globals["url_for"] = remembering_url_for()
+    app.jinja_env.globals["site_header"] = site_header_for(app)
     # Flask-WTF's ``csrf_token`` signs a token on every page; security.csrf_token once per
-    # session. CSRFProtect also puts its own in every template's context: this processor,
-    # registered after it, replaces it there.
+    # session. Flask-Login and Flask-WTF each put theirs (``current_user``, ``csrf_token``) in
+    # every template's context, worked out for every page whether it shows them or not: they
+    # are globals here instead, which a template looks up only when it uses them (Flask-Login's
+    # proxy loads the user then), and their processors go.
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.context_processor(lambda: _CSRF_CONTEXT)
+    app.jinja_env.globals["current_user"] = current_user
+    processors = app.template_context_processors
+    processors[None] = [
+        processor
+        for processor in processors[None]
+        if processor.__module__.partition(".")[0] not in ("flask_login", "flask_wtf")
+    ]
+    # Each blueprint brings Flask's default processor (g, request, session) again, which the
+    # app's already runs for every template: once is enough.
+    for name in [name for name in processors if name is not None]:
+        processors[name] = [p for p in processors[name] if p not in processors[None]]
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["heading"] = heading
