@@ -274,12 +274,13 @@ def throughput(env, data, rounds, seconds, connections) -> tuple[dict, dict]:
             fetch(browser, path)  # still signed in, still a 200
     result = {}
     for name, pairs in runs.items():
+        ratios = [c["requests_per_s"] / b["requests_per_s"] for c, b in pairs]
         result[name] = {
             "path": pages[name],
             "bytes": sizes[name],
-            "ratio": round(
-                statistics.median(c["requests_per_s"] / b["requests_per_s"] for c, b in pairs), 3
-            ),
+            "ratio": round(statistics.median(ratios), 3),
+            # How far the rounds spread: on a shared machine, more than any change measured.
+            "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
             "candor_rps": round(statistics.median(c["requests_per_s"] for c, _ in pairs), 1),
             "floor_rps": round(statistics.median(b["requests_per_s"] for _, b in pairs), 1),
             "candor_p99_ms": round(statistics.median(c["p99_ms"] for c, _ in pairs), 2),
@@ -388,13 +389,17 @@ def _pages_in_process(env, data) -> tuple[dict, dict]:
 
 def print_report(backend: str, result: dict) -> None:
     column = 0 if backend == "sqlite" else 1
-    print(f"\n{backend}: ratio = Candor's requests/s over the floor's (median of the rounds)")
+    print(
+        f"\n{backend}: ratio = Candor's requests/s over the floor's (median of the rounds; "
+        "rounds: the lowest and highest)"
+    )
     print(
         "  (CPU us/req: what a request cost Candor's gunicorn, the database server and the "
         "floor's gunicorn, read from /proc during the wrk runs)"
     )
     print(
-        f"  {'page':15} {'bytes':>7} {'ratio':>6} {'target':>6} {'':6} {'p99 ms':>7} "
+        f"  {'page':15} {'bytes':>7} {'ratio':>6} {'rounds':>11} {'target':>6} {'':6} "
+        f"{'p99 ms':>7} "
         f"{'CPU us/req: Candor':>18} {'db':>5} {'floor':>6} {'instr/req':>11} {'x floor':>8}"
     )
     for name, targets in TARGETS.items():
@@ -408,9 +413,12 @@ def print_report(backend: str, result: dict) -> None:
             if "candor_cpu_us" in row
             else f"{'':>31}"
         )
+        spread = row.get("ratio_range")
+        spread_text = f"{spread[0]:.3f}-{spread[1]:.3f}" if spread else ""
         print(
-            f"  {name:15} {row.get('bytes', ''):>7} {ratio or '':>6} {targets[column]:>6.2f} "
-            f"{verdict:6} {row.get('candor_p99_ms', ''):>7} {cpu_text} {instructions_text}"
+            f"  {name:15} {row.get('bytes', ''):>7} {ratio or '':>6} {spread_text:>11} "
+            f"{targets[column]:>6.2f} {verdict:6} {row.get('candor_p99_ms', ''):>7} {cpu_text} "
+            f"{instructions_text}"
         )
 
 
