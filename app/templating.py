@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from app.dates import format_date, format_datetime
-from app.security import csrf_token
+from app.session_cookies import csrf_token
 
 
 def _date(value: date | str | None) -> str:
@@ -100,7 +100,7 @@ def register(app: Flask) -> None:
     stays on for every template. After the blueprints (it trims their context processors)."""
     app.jinja_env.globals["url_for"] = remembering_url_for()
     app.jinja_env.globals["site_header"] = site_header_for(app)
-    # Flask-WTF's ``csrf_token`` signs a token on every page; security.csrf_token once per
+    # Flask-WTF's ``csrf_token`` signs a token on every page; session_cookies.csrf_token once per
     # session. Flask-Login and Flask-WTF each put theirs (``current_user``, ``csrf_token``) in
     # every template's context, worked out for every page whether it shows them or not: they
     # are globals here instead, which a template looks up only when it uses them (Flask-Login's

@@ -410,15 +410,15 @@ def test_with_a_time_limit_each_page_signs_a_token_that_expires(
 
 
 def test_the_tokens_kept_are_bounded_and_a_forgotten_one_still_works(app, make_user, monkeypatch):
-    import app.security as security
+    import app.session_cookies as session_cookies
 
-    monkeypatch.setattr(security, "CSRF_TOKENS_KEPT", 2)
+    monkeypatch.setattr(session_cookies, "CSRF_TOKENS_KEPT", 2)
     browsers = [app.test_client() for _ in range(3)]
     tokens = []
     for browser in browsers:
         assert login(browser, make_user()).status_code == 303
         tokens.append(csrf_token(browser, PAGE))
-    kept = app.extensions[security.CSRF_TOKENS]
+    kept = app.extensions[session_cookies.CSRF_TOKENS]
     assert len(kept) == 2 and tokens[0] not in kept.values()  # the oldest is forgotten
     assert csrf_token(browsers[0], PAGE)  # signed again when its session needs it
     assert len(kept) == 2
